@@ -1,0 +1,41 @@
+package bot
+
+import "regexp"
+
+// Danger cues: words that mean the danger is happening now. They are checked before any search,
+// because an emergency must never lose to a better-scoring procedure. A hedge (怕, 隐患, 万一…)
+// turns a cue off: "楼道里电动车充电怕着火" is a hazard to report, not a fire.
+var emergencyCues = []struct {
+	topic string
+	re    *regexp.Regexp
+}{
+	{"emergency-gas-leak", regexp.MustCompile(`(煤气|燃气|天然气|液化气)(味|泄漏|泄露|漏了|漏气|在漏|呲|嘶)|闻(到|着).{0,6}(煤气|燃气|天然气|臭鸡蛋)|(煤气|燃气|天然气).{0,4}(味道|味儿|好大味|冲鼻子)`)},
+	{"emergency-fire", regexp.MustCompile(`着火了|起火了|失火了|着大火|火着起来|烧起来了|冒(黑|浓)?烟了|火灾了|(屋|房|楼|车)里?着了|火苗子`)},
+	{"emergency-medical", regexp.MustCompile(`晕倒|昏倒|昏迷|不省人事|没(了)?呼吸|没气了|抽搐|口吐白沫|心脏病(犯|发)|脑梗|中风了|流(了)?好多血|血流不止|喘不上气|叫不醒|倒地上|摔倒了?起不来|嘴唇(都)?发紫|抽风|昏过去|没(了)?意识|吐血|大出血|割腕|喝(了)?农药|(要|想)上吊|要跳楼|叫救护车|快叫120|打120`)},
+	{"emergency-crime", regexp.MustCompile(`(拿|持|举)(着)?(刀|棍|斧头)|砍人|捅人|抢劫|抢东西|抢包|正在打人|打人了|往死里打|打群架|打起来了|动刀子|家暴|绑架|有人(撬|砸)门|入室`)},
+}
+
+var hedgeRe = regexp.MustCompile(`怕|担心|隐患|万一|容易|会不会|以防|预防|防范|上次|以前|去年|上个?月|上礼拜|上星期|上周|前些天|演练|知识|宣传|注意啥|没(有)?(漏|味)|不漏|申请|补助|救助|赔偿|理赔`)
+
+// statusRe finds a resident asking how far an earlier case has got. It wins over the topic the
+// case was about: "暖气不热那事到哪一步了" asks for a status, not for a new report.
+var statusRe = regexp.MustCompile(`到哪一?步|到哪了|处理到哪|办到哪|进度|进展|有结果没|有没有结果|有下文没|没下文|没(个)?回音|有人接单|接单没|受理了没|办结了没|处理(得|的)咋样|办(得|的)咋样|咋还没(人)?(管|处理|回复|来)|没人回(复|付)|工单号|\d{8}-?\d{4,}`)
+
+// contactTargetRe: a contact request names whom or where — without one, "打哪个电话" is about a
+// service, not a grid worker.
+var contactTargetRe = regexp.MustCompile(`网格|书记|社区|居委|楼栋长|楼长|村委|办公室|小区|街道|归哪|属于哪|负责俺|管俺`)
+
+// hedged reports whether the text talks about a danger rather than being in one.
+func hedged(text string) bool { return hedgeRe.MatchString(text) }
+
+func emergencyCue(text string) (string, bool) {
+	if hedged(text) {
+		return "", false
+	}
+	for _, c := range emergencyCues {
+		if c.re.MatchString(text) {
+			return c.topic, true
+		}
+	}
+	return "", false
+}

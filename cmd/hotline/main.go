@@ -1,0 +1,176 @@
+// Command hotline is the community hotline service: the resident chat bot, intake tickets and
+// the staff consoles, in one binary.
+//
+//	hotline serve                 run the service (embedded defaults)
+//	hotline ask "俺家暖气不热"      print the bot's reply
+//	hotline ask --jsonl           one JSON decision per stdin line
+//	hotline eval FILE             measure the bot on labelled messages
+//	hotline guide check [DIR]     validate a guide directory
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/search"
+	"github.com/bayannur/hotline/search/bleve"
+)
+
+const usage = `hotline — 社区服务热线
+
+usage:
+  hotline serve [--addr :8080] [--data ./data] [--guide DIR]
+  hotline ask [--guide DIR] [--community ID] "问题"
+  hotline ask --jsonl [--guide DIR] [--community ID] < lines
+  hotline eval [--guide DIR] [--min 0.9] FILE
+  hotline guide check [DIR]
+
+Environment: HOTLINE_ADDR, HOTLINE_DATA, HOTLINE_GUIDE set the defaults of --addr, --data, --guide.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stderr)
+	case "ask":
+		err = cmdAsk(ctx, args[1:], stdin, stdout)
+	case "eval":
+		err = cmdEval(ctx, args[1:], stdout)
+	case "guide":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		err = cmdGuideCheck(args[2:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "hotline: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		if exit.msg != "" {
+			fmt.Fprintln(stderr, exit.msg)
+		}
+		return exit.code
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintln(stderr, "hotline:", err)
+		return 1
+	}
+}
+
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// guideFS returns the guide directory to use: dir if given, else the built-in sample.
+func guideFS(dir string) fs.FS {
+	if dir == "" {
+		return search.SampleGuide()
+	}
+	return os.DirFS(dir)
+}
+
+// engine is a bot over a loaded guide.
+type engine struct {
+	guide *search.Guide
+	bot   *bot.Bot
+	index *bleve.Index
+}
+
+// loadEngine loads a guide (the built-in one when dir is empty), indexes it and builds the bot.
+func loadEngine(ctx context.Context, dir string) (*engine, error) {
+	spec, err := search.LoadSpec(search.SpecFS())
+	if err != nil {
+		return nil, err
+	}
+	g, problems := search.Load(guideFS(dir), spec)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("guide has %d problem(s); run `hotline guide check`:\n%w", len(problems), problems)
+	}
+	intents, err := bot.Intents()
+	if err != nil {
+		return nil, err
+	}
+	idx, an, err := bleve.Build(ctx, g, intents)
+	if err != nil {
+		return nil, err
+	}
+	return &engine{guide: g, bot: bot.New(g, idx, an), index: idx}, nil
+}
+
+func cmdGuideCheck(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("guide check", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir := fs.Arg(0)
+	spec, err := search.LoadSpec(search.SpecFS())
+	if err != nil {
+		return err
+	}
+	name := dir
+	if dir == "" {
+		name = "built-in guide"
+	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s: not a directory", dir)
+	}
+	g, problems := search.Load(guideFS(dir), spec)
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p)
+	}
+	if len(problems) > 0 {
+		return exitError{code: 1, msg: fmt.Sprintf("%s: %d problem(s)", name, len(problems))}
+	}
+	people := 0
+	for _, c := range g.Communities() {
+		for _, gr := range c.Grids {
+			people += len(gr.People)
+		}
+	}
+	fmt.Fprintf(stdout, "%s: ok — %d entries, %d towns, %d communities, %d people, %d synonym groups\n",
+		name, len(g.Entries), len(g.Towns), len(g.Communities()), people, len(g.Synonyms))
+	return nil
+}
+
+func init() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+}

@@ -1,0 +1,278 @@
+// Package bleve is the embedded search.Index: two in-memory bleve indexes, one of guide entries
+// and intents, one of places (communities and compounds), scored with BM25.
+//
+// Chinese text is analysed in Go before it reaches bleve (search/zh): each field holds
+// space-separated tokens — gse words, character bigrams, the canonical words of synonym groups —
+// and bleve's whitespace tokenizer indexes them as they are. A separate field holds fuzzy pinyin
+// bigrams, so a homophone typo the corrector missed still meets the word it sounds like.
+package bleve
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/whitespace"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/bayannur/hotline/search"
+	"github.com/bayannur/hotline/search/zh"
+)
+
+// Field boosts: a keyword or title is worth more than a word in an example question, and a
+// sound-alike is worth least.
+const (
+	boostKeywords = 3.0
+	boostExamples = 1.0
+	boostPinyin   = 0.6
+)
+
+// Index is the embedded search.Index.
+type Index struct {
+	an *zh.Analyzer
+
+	mu      sync.RWMutex
+	entries bleve.Index
+	places  bleve.Index
+	kinds   map[string]string
+	placeOf map[string]search.ContactHit
+}
+
+var _ search.Index = (*Index)(nil)
+
+// New returns an empty index that analyses text with an.
+func New(an *zh.Analyzer) *Index { return &Index{an: an} }
+
+const tokenAnalyzer = "tokens"
+
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	m := bleve.NewIndexMapping()
+	if err := m.AddCustomAnalyzer(tokenAnalyzer, map[string]any{
+		"type":      custom.Name,
+		"tokenizer": whitespace.Name,
+	}); err != nil {
+		return nil, err
+	}
+	m.DefaultAnalyzer = tokenAnalyzer
+	m.ScoringModel = bindex.BM25Scoring
+	m.StoreDynamic = false
+	m.DocValuesDynamic = false
+	return m, nil
+}
+
+// Tokens returns the word tokens of text: gse words of two or more characters, character
+// bigrams, and the canonical words of the synonyms it contains.
+func Tokens(an *zh.Analyzer, text string) []string {
+	var out []string
+	for _, w := range an.Words(text) {
+		if len([]rune(w)) >= 2 {
+			out = append(out, w)
+		}
+	}
+	out = append(out, zh.Bigrams(text)...)
+	out = append(out, an.Canonicals(text)...)
+	return out
+}
+
+type entryDoc struct {
+	Keywords string `json:"kw"`
+	Examples string `json:"ex"`
+	Pinyin   string `json:"py"`
+}
+
+type placeDoc struct {
+	Name   string `json:"name"`
+	Pinyin string `json:"py"`
+}
+
+// Replace rebuilds both indexes from entries and towns.
+func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []search.Town) error {
+	m, err := newMapping()
+	if err != nil {
+		return err
+	}
+	ei, err := bleve.NewMemOnly(m)
+	if err != nil {
+		return err
+	}
+	kinds := map[string]string{}
+	batch := ei.NewBatch()
+	for _, e := range entries {
+		kw := x.an.Normalize(strings.Join(append([]string{e.Title}, e.Keywords...), " "))
+		ex := x.an.Normalize(strings.Join(e.Examples, " "))
+		doc := entryDoc{
+			Keywords: strings.Join(Tokens(x.an, kw), " "),
+			Examples: strings.Join(Tokens(x.an, ex), " "),
+			Pinyin:   strings.Join(x.an.PinyinBigrams(kw+" "+ex), " "),
+		}
+		if err := batch.Index(e.ID, doc); err != nil {
+			return err
+		}
+		kinds[e.ID] = e.Kind
+	}
+	if err := ei.Batch(batch); err != nil {
+		return err
+	}
+
+	pi, err := bleve.NewMemOnly(m)
+	if err != nil {
+		return err
+	}
+	placeOf := map[string]search.ContactHit{}
+	batch = pi.NewBatch()
+	addPlace := func(id string, hit search.ContactHit, names []string) error {
+		text := x.an.Normalize(strings.Join(names, " "))
+		placeOf[id] = hit
+		return batch.Index(id, placeDoc{
+			Name:   strings.Join(Tokens(x.an, text), " "),
+			Pinyin: strings.Join(x.an.PinyinBigrams(text), " "),
+		})
+	}
+	for _, t := range towns {
+		for _, c := range t.Communities {
+			names := append([]string{c.Name}, c.Aliases...)
+			names = append(names, c.Streets...)
+			top := ""
+			if g := c.TopGrid(); g != nil {
+				top = g.ID
+			}
+			if err := addPlace("c/"+c.ID, search.ContactHit{CommunityID: c.ID, GridID: top}, names); err != nil {
+				return err
+			}
+			for i, cp := range c.Compounds {
+				names := append([]string{cp.Name}, cp.Aliases...)
+				names = append(names, cp.Buildings...)
+				hit := search.ContactHit{CommunityID: c.ID, Compound: cp.Name, GridID: cp.Grid}
+				if err := addPlace(fmt.Sprintf("p/%s/%d", c.ID, i), hit, names); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := pi.Batch(batch); err != nil {
+		return err
+	}
+
+	x.mu.Lock()
+	old := []bleve.Index{x.entries, x.places}
+	x.entries, x.places, x.kinds, x.placeOf = ei, pi, kinds, placeOf
+	x.mu.Unlock()
+	for _, o := range old {
+		if o != nil {
+			o.Close()
+		}
+	}
+	return nil
+}
+
+func matchField(field, text string, boost float64) query.Query {
+	q := bleve.NewMatchQuery(text)
+	q.SetField(field)
+	q.Analyzer = tokenAnalyzer
+	q.SetBoost(boost)
+	return q
+}
+
+// SearchEntries finds entries and intents for normalized text.
+func (x *Index) SearchEntries(ctx context.Context, text string, limit int) ([]search.EntryHit, error) {
+	toks := strings.Join(Tokens(x.an, text), " ")
+	py := strings.Join(x.an.PinyinBigrams(text), " ")
+	if toks == "" && py == "" {
+		return nil, nil
+	}
+	var qs []query.Query
+	if toks != "" {
+		qs = append(qs, matchField("kw", toks, boostKeywords), matchField("ex", toks, boostExamples))
+	}
+	if py != "" {
+		qs = append(qs, matchField("py", py, boostPinyin))
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), limit, 0, false)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.entries == nil {
+		return nil, fmt.Errorf("search: index not built")
+	}
+	res, err := x.entries.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	hits := make([]search.EntryHit, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		hits = append(hits, search.EntryHit{ID: h.ID, Kind: x.kinds[h.ID], Score: h.Score})
+	}
+	return hits, nil
+}
+
+// placeMinScore is the least score at which a place counts as named in the text: below it only
+// generic words (社区, 小区) matched. Set on the sample guide's contacts, see docs/bot.md.
+const placeMinScore = 0.1
+
+// SearchContacts finds communities and compounds named in normalized text.
+func (x *Index) SearchContacts(ctx context.Context, text string, limit int) ([]search.ContactHit, error) {
+	toks := strings.Join(Tokens(x.an, text), " ")
+	if toks == "" {
+		return nil, nil
+	}
+	qs := []query.Query{matchField("name", toks, 1)}
+	if py := strings.Join(x.an.PinyinBigrams(text), " "); py != "" {
+		qs = append(qs, matchField("py", py, boostPinyin))
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), limit, 0, false)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.places == nil {
+		return nil, fmt.Errorf("search: index not built")
+	}
+	res, err := x.places.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	hits := make([]search.ContactHit, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		if h.Score < placeMinScore {
+			break
+		}
+		hit := x.placeOf[h.ID]
+		hit.Score = h.Score
+		hits = append(hits, hit)
+	}
+	return hits, nil
+}
+
+// Close releases the indexes.
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, i := range []bleve.Index{x.entries, x.places} {
+		if i != nil {
+			i.Close()
+		}
+	}
+	x.entries, x.places = nil, nil
+	return nil
+}
+
+// Build makes an analyzer that knows the guide's vocabulary and the keywords of extra entries
+// (the bot's intents), and an index holding the guide's entries, extra and the guide's places.
+func Build(ctx context.Context, g *search.Guide, extra []search.Entry) (*Index, *zh.Analyzer, error) {
+	vocab := g.Vocabulary()
+	for _, e := range extra {
+		vocab = append(vocab, e.Keywords...)
+	}
+	an, err := zh.NewAnalyzer(vocab, g.Synonyms)
+	if err != nil {
+		return nil, nil, err
+	}
+	x := New(an)
+	entries := append(append([]search.Entry{}, g.Entries...), extra...)
+	if err := x.Replace(ctx, entries, g.Towns); err != nil {
+		return nil, nil, err
+	}
+	return x, an, nil
+}

@@ -1,0 +1,364 @@
+// Package zh prepares residents' Chinese text for matching: it folds traditional characters and
+// full-width forms, corrects pinyin-IME homophone typos against the guide's vocabulary, segments
+// words with gse and produces the character n-grams and pinyin keys the index matches on.
+//
+// The word dictionary is a trimmed copy of gse's simplified-Chinese dictionary (words seen at least
+// ten times), embedded gzip-compressed so that a segmenter is ready in a fraction of a second rather
+// than the four seconds the full dictionary takes. Regenerate it with `go generate ./search/zh`.
+package zh
+
+//go:generate sh -c "awk '$2>=10 && length($1)<=12 {print $1, $2}' $(go list -m -f {{.Dir}} github.com/go-ego/gse)/data/dict/zh/s_1.txt | gzip -9 > dict.txt.gz"
+
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-ego/gse"
+	"github.com/longbridgeapp/opencc"
+	"github.com/mozillazg/go-pinyin"
+)
+
+//go:embed dict.txt.gz
+var dictGz []byte
+
+var (
+	baseDictOnce sync.Once
+	baseDict     string
+	baseDictErr  error
+
+	t2sOnce sync.Once
+	t2s     *opencc.OpenCC
+	t2sErr  error
+)
+
+func loadBaseDict() (string, error) {
+	baseDictOnce.Do(func() {
+		r, err := gzip.NewReader(bytes.NewReader(dictGz))
+		if err != nil {
+			baseDictErr = err
+			return
+		}
+		b, err := io.ReadAll(r)
+		baseDict, baseDictErr = string(b), err
+	})
+	return baseDict, baseDictErr
+}
+
+// Fold turns text into the form every other step expects: simplified characters, half-width
+// letters and digits, lower case, and every run of punctuation, symbols or spaces as one space.
+// Emoji and other symbols are dropped. Invalid UTF-8 bytes are dropped too.
+func Fold(s string) string {
+	t2sOnce.Do(func() { t2s, t2sErr = opencc.New("t2s") })
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	if t2sErr == nil {
+		if conv, err := t2s.Convert(s); err == nil {
+			s = conv
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E: // full-width ASCII
+			r -= 0xFEE0
+		case r == 0x3000:
+			r = ' '
+		}
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+			space = false
+			continue
+		}
+		if !space && b.Len() > 0 {
+			b.WriteByte(' ')
+			space = true
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// IsHan reports whether r is a Chinese character.
+func IsHan(r rune) bool { return unicode.Is(unicode.Han, r) }
+
+// HanCount counts the Chinese characters in s.
+func HanCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if IsHan(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// Analyzer holds what matching needs: a segmenter that knows the guide's own words, and the
+// vocabulary the homophone corrector may rewrite typos into. It is safe for concurrent use once
+// built.
+type Analyzer struct {
+	seg   gse.Segmenter
+	vocab map[string]bool
+	// byKey maps a fuzzy pinyin key of a vocabulary word to the word(s) with that key.
+	byKey  map[string][]string
+	maxLen int
+	pyArgs pinyin.Args
+	// canon maps each member of a synonym group to the group's first word.
+	canon map[string]string
+}
+
+// NewAnalyzer builds an analyzer whose segmenter and homophone corrector know vocab (the guide's
+// keywords, synonyms, titles and place names) in addition to the general dictionary, and which
+// maps each member of a synonym group to the group's first word.
+func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
+	dict, err := loadBaseDict()
+	if err != nil {
+		return nil, fmt.Errorf("zh: reading the embedded dictionary: %w", err)
+	}
+	a := &Analyzer{vocab: map[string]bool{}, byKey: map[string][]string{}, pyArgs: pinyin.NewArgs(), canon: map[string]string{}}
+	for _, grp := range synonyms {
+		for _, w := range grp {
+			if w = Fold(w); w != "" {
+				a.canon[w] = Fold(grp[0])
+				vocab = append(vocab, w)
+			}
+		}
+	}
+	a.pyArgs.Fallback = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
+	a.seg.SkipLog = true
+	var extra strings.Builder
+	for _, w := range vocab {
+		w = Fold(w)
+		if w == "" || strings.Contains(w, " ") || a.vocab[w] {
+			continue
+		}
+		a.vocab[w] = true
+		// Guide words get a high frequency so that segmentation keeps them whole.
+		fmt.Fprintf(&extra, "%s 2000\n", w)
+		n := utf8.RuneCountInString(w)
+		if n >= 2 && n <= 6 && HanCount(w) == n {
+			key := a.fuzzyKey(w)
+			a.byKey[key] = append(a.byKey[key], w)
+			if n > a.maxLen {
+				a.maxLen = n
+			}
+		}
+	}
+	if err := a.seg.LoadDictStr(dict + extra.String()); err != nil {
+		return nil, fmt.Errorf("zh: loading dictionary: %w", err)
+	}
+	return a, nil
+}
+
+// fuzzy folds the finals and initials that northern speakers and pinyin typists confuse.
+var fuzzyPairs = []struct{ from, to string }{
+	{"zh", "z"}, {"ch", "c"}, {"sh", "s"}, {"ang", "an"}, {"eng", "en"}, {"ing", "in"},
+}
+
+func fuzzySyllable(s string) string {
+	for _, p := range fuzzyPairs {
+		if strings.HasPrefix(s, p.from) && (p.from == "zh" || p.from == "ch" || p.from == "sh") {
+			s = p.to + s[len(p.from):]
+		}
+		if strings.HasSuffix(s, p.from) && len(p.from) == 3 {
+			s = s[:len(s)-len(p.from)] + p.to
+		}
+	}
+	if strings.HasPrefix(s, "l") {
+		s = "n" + s[1:]
+	}
+	return s
+}
+
+// Syllables returns one toneless pinyin syllable per rune of s (a non-Han rune stands for itself).
+func (a *Analyzer) Syllables(s string) []string {
+	runes := []rune(s)
+	out := make([]string, len(runes))
+	for i, r := range runes {
+		if !IsHan(r) {
+			out[i] = string(r)
+			continue
+		}
+		py := pinyin.SinglePinyin(r, a.pyArgs)
+		if len(py) > 0 {
+			out[i] = py[0]
+		} else {
+			out[i] = string(r)
+		}
+	}
+	return out
+}
+
+func (a *Analyzer) fuzzyKey(w string) string {
+	syl := a.Syllables(w)
+	for i := range syl {
+		syl[i] = fuzzySyllable(syl[i])
+	}
+	return strings.Join(syl, " ")
+}
+
+// isWord reports whether w is a word the resident probably meant as written: a guide word, or a
+// common word of the general dictionary.
+func (a *Analyzer) isWord(w string) bool {
+	if a.vocab[w] {
+		return true
+	}
+	freq, _, ok := a.seg.Find(w)
+	return ok && freq >= 50
+}
+
+// Correct rewrites pinyin-IME typos of guide words: a run of 2 to 6 Chinese characters that is not
+// itself a word, sounds like a guide word (allowing the zh/z, ch/c, sh/s, -ng/-n and l/n
+// confusions) and shares at least one character in place with it is replaced by that word.
+// 底保 → 低保, 网个员 → 网格员, 人功 → 人工.
+func (a *Analyzer) Correct(s string) string {
+	runes := []rune(s)
+	if len(runes) < 2 || len(a.byKey) == 0 {
+		return s
+	}
+	syl := a.Syllables(s)
+	for i := range syl {
+		syl[i] = fuzzySyllable(syl[i])
+	}
+	var out []rune
+	for i := 0; i < len(runes); {
+		replaced := false
+		for n := min(a.maxLen, len(runes)-i); n >= 2; n-- {
+			cand := string(runes[i : i+n])
+			if HanCount(cand) != n {
+				continue
+			}
+			if a.vocab[cand] {
+				out = append(out, runes[i:i+n]...)
+				i += n
+				replaced = true
+				break
+			}
+			words := a.byKey[strings.Join(syl[i:i+n], " ")]
+			if len(words) == 0 || a.isWord(cand) {
+				continue
+			}
+			if w, ok := sharesRune(cand, words); ok {
+				out = append(out, []rune(w)...)
+				i += n
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			out = append(out, runes[i])
+			i++
+		}
+	}
+	return string(out)
+}
+
+// sharesRune picks the first word that has at least one rune in the same place as cand.
+func sharesRune(cand string, words []string) (string, bool) {
+	c := []rune(cand)
+	for _, w := range words {
+		wr := []rune(w)
+		for j := range c {
+			if j < len(wr) && wr[j] == c[j] {
+				return w, true
+			}
+		}
+	}
+	return "", false
+}
+
+// Normalize folds and corrects s: the text the index is queried with.
+func (a *Analyzer) Normalize(s string) string { return a.Correct(Fold(s)) }
+
+// Words segments s into words (gse, search mode: long words also yield their parts).
+func (a *Analyzer) Words(s string) []string {
+	var out []string
+	for _, part := range strings.Fields(s) {
+		for _, w := range a.seg.CutSearch(part, true) {
+			if w = strings.TrimSpace(w); w != "" {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// Bigrams returns the overlapping two-character grams of each run of Chinese characters in s, and
+// each run of letters or digits as one token. A lone Chinese character yields itself.
+func Bigrams(s string) []string {
+	var out []string
+	for _, part := range strings.Fields(s) {
+		var run []rune
+		flush := func() {
+			switch {
+			case len(run) == 1:
+				out = append(out, string(run))
+			case len(run) > 1:
+				for i := 0; i+1 < len(run); i++ {
+					out = append(out, string(run[i:i+2]))
+				}
+			}
+			run = run[:0]
+		}
+		var other []rune
+		for _, r := range part {
+			if IsHan(r) {
+				if len(other) > 0 {
+					out = append(out, string(other))
+					other = other[:0]
+				}
+				run = append(run, r)
+				continue
+			}
+			flush()
+			other = append(other, r)
+		}
+		flush()
+		if len(other) > 0 {
+			out = append(out, string(other))
+		}
+	}
+	return out
+}
+
+// PinyinBigrams returns fuzzy pinyin keys of each pair of adjacent Chinese characters in s
+// ("di_bao" for 低保 and for 底保), so that a homophone typo the corrector did not catch still
+// meets the word it sounds like.
+func (a *Analyzer) PinyinBigrams(s string) []string {
+	var out []string
+	for _, part := range strings.Fields(s) {
+		runes := []rune(part)
+		syl := a.Syllables(part)
+		for i := 0; i+1 < len(runes); i++ {
+			if IsHan(runes[i]) && IsHan(runes[i+1]) {
+				out = append(out, fuzzySyllable(syl[i])+"_"+fuzzySyllable(syl[i+1]))
+			}
+		}
+	}
+	return out
+}
+
+// Canonicals returns the canonical word of every synonym-group member that occurs in s, once
+// each: for 俺家暖器不热 it returns 暖气. The index adds them to both sides of a match, so 取暖
+// finds an entry that only says 供暖.
+func (a *Analyzer) Canonicals(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for w, c := range a.canon {
+		if !seen[c] && strings.Contains(s, w) {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
