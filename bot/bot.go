@@ -135,7 +135,7 @@ type Calibration struct {
 }
 
 // DefaultCalibration was set on the dev set, see docs/bot.md.
-var DefaultCalibration = Calibration{MinScore: 0.03, ClarifyBelow: 0.05, CloseRatio: 0.9, SureEmergency: 0.1, Scale: 0.3}
+var DefaultCalibration = Calibration{MinScore: 0.07, ClarifyBelow: 0.12, CloseRatio: 0.85, SureEmergency: 0.25, Scale: 0.5}
 
 func (b *Bot) confidence(raw float64) float64 {
 	return math.Round((1-math.Exp(-raw/b.cal.Scale))*1000) / 1000
@@ -203,7 +203,7 @@ func (b *Bot) decide(ctx context.Context, m Message, text string, hits []search.
 			return b.simple(Handoff, conf, handoffText)
 		case Smalltalk:
 			return b.smalltalk(conf)
-		default:
+		default: // offtopic-*
 			return b.decline(hits)
 		}
 	}

@@ -48,6 +48,7 @@ type Confusion struct {
 	Decision string
 	Topic    string
 	Score    float64
+	Hits     []search.EntryHit // the index's best candidates, for tuning
 }
 
 // EvalReport sums up an evaluation.
@@ -107,7 +108,7 @@ func (b *Bot) Evaluate(ctx context.Context, items []Labelled) (EvalReport, error
 			pl[0]++
 			r.Right++
 		} else {
-			r.Confusions = append(r.Confusions, Confusion{Q: it.Q, Label: it.Label, Decision: d.Decision, Topic: d.Topic, Score: d.Score})
+			r.Confusions = append(r.Confusions, Confusion{Q: it.Q, Label: it.Label, Decision: d.Decision, Topic: d.Topic, Score: d.Score, Hits: d.Hits})
 		}
 		r.PerLabel[it.Label] = pl
 		if it.Label == "none" {
@@ -127,8 +128,9 @@ func (b *Bot) Evaluate(ctx context.Context, items []Labelled) (EvalReport, error
 	return r, nil
 }
 
-// Print writes the report for a person.
-func (r EvalReport) Print(w io.Writer) {
+// Print writes the report for a person; with hits, each confusion also lists the index's best
+// three candidates and their raw scores.
+func (r EvalReport) Print(w io.Writer, hits bool) {
 	fmt.Fprintf(w, "strict accuracy: %.1f%% (%d/%d)\n", 100*r.Accuracy(), r.Right, r.Total)
 	fmt.Fprintf(w, "out of scope answered as in scope: %d/%d\n", r.OutOfScopeAnswered, r.OutOfScope)
 	fmt.Fprintf(w, "emergencies missed: %d/%d\n", r.EmergenciesMissed, r.Emergencies)
@@ -149,5 +151,12 @@ func (r EvalReport) Print(w io.Writer) {
 			got += "/" + c.Topic
 		}
 		fmt.Fprintf(w, "  want %-26s got %-36s %.3f  %s\n", c.Label, got, c.Score, c.Q)
+		if hits {
+			fmt.Fprint(w, "      hits:")
+			for _, h := range c.Hits[:min(3, len(c.Hits))] {
+				fmt.Fprintf(w, " %s %.3f", h.ID, h.Score)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }

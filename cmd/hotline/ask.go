@@ -137,6 +137,7 @@ func cmdEval(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (default: built-in sample)")
 	min := fs.Float64("min", 0, "exit 1 when strict accuracy is below this fraction")
+	hits := fs.Bool("hits", false, "list the index's best candidates under each confusion")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func cmdEval(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep.Print(stdout)
+	rep.Print(stdout, *hits)
 	if rep.Accuracy() < *min {
 		return exitError{code: 1, msg: fmt.Sprintf("strict accuracy %.3f is below %.3f", rep.Accuracy(), *min)}
 	}

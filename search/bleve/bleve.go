@@ -10,12 +10,14 @@ package bleve
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/whitespace"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -41,6 +43,64 @@ type Index struct {
 	places  bleve.Index
 	kinds   map[string]string
 	placeOf map[string]search.ContactHit
+	// terms holds every token indexed, per index: a query keeps only tokens some document has,
+	// so a long message opens a few term searchers rather than hundreds.
+	entryTerms, placeTerms map[string]bool
+	// genericPlaces rewrites place names to what kind of place they are (金桥社区 → 社区,
+	// 虹亚小区 → 小区, 临河 → nothing) before entries are indexed or searched: a place says where,
+	// not what about, and 临河 in one example question must not pull every 临河 message to it.
+	genericPlaces *strings.Replacer
+}
+
+// regionNames are Bayannur's districts and banners and nearby cities, which residents name
+// while asking about anything.
+var regionNames = []string{
+	"巴彦淖尔市", "巴彦淖尔", "临河区", "临河", "五原县", "五原", "磴口县", "磴口", "乌拉特前旗", "乌拉特中旗",
+	"乌拉特后旗", "乌拉特", "杭锦后旗", "杭锦", "陕坝", "河套", "包头", "呼和浩特", "呼市", "前旗", "中旗", "后旗",
+}
+
+// placeReplacer builds the rewriting of place names described at Index.genericPlaces.
+func placeReplacer(an *zh.Analyzer, towns []search.Town) *strings.Replacer {
+	to := map[string]string{}
+	add := func(generic string, names ...string) {
+		for _, n := range names {
+			if n = zh.Fold(n); len([]rune(n)) >= 2 {
+				if _, dup := to[n]; !dup {
+					to[n] = generic
+				}
+			}
+		}
+	}
+	add("", regionNames...)
+	for _, t := range towns {
+		add("", t.Name)
+		add("", t.Aliases...)
+		for _, c := range t.Communities {
+			add(" 社区 ", c.Name)
+			add(" 社区 ", c.Aliases...)
+			add("", c.Streets...)
+			for _, cp := range c.Compounds {
+				add(" 小区 ", cp.Name)
+				add(" 小区 ", cp.Aliases...)
+			}
+		}
+	}
+	names := make([]string, 0, len(to))
+	for n := range to {
+		names = append(names, n)
+	}
+	// Longest first: the replacer tries its pairs in order.
+	sort.Slice(names, func(i, j int) bool {
+		if li, lj := len(names[i]), len(names[j]); li != lj {
+			return li > lj
+		}
+		return names[i] < names[j]
+	})
+	pairs := make([]string, 0, 2*len(names))
+	for _, n := range names {
+		pairs = append(pairs, n, to[n])
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 var _ search.Index = (*Index)(nil)
@@ -96,30 +156,33 @@ func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []sea
 	if err != nil {
 		return err
 	}
-	ei, err := bleve.NewMemOnly(m)
+	ei, err := newMemIndex(m)
 	if err != nil {
 		return err
 	}
 	kinds := map[string]string{}
+	entryTerms, placeTerms := map[string]bool{}, map[string]bool{}
+	generic := placeReplacer(x.an, towns)
 	batch := ei.NewBatch()
 	for _, e := range entries {
-		kw := x.an.Normalize(strings.Join(append([]string{e.Title}, e.Keywords...), " "))
-		ex := x.an.Normalize(strings.Join(e.Examples, " "))
+		kw := generic.Replace(x.an.Normalize(strings.Join(append([]string{e.Title}, e.Keywords...), " ")))
+		ex := generic.Replace(x.an.Normalize(strings.Join(e.Examples, " ")))
 		doc := entryDoc{
 			Keywords: strings.Join(Tokens(x.an, kw), " "),
 			Examples: strings.Join(Tokens(x.an, ex), " "),
-			Pinyin:   strings.Join(x.an.PinyinBigrams(kw+" "+ex), " "),
+			Pinyin:   strings.Join(x.an.PinyinBigrams(kw), " "),
 		}
 		if err := batch.Index(e.ID, doc); err != nil {
 			return err
 		}
+		addTerms(entryTerms, doc.Keywords, doc.Examples, doc.Pinyin)
 		kinds[e.ID] = e.Kind
 	}
 	if err := ei.Batch(batch); err != nil {
 		return err
 	}
 
-	pi, err := bleve.NewMemOnly(m)
+	pi, err := newMemIndex(m)
 	if err != nil {
 		return err
 	}
@@ -128,10 +191,12 @@ func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []sea
 	addPlace := func(id string, hit search.ContactHit, names []string) error {
 		text := x.an.Normalize(strings.Join(names, " "))
 		placeOf[id] = hit
-		return batch.Index(id, placeDoc{
+		doc := placeDoc{
 			Name:   strings.Join(Tokens(x.an, text), " "),
 			Pinyin: strings.Join(x.an.PinyinBigrams(text), " "),
-		})
+		}
+		addTerms(placeTerms, doc.Name, doc.Pinyin)
+		return batch.Index(id, doc)
 	}
 	for _, t := range towns {
 		for _, c := range t.Communities {
@@ -161,6 +226,7 @@ func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []sea
 	x.mu.Lock()
 	old := []bleve.Index{x.entries, x.places}
 	x.entries, x.places, x.kinds, x.placeOf = ei, pi, kinds, placeOf
+	x.entryTerms, x.placeTerms, x.genericPlaces = entryTerms, placeTerms, generic
 	x.mu.Unlock()
 	for _, o := range old {
 		if o != nil {
@@ -168,6 +234,46 @@ func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []sea
 		}
 	}
 	return nil
+}
+
+func addTerms(terms map[string]bool, fields ...string) {
+	for _, f := range fields {
+		for _, t := range strings.Fields(f) {
+			terms[t] = true
+		}
+	}
+}
+
+// known joins the distinct tokens that occur in terms.
+func known(terms map[string]bool, tokens []string) string {
+	seen := make(map[string]bool, len(tokens))
+	out := tokens[:0:0]
+	for _, t := range tokens {
+		if terms[t] && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// soundAlikes returns the pinyin keys of the text's character bigrams that match no indexed
+// token as written: only a bigram that may be a typo is looked up by its sound, so an exact match
+// is not counted twice.
+func (x *Index) soundAlikes(terms map[string]bool, text string) []string {
+	var out []string
+	for _, bg := range zh.Bigrams(text) {
+		if !terms[bg] {
+			out = append(out, x.an.PinyinBigrams(bg)...)
+		}
+	}
+	return out
+}
+
+// newMemIndex opens an unpersisted scorch index: segments live in memory only, and searching
+// them is several times faster than the default in-memory key-value store.
+func newMemIndex(m mapping.IndexMapping) (bleve.Index, error) {
+	return bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
 }
 
 func matchField(field, text string, boost float64) query.Query {
@@ -180,8 +286,14 @@ func matchField(field, text string, boost float64) query.Query {
 
 // SearchEntries finds entries and intents for normalized text.
 func (x *Index) SearchEntries(ctx context.Context, text string, limit int) ([]search.EntryHit, error) {
-	toks := strings.Join(Tokens(x.an, text), " ")
-	py := strings.Join(x.an.PinyinBigrams(text), " ")
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.entries == nil {
+		return nil, fmt.Errorf("search: index not built")
+	}
+	text = x.genericPlaces.Replace(text)
+	toks := known(x.entryTerms, Tokens(x.an, text))
+	py := known(x.entryTerms, x.soundAlikes(x.entryTerms, text))
 	if toks == "" && py == "" {
 		return nil, nil
 	}
@@ -193,11 +305,6 @@ func (x *Index) SearchEntries(ctx context.Context, text string, limit int) ([]se
 		qs = append(qs, matchField("py", py, boostPinyin))
 	}
 	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), limit, 0, false)
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.entries == nil {
-		return nil, fmt.Errorf("search: index not built")
-	}
 	res, err := x.entries.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, err
@@ -215,20 +322,20 @@ const placeMinScore = 0.1
 
 // SearchContacts finds communities and compounds named in normalized text.
 func (x *Index) SearchContacts(ctx context.Context, text string, limit int) ([]search.ContactHit, error) {
-	toks := strings.Join(Tokens(x.an, text), " ")
-	if toks == "" {
-		return nil, nil
-	}
-	qs := []query.Query{matchField("name", toks, 1)}
-	if py := strings.Join(x.an.PinyinBigrams(text), " "); py != "" {
-		qs = append(qs, matchField("py", py, boostPinyin))
-	}
-	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), limit, 0, false)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.places == nil {
 		return nil, fmt.Errorf("search: index not built")
 	}
+	toks := known(x.placeTerms, Tokens(x.an, text))
+	if toks == "" {
+		return nil, nil
+	}
+	qs := []query.Query{matchField("name", toks, 1)}
+	if py := known(x.placeTerms, x.soundAlikes(x.placeTerms, text)); py != "" {
+		qs = append(qs, matchField("py", py, boostPinyin))
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), limit, 0, false)
 	res, err := x.places.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, err

@@ -114,7 +114,12 @@ type Analyzer struct {
 	pyArgs pinyin.Args
 	// canon maps each member of a synonym group to the group's first word.
 	canon map[string]string
+	// syllable holds the toneless pinyin of each character of the CJK Unified Ideographs block,
+	// so that the hot path does no pinyin lookups.
+	syllable []string
 }
+
+const cjkFirst, cjkLast = 0x4E00, 0x9FFF
 
 // NewAnalyzer builds an analyzer whose segmenter and homophone corrector know vocab (the guide's
 // keywords, synonyms, titles and place names) in addition to the general dictionary, and which
@@ -134,6 +139,12 @@ func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
 		}
 	}
 	a.pyArgs.Fallback = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
+	a.syllable = make([]string, cjkLast-cjkFirst+1)
+	for r := rune(cjkFirst); r <= cjkLast; r++ {
+		if py := pinyin.SinglePinyin(r, a.pyArgs); len(py) > 0 {
+			a.syllable[r-cjkFirst] = py[0]
+		}
+	}
 	a.seg.SkipLog = true
 	var extra strings.Builder
 	for _, w := range vocab {
@@ -184,14 +195,16 @@ func (a *Analyzer) Syllables(s string) []string {
 	runes := []rune(s)
 	out := make([]string, len(runes))
 	for i, r := range runes {
-		if !IsHan(r) {
+		switch {
+		case r >= cjkFirst && r <= cjkLast && a.syllable[r-cjkFirst] != "":
+			out[i] = a.syllable[r-cjkFirst]
+		case IsHan(r):
+			if py := pinyin.SinglePinyin(r, a.pyArgs); len(py) > 0 {
+				out[i] = py[0]
+				continue
+			}
 			out[i] = string(r)
-			continue
-		}
-		py := pinyin.SinglePinyin(r, a.pyArgs)
-		if len(py) > 0 {
-			out[i] = py[0]
-		} else {
+		default:
 			out[i] = string(r)
 		}
 	}
@@ -218,7 +231,8 @@ func (a *Analyzer) isWord(w string) bool {
 
 // Correct rewrites pinyin-IME typos of guide words: a run of 2 to 6 Chinese characters that is not
 // itself a word, sounds like a guide word (allowing the zh/z, ch/c, sh/s, -ng/-n and l/n
-// confusions) and shares at least one character in place with it is replaced by that word.
+// confusions) and shares at least one character other than a function character in place with it
+// is replaced by that word.
 // 底保 → 低保, 网个员 → 网格员, 人功 → 人工.
 func (a *Analyzer) Correct(s string) string {
 	runes := []rune(s)
@@ -262,13 +276,14 @@ func (a *Analyzer) Correct(s string) string {
 	return string(out)
 }
 
-// sharesRune picks the first word that has at least one rune in the same place as cand.
+// sharesRune picks the first word that has at least one rune in the same place as cand, other
+// than a function character: 能不能 shares only 不 with 冷不冷 and is no typo of it.
 func sharesRune(cand string, words []string) (string, bool) {
 	c := []rune(cand)
 	for _, w := range words {
 		wr := []rune(w)
 		for j := range c {
-			if j < len(wr) && wr[j] == c[j] {
+			if j < len(wr) && wr[j] == c[j] && !strings.ContainsRune(functionChars, c[j]) {
 				return w, true
 			}
 		}
@@ -279,11 +294,12 @@ func sharesRune(cand string, words []string) (string, bool) {
 // Normalize folds and corrects s: the text the index is queried with.
 func (a *Analyzer) Normalize(s string) string { return a.Correct(Fold(s)) }
 
-// Words segments s into words (gse, search mode: long words also yield their parts).
+// Words segments s into words (gse, dictionary only: a word it does not know is left to the
+// bigrams, which cover it anyway).
 func (a *Analyzer) Words(s string) []string {
 	var out []string
 	for _, part := range strings.Fields(s) {
-		for _, w := range a.seg.CutSearch(part, true) {
+		for _, w := range a.seg.Cut(part, false) {
 			if w = strings.TrimSpace(w); w != "" {
 				out = append(out, w)
 			}
@@ -330,6 +346,10 @@ func Bigrams(s string) []string {
 	return out
 }
 
+// functionChars are characters too common to say anything by their sound: a bigram with one of
+// them gets no pinyin key (能不 would otherwise sound like 冷不).
+const functionChars = "不了的个吗呢啊吧呀哇咧嘞咋么是有没在我你他她它俺们这那哪啥甚能会要就都也还给把被让得地着过一和跟"
+
 // PinyinBigrams returns fuzzy pinyin keys of each pair of adjacent Chinese characters in s
 // ("di_bao" for 低保 and for 底保), so that a homophone typo the corrector did not catch still
 // meets the word it sounds like.
@@ -339,7 +359,8 @@ func (a *Analyzer) PinyinBigrams(s string) []string {
 		runes := []rune(part)
 		syl := a.Syllables(part)
 		for i := 0; i+1 < len(runes); i++ {
-			if IsHan(runes[i]) && IsHan(runes[i+1]) {
+			if IsHan(runes[i]) && IsHan(runes[i+1]) &&
+				!strings.ContainsRune(functionChars, runes[i]) && !strings.ContainsRune(functionChars, runes[i+1]) {
 				out = append(out, fuzzySyllable(syl[i])+"_"+fuzzySyllable(syl[i+1]))
 			}
 		}

@@ -1,0 +1,349 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/search"
+	"github.com/bayannur/hotline/search/bleve"
+)
+
+var (
+	sampleOnce  sync.Once
+	sampleBot   *bot.Bot
+	sampleGuide *search.Guide
+	sampleErr   error
+)
+
+// newBot returns the bot over the built-in guide, built once for the package.
+func newBot(tb testing.TB) (*bot.Bot, *search.Guide) {
+	tb.Helper()
+	sampleOnce.Do(func() {
+		spec, err := search.LoadSpec(search.SpecFS())
+		if err != nil {
+			sampleErr = err
+			return
+		}
+		g, problems := search.Load(search.SampleGuide(), spec)
+		if len(problems) > 0 {
+			sampleErr = problems
+			return
+		}
+		intents, err := bot.Intents()
+		if err != nil {
+			sampleErr = err
+			return
+		}
+		idx, an, err := bleve.Build(context.Background(), g, intents)
+		if err != nil {
+			sampleErr = err
+			return
+		}
+		sampleBot, sampleGuide = bot.New(g, idx, an), g
+	})
+	if sampleErr != nil {
+		tb.Fatal(sampleErr)
+	}
+	return sampleBot, sampleGuide
+}
+
+func decide(t *testing.T, text string) bot.Decision {
+	t.Helper()
+	b, _ := newBot(t)
+	d, err := b.Decide(context.Background(), bot.Message{Text: text})
+	if err != nil {
+		t.Fatalf("Decide(%q): %v", text, err)
+	}
+	return d
+}
+
+// TestDevSet holds the bot to the targets on the dev set: strict accuracy of at least 90%, at most
+// one out-of-scope message answered as if in scope, and every emergency caught.
+func TestDevSet(t *testing.T) {
+	b, _ := newBot(t)
+	f, err := os.Open("../testdata/dev.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	items, err := bot.ReadLabelled(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 208 {
+		t.Fatalf("dev set has %d messages, want 208", len(items))
+	}
+	rep, err := b.Evaluate(context.Background(), items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	rep.Print(&sb, true)
+	t.Log("\n" + sb.String())
+	if acc := rep.Accuracy(); acc < 0.90 {
+		t.Errorf("strict accuracy %.3f, want at least 0.90", acc)
+	}
+	if rep.OutOfScopeAnswered > 1 {
+		t.Errorf("%d out-of-scope messages answered as in scope, want at most 1", rep.OutOfScopeAnswered)
+	}
+	if rep.EmergenciesMissed > 0 {
+		t.Errorf("%d emergencies missed, want none", rep.EmergenciesMissed)
+	}
+}
+
+func TestEvaluateCountsStrictly(t *testing.T) {
+	b, _ := newBot(t)
+	items := []bot.Labelled{
+		{Q: "低保咋申请", Label: "dibao"},                  // right
+		{Q: "低保咋申请", Label: "temp-relief"},            // right decision kind, wrong topic
+		{Q: "楼下着火了 冒黑烟", Label: "emergency-fire"},     // right
+		{Q: "楼下着火了 冒黑烟", Label: "report-streetlight"}, // wrong
+		{Q: "你好", Label: "smalltalk"},                 // right
+		{Q: "红烧肉咋做好吃", Label: "none"},                 // right: decline
+	}
+	rep, err := b.Evaluate(context.Background(), items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total != 6 || rep.Right != 4 {
+		t.Fatalf("right %d of %d, want 4 of 6; confusions %+v", rep.Right, rep.Total, rep.Confusions)
+	}
+	if rep.PerLabel["temp-relief"] != [2]int{0, 1} || rep.PerLabel["dibao"] != [2]int{1, 1} {
+		t.Errorf("per label %v", rep.PerLabel)
+	}
+}
+
+func TestDecisionsByKind(t *testing.T) {
+	cases := []struct {
+		text, decision, topic string
+	}{
+		{"低保咋申请 要带啥", bot.Answer, "dibao"},
+		{"底保咋申请", bot.Answer, "dibao"}, // homophone typo
+		{"俺们楼门口的路灯黑了好几天了", bot.Report, "report-streetlight"},
+		{"家里暖器一点也不热", bot.Report, "report-heating"},
+		{"厨房里一股煤气味", bot.Emergency, "emergency-gas-leak"},
+		{"转人工", bot.Handoff, ""},
+		{"我上周反映的事到哪一步了", bot.Status, ""},
+		{"你好呀", bot.Smalltalk, ""},
+		{"帮我写首诗", bot.Decline, ""},
+		{"我那個低保申請咋辦", bot.Answer, "dibao"}, // traditional characters
+	}
+	for _, c := range cases {
+		d := decide(t, c.text)
+		if d.Decision != c.decision || d.Topic != c.topic {
+			t.Errorf("%s: got %s/%s (%.2f), want %s/%s", c.text, d.Decision, d.Topic, d.Score, c.decision, c.topic)
+		}
+		if d.Text == "" {
+			t.Errorf("%s: empty reply text", c.text)
+		}
+		if d.Score < 0 || d.Score > 1 {
+			t.Errorf("%s: score %v outside 0..1", c.text, d.Score)
+		}
+	}
+}
+
+func TestEmergencyWinsOverEverything(t *testing.T) {
+	for _, text := range []string{
+		"俺想问问低保咋办 哎呀厨房里煤气味好大",
+		"暖气不热的事先不说了 楼下着火了",
+		"有人拿刀砍人 快来",
+		"俺爸突然晕倒了叫不醒",
+	} {
+		d := decide(t, text)
+		if d.Decision != bot.Emergency {
+			t.Errorf("%s: got %s/%s, want emergency", text, d.Decision, d.Topic)
+			continue
+		}
+		e, _ := sampleGuide.Entry(d.Topic)
+		if e == nil || e.Emergency == nil || !strings.Contains(d.Text, e.Emergency.Numbers[0].Number) {
+			t.Errorf("%s: reply does not give the numbers at once: %q", text, d.Text)
+		}
+	}
+}
+
+func TestHazardIsNotAnEmergency(t *testing.T) {
+	for text, want := range map[string]string{
+		"楼道里有人给电动车充电 怕着火":   "report-ebike-charging",
+		"俺家燃气管子老化了 现在没味 怕漏": "report-gas-hazard",
+	} {
+		d := decide(t, text)
+		if d.Decision == bot.Emergency {
+			t.Errorf("%s: a hazard was treated as an emergency (%s)", text, d.Topic)
+		}
+		if d.Topic != want {
+			t.Errorf("%s: topic %s, want %s", text, d.Topic, want)
+		}
+	}
+}
+
+func TestContactCard(t *testing.T) {
+	b, g := newBot(t)
+	ctx := context.Background()
+
+	// A compound named in the text: its grid and grid worker.
+	d, err := b.Decide(ctx, bot.Message{Text: "虹亚小区归哪个网格 网格员电话给一个"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Decision != bot.Contact || d.Contact == nil {
+		t.Fatalf("got %s with card %v, want a contact card", d.Decision, d.Contact)
+	}
+	c, _ := g.Community(d.Contact.CommunityID)
+	if c == nil || d.Contact.Compound != "虹亚小区" {
+		t.Fatalf("card %+v, want the community of 虹亚小区", d.Contact)
+	}
+	if want := c.GridFor("虹亚小区"); d.Contact.GridID != want.ID {
+		t.Errorf("grid %s, want %s", d.Contact.GridID, want.ID)
+	}
+	if len(d.Contact.People) == 0 || !strings.Contains(d.Text, d.Contact.People[0].Phone) {
+		t.Errorf("reply %q lacks the grid worker's phone", d.Text)
+	}
+
+	// The resident's community known from context.
+	d, err = b.Decide(ctx, bot.Message{Text: "俺们网格员是谁", Community: "hl-dongfeng"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Decision != bot.Contact || d.Contact == nil || d.Contact.CommunityID != "hl-dongfeng" {
+		t.Fatalf("got %s %+v, want the card of hl-dongfeng", d.Decision, d.Contact)
+	}
+
+	// Nothing known: ask which community, with the communities as options.
+	d, err = b.Decide(ctx, bot.Message{Text: "俺们网格员是谁"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Decision != bot.Contact || d.Contact != nil || len(d.Options) != len(g.Communities()) {
+		t.Fatalf("got %s card %v with %d options, want a question listing %d communities", d.Decision, d.Contact, len(d.Options), len(g.Communities()))
+	}
+	if !strings.HasPrefix(d.Options[0].ID, "community:") {
+		t.Errorf("option id %q", d.Options[0].ID)
+	}
+}
+
+func TestClarifyOffersAtMostThreeTopics(t *testing.T) {
+	b, _ := newBot(t)
+	// Half one topic, half another: the bot may answer either or ask, but a question must offer
+	// real topics, at most three.
+	for _, text := range []string{"老人", "证明", "补贴", "报名"} {
+		d, err := b.Decide(context.Background(), bot.Message{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Decision != bot.Clarify {
+			continue
+		}
+		if len(d.Options) == 0 || len(d.Options) > 3 {
+			t.Errorf("%s: clarify with %d options", text, len(d.Options))
+		}
+		for _, o := range d.Options {
+			if _, ok := sampleGuide.Entry(o.ID); !ok {
+				t.Errorf("%s: option %q is not a guide topic", text, o.ID)
+			}
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	b, _ := newBot(t)
+	ctx := context.Background()
+	for text, want := range map[string]error{
+		"":                         bot.ErrEmpty,
+		"   \n\t　":                 bot.ErrEmpty,
+		"\xff\xfe低保":               bot.ErrInvalidUTF8,
+		strings.Repeat("暖", 10000): bot.ErrTooLong,
+		strings.Repeat("a", 2001):  bot.ErrTooLong,
+	} {
+		if _, err := b.Decide(ctx, bot.Message{Text: text}); !errors.Is(err, want) {
+			t.Errorf("%.20q: err %v, want %v", text, err, want)
+		}
+	}
+	// Defined decisions for odd but valid text.
+	for text, want := range map[string]string{
+		"😀😀😀":                          bot.Smalltalk,
+		"？？？！！":                        bot.Smalltalk,
+		"<img src=x onerror=alert(1)>": bot.Decline,
+		"'; DROP TABLE tickets; --":    bot.Decline,
+	} {
+		d, err := b.Decide(ctx, bot.Message{Text: text})
+		if err != nil || d.Decision != want {
+			t.Errorf("%q: got %s, %v; want %s", text, d.Decision, err, want)
+		}
+	}
+	// An unknown community id is ignored, not an error.
+	d, err := b.Decide(ctx, bot.Message{Text: "网格员电话", Community: "no-such-place"})
+	if err != nil || d.Decision != bot.Contact || d.Contact != nil {
+		t.Errorf("unknown community: %s %v %v", d.Decision, d.Contact, err)
+	}
+	// The longest message allowed is read.
+	if _, err := b.Decide(ctx, bot.Message{Text: strings.Repeat("暖气不热", bot.MaxRunes/4)}); err != nil {
+		t.Errorf("message of %d characters: %v", bot.MaxRunes, err)
+	}
+}
+
+func TestConcurrentDecisions(t *testing.T) {
+	b, _ := newBot(t)
+	texts := []string{"低保咋申请", "路灯不亮", "煤气味好大", "转人工", "你好", "网格员电话"}
+	want := map[string]string{}
+	for _, q := range texts {
+		d, err := b.Decide(context.Background(), bot.Message{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[q] = d.Decision + "/" + d.Topic
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				q := texts[(i+j)%len(texts)]
+				d, err := b.Decide(context.Background(), bot.Message{Text: q})
+				if err != nil || d.Decision+"/"+d.Topic != want[q] {
+					errs <- q
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for q := range errs {
+		t.Errorf("%s decided differently under concurrency", q)
+	}
+}
+
+func TestIntentsAreWellFormed(t *testing.T) {
+	intents, err := bot.Intents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, in := range intents {
+		ids = append(ids, in.ID)
+		if in.Kind != search.KindIntent || len(in.Keywords) == 0 || len(in.Examples) < 6 {
+			t.Errorf("intent %s: kind %q, %d keywords, %d examples", in.ID, in.Kind, len(in.Keywords), len(in.Examples))
+		}
+	}
+	sort.Strings(ids)
+	if got := strings.Join(ids, ","); !strings.HasPrefix(got, "contact,handoff,offtopic-") || !strings.HasSuffix(got, ",smalltalk,status") {
+		t.Errorf("intents %s", got)
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	b, _ := newBot(t)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := b.Decide(ctx, bot.Message{Text: "低保咋申请"}); err == nil {
+		t.Error("a decision with an expired context should fail")
+	}
+}
