@@ -135,7 +135,7 @@ type Calibration struct {
 }
 
 // DefaultCalibration was set on the dev set, see docs/bot.md.
-var DefaultCalibration = Calibration{MinScore: 0.07, ClarifyBelow: 0.12, CloseRatio: 0.85, SureEmergency: 0.25, Scale: 0.5}
+var DefaultCalibration = Calibration{MinScore: 0.07, ClarifyBelow: 0.12, CloseRatio: 0.9, SureEmergency: 0.25, Scale: 0.5}
 
 func (b *Bot) confidence(raw float64) float64 {
 	return math.Round((1-math.Exp(-raw/b.cal.Scale))*1000) / 1000
