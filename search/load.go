@@ -222,6 +222,9 @@ func (l *loader) entries() {
 			l.add(name, at("id"), "duplicate id %q (also in %s)", e.ID, seen[e.ID])
 		default:
 			seen[e.ID] = name
+			if _, ok := l.spec.Topics[e.ID]; !ok {
+				l.add(name, at("id"), "unknown topic id %q (not in spec/topics.tsv)", e.ID)
+			}
 			if want := strings.TrimSuffix(path.Base(name), ".yaml"); want != e.ID {
 				l.add(name, at("id"), "id %q does not match the file name %q", e.ID, want)
 			}

@@ -59,6 +59,14 @@ var regionNames = []string{
 	"乌拉特后旗", "乌拉特", "杭锦后旗", "杭锦", "陕坝", "河套", "包头", "呼和浩特", "呼市", "前旗", "中旗", "后旗",
 }
 
+// placeKinds strips the words that say what kind of place a name is (社区, 小区, 家属院…) from
+// the names in the places index: only the distinctive part of a name (金桥, 虹亚) says which place
+// a resident means, and "俺们小区的网格员" names none.
+var placeKinds = strings.NewReplacer(
+	"社区居委会", " ", "居委会", " ", "党群服务中心", " ", "社区", " ", "小区", " ", "家属院", " ", "家属楼", " ",
+	"生活区", " ", "平房区", " ", "那片", " ", "城区", " ", "县城", " ",
+)
+
 // placeReplacer builds the rewriting of place names described at Index.genericPlaces.
 func placeReplacer(an *zh.Analyzer, towns []search.Town) *strings.Replacer {
 	to := map[string]string{}
@@ -146,7 +154,8 @@ type entryDoc struct {
 }
 
 type placeDoc struct {
-	Name   string `json:"name"`
+	Name   string `json:"name"` // tokens of the distinctive part of each name
+	Full   string `json:"full"` // each whole name as one token: 金桥小区 is the compound, 金桥社区 the community
 	Pinyin string `json:"py"`
 }
 
@@ -189,13 +198,20 @@ func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []sea
 	placeOf := map[string]search.ContactHit{}
 	batch = pi.NewBatch()
 	addPlace := func(id string, hit search.ContactHit, names []string) error {
-		text := x.an.Normalize(strings.Join(names, " "))
+		full := make([]string, 0, len(names))
+		for _, n := range names {
+			if n = x.an.Normalize(n); n != "" && !strings.Contains(n, " ") {
+				full = append(full, n)
+			}
+		}
+		text := placeKinds.Replace(strings.Join(full, " "))
 		placeOf[id] = hit
 		doc := placeDoc{
 			Name:   strings.Join(Tokens(x.an, text), " "),
+			Full:   strings.Join(full, " "),
 			Pinyin: strings.Join(x.an.PinyinBigrams(text), " "),
 		}
-		addTerms(placeTerms, doc.Name, doc.Pinyin)
+		addTerms(placeTerms, doc.Name, doc.Full, doc.Pinyin)
 		return batch.Index(id, doc)
 	}
 	for _, t := range towns {
@@ -327,11 +343,16 @@ func (x *Index) SearchContacts(ctx context.Context, text string, limit int) ([]s
 	if x.places == nil {
 		return nil, fmt.Errorf("search: index not built")
 	}
+	whole := known(x.placeTerms, x.an.Words(text))
+	text = placeKinds.Replace(text)
 	toks := known(x.placeTerms, Tokens(x.an, text))
 	if toks == "" {
 		return nil, nil
 	}
 	qs := []query.Query{matchField("name", toks, 1)}
+	if whole != "" {
+		qs = append(qs, matchField("full", whole, 1))
+	}
 	if py := known(x.placeTerms, x.soundAlikes(x.placeTerms, text)); py != "" {
 		qs = append(qs, matchField("py", py, boostPinyin))
 	}

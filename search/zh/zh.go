@@ -220,13 +220,13 @@ func (a *Analyzer) fuzzyKey(w string) string {
 }
 
 // isWord reports whether w is a word the resident probably meant as written: a guide word, or a
-// common word of the general dictionary.
+// word of the general dictionary (which holds only words seen at least ten times).
 func (a *Analyzer) isWord(w string) bool {
 	if a.vocab[w] {
 		return true
 	}
-	freq, _, ok := a.seg.Find(w)
-	return ok && freq >= 50
+	_, _, ok := a.seg.Find(w)
+	return ok
 }
 
 // Correct rewrites pinyin-IME typos of guide words: a run of 2 to 6 Chinese characters that is not
