@@ -2,6 +2,7 @@ package search
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -126,6 +128,10 @@ func (l *loader) parse(name string) *yaml.Node {
 		l.add(name, 0, "cannot read: %v", err)
 		return nil
 	}
+	if line, what := badText(b); line > 0 {
+		l.add(name, line, "%s", what)
+		return nil
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		line := 0
@@ -138,6 +144,22 @@ func (l *loader) parse(name string) *yaml.Node {
 		return nil
 	}
 	return doc.Content[0]
+}
+
+// badText finds the first line of b that is not valid UTF-8 or holds a control character, which
+// the YAML parser would report without a line.
+func badText(b []byte) (int, string) {
+	for n, line := range bytes.Split(b, []byte("\n")) {
+		if !utf8.Valid(line) {
+			return n + 1, "invalid UTF-8"
+		}
+		for _, r := range string(line) {
+			if r < 0x20 && r != '\t' && r != '\r' || r == 0x7f {
+				return n + 1, fmt.Sprintf("control character %U", r)
+			}
+		}
+	}
+	return 0, ""
 }
 
 // decode decodes node into v, reporting a type error at the node's line.
@@ -342,13 +364,14 @@ func (l *loader) community(name string, c *Community, cn *yaml.Node, claim func(
 		tiers[g.ID] = g.Tier
 	}
 	totals, people := 0, 0
-	for _, g := range c.Grids {
+	for gi, g := range c.Grids {
+		gn := gnodes[gi]
 		people += len(g.People)
 		switch g.Tier {
 		case TierTotal:
 			totals++
 			if g.Parent != "" {
-				l.add(name, g.Line, "grid %s is a 总网格 and cannot have a parent", g.ID)
+				l.add(name, lineOf(gn, "parent"), "grid %s is a 总网格 and cannot have a parent", g.ID)
 			}
 		case TierBasic, TierMicro:
 			want := map[string]string{TierBasic: TierTotal, TierMicro: TierBasic}[g.Tier]
@@ -357,21 +380,23 @@ func (l *loader) community(name string, c *Community, cn *yaml.Node, claim func(
 			case g.Parent == "":
 				l.add(name, g.Line, "grid %s (%s) needs a parent %s", g.ID, g.Tier, want)
 			case !ok:
-				l.add(name, g.Line, "grid %s: parent %q points nowhere in community %s", g.ID, g.Parent, c.ID)
+				l.add(name, lineOf(gn, "parent"), "grid %s: parent %q points nowhere in community %s", g.ID, g.Parent, c.ID)
 			case pt != want:
-				l.add(name, g.Line, "grid %s (%s): parent %s is a %s, want a %s", g.ID, g.Tier, g.Parent, pt, want)
+				l.add(name, lineOf(gn, "parent"), "grid %s (%s): parent %s is a %s, want a %s", g.ID, g.Tier, g.Parent, pt, want)
 			}
 		default:
-			l.add(name, g.Line, "grid %s: unknown tier %q (want 总网格, 基础网格 or 微网格)", g.ID, g.Tier)
+			l.add(name, lineOf(gn, "tier"), "grid %s: unknown tier %q (want 总网格, 基础网格 or 微网格)", g.ID, g.Tier)
 		}
-		for _, p := range g.People {
+		pnodes := items(field(gn, "people"))
+		for pi, p := range g.People {
+			line := pnodes[pi].Line
 			switch p.Role {
 			case "社区书记", "网格长", "网格员", "楼栋长":
 			default:
-				l.add(name, g.Line, "grid %s: %s has unknown role %q", g.ID, p.Name, p.Role)
+				l.add(name, line, "grid %s: %s has unknown role %q", g.ID, p.Name, p.Role)
 			}
 			if p.Name == "" || p.Phone == "" {
-				l.add(name, g.Line, "grid %s: a person needs a name and a phone", g.ID)
+				l.add(name, line, "grid %s: a person needs a name and a phone", g.ID)
 			}
 		}
 	}

@@ -545,7 +545,7 @@ func TestLoadReportsProblems(t *testing.T) {
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{"contacts.yaml": replace(t, goodContacts, "parent: c1-g0", "parent: c2-g0")}
 			},
-			want: []wantProblem{{"contacts.yaml", 18, `grid c1-g1: parent "c2-g0" points nowhere in community c1`}},
+			want: []wantProblem{{"contacts.yaml", 21, `grid c1-g1: parent "c2-g0" points nowhere in community c1`}},
 		},
 		{
 			name: "basic grid without a parent",
@@ -563,7 +563,7 @@ func TestLoadReportsProblems(t *testing.T) {
             parent: c1-g0
 `}
 			},
-			want: []wantProblem{{"contacts.yaml", 24, "grid c1-g1-m1 (微网格): parent c1-g0 is a 总网格, want a 基础网格"}},
+			want: []wantProblem{{"contacts.yaml", 27, "grid c1-g1-m1 (微网格): parent c1-g0 is a 总网格, want a 基础网格"}},
 		},
 		{
 			name: "two 总网格",
@@ -581,7 +581,7 @@ func TestLoadReportsProblems(t *testing.T) {
 			want: []wantProblem{
 				{"contacts.yaml", 5, "community c1 has 0 总网格"},
 				// c1-g1 now has a 微网格 parent; c1-g0 is a 微网格 under a 基础网格, which is fine.
-				{"contacts.yaml", 19, "grid c1-g1 (基础网格): parent c1-g0 is a 微网格, want a 总网格"},
+				{"contacts.yaml", 22, "grid c1-g1 (基础网格): parent c1-g0 is a 微网格, want a 总网格"},
 			},
 		},
 		{
@@ -589,14 +589,14 @@ func TestLoadReportsProblems(t *testing.T) {
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{"contacts.yaml": replace(t, goodContacts, "role: 网格员", "role: 楼主")}
 			},
-			want: []wantProblem{{"contacts.yaml", 18, `grid c1-g1: 李某军 has unknown role "楼主"`}},
+			want: []wantProblem{{"contacts.yaml", 23, `grid c1-g1: 李某军 has unknown role "楼主"`}},
 		},
 		{
 			name: "unknown tier",
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{"contacts.yaml": replace(t, goodContacts, "tier: 基础网格", "tier: 大网格")}
 			},
-			want: []wantProblem{{"contacts.yaml", 18, `grid c1-g1: unknown tier "大网格"`}},
+			want: []wantProblem{{"contacts.yaml", 20, `grid c1-g1: unknown tier "大网格"`}},
 		},
 		{
 			name: "community id used by its town",
@@ -664,7 +664,7 @@ func TestLoadReportsProblems(t *testing.T) {
 				}
 			},
 			want: []wantProblem{
-				{"contacts.yaml", 18, "unknown role"},
+				{"contacts.yaml", 23, "unknown role"},
 				{dibao, 3, "unknown category"},
 				{dibao, 3, "topic dibao has category welfare"},
 				{"entries/report-streetlight.yaml", 1, "needs ticket_fields"},
@@ -809,4 +809,24 @@ func contains(list []string, w string) bool {
 		}
 	}
 	return false
+}
+
+// Text the YAML parser cannot read is reported at its own line.
+func TestLoadReportsBadTextAtItsLine(t *testing.T) {
+	for name, text := range map[string]string{
+		"invalid UTF-8":     "id: dibao\nkind: procedure\ntitle: \xff\xfe\n",
+		"control character": "id: dibao\nkind: procedure\ntitle: a\x01b\n",
+	} {
+		fsys := guideFS(map[string]string{"entries/dibao.yaml": text})
+		_, problems := search.Load(fsys, loadSpec(t))
+		found := false
+		for _, p := range problems {
+			if p.File == "entries/dibao.yaml" && p.Line == 3 && strings.Contains(p.Reason, strings.Fields(name)[0][:3]) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: problems %v, want one at entries/dibao.yaml:3", name, problems)
+		}
+	}
 }

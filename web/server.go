@@ -3,6 +3,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,7 +105,17 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		}
 		return false
 	}
-	if dec.More() {
+	// The rest of the body must be white space, and the whole body within the limit.
+	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), r.Body))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+		return false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "invalid_json", "reading body: "+err.Error())
+		return false
+	case len(bytes.TrimSpace(rest)) > 0:
 		writeError(w, http.StatusBadRequest, "invalid_json", "trailing data after the JSON object")
 		return false
 	}

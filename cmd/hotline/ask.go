@@ -14,12 +14,12 @@ import (
 	"github.com/bayannur/hotline/bot"
 )
 
-func cmdAsk(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+func cmdAsk(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
 	jsonl := fs.Bool("jsonl", false, "read questions from stdin, one per line (JSON {\"q\",\"community\"} or plain text), write one JSON decision per line")
 	community := fs.String("community", "", "the resident's community id")
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (default: built-in sample)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if !*jsonl && fs.NArg() == 0 {
@@ -133,12 +133,12 @@ func decideLine(ctx context.Context, b *bot.Bot, community, line string) any {
 	return d
 }
 
-func cmdEval(ctx context.Context, args []string, stdout io.Writer) error {
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (default: built-in sample)")
 	min := fs.Float64("min", 0, "exit 1 when strict accuracy is below this fraction")
 	hits := fs.Bool("hits", false, "list the index's best candidates under each confusion")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

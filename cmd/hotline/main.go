@@ -54,15 +54,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "serve":
 		err = cmdServe(ctx, args[1:], stderr)
 	case "ask":
-		err = cmdAsk(ctx, args[1:], stdin, stdout)
+		err = cmdAsk(ctx, args[1:], stdin, stdout, stderr)
 	case "eval":
-		err = cmdEval(ctx, args[1:], stdout)
+		err = cmdEval(ctx, args[1:], stdout, stderr)
 	case "guide":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		err = cmdGuideCheck(args[2:], stdout)
+		err = cmdGuideCheck(args[2:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -93,6 +93,19 @@ type exitError struct {
 }
 
 func (e exitError) Error() string { return e.msg }
+
+// parseFlags parses a subcommand's flags, writing usage and errors to stderr; a bad flag is a
+// usage error (exit 2).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitError{code: 2}
+	}
+	return nil
+}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -137,9 +150,9 @@ func loadEngine(ctx context.Context, dir string) (*engine, error) {
 	return &engine{guide: g, bot: bot.New(g, idx, an), index: idx}, nil
 }
 
-func cmdGuideCheck(args []string, stdout io.Writer) error {
+func cmdGuideCheck(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("guide check", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	dir := fs.Arg(0)

@@ -1,0 +1,843 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/search"
+)
+
+// binDir holds the hotline binary built once for the package by hotlineBinary.
+var (
+	binDir   string
+	binOnce  sync.Once
+	binPath  string
+	binErr   error
+	binBuild []byte
+)
+
+func TestMain(m *testing.M) {
+	// In-process serve runs log through slog.Default; keep the test output readable.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// hotlineBinary builds the real binary once for the package and returns its path.
+func hotlineBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			binErr = fmt.Errorf("the go tool is not on PATH: %w", err)
+			return
+		}
+		binDir, binErr = os.MkdirTemp("", "hotline-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "hotline")
+		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
+		binBuild, binErr = cmd.CombinedOutput()
+	})
+	if binErr != nil {
+		t.Fatalf("building hotline: %v\n%s", binErr, binBuild)
+	}
+	return binPath
+}
+
+// runCmd runs the command line in-process and returns its exit code, stdout and stderr.
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// ---- guide check ----
+
+func TestGuideCheckBuiltIn(t *testing.T) {
+	code, out, errOut := runCmd(t, "", "guide", "check")
+	if code != 0 {
+		t.Fatalf("guide check: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "built-in guide: ok") {
+		t.Errorf("guide check printed %q, want it to say the built-in guide is ok", out)
+	}
+	// The counts come from the sample guide itself, so they cannot be zero.
+	if m := regexp.MustCompile(`ok — (\d+) entries`).FindStringSubmatch(out); m == nil || m[1] == "0" {
+		t.Errorf("guide check printed %q, want a non-zero entry count", out)
+	}
+}
+
+func TestGuideCheckSampleCopyIsOK(t *testing.T) {
+	// The control for the broken-guide cases below: an unmodified copy passes.
+	dir := sampleCopy(t)
+	code, out, errOut := runCmd(t, "", "guide", "check", dir)
+	if code != 0 || !strings.Contains(out, dir+": ok") {
+		t.Fatalf("guide check on a copy of the sample: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// sampleCopy writes the built-in guide into a fresh temporary directory.
+func sampleCopy(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "guide")
+	if err := os.CopyFS(dir, search.SampleGuide()); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// edit replaces the first occurrence of old in dir/name with new and returns the 1-based line at
+// which the replacement starts.
+func edit(t *testing.T, dir, name, old, new string) int {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte(old))
+	if i < 0 {
+		t.Fatalf("%s does not contain %q", name, old)
+	}
+	line := bytes.Count(b[:i], []byte("\n")) + 1
+	out := append(append(append([]byte{}, b[:i]...), new...), b[i+len(old):]...)
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return line
+}
+
+// lineOf returns the 1-based line of the first occurrence of s in dir/name.
+func lineOf(t *testing.T, dir, name, s string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte(s))
+	if i < 0 {
+		t.Fatalf("%s does not contain %q", name, s)
+	}
+	return bytes.Count(b[:i], []byte("\n")) + 1
+}
+
+var problemLine = regexp.MustCompile(`^([^:]+):(\d+): (.+)$`)
+
+type problem struct {
+	file   string
+	line   int
+	reason string
+}
+
+// checkBroken runs guide check on dir, requires exit 1 and returns the problems printed.
+func checkBroken(t *testing.T, dir string) []problem {
+	t.Helper()
+	code, out, errOut := runCmd(t, "", "guide", "check", dir)
+	if code != 1 {
+		t.Fatalf("guide check %s: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", dir, code, out, errOut)
+	}
+	var ps []problem
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		m := problemLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("guide check printed %q, want file:line: reason", l)
+			continue
+		}
+		var n int
+		fmt.Sscan(m[2], &n)
+		ps = append(ps, problem{m[1], n, m[3]})
+	}
+	if want := fmt.Sprintf("%s: %d problem(s)", dir, len(ps)); !strings.Contains(errOut, want) {
+		t.Errorf("stderr %q, want it to contain %q", errOut, want)
+	}
+	return ps
+}
+
+// wantProblem requires a problem in file at one of lines whose reason contains reason.
+func wantProblem(t *testing.T, ps []problem, file string, lines []int, reason string) {
+	t.Helper()
+	for _, p := range ps {
+		if p.file != file || !strings.Contains(p.reason, reason) {
+			continue
+		}
+		for _, l := range lines {
+			if p.line == l {
+				return
+			}
+		}
+		t.Errorf("%s: %q reported at line %d, want line %v", file, reason, p.line, lines)
+		return
+	}
+	t.Errorf("no problem %s:%v: ...%s... among %+v", file, lines, reason, ps)
+}
+
+func TestGuideCheckBroken(t *testing.T) {
+	type want struct {
+		file   string
+		lines  []int
+		reason string
+	}
+	cases := []struct {
+		name   string
+		mutate func(t *testing.T, dir string) []want
+	}{
+		{"unknown kind", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "entries/dibao.yaml", "kind: procedure", "kind: recipe")
+			return []want{{"entries/dibao.yaml", []int{l}, `unknown kind "recipe"`}}
+		}},
+		{"missing kind", func(t *testing.T, dir string) []want {
+			edit(t, dir, "entries/dibao.yaml", "kind: procedure\n", "")
+			return []want{{"entries/dibao.yaml", []int{1}, "missing kind"}}
+		}},
+		{"unknown category", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "entries/dibao.yaml", "category: welfare", "category: cooking")
+			return []want{{"entries/dibao.yaml", []int{l}, `unknown category "cooking"`}}
+		}},
+		{"duplicate entry id", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "entries/legal-aid.yaml", "id: legal-aid", "id: dibao")
+			return []want{
+				{"entries/legal-aid.yaml", []int{l}, `duplicate id "dibao" (also in entries/dibao.yaml)`},
+			}
+		}},
+		{"id not matching the file name", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "entries/dibao.yaml", "id: dibao", "id: dibao-x")
+			return []want{{"entries/dibao.yaml", []int{l}, `id "dibao-x" does not match the file name "dibao"`}}
+		}},
+		{"duplicate contacts id", func(t *testing.T, dir string) []want {
+			first := lineOf(t, dir, "contacts.yaml", "- id: wy-jinqiao\n")
+			l := edit(t, dir, "contacts.yaml", "- id: wy-zhongshan\n", "- id: wy-jinqiao\n")
+			return []want{{"contacts.yaml", []int{l}, fmt.Sprintf(`duplicate id "wy-jinqiao" (first at line %d)`, first)}}
+		}},
+		{"missing answer", func(t *testing.T, dir string) []want {
+			b, err := os.ReadFile(filepath.Join(dir, "entries", "dibao.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := bytes.Index(b, []byte("\nanswer:"))
+			if i < 0 {
+				t.Fatal("dibao.yaml has no answer")
+			}
+			if err := os.WriteFile(filepath.Join(dir, "entries", "dibao.yaml"), b[:i+1], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// With no answer key at all, the entry's first line is the best there is.
+			return []want{{"entries/dibao.yaml", []int{1}, "missing answer (answer.summary)"}}
+		}},
+		{"empty answer summary", func(t *testing.T, dir string) []want {
+			answer := lineOf(t, dir, "entries/dibao.yaml", "answer:")
+			b, err := os.ReadFile(filepath.Join(dir, "entries", "dibao.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = regexp.MustCompile(`(?m)^  summary: .*$`).ReplaceAll(b, []byte(`  summary: "  "`))
+			if err := os.WriteFile(filepath.Join(dir, "entries", "dibao.yaml"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []want{{"entries/dibao.yaml", []int{answer}, "missing answer (answer.summary)"}}
+		}},
+		{"compound grid points nowhere", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "contacts.yaml", "grid: wy-jinqiao-g1\n", "grid: wy-jinqiao-g9\n")
+			return []want{{"contacts.yaml", []int{l}, `compound 金桥小区: grid "wy-jinqiao-g9" points nowhere in community wy-jinqiao`}}
+		}},
+		{"grid parent points nowhere", func(t *testing.T, dir string) []want {
+			grid := lineOf(t, dir, "contacts.yaml", "- id: wy-jinqiao-g1\n")
+			l := edit(t, dir, "contacts.yaml", "parent: wy-jinqiao-g0", "parent: wy-jinqiao-g8")
+			if l <= grid {
+				t.Fatalf("the first parent: wy-jinqiao-g0 (line %d) is not in grid wy-jinqiao-g1 (line %d)", l, grid)
+			}
+			// The loader reports a grid problem at the grid's own line; the parent key's line
+			// would do as well.
+			return []want{{"contacts.yaml", []int{grid, l}, `grid wy-jinqiao-g1: parent "wy-jinqiao-g8" points nowhere in community wy-jinqiao`}}
+		}},
+		{"invalid YAML in an entry", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "entries/dibao.yaml", "title: ", "title: a: ")
+			return []want{{"entries/dibao.yaml", []int{l}, fmt.Sprintf("invalid YAML: yaml: line %d: mapping values are not allowed", l)}}
+		}},
+		{"invalid YAML in contacts", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "contacts.yaml", "    name: 五原县城区", "    name: 五原县: 城区")
+			return []want{{"contacts.yaml", []int{l}, fmt.Sprintf("invalid YAML: yaml: line %d: mapping values are not allowed", l)}}
+		}},
+		{"two problems in two files", func(t *testing.T, dir string) []want {
+			k := edit(t, dir, "entries/dibao.yaml", "kind: procedure", "kind: recipe")
+			c := edit(t, dir, "entries/legal-aid.yaml", "category: ", "category: x")
+			return []want{
+				{"entries/dibao.yaml", []int{k}, `unknown kind "recipe"`},
+				{"entries/legal-aid.yaml", []int{c}, "unknown category"},
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := sampleCopy(t)
+			wants := c.mutate(t, dir)
+			ps := checkBroken(t, dir)
+			for _, w := range wants {
+				wantProblem(t, ps, w.file, w.lines, w.reason)
+			}
+		})
+	}
+}
+
+func TestGuideCheckNotADirectory(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	code, _, errOut := runCmd(t, "", "guide", "check", missing)
+	if code != 1 || !strings.Contains(errOut, "not a directory") {
+		t.Fatalf("guide check %s: exit %d, stderr %q; want 1 and \"not a directory\"", missing, code, errOut)
+	}
+}
+
+// ---- usage ----
+
+func TestUsageExitCodes(t *testing.T) {
+	cases := []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{args: []string{"frobnicate"}, code: 2, stderr: `unknown command "frobnicate"`},
+		{args: nil, code: 2, stderr: "usage:"},
+		{args: []string{"guide"}, code: 2, stderr: "usage:"},
+		{args: []string{"guide", "lint"}, code: 2, stderr: "usage:"},
+		{args: []string{"help"}, code: 0, stdout: "usage:"},
+		{args: []string{"ask"}, code: 2, stderr: "usage: hotline ask"},
+		{args: []string{"eval"}, code: 2, stderr: "usage: hotline eval"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, "_"), func(t *testing.T) {
+			code, out, errOut := runCmd(t, "", c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, out, errOut)
+			}
+			if !strings.Contains(out, c.stdout) {
+				t.Errorf("stdout %q, want it to contain %q", out, c.stdout)
+			}
+			if !strings.Contains(errOut, c.stderr) {
+				t.Errorf("stderr %q, want it to contain %q", errOut, c.stderr)
+			}
+		})
+	}
+}
+
+// ---- ask ----
+
+func TestUnknownFlagFails(t *testing.T) {
+	for _, cmd := range []string{"ask", "eval", "serve"} {
+		code, out, _ := runCmd(t, "", cmd, "--no-such-flag")
+		if code == 0 || out != "" {
+			t.Errorf("%s --no-such-flag: exit %d, stdout %q; want a failure and nothing on stdout", cmd, code, out)
+		}
+	}
+}
+
+func TestAskPrintsReply(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCmd(t, "", "ask", "俺家暖气不热")
+	if code != 0 {
+		t.Fatalf("ask: exit %d\nstderr:\n%s", code, errOut)
+	}
+	// The heating report: its title, the advice, and the offer to open a work order.
+	for _, want := range []string{"【供暖不热】", "暖气", "工单"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ask 俺家暖气不热 printed\n%s\nwant it to contain %q", out, want)
+		}
+	}
+	if strings.HasPrefix(strings.TrimSpace(out), "{") {
+		t.Errorf("ask without --jsonl printed JSON, want text for a person:\n%s", out)
+	}
+}
+
+func TestAskJSONL(t *testing.T) {
+	t.Parallel()
+	type check func(t *testing.T, obj map[string]json.RawMessage)
+	decision := func(want string) check {
+		return func(t *testing.T, obj map[string]json.RawMessage) {
+			t.Helper()
+			var d string
+			json.Unmarshal(obj["decision"], &d)
+			if d != want {
+				t.Errorf("decision %q, want %q (%s)", d, want, obj["text"])
+			}
+		}
+	}
+	field := func(key, want string) check {
+		return func(t *testing.T, obj map[string]json.RawMessage) {
+			t.Helper()
+			var v string
+			json.Unmarshal(obj[key], &v)
+			if !strings.Contains(v, want) {
+				t.Errorf("%s %q, want it to contain %q", key, v, want)
+			}
+		}
+	}
+	errorLine := func(reason string) check {
+		return func(t *testing.T, obj map[string]json.RawMessage) {
+			t.Helper()
+			var d, e string
+			json.Unmarshal(obj["decision"], &d)
+			json.Unmarshal(obj["error"], &e)
+			if d != "error" || !strings.Contains(e, reason) {
+				t.Errorf("got decision %q error %q, want an error line about %q", d, e, reason)
+			}
+			if len(obj) != 2 {
+				t.Errorf("error line has fields %v, want decision and error only", keys(obj))
+			}
+		}
+	}
+	lines := []struct {
+		in     string
+		checks []check
+	}{
+		{`{"q":"网格员电话","community":"wy-jinqiao"}`, []check{decision("contact"), field("text", "金桥社区")}},
+		// A plain line takes the --community of the run.
+		{"网格员电话", []check{decision("contact"), field("text", "中山社区")}},
+		{"底保咋办", []check{decision("answer"), field("topic", "dibao"), field("category", "welfare")}},
+		{`{"not json`, []check{errorLine("invalid JSON")}},
+		{"", []check{errorLine("empty message")}},
+		{"\xff\xfe俺家暖气不热", []check{errorLine("not valid UTF-8")}},
+		{`  {"q": "俺家暖气不热"}  `, []check{decision("report"), field("topic", "report-heating")}},
+		{strings.Repeat("暖", 30000), []check{errorLine("line longer than 65536 bytes")}}, // 90,000 bytes
+		{`{"community":"wy-jinqiao"}`, []check{errorLine(`missing field "q"`)}},
+		{strings.Repeat("低", 10000), []check{errorLine("message longer than 2000 characters")}},
+		{strings.Repeat("a", 10000), []check{errorLine("message longer than 2000 characters")}},
+		{"楼下着火了 冒黑烟", []check{decision("emergency"), field("text", "119")}},
+		{"   ", []check{errorLine("empty message")}},
+		{`{"q":"低保咋申请"}`, []check{decision("answer"), field("topic", "dibao")}},
+	}
+	var in strings.Builder
+	for _, l := range lines {
+		in.WriteString(l.in)
+		in.WriteString("\n")
+	}
+	// The last line has no newline: it must still be answered.
+	in.WriteString("低保咋申请")
+	lines = append(lines, struct {
+		in     string
+		checks []check
+	}{"低保咋申请 (no newline)", []check{decision("answer"), field("topic", "dibao")}})
+
+	code, out, errOut := runCmd(t, in.String(), "ask", "--jsonl", "--community", "wy-zhongshan")
+	if code != 0 {
+		t.Fatalf("ask --jsonl: exit %d\nstderr:\n%s", code, errOut)
+	}
+	outLines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(outLines) != len(lines) {
+		t.Fatalf("ask --jsonl wrote %d lines for %d input lines:\n%s", len(outLines), len(lines), out)
+	}
+	for i, ol := range outLines {
+		name := []rune(strings.ToValidUTF8(lines[i].in, "?"))
+		if len(name) > 20 {
+			name = append(name[:20], '…')
+		}
+		t.Run(fmt.Sprintf("%02d_%s", i, string(name)), func(t *testing.T) {
+			var obj map[string]json.RawMessage
+			dec := json.NewDecoder(strings.NewReader(ol))
+			if err := dec.Decode(&obj); err != nil || dec.More() {
+				t.Fatalf("line %d is not one JSON object (%v): %s", i+1, err, ol)
+			}
+			var d string
+			json.Unmarshal(obj["decision"], &d)
+			if d != "error" {
+				for _, k := range []string{"decision", "topic", "category", "score", "text", "options"} {
+					if _, ok := obj[k]; !ok {
+						t.Errorf("decision line lacks %q: %s", k, ol)
+					}
+				}
+				var score float64
+				if err := json.Unmarshal(obj["score"], &score); err != nil || score < 0 || score > 1 {
+					t.Errorf("score %s, want a number in [0, 1]", obj["score"])
+				}
+				var opts []map[string]string
+				if err := json.Unmarshal(obj["options"], &opts); err != nil || opts == nil {
+					t.Errorf("options %s, want a JSON array", obj["options"])
+				}
+			}
+			for _, c := range lines[i].checks {
+				c(t, obj)
+			}
+		})
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// TestAskJSONLLineLimit pins the 64 KiB bound: one byte over is refused without being read, a line
+// of exactly 64 KiB is read (and then refused by the bot for its length), also as the last line
+// without a newline, where the reader meets the end of input right after a full buffer.
+func TestAskJSONLLineLimit(t *testing.T) {
+	t.Parallel()
+	in := strings.Repeat("a", maxLineBytes+1) + "\n" + "底保咋办\n" + strings.Repeat("a", maxLineBytes)
+	code, out, errOut := runCmd(t, in, "ask", "--jsonl")
+	if code != 0 {
+		t.Fatalf("ask --jsonl: exit %d\nstderr:\n%s", code, errOut)
+	}
+	var got []errorLine
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var e errorLine
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("%v in %.200s", err, l)
+		}
+		got = append(got, e)
+	}
+	want := []errorLine{
+		{"error", "line longer than 65536 bytes"},
+		{"answer", ""},
+		{"error", "message longer than 2000 characters"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ask --jsonl wrote %d lines, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d: %+v, want %+v", i+1, got[i], want[i])
+		}
+	}
+}
+
+func TestAskJSONLEmptyInput(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCmd(t, "", "ask", "--jsonl")
+	if code != 0 || out != "" {
+		t.Fatalf("ask --jsonl on no input: exit %d, stdout %q, stderr %q; want 0 and nothing", code, out, errOut)
+	}
+}
+
+func TestAskBrokenGuideFails(t *testing.T) {
+	dir := sampleCopy(t)
+	edit(t, dir, "entries/dibao.yaml", "kind: procedure", "kind: recipe")
+	code, out, errOut := runCmd(t, "", "ask", "--guide", dir, "底保咋办")
+	if code != 1 || !strings.Contains(errOut, "guide check") || out != "" {
+		t.Fatalf("ask on a broken guide: exit %d, stdout %q, stderr %q; want 1 and a pointer to guide check", code, out, errOut)
+	}
+}
+
+// ---- eval ----
+
+func TestEval(t *testing.T) {
+	t.Run("meets the bar", func(t *testing.T) {
+		t.Parallel()
+		code, out, errOut := runCmd(t, "", "eval", "--min", "0.9", "../../testdata/dev.jsonl")
+		if code != 0 {
+			t.Fatalf("eval --min 0.9: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "strict accuracy") {
+			t.Errorf("eval printed\n%s\nwant a strict accuracy line", out)
+		}
+	})
+	t.Run("below the bar", func(t *testing.T) {
+		t.Parallel()
+		code, out, errOut := runCmd(t, "", "eval", "--min", "1.01", "../../testdata/dev.jsonl")
+		if code != 1 {
+			t.Fatalf("eval --min 1.01: exit %d, want 1\nstderr:\n%s", code, errOut)
+		}
+		if !strings.Contains(out, "strict accuracy") || !strings.Contains(errOut, "is below 1.010") {
+			t.Errorf("eval --min 1.01: stdout\n%s\nstderr %q; want the report and the reason", out, errOut)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		code, _, errOut := runCmd(t, "", "eval", filepath.Join(t.TempDir(), "none.jsonl"))
+		if code != 1 || !strings.Contains(errOut, "none.jsonl") {
+			t.Fatalf("eval on a missing file: exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("no labelled messages", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "empty.jsonl")
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCmd(t, "", "eval", f)
+		if code != 1 || !strings.Contains(errOut, "no labelled messages") {
+			t.Fatalf("eval on an empty file: exit %d, stderr %q", code, errOut)
+		}
+	})
+}
+
+// ---- serve ----
+
+func TestServeFailsEarly(t *testing.T) {
+	t.Run("broken guide", func(t *testing.T) {
+		dir := sampleCopy(t)
+		edit(t, dir, "entries/dibao.yaml", "category: welfare", "category: cooking")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var out, errOut bytes.Buffer
+		code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"), "--guide", dir},
+			strings.NewReader(""), &out, &errOut)
+		if code != 1 || !strings.Contains(errOut.String(), "guide has") || !strings.Contains(errOut.String(), `unknown category "cooking"`) {
+			t.Fatalf("serve on a broken guide: exit %d, stderr %q; want 1 and the problem count", code, errOut.String())
+		}
+		if ctx.Err() != nil {
+			t.Fatal("serve on a broken guide ran until the test deadline")
+		}
+	})
+	t.Run("data directory under a file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(file, "data"))
+		if code != 1 || !strings.Contains(errOut, "data directory") {
+			t.Fatalf("serve with an impossible data directory: exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("address in use", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		code, _, errOut := runCmd(t, "", "serve", "--addr", ln.Addr().String(), "--data", filepath.Join(t.TempDir(), "data"))
+		if code != 1 || !strings.Contains(errOut, "address already in use") {
+			t.Fatalf("serve on a busy port: exit %d, stderr %q", code, errOut)
+		}
+	})
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// lockedBuffer is a bytes.Buffer safe for the process's writer and the test's reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// server is a running hotline serve process.
+type server struct {
+	cmd    *exec.Cmd
+	base   string
+	output *lockedBuffer
+	done   chan struct{}
+	err    error // the Wait result, once done is closed
+}
+
+// startServe starts the binary with args and env (HOTLINE_* taken out of the inherited
+// environment) and stops it when the test ends if the test has not.
+func startServe(t *testing.T, addr string, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(hotlineBinary(t), append([]string{"serve"}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HOTLINE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	s := &server{cmd: cmd, base: "http://" + addr, output: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.output, s.output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s.err = cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return s
+}
+
+var client = &http.Client{Timeout: 5 * time.Second}
+
+// waitStatus polls GET path until it answers want, failing the test at the deadline or when the
+// process exits.
+func (s *server) waitStatus(t *testing.T, path string, want int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	last := "no answer"
+	for {
+		resp, err := client.Get(s.base + path)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("hotline serve exited (%v) before %s answered %d\noutput:\n%s", s.err, path, want, s.output)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer %d within %v (last: %s)\noutput:\n%s", path, want, within, last, s.output)
+		}
+	}
+}
+
+// stop sends SIGTERM and requires a clean exit with code 0.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("hotline serve did not exit within 20s of SIGTERM\noutput:\n%s", s.output)
+	}
+	if s.err != nil {
+		var ee *exec.ExitError
+		if errors.As(s.err, &ee) {
+			t.Fatalf("hotline serve exited with %v (code %d) after SIGTERM, want 0\noutput:\n%s", s.err, ee.ExitCode(), s.output)
+		}
+		t.Fatalf("hotline serve: %v\noutput:\n%s", s.err, s.output)
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("hotline serve exit code %d, want 0", code)
+	}
+	if !strings.Contains(s.output.String(), "shutting down") {
+		t.Errorf("hotline serve did not log its shutdown:\n%s", s.output)
+	}
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	data := filepath.Join(t.TempDir(), "state", "data")
+	s := startServe(t, addr, nil, "--addr", addr, "--data", data)
+
+	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	if st, err := os.Stat(data); err != nil || !st.IsDir() {
+		t.Errorf("data directory %s was not created: %v", data, err)
+	}
+	// The bot joins once the guide is indexed.
+	s.waitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+
+	resp, err := client.Post(s.base+"/api/v1/ask", "application/json", strings.NewReader(`{"text":"底保咋办"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/v1/ask: %s\n%s", resp.Status, body)
+	}
+	var d struct {
+		Decision string `json:"decision"`
+		Topic    string `json:"topic"`
+		Text     string `json:"text"`
+	}
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatalf("ask answered %s: %v", body, err)
+	}
+	if d.Decision != "answer" || d.Topic != "dibao" || !strings.Contains(d.Text, "低保") {
+		t.Errorf("底保咋办: decision %q topic %q text %q; want an answer on dibao", d.Decision, d.Topic, d.Text)
+	}
+
+	resp, err = client.Get(s.base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Status string `json:"status"`
+		Ready  bool   `json:"ready"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if err != nil || h.Status != "ok" || !h.Ready {
+		t.Errorf("/healthz once ready: %+v (%v), want status ok and ready true", h, err)
+	}
+
+	s.stop(t)
+}
+
+func TestServeEnvironment(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	data := filepath.Join(t.TempDir(), "env-data")
+	s := startServe(t, addr, []string{"HOTLINE_ADDR=" + addr, "HOTLINE_DATA=" + data})
+
+	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	if st, err := os.Stat(data); err != nil || !st.IsDir() {
+		t.Errorf("HOTLINE_DATA %s was not created: %v", data, err)
+	}
+	if !strings.Contains(s.output.String(), addr) {
+		t.Errorf("hotline serve did not log its address %s:\n%s", addr, s.output)
+	}
+	s.stop(t)
+}
+
+func TestServeFlagOverridesEnvironment(t *testing.T) {
+	t.Parallel()
+	// HOTLINE_ADDR names a port that is taken: a server that used it instead of --addr would exit
+	// at once and never answer.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	flagAddr := freeAddr(t)
+	s := startServe(t, flagAddr, []string{"HOTLINE_ADDR=" + busy.Addr().String()},
+		"--addr", flagAddr, "--data", filepath.Join(t.TempDir(), "data"))
+	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	s.stop(t)
+}
+
+// A bad flag is a usage error: exit 2, and the complaint goes to the stderr run was given.
+func TestUnknownFlag(t *testing.T) {
+	for _, args := range [][]string{{"ask", "--bogus", "x"}, {"eval", "--bogus"}, {"serve", "--bogus"}, {"guide", "check", "--bogus"}} {
+		code, _, errOut := runCmd(t, "", args...)
+		if code != 2 || !strings.Contains(errOut, "bogus") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming the flag", args, code, errOut)
+		}
+	}
+}
