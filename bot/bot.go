@@ -127,6 +127,9 @@ type Calibration struct {
 	ClarifyBelow float64
 	// CloseRatio: a runner-up scoring at least this share of the best makes the bot ask which.
 	CloseRatio float64
+	// EmergencyRatio: an emergency entry among the next two hits at this share of the best or more
+	// is taken over the best.
+	EmergencyRatio float64
 	// SureEmergency: an emergency entry found by search alone (no danger word matched) is acted
 	// on from this score; below it the bot asks, with the emergency numbers in the question.
 	SureEmergency float64
@@ -135,7 +138,7 @@ type Calibration struct {
 }
 
 // DefaultCalibration was set on the dev set, see docs/bot.md.
-var DefaultCalibration = Calibration{MinScore: 0.07, ClarifyBelow: 0.12, CloseRatio: 0.9, SureEmergency: 0.25, Scale: 0.5}
+var DefaultCalibration = Calibration{MinScore: 0.07, ClarifyBelow: 0.12, CloseRatio: 0.9, EmergencyRatio: 0.8, SureEmergency: 0.25, Scale: 0.5}
 
 func (b *Bot) confidence(raw float64) float64 {
 	return math.Round((1-math.Exp(-raw/b.cal.Scale))*1000) / 1000
@@ -162,14 +165,12 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 			return b.fromEntry(e, 1), nil
 		}
 	}
+	if statusRe.MatchString(text) {
+		return b.simple(Status, 1, statusText), nil
+	}
 	hits, err := b.index.SearchEntries(ctx, text, 8)
 	if err != nil {
 		return Decision{}, err
-	}
-	if statusRe.MatchString(text) {
-		d := b.simple(Status, 1, statusText)
-		d.Hits = hits
-		return d, nil
 	}
 	d := b.decide(ctx, m, text, hits)
 	d.Hits = hits
@@ -185,9 +186,10 @@ func (b *Bot) decide(ctx context.Context, m Message, text string, hits []search.
 		return b.decline(nil)
 	}
 	top := hits[0]
-	// An emergency entry close behind the best still wins: danger is never second.
+	// An emergency entry close behind the best still wins: danger is never second. (Hedged
+	// emergencies are already gone.)
 	for _, h := range hits[1:min(3, len(hits))] {
-		if h.Kind == search.KindEmergency && h.Score >= 0.8*top.Score && !hedged(text) {
+		if h.Kind == search.KindEmergency && h.Score >= b.cal.EmergencyRatio*top.Score {
 			top = h
 			break
 		}
@@ -221,13 +223,13 @@ func (b *Bot) decide(ctx context.Context, m Message, text string, hits []search.
 		return d
 	}
 	// Unsure: a weak best, or a runner-up nearly as good, and the resident is asked which.
-	var close []search.EntryHit
+	contenders := 0
 	for _, h := range hits {
 		if h.Kind != search.KindIntent && h.Score >= b.cal.CloseRatio*top.Score {
-			close = append(close, h)
+			contenders++
 		}
 	}
-	if top.Score < b.cal.ClarifyBelow || len(close) > 1 {
+	if top.Score < b.cal.ClarifyBelow || contenders > 1 {
 		return b.clarify(hits, conf)
 	}
 	return b.fromEntry(e, conf)
