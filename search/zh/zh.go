@@ -170,22 +170,17 @@ func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
 	return a, nil
 }
 
-// fuzzy folds the finals and initials that northern speakers and pinyin typists confuse.
-var fuzzyPairs = []struct{ from, to string }{
-	{"zh", "z"}, {"ch", "c"}, {"sh", "s"}, {"ang", "an"}, {"eng", "en"}, {"ing", "in"},
-}
-
+// fuzzySyllable folds what northern speakers and pinyin typists confuse: the initials zh/z,
+// ch/c, sh/s and l/n, and the finals ang/an, eng/en, ing/in.
 func fuzzySyllable(s string) string {
-	for _, p := range fuzzyPairs {
-		if strings.HasPrefix(s, p.from) && (p.from == "zh" || p.from == "ch" || p.from == "sh") {
-			s = p.to + s[len(p.from):]
-		}
-		if strings.HasSuffix(s, p.from) && len(p.from) == 3 {
-			s = s[:len(s)-len(p.from)] + p.to
-		}
+	if len(s) > 2 && (s[:2] == "zh" || s[:2] == "ch" || s[:2] == "sh") {
+		s = s[:1] + s[2:]
 	}
 	if strings.HasPrefix(s, "l") {
 		s = "n" + s[1:]
+	}
+	if strings.HasSuffix(s, "ng") && len(s) > 2 && s[len(s)-3] != 'o' { // ong has no -n twin
+		s = s[:len(s)-1]
 	}
 	return s
 }
@@ -211,13 +206,16 @@ func (a *Analyzer) Syllables(s string) []string {
 	return out
 }
 
-func (a *Analyzer) fuzzyKey(w string) string {
-	syl := a.Syllables(w)
+// sounds returns the fuzzy syllable of each rune of s.
+func (a *Analyzer) sounds(s string) []string {
+	syl := a.Syllables(s)
 	for i := range syl {
 		syl[i] = fuzzySyllable(syl[i])
 	}
-	return strings.Join(syl, " ")
+	return syl
 }
+
+func (a *Analyzer) fuzzyKey(w string) string { return strings.Join(a.sounds(w), " ") }
 
 // isWord reports whether w is a word the resident probably meant as written: a guide word, or a
 // word of the general dictionary (which holds only words seen at least ten times).
@@ -239,10 +237,7 @@ func (a *Analyzer) Correct(s string) string {
 	if len(runes) < 2 || len(a.byKey) == 0 {
 		return s
 	}
-	syl := a.Syllables(s)
-	for i := range syl {
-		syl[i] = fuzzySyllable(syl[i])
-	}
+	syl := a.sounds(s)
 	var out []rune
 	for i := 0; i < len(runes); {
 		replaced := false
@@ -357,11 +352,11 @@ func (a *Analyzer) PinyinBigrams(s string) []string {
 	var out []string
 	for _, part := range strings.Fields(s) {
 		runes := []rune(part)
-		syl := a.Syllables(part)
+		syl := a.sounds(part)
 		for i := 0; i+1 < len(runes); i++ {
 			if IsHan(runes[i]) && IsHan(runes[i+1]) &&
 				!strings.ContainsRune(functionChars, runes[i]) && !strings.ContainsRune(functionChars, runes[i+1]) {
-				out = append(out, fuzzySyllable(syl[i])+"_"+fuzzySyllable(syl[i+1]))
+				out = append(out, syl[i]+"_"+syl[i+1])
 			}
 		}
 	}
