@@ -68,7 +68,7 @@ var placeKinds = strings.NewReplacer(
 )
 
 // placeReplacer builds the rewriting of place names described at Index.genericPlaces.
-func placeReplacer(an *zh.Analyzer, towns []search.Town) *strings.Replacer {
+func placeReplacer(towns []search.Town) *strings.Replacer {
 	to := map[string]string{}
 	add := func(generic string, names ...string) {
 		for _, n := range names {
@@ -171,7 +171,7 @@ func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []sea
 	}
 	kinds := map[string]string{}
 	entryTerms, placeTerms := map[string]bool{}, map[string]bool{}
-	generic := placeReplacer(x.an, towns)
+	generic := placeReplacer(towns)
 	batch := ei.NewBatch()
 	for _, e := range entries {
 		kw := generic.Replace(x.an.Normalize(strings.Join(append([]string{e.Title}, e.Keywords...), " ")))
