@@ -1,7 +1,15 @@
 // Package intake is the work-order (工单) domain: tickets, their 12345 lifecycle, SLA clocks and
-// escalation up the grid tiers. This first cut holds only what the bot needs to say which fields a
-// report must collect; the store and lifecycle arrive with the intake issue.
+// escalation up the tiers — grid, then community, then town (小事不出社区、大事不出镇) — and the
+// staff who work them. It holds no SQL and no HTTP: intake/sqlite stores it, web serves it.
 package intake
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
 
 // Urgency of a ticket.
 type Urgency string
@@ -13,8 +21,10 @@ const (
 	Emergency Urgency = "emergency"
 )
 
-// Tier is where a ticket sits on the ladder 小事不出社区、大事不出镇: grid first, then community,
-// then town.
+// Valid reports whether u is a known urgency.
+func (u Urgency) Valid() bool { return u == Normal || u == Urgent || u == Emergency }
+
+// Tier is where a ticket sits on the ladder 小事不出社区、大事不出镇.
 type Tier string
 
 // Tiers, from the bottom.
@@ -34,3 +44,197 @@ func (t Tier) Up() (Tier, bool) {
 	}
 	return t, false
 }
+
+// Valid reports whether t is a known tier.
+func (t Tier) Valid() bool { return t == TierGrid || t == TierCommunity || t == TierTown }
+
+// Channel is how a ticket came in.
+type Channel string
+
+// Channels.
+const (
+	ChannelChat    Channel = "chat"
+	ChannelAPI     Channel = "api"
+	ChannelOpen311 Channel = "open311"
+	ChannelPhone   Channel = "phone"
+)
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool {
+	return c == ChannelChat || c == ChannelAPI || c == ChannelOpen311 || c == ChannelPhone
+}
+
+// Status is a step of the lifecycle.
+type Status string
+
+// Statuses, in the order a ticket normally goes through them.
+const (
+	Received   Status = "received"    // 受理
+	Dispatched Status = "dispatched"  // 派单
+	Signed     Status = "signed"      // 签收
+	InProgress Status = "in_progress" // 办理
+	Resolved   Status = "resolved"    // 办结
+	Rated      Status = "rated"       // 回访/评价
+	Closed     Status = "closed"      // 结案
+	Returned   Status = "returned"    // 退单: back with the dispatcher
+)
+
+// Label is the status in Chinese.
+func (s Status) Label() string {
+	return map[Status]string{
+		Received: "受理", Dispatched: "派单", Signed: "签收", InProgress: "办理", Resolved: "办结",
+		Rated: "评价", Closed: "结案", Returned: "退单",
+	}[s]
+}
+
+// Open reports whether work on the ticket is still owed.
+func (s Status) Open() bool {
+	switch s {
+	case Received, Dispatched, Signed, InProgress, Returned:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return s.Label() != "" }
+
+// Order is the place of s in the usual lifecycle (returned last), to order steps taken at the
+// same instant.
+func (s Status) Order() int {
+	for i, st := range Statuses {
+		if st == s {
+			return i
+		}
+	}
+	return len(Statuses)
+}
+
+// Statuses lists every status.
+var Statuses = []Status{Received, Dispatched, Signed, InProgress, Resolved, Rated, Closed, Returned}
+
+// Satisfaction ratings (群众满意度).
+const (
+	Satisfied          = "satisfied"           // 满意
+	BasicallySatisfied = "basically_satisfied" // 基本满意
+	Dissatisfied       = "dissatisfied"        // 不满意
+)
+
+// Extension is a request to move the finish deadline (延期).
+type Extension struct {
+	State     string    `json:"state"` // requested, approved, refused
+	Until     time.Time `json:"until"`
+	Reason    string    `json:"reason"`
+	Requested time.Time `json:"requested_at"`
+}
+
+// Extension states.
+const (
+	ExtensionRequested = "requested"
+	ExtensionApproved  = "approved"
+	ExtensionRefused   = "refused"
+)
+
+// Ticket is one work order.
+type Ticket struct {
+	Number         string   `json:"number"`
+	Category       string   `json:"category"`
+	Topic          string   `json:"topic,omitempty"`
+	Community      string   `json:"community,omitempty"`
+	Grid           string   `json:"grid,omitempty"`
+	Tier           Tier     `json:"tier"`
+	Urgency        Urgency  `json:"urgency"`
+	Description    string   `json:"description"`
+	Address        string   `json:"address,omitempty"`
+	Lat            *float64 `json:"lat,omitempty"`
+	Lng            *float64 `json:"lng,omitempty"`
+	Name           string   `json:"name,omitempty"`
+	Phone          Phone    `json:"phone,omitempty"`
+	Channel        Channel  `json:"channel"`
+	ConversationID string   `json:"conversation_id,omitempty"`
+	Assignee       string   `json:"assignee,omitempty"`
+	Status         Status   `json:"status"`
+	// Steps holds when the ticket first reached each status.
+	Steps     map[Status]time.Time `json:"steps"`
+	SignBy    time.Time            `json:"sign_by"`
+	DueBy     time.Time            `json:"due_by"`
+	Extension *Extension           `json:"extension,omitempty"`
+	Urged     int                  `json:"urged"`
+	Overdue   bool                 `json:"overdue"`
+	Reopened  int                  `json:"reopened"`
+	Reply     string               `json:"reply,omitempty"`
+	Rating    string               `json:"rating,omitempty"`
+	Solved    *bool                `json:"solved,omitempty"`
+	Created   time.Time            `json:"created_at"`
+	Updated   time.Time            `json:"updated_at"`
+	Version   int                  `json:"version"`
+}
+
+// Event is one line of a ticket's audit trail.
+type Event struct {
+	ID     int64     `json:"id"`
+	Number string    `json:"number"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"` // a username, "resident" or "system"
+	Action Action    `json:"action"`
+	From   Status    `json:"from,omitempty"`
+	To     Status    `json:"to,omitempty"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Phone is a resident's phone number. It is stored in full, but prints and marshals masked
+// (138****5678) so that it cannot reach a log or a list by accident; Full gives the number.
+type Phone string
+
+var phonePattern = regexp.MustCompile(`^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$`)
+
+// ParsePhone checks a mainland mobile (11 digits) or landline number, ignoring spaces and dashes
+// between groups of a mobile.
+func ParsePhone(s string) (Phone, error) {
+	clean := strings.NewReplacer(" ", "", "+86", "").Replace(strings.TrimSpace(s))
+	if strings.HasPrefix(clean, "1") {
+		clean = strings.ReplaceAll(clean, "-", "")
+	}
+	if !phonePattern.MatchString(clean) {
+		return "", fmt.Errorf("%w: phone: want an 11-digit mobile number or a landline such as 0478-1234567", ErrInvalid)
+	}
+	return Phone(clean), nil
+}
+
+// Full returns the whole number.
+func (p Phone) Full() string { return string(p) }
+
+// Masked returns the number with the middle hidden: 138****5678.
+func (p Phone) Masked() string {
+	s := string(p)
+	if len(s) < 7 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
+}
+
+// Tail returns the last four digits, which a resident gives to look a ticket up.
+func (p Phone) Tail() string {
+	if len(p) < 4 {
+		return string(p)
+	}
+	return string(p[len(p)-4:])
+}
+
+// String masks the number.
+func (p Phone) String() string { return p.Masked() }
+
+// MarshalText masks the number.
+func (p Phone) MarshalText() ([]byte, error) { return []byte(p.Masked()), nil }
+
+// Errors. The web layer maps them to HTTP statuses.
+var (
+	ErrInvalid    = errors.New("invalid")         // 400
+	ErrNotFound   = errors.New("not found")       // 404
+	ErrConflict   = errors.New("conflict")        // 409: changed by someone else meanwhile
+	ErrTransition = errors.New("not allowed now") // 409: the lifecycle does not allow it
+	ErrForbidden  = errors.New("forbidden")       // 403
+)
+
+// MaxDescription bounds a ticket's description, in characters.
+const MaxDescription = 4000

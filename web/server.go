@@ -1,5 +1,5 @@
-// Package web turns HTTP requests into calls on the bot (and, in later issues, on intake): the
-// resident API, the health check, and the pages.
+// Package web turns HTTP requests into calls on the bot and the intake service: the resident
+// API, the staff API, Open311, the health checks and the pages.
 package web
 
 import (
@@ -14,26 +14,83 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search"
 )
 
 // MaxBodyBytes bounds a JSON request body.
 const MaxBodyBytes = 16 << 10
 
+// Config is what a Server serves. Intake, Users and Guide may be nil (a bot-only server, as in
+// tests): the ticket, staff and Open311 routes are then not mounted.
+type Config struct {
+	Log    *slog.Logger
+	Intake *intake.Service
+	Users  intake.Users
+	Guide  *search.Guide
+	Now    func() time.Time
+}
+
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
 // until SetBot is called, /api/v1/ask answers 503 with Retry-After.
 type Server struct {
-	bot atomic.Pointer[bot.Bot]
-	log *slog.Logger
-	mux *http.ServeMux
+	bot    atomic.Pointer[bot.Bot]
+	log    *slog.Logger
+	mux    *http.ServeMux
+	intake *intake.Service
+	users  intake.Users
+	guide  *search.Guide
+	clock  func() time.Time
+
+	ticketLimit, loginLimit *limiter
+	routes                  []string // "METHOD /path", for the OpenAPI coverage test
 }
 
 // New returns a server with no bot yet.
-func New(log *slog.Logger) *Server {
-	s := &Server{log: log, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("POST /api/v1/ask", s.ask)
+func New(cfg Config) *Server {
+	s := &Server{
+		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
+		clock:       cfg.Now,
+		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
+		loginLimit:  newLimiter(2*time.Second, 10),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	s.handle("POST /api/v1/ask", s.ask)
+	s.handle("GET /api/v1/openapi.json", s.openapi)
+	if s.guide != nil {
+		s.handle("GET /api/v1/communities", s.communities)
+	}
+	if s.intake != nil && s.users != nil {
+		s.mountTickets()
+		s.mountOpen311()
+	}
 	return s
+}
+
+// handle registers a route and remembers it.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes lists the mounted routes as "METHOD /path".
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// internal answers 500 and logs why.
+func (s *Server) internal(w http.ResponseWriter, what string, err error) {
+	s.log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", "内部错误，请稍后再试 (internal error)")
 }
 
 // SetBot makes the server answer with b.
@@ -82,8 +139,7 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_text", err.Error())
 		return
 	case err != nil:
-		s.log.Error("ask failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "内部错误，请稍后再试")
+		s.internal(w, "ask", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, d)

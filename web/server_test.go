@@ -64,7 +64,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // readyServer returns a test server whose bot is set.
 func readyServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	s := web.New(quietLogger())
+	s := web.New(web.Config{Log: quietLogger()})
 	s.SetBot(sampleBot(t))
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
@@ -183,7 +183,7 @@ func wantDecision(t *testing.T, r response) bot.Decision {
 }
 
 func TestBeforeTheBotIsReady(t *testing.T) {
-	s := web.New(quietLogger())
+	s := web.New(web.Config{Log: quietLogger()})
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 
@@ -372,7 +372,7 @@ func TestMethodsAndRoutes(t *testing.T) {
 }
 
 func TestConcurrentAsks(t *testing.T) {
-	s := web.New(quietLogger())
+	s := web.New(web.Config{Log: quietLogger()})
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	b := sampleBot(t)

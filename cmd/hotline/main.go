@@ -33,6 +33,9 @@ usage:
   hotline ask --jsonl [--guide DIR] [--community ID] < lines
   hotline eval [--guide DIR] [--min 0.9] FILE
   hotline guide check [DIR]
+  hotline user add --role operator|manager|admin|grid_worker [--grid ID] NAME   (password on stdin)
+  hotline user token [--label TEXT] NAME     (prints a new API token, also an Open311 api_key)
+  hotline user list
 
 Environment: HOTLINE_ADDR, HOTLINE_DATA, HOTLINE_GUIDE set the defaults of --addr, --data, --guide.
 `
@@ -57,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdAsk(ctx, args[1:], stdin, stdout, stderr)
 	case "eval":
 		err = cmdEval(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "guide":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, usage)
@@ -129,16 +134,21 @@ type engine struct {
 	index *bleve.Index
 }
 
-// loadEngine loads a guide (the built-in one when dir is empty), indexes it and builds the bot.
-func loadEngine(ctx context.Context, dir string) (*engine, error) {
+// loadGuide loads and checks a guide (the built-in one when dir is empty) against the spec.
+func loadGuide(dir string) (*search.Guide, *search.Spec, error) {
 	spec, err := search.LoadSpec(search.SpecFS())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g, problems := search.Load(guideFS(dir), spec)
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("guide has %d problem(s); run `hotline guide check`:\n%w", len(problems), problems)
+		return nil, nil, fmt.Errorf("guide has %d problem(s); run `hotline guide check`:\n%w", len(problems), problems)
 	}
+	return g, spec, nil
+}
+
+// buildBot indexes a loaded guide and builds the bot over it.
+func buildBot(ctx context.Context, g *search.Guide) (*engine, error) {
 	intents, err := bot.Intents()
 	if err != nil {
 		return nil, err
@@ -148,6 +158,15 @@ func loadEngine(ctx context.Context, dir string) (*engine, error) {
 		return nil, err
 	}
 	return &engine{guide: g, bot: bot.New(g, idx, an), index: idx}, nil
+}
+
+// loadEngine loads a guide and builds the bot over it.
+func loadEngine(ctx context.Context, dir string) (*engine, error) {
+	g, _, err := loadGuide(dir)
+	if err != nil {
+		return nil, err
+	}
+	return buildBot(ctx, g)
 }
 
 func cmdGuideCheck(args []string, stdout, stderr io.Writer) error {

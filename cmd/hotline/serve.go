@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/web"
 )
 
@@ -20,6 +21,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", envOr("HOTLINE_ADDR", ":8080"), "listen address (env HOTLINE_ADDR)")
 	data := fs.String("data", envOr("HOTLINE_DATA", "./data"), "data directory (env HOTLINE_DATA)")
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (env HOTLINE_GUIDE; default: built-in sample)")
+	holidays := fs.String("holidays", envOr("HOTLINE_HOLIDAYS", ""), "holidays file for the working-day calendar (default: built-in)")
+	checkEvery := fs.Duration("deadline-check", time.Minute, "how often overdue tickets are looked for")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -27,7 +30,30 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	log := slog.Default()
-	srv := web.New(log)
+	g, spec, err := loadGuide(*guide)
+	if err != nil {
+		return err
+	}
+	cal := intake.DefaultCalendar()
+	if *holidays != "" {
+		f, err := os.Open(*holidays)
+		if err != nil {
+			return err
+		}
+		cal, err = intake.ParseCalendar(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	store, err := openStore(*data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := &intake.Service{Store: store, SLA: intake.DefaultSLA(cal), Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log}
+	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g})
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -39,15 +65,18 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	ready := make(chan error, 1)
 	go func() {
 		start := time.Now()
-		eng, err := loadEngine(ctx, *guide)
+		eng, err := buildBot(ctx, g)
 		if err != nil {
 			ready <- err
 			return
 		}
 		srv.SetBot(eng.bot)
-		log.Info("bot ready", "entries", len(eng.guide.Entries), "took", time.Since(start).Round(time.Millisecond))
+		log.Info("bot ready", "entries", len(g.Entries), "took", time.Since(start).Round(time.Millisecond))
 		ready <- nil
 	}()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go svc.WatchDeadlines(watchCtx, *checkEvery)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -70,6 +99,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopWatch()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/sqlite"
+	"github.com/bayannur/hotline/web"
+)
+
+// openStore opens the embedded ticket store in the data directory, making the directory if needed.
+func openStore(dataDir string) (*sqlite.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return sqlite.Open(filepath.Join(dataDir, "hotline.db"))
+}
+
+func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return exitError{code: 2, msg: "usage: hotline user add|token|list ..."}
+	}
+	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
+	data := fs.String("data", envOr("HOTLINE_DATA", "./data"), "data directory (env HOTLINE_DATA)")
+	role := fs.String("role", "", "add: operator, manager, admin or grid_worker")
+	grid := fs.String("grid", "", "add: the grid id of a grid worker")
+	label := fs.String("label", "", "token: what the token is for")
+	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "add: guide directory the grid must be in (default: built-in sample)")
+	if err := parseFlags(fs, args[1:], stderr); err != nil {
+		return err
+	}
+	st, err := openStore(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch args[0] {
+	case "add":
+		if fs.NArg() != 1 {
+			return exitError{code: 2, msg: "usage: hotline user add --role ROLE [--grid ID] NAME  (password on stdin)"}
+		}
+		u := &intake.User{Name: fs.Arg(0), Role: intake.Role(*role), Grid: *grid, Created: time.Now()}
+		if err := checkUser(u, *guide); err != nil {
+			return exitError{code: 2, msg: err.Error()}
+		}
+		fmt.Fprintf(stderr, "password for %s (at least 8 characters): ", u.Name)
+		password, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && password != "") {
+			return fmt.Errorf("reading the password: %w", err)
+		}
+		fmt.Fprintln(stderr)
+		if u.PasswordHash, err = web.HashPassword(strings.TrimRight(password, "\r\n")); err != nil {
+			return exitError{code: 2, msg: err.Error()}
+		}
+		if err := st.AddUser(ctx, u); err != nil {
+			if errors.Is(err, intake.ErrConflict) {
+				return exitError{code: 1, msg: "user " + u.Name + " already exists"}
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "added %s (%s)\n", u.Name, u.Role)
+	case "token":
+		if fs.NArg() != 1 {
+			return exitError{code: 2, msg: "usage: hotline user token [--label TEXT] NAME"}
+		}
+		if _, err := st.User(ctx, fs.Arg(0)); err != nil {
+			return fmt.Errorf("user %s: %w", fs.Arg(0), err)
+		}
+		token, hash := web.NewToken()
+		if err := st.AddToken(ctx, intake.APIToken{TokenHash: hash, User: fs.Arg(0), Label: *label, Created: time.Now()}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, token)
+	case "list":
+		users, err := st.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tGRID\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, u.Grid, u.Created.In(intake.Beijing).Format("2006-01-02"))
+		}
+		tw.Flush()
+	default:
+		return exitError{code: 2, msg: "usage: hotline user add|token|list ..."}
+	}
+	return nil
+}
+
+// checkUser validates a new account: a known role, a name, and for a grid worker a grid of the
+// guide.
+func checkUser(u *intake.User, guideDir string) error {
+	if strings.TrimSpace(u.Name) == "" || strings.ContainsAny(u.Name, " \t\n") {
+		return errors.New("user name: non-empty, no spaces")
+	}
+	if !u.Role.Valid() {
+		return fmt.Errorf("--role: want operator, manager, admin or grid_worker, not %q", u.Role)
+	}
+	if (u.Role == intake.RoleGridWorker) != (u.Grid != "") {
+		return errors.New("--grid: required for a grid_worker, and only for one")
+	}
+	if u.Grid != "" {
+		g, _, err := loadGuide(guideDir)
+		if err != nil {
+			return err
+		}
+		for _, c := range g.Communities() {
+			if _, ok := c.Grid(u.Grid); ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("--grid: no grid %q in the guide", u.Grid)
+	}
+	return nil
+}

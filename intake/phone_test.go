@@ -1,0 +1,117 @@
+package intake_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/bayannur/hotline/intake"
+)
+
+func TestParsePhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"13812345678":      "13812345678",
+		"138 1234 5678":    "13812345678",
+		"+86 13812345678":  "13812345678",
+		"+8613812345678":   "13812345678",
+		" 13812345678 ":    "13812345678",
+		"138-1234-5678":    "13812345678",
+		"19912345678":      "19912345678",
+		"0478-8123456":     "0478-8123456",
+		"010-12345678":     "010-12345678",
+		"04788123456":      "04788123456",
+		"+86 0478-8123456": "0478-8123456",
+	} {
+		p, err := intake.ParsePhone(in)
+		if err != nil {
+			t.Errorf("ParsePhone(%q): %v", in, err)
+			continue
+		}
+		if p.Full() != want {
+			t.Errorf("ParsePhone(%q) = %q; want %q", in, p.Full(), want)
+		}
+	}
+	for _, in := range []string{
+		"", "12345", "1381234567", "138123456789", "12812345678", "1381234567a", "abcdefghijk",
+		"138一二三45678", "0478-812345", "478-8123456", "+1 13812345678x", "13812345678\n1",
+	} {
+		if p, err := intake.ParsePhone(in); err == nil || !errors.Is(err, intake.ErrInvalid) {
+			t.Errorf("ParsePhone(%q) = %q, %v; want ErrInvalid", in, p.Full(), err)
+		}
+	}
+}
+
+func TestPhoneMasked(t *testing.T) {
+	p, err := intake.ParsePhone("138 1234 5678")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Full() != "13812345678" {
+		t.Errorf("Full() = %q", p.Full())
+	}
+	if p.Masked() != "138****5678" {
+		t.Errorf("Masked() = %q; want 138****5678", p.Masked())
+	}
+	if p.Tail() != "5678" {
+		t.Errorf("Tail() = %q; want 5678", p.Tail())
+	}
+	if got := p.String(); got != "138****5678" {
+		t.Errorf("String() = %q", got)
+	}
+	txt, err := p.MarshalText()
+	if err != nil || string(txt) != "138****5678" {
+		t.Errorf("MarshalText() = %q, %v", txt, err)
+	}
+
+	land := intake.Phone("0478-8123456")
+	if land.Masked() != "047*****3456" || land.Tail() != "3456" || strings.Contains(land.String(), "8123") {
+		t.Errorf("landline: masked %q, tail %q", land.Masked(), land.Tail())
+	}
+	if short := intake.Phone("123"); short.Masked() != "***" || short.Tail() != "123" {
+		t.Errorf("short: masked %q, tail %q", short.Masked(), short.Tail())
+	}
+}
+
+// The full number must not reach a log line, a JSON body or a formatted string by accident.
+func TestPhoneNeverPrintsInFull(t *testing.T) {
+	const full = "13812345678"
+	p := intake.Phone(full)
+
+	b, err := json.Marshal(struct {
+		Name  string       `json:"name"`
+		Phone intake.Phone `json:"phone"`
+	}{"张三", p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), full) || !strings.Contains(string(b), `"phone":"138****5678"`) {
+		t.Errorf("json = %s; want the phone masked", b)
+	}
+
+	tk := intake.Ticket{Number: "20261123-0001", Phone: p}
+	b, err = json.Marshal(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), full) {
+		t.Errorf("ticket json = %s; contains the full number", b)
+	}
+
+	for _, s := range []string{
+		fmt.Sprint(p), fmt.Sprintf("%s %v %q %x", p, p, p, p), fmt.Sprintf("%v %+v", tk, tk), fmt.Sprintf("%v", &tk),
+	} {
+		if strings.Contains(s, full) || strings.Contains(s, fmt.Sprintf("%x", full)) {
+			t.Errorf("formatted %q contains the full number", s)
+		}
+	}
+
+	var logs strings.Builder
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "phone", p)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "phone", p, "ticket", tk)
+	if strings.Contains(logs.String(), full) {
+		t.Errorf("log = %s; contains the full number", logs.String())
+	}
+}

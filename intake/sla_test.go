@@ -1,0 +1,150 @@
+package intake_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+)
+
+func bj(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, intake.Beijing)
+}
+
+func endOfDay(y int, m time.Month, d int) time.Time {
+	return time.Date(y, m, d, 23, 59, 59, 0, intake.Beijing)
+}
+
+func TestDefaultCalendarWorkingDays(t *testing.T) {
+	cal := intake.DefaultCalendar()
+	for _, tc := range []struct {
+		day     time.Time
+		working bool
+		why     string
+	}{
+		{bj(2026, 11, 23, 10, 0), true, "an ordinary Monday"},
+		{bj(2026, 11, 27, 10, 0), true, "an ordinary Friday"},
+		{bj(2026, 11, 28, 10, 0), false, "an ordinary Saturday"},
+		{bj(2026, 11, 29, 10, 0), false, "an ordinary Sunday"},
+		{bj(2026, 10, 1, 10, 0), false, "National Day, a Thursday"},
+		{bj(2026, 10, 7, 23, 59), false, "the last day of the National Day holidays"},
+		{bj(2026, 10, 8, 0, 0), true, "the first day back"},
+		{bj(2026, 10, 10, 10, 0), true, "a Saturday declared a workday (国庆调休)"},
+		{bj(2026, 9, 20, 10, 0), true, "a Sunday declared a workday"},
+		{bj(2026, 10, 11, 10, 0), false, "the Sunday after the declared workday"},
+		{bj(2026, 2, 18, 10, 0), false, "Spring Festival, a Wednesday"},
+		{bj(2027, 1, 1, 10, 0), false, "New Year 2027"},
+		// The day is Beijing's, whatever zone the time is given in.
+		{time.Date(2026, 9, 30, 16, 30, 0, 0, time.UTC), false, "09-30 in UTC, 10-01 in Beijing"},
+		{time.Date(2026, 10, 9, 16, 30, 0, 0, time.UTC), true, "a Friday in UTC, the declared Saturday workday in Beijing"},
+		{time.Date(2026, 11, 27, 16, 30, 0, 0, time.UTC), false, "a Friday in UTC, Saturday in Beijing"},
+	} {
+		if got := cal.Working(tc.day); got != tc.working {
+			t.Errorf("Working(%v) = %v; want %v: %s", tc.day, got, tc.working, tc.why)
+		}
+	}
+}
+
+func TestAddWorkingDays(t *testing.T) {
+	cal := intake.DefaultCalendar()
+	for _, tc := range []struct {
+		from time.Time
+		n    int
+		want time.Time
+		why  string
+	}{
+		{bj(2026, 11, 27, 19, 30), 5, endOfDay(2026, 12, 4), "Friday evening: the next Friday night"},
+		{bj(2026, 11, 23, 9, 0), 1, endOfDay(2026, 11, 24), "Monday + 1: Tuesday"},
+		{bj(2026, 11, 28, 9, 0), 1, endOfDay(2026, 11, 30), "a Saturday ticket counts from Monday"},
+		// 09-30 (Wed) + 5: 10-01..07 holidays; 10-08 Thu 1, 10-09 Fri 2, 10-10 Sat workday 3,
+		// 10-11 Sun skipped, 10-12 Mon 4, 10-13 Tue 5.
+		{bj(2026, 9, 30, 10, 0), 5, endOfDay(2026, 10, 13), "across National Day and its declared workday"},
+		// Received during the holiday: counting starts after it.
+		{bj(2026, 10, 3, 10, 0), 1, endOfDay(2026, 10, 8), "received on a holiday"},
+		{bj(2026, 11, 25, 15, 0), 0, endOfDay(2026, 11, 25), "0 days: the end of today"},
+		// Times given in UTC are counted on Beijing's calendar.
+		// 23:30 Beijing Friday 11-27 is 15:30 UTC the same Friday: + 1 = Monday 11-30.
+		{time.Date(2026, 11, 27, 15, 30, 0, 0, time.UTC), 1, endOfDay(2026, 11, 30), "23:30 Beijing, 15:30 UTC, same day"},
+		// 00:30 Beijing Monday 11-30 is 16:30 UTC Sunday 11-29: + 1 = Tuesday 12-01, not Monday.
+		{time.Date(2026, 11, 29, 16, 30, 0, 0, time.UTC), 1, endOfDay(2026, 12, 1), "00:30 Beijing, still yesterday in UTC"},
+		// 00:30 Beijing 10-08 is 16:30 UTC 10-07, a holiday in Beijing's calendar: + 1 = 10-09.
+		{time.Date(2026, 10, 7, 16, 30, 0, 0, time.UTC), 1, endOfDay(2026, 10, 9), "00:30 Beijing on the first day back"},
+	} {
+		got := cal.AddWorkingDays(tc.from, tc.n)
+		if !got.Equal(tc.want) {
+			t.Errorf("AddWorkingDays(%v, %d) = %v; want %v: %s", tc.from, tc.n, got.In(intake.Beijing), tc.want, tc.why)
+		}
+		if b := got.In(intake.Beijing); b.Hour() != 23 || b.Minute() != 59 || b.Second() != 59 {
+			t.Errorf("AddWorkingDays(%v, %d) = %v; want the end of a Beijing day", tc.from, tc.n, b)
+		}
+	}
+}
+
+func TestParseCalendar(t *testing.T) {
+	cal, err := intake.ParseCalendar(strings.NewReader("# comment\n\n2026-11-25 holiday 测试 # trailing comment\n2026-11-28 workday\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.Working(bj(2026, 11, 25, 12, 0)) || !cal.Working(bj(2026, 11, 28, 12, 0)) {
+		t.Error("the parsed holiday or workday was not honoured")
+	}
+	if !cal.Working(bj(2026, 10, 1, 12, 0)) {
+		t.Error("a calendar without National Day treats 10-01 (a Thursday) as a holiday")
+	}
+
+	for _, tc := range []struct {
+		text, want string
+	}{
+		{"2026-10-01\n", "holidays:1:"},
+		{"# header\n\n2026-10-01 holiday\n2026-10-02 vacation\n", "holidays:4:"},
+		{"2026-10-01 holiday\n2026-13-01 holiday\n", "holidays:2:"},
+		{"2026-10-01 holiday\n\n\n10/03/2026 holiday\n", "holidays:4:"},
+		{"2026-10-01 Holiday\n", "holidays:1:"},
+	} {
+		_, err := intake.ParseCalendar(strings.NewReader(tc.text))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("ParseCalendar(%q) err = %v; want one starting %q", tc.text, err, tc.want)
+		}
+	}
+}
+
+func TestDefaultSLA(t *testing.T) {
+	cal := intake.DefaultCalendar()
+	s := intake.DefaultSLA(cal)
+	now := bj(2026, 11, 27, 19, 30) // Friday evening
+	if got := s.SignBy(intake.Normal, "municipal", now); !got.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("normal sign by %v; want +2h", got)
+	}
+	if got := s.DueBy(intake.Normal, "municipal", now); !got.Equal(endOfDay(2026, 12, 4)) {
+		t.Errorf("normal due by %v; want 5 working days, 2026-12-04 23:59:59", got)
+	}
+	for _, u := range []intake.Urgency{intake.Urgent, intake.Emergency} {
+		if got := s.SignBy(u, "municipal", now); !got.Equal(now.Add(30 * time.Minute)) {
+			t.Errorf("%s sign by %v; want +30m", u, got)
+		}
+		// 24 wall-clock hours, weekend or not.
+		if got := s.DueBy(u, "municipal", now); !got.Equal(now.Add(24 * time.Hour)) {
+			t.Errorf("%s due by %v; want +24h", u, got)
+		}
+	}
+	// An unknown urgency gets the normal limits.
+	if got := s.SignBy("whenever", "municipal", now); !got.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("unknown urgency sign by %v; want the normal +2h", got)
+	}
+
+	s.ByCategory["housing"] = map[intake.Urgency]intake.Limits{intake.Normal: {Sign: time.Hour, FinishDays: 2}}
+	if got := s.SignBy(intake.Normal, "housing", now); !got.Equal(now.Add(time.Hour)) {
+		t.Errorf("housing override sign by %v; want +1h", got)
+	}
+	if got := s.DueBy(intake.Normal, "housing", now); !got.Equal(endOfDay(2026, 12, 1)) {
+		t.Errorf("housing override due by %v; want 2 working days, 2026-12-01", got)
+	}
+	// The override is for its category and urgency only.
+	if got := s.SignBy(intake.Normal, "municipal", now); !got.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("municipal sign by %v after a housing override; want +2h", got)
+	}
+	if got := s.SignBy(intake.Urgent, "housing", now); !got.Equal(now.Add(30 * time.Minute)) {
+		t.Errorf("urgent housing sign by %v; want the urgent +30m", got)
+	}
+}

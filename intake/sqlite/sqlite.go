@@ -1,0 +1,398 @@
+// Package sqlite stores tickets, their audit trails and staff accounts in one SQLite file
+// (modernc.org/sqlite, no cgo). It implements intake.Store for a single node.
+//
+// Durability: WAL journal with synchronous=FULL, so every commit is fsynced before a write
+// method returns. Throughput comes from group commit: one writer goroutine owns the only write
+// connection, takes whatever writes are queued (up to maxBatch) into one transaction, each in a
+// SAVEPOINT so that one failing write does not fail the others, commits once, and only then
+// answers the callers. Reads use a separate pool and never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bayannur/hotline/intake"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("sqlite: store is closed")
+
+const (
+	maxBatch      = 256  // writes in one transaction
+	queueLen      = 1024 // writes waiting for the writer; callers beyond it wait to enqueue
+	readConns     = 8
+	busyTimeoutMS = 10000 // another process (a backup, the sqlite3 shell) holding the lock
+)
+
+// Store is an intake.Store on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	path string
+	rdb  *sql.DB // readers: query_only, several connections
+	wdb  *sql.DB // the one write connection, owned by the writer goroutine
+	w    *writer
+
+	mu     sync.RWMutex // guards closed against the close of ops
+	closed bool
+	ops    chan *op
+	done   chan struct{} // closed when the writer has drained ops and stopped
+
+	commits atomic.Int64 // transactions committed by the writer, for tests and metrics
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ intake.Store = (*Store)(nil)
+
+// Open opens the database at path, creating the file if it is missing, and applies the
+// migrations it does not have yet. The directory must exist.
+func Open(path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: want the path of a file", path)
+	}
+	ctx := context.Background()
+	s := &Store{path: path, ops: make(chan *op, queueLen), done: make(chan struct{})}
+	var err error
+	s.wdb, err = sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	fail := func(err error) (*Store, error) {
+		if s.w != nil {
+			s.w.close()
+		}
+		if s.rdb != nil {
+			s.rdb.Close()
+		}
+		s.wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		conn.Close()
+		return fail(err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		conn.Close()
+		return fail(fmt.Errorf("journal_mode is %s, want wal", mode))
+	}
+	ms, err := readMigrations(migrations, "migrations")
+	if err != nil {
+		conn.Close()
+		return fail(err)
+	}
+	if err := migrate(ctx, conn, ms); err != nil {
+		conn.Close()
+		return fail(err)
+	}
+	// SQLite syncs the directory when it creates the WAL, but not when it creates the database
+	// file itself: without this a power cut could lose a brand-new file and all it holds.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		conn.Close()
+		return fail(err)
+	}
+	if s.w, err = newWriter(ctx, conn); err != nil {
+		conn.Close()
+		return fail(err)
+	}
+	s.rdb, err = sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return fail(err)
+	}
+	s.rdb.SetMaxOpenConns(readConns)
+	s.rdb.SetMaxIdleConns(readConns)
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fail(err)
+	}
+	go s.writeLoop()
+	return s, nil
+}
+
+// dsn builds the connection string. The path is given as a file: URI so that any character in
+// it (?, #, %) is taken literally.
+func dsn(path string, readOnly bool) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	q := []string{
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMS),
+		"_pragma=foreign_keys(1)",
+		"_pragma=journal_mode(WAL)",
+		// FULL: the WAL is fsynced at every commit, so an acknowledged write survives a power
+		// failure, not only a crash of the process.
+		"_pragma=synchronous(FULL)",
+	}
+	if readOnly {
+		q = append(q, "_pragma=query_only(1)")
+	} else {
+		q = append(q, "_pragma=journal_size_limit(67108864)")
+	}
+	return "file:" + esc + "?" + strings.Join(q, "&")
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Close stops taking writes, lets the writer finish those already queued, and closes the
+// database. Writes after Close return ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.ops)
+		s.mu.Unlock()
+		<-s.done
+		s.closeErr = errors.Join(s.w.close(), s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
+}
+
+// op is one write: run executes it inside the writer's transaction, and done receives the
+// outcome once that transaction has committed (or failed).
+type op struct {
+	ctx  context.Context
+	run  func(w *writer) error
+	done chan error
+}
+
+func newOp(ctx context.Context, run func(w *writer) error) *op {
+	return &op{ctx: ctx, run: run, done: make(chan error, 1)}
+}
+
+// write queues run for the writer and waits for the commit. If ctx ends while the queue is full,
+// or before the writer gets to it, nothing is written and ctx's error is returned. Once the
+// writer has started it, write waits for the outcome, so that nil always means durable and an
+// error always means nothing was written.
+func (s *Store) write(ctx context.Context, run func(w *writer) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := newOp(ctx, run)
+	if err := s.enqueue(ctx, o); err != nil {
+		return err
+	}
+	return <-o.done
+}
+
+func (s *Store) enqueue(ctx context.Context, o *op) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	select {
+	case s.ops <- o:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writeLoop runs until Close: it takes the first queued write, whatever else is already queued
+// up to maxBatch, and runs them in one transaction. While a batch commits the next one queues up,
+// so the batches grow with the load and the fsyncs per write shrink.
+func (s *Store) writeLoop() {
+	defer close(s.done)
+	batch := make([]*op, 0, maxBatch)
+	for first := range s.ops {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+		clear(batch)
+	}
+}
+
+// runBatch runs the batch in one transaction, each op in a savepoint: an op that fails is rolled
+// back alone and gets its own error. If the transaction itself fails (BEGIN, a savepoint, COMMIT:
+// a full disk, an I/O error) every op in it gets that error, for none of them was written.
+func (s *Store) runBatch(batch []*op) {
+	w := s.w
+	errs := make([]error, len(batch))
+	live := 0
+	for i, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			errs[i] = err // given up before we started: skip it
+			continue
+		}
+		live++
+	}
+	reply := func() {
+		for i, o := range batch {
+			o.done <- errs[i]
+		}
+	}
+	if live == 0 {
+		reply()
+		return
+	}
+	failAll := func(err error) {
+		err = fmt.Errorf("sqlite: write transaction: %w", err)
+		for i := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		reply()
+	}
+	ctx := context.Background() // one caller's cancellation must not interrupt the others' transaction
+	if _, err := w.begin.ExecContext(ctx); err != nil {
+		failAll(err)
+		return
+	}
+	ok := 0
+	for i, o := range batch {
+		if errs[i] != nil {
+			continue
+		}
+		if _, err := w.savepoint.ExecContext(ctx); err != nil {
+			failAll(errors.Join(err, w.rollbackAll()))
+			return
+		}
+		if err := o.run(w); err != nil {
+			errs[i] = err
+			if _, rerr := w.rollbackTo.ExecContext(ctx); rerr != nil {
+				// The op's error has already ended the transaction (SQLITE_FULL, IOERR).
+				for j := range batch {
+					if j != i && errs[j] == nil {
+						errs[j] = fmt.Errorf("sqlite: write transaction: %w", err)
+					}
+				}
+				w.rollbackAll()
+				reply()
+				return
+			}
+		} else {
+			ok++
+		}
+		if _, err := w.release.ExecContext(ctx); err != nil {
+			failAll(errors.Join(err, w.rollbackAll()))
+			return
+		}
+	}
+	if ok == 0 {
+		if err := w.rollbackAll(); err != nil {
+			failAll(err)
+			return
+		}
+		reply()
+		return
+	}
+	if _, err := w.commit.ExecContext(ctx); err != nil {
+		failAll(errors.Join(err, w.rollbackAll()))
+		return
+	}
+	s.commits.Add(1)
+	reply()
+}
+
+// writer holds the write connection and its prepared statements. Only the writer goroutine uses
+// it after Open.
+type writer struct {
+	conn  *sql.Conn
+	stmts []*sql.Stmt
+
+	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
+
+	idemGet, counterNext, ticketInsert, eventInsert, idemInsert *sql.Stmt
+	ticketUpdate, ticketExists, ticketGet                       *sql.Stmt
+	userInsert, userExists, passwordSet                         *sql.Stmt
+	sessionInsert, sessionDelete, tokenInsert                   *sql.Stmt
+}
+
+func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
+	w := &writer{conn: conn}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&w.begin, "BEGIN IMMEDIATE"},
+		{&w.commit, "COMMIT"},
+		{&w.rollback, "ROLLBACK"},
+		{&w.savepoint, "SAVEPOINT item"},
+		{&w.release, "RELEASE item"},
+		{&w.rollbackTo, "ROLLBACK TO item"},
+		{&w.idemGet, "SELECT number FROM idempotency WHERE key = ?"},
+		{&w.counterNext, `INSERT INTO day_counters (day, last) VALUES (?, 1)
+			ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last`},
+		{&w.ticketInsert, "INSERT INTO tickets (number, " + ticketSetColumns + ") VALUES (?" +
+			strings.Repeat(", ?", len(ticketColumns)) + ")"},
+		{&w.eventInsert, `INSERT INTO events (number, at, actor, action, from_status, to_status, note)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&w.idemInsert, "INSERT INTO idempotency (key, number, created) VALUES (?, ?, ?)"},
+		{&w.ticketUpdate, "UPDATE tickets SET " + ticketUpdateSet + " WHERE number = ? AND version = ?"},
+		{&w.ticketExists, "SELECT 1 FROM tickets WHERE number = ?"},
+		{&w.ticketGet, "SELECT " + ticketSelect + " FROM tickets WHERE number = ?"},
+		{&w.userInsert, "INSERT INTO users (name, role, grid, password_hash, created) VALUES (?, ?, ?, ?, ?)"},
+		{&w.userExists, "SELECT 1 FROM users WHERE name = ?"},
+		{&w.passwordSet, "UPDATE users SET password_hash = ? WHERE name = ?"},
+		{&w.sessionInsert, "INSERT INTO sessions (token_hash, user_name, csrf, expires) VALUES (?, ?, ?, ?)"},
+		{&w.sessionDelete, "DELETE FROM sessions WHERE token_hash = ?"},
+		{&w.tokenInsert, "INSERT INTO api_tokens (token_hash, user_name, label, created) VALUES (?, ?, ?, ?)"},
+	} {
+		st, err := conn.PrepareContext(ctx, p.sql)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.stmt = st
+		w.stmts = append(w.stmts, st)
+	}
+	return w, nil
+}
+
+func (w *writer) rollbackAll() error {
+	_, err := w.rollback.ExecContext(context.Background())
+	return err
+}
+
+func (w *writer) close() error {
+	var errs []error
+	for _, st := range w.stmts {
+		errs = append(errs, st.Close())
+	}
+	w.stmts = nil
+	errs = append(errs, w.conn.Close())
+	return errors.Join(errs...)
+}
+
+// duplicate reports whether err is the violation of a primary key or unique constraint.
+func duplicate(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	}
+	return false
+}

@@ -1,0 +1,375 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+)
+
+func openTemp(tb testing.TB) (*Store, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "hotline.db")
+	s, err := Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// ticket is a minimal valid ticket received at created.
+func ticket(created time.Time) *intake.Ticket {
+	return &intake.Ticket{
+		Category: "市政设施", Tier: intake.TierGrid, Urgency: intake.Normal, Description: "路灯不亮",
+		Phone: "13812345678", Channel: intake.ChannelChat, Status: intake.Received,
+		Steps:   map[intake.Status]time.Time{intake.Received: created},
+		Created: created, Updated: created,
+	}
+}
+
+func createEvent(at time.Time) []intake.Event {
+	return []intake.Event{{At: at, Actor: "resident", Action: intake.ActCreate, To: intake.Received, Note: "受理"}}
+}
+
+// query runs a read on the write connection, inside the writer's transaction, so that it sees
+// what the writer sees.
+func query(tb testing.TB, s *Store, q string, args []any, dest ...any) {
+	tb.Helper()
+	err := s.write(context.Background(), func(w *writer) error {
+		return w.conn.QueryRowContext(context.Background(), q, args...).Scan(dest...)
+	})
+	if err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+}
+
+func count(tb testing.TB, s *Store, table string) int {
+	tb.Helper()
+	var n int
+	query(tb, s, "SELECT count(*) FROM "+table, nil, &n)
+	return n
+}
+
+func TestOpenSettings(t *testing.T) {
+	s, _ := openTemp(t)
+	var mode string
+	var sync, fk int
+	query(t, s, "SELECT * FROM pragma_journal_mode, pragma_synchronous, pragma_foreign_keys", nil, &mode, &sync, &fk)
+	if mode != "wal" || sync != 2 || fk != 1 {
+		t.Errorf("journal_mode %s, synchronous %d, foreign_keys %d; want wal, 2 (FULL), 1", mode, sync, fk)
+	}
+	var ro int
+	if err := s.rdb.QueryRow("PRAGMA query_only").Scan(&ro); err != nil || ro != 1 {
+		t.Errorf("readers: query_only = %d, %v; want 1", ro, err)
+	}
+}
+
+func TestOpenOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a?b#c%20d.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Create(context.Background(), ticket(time.Now()), nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "a*")); len(matches) != 1 || matches[0] != path {
+		t.Errorf("files %v; want only %s", matches, path)
+	}
+}
+
+func TestMigrationsOnceAcrossReopen(t *testing.T) {
+	s, path := openTemp(t)
+	ms, err := readMigrations(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].version != 1 {
+		t.Fatalf("embedded migrations %v; want 0001 first", ms)
+	}
+	applied := func(s *Store) string {
+		var got string
+		query(t, s, "SELECT group_concat(version || ':' || name || ':' || applied, ' ') FROM (SELECT * FROM schema_migrations ORDER BY version)", nil, &got)
+		return got
+	}
+	first := applied(s)
+	if n := strings.Count(first, ":") / 2; n != len(ms) {
+		t.Fatalf("schema_migrations %q; want %d rows", first, len(ms))
+	}
+	if _, _, err := s.Create(context.Background(), ticket(time.Now()), nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for range 2 {
+		s2, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := applied(s2); got != first {
+			t.Errorf("after reopen schema_migrations = %q; want it unchanged, %q", got, first)
+		}
+		if n := count(t, s2, "tickets"); n != 1 {
+			t.Errorf("after reopen %d tickets; want 1", n)
+		}
+		s2.Close()
+	}
+}
+
+func TestMigrateOrderAndRollback(t *testing.T) {
+	db, err := sql.Open("sqlite", dsn(filepath.Join(t.TempDir(), "m.db"), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fsys := fstest.MapFS{
+		// Read out of order: 0010 needs 0002's table.
+		"m/0010_fill.sql":  {Data: []byte("INSERT INTO a (x) VALUES (10);")},
+		"m/0002_table.sql": {Data: []byte("CREATE TABLE a (x INTEGER);\nINSERT INTO a (x) VALUES (2);")},
+		"m/README":         {Data: []byte("not a migration")},
+	}
+	for range 2 {
+		ms, err := readMigrations(fsys, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := migrate(ctx, conn, ms); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got string
+	if err := conn.QueryRowContext(ctx, "SELECT group_concat(x, ',') FROM (SELECT x FROM a ORDER BY rowid)").Scan(&got); err != nil || got != "2,10" {
+		t.Errorf("a = %q, %v; want 2,10: each migration once, in order", got, err)
+	}
+
+	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE b (y INTEGER);\nINSERT INTO nowhere VALUES (1);")}
+	ms, _ := readMigrations(fsys, "m")
+	if err := migrate(ctx, conn, ms); err == nil || !strings.Contains(err.Error(), "0011_broken.sql") {
+		t.Errorf("broken migration: err = %v; want one naming the file", err)
+	}
+	var n int
+	conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'b'").Scan(&n)
+	var recorded int
+	conn.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = 11").Scan(&recorded)
+	if n != 0 || recorded != 0 {
+		t.Errorf("broken migration left table b (%d) or its record (%d); want it rolled back whole", n, recorded)
+	}
+
+	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("")}
+	fsys["m/11_dup.sql"] = &fstest.MapFile{Data: []byte("")}
+	if _, err := readMigrations(fsys, "m"); err == nil {
+		t.Error("two migrations numbered 11: want an error")
+	}
+}
+
+// TestBatchIsolatesFailures queues writes while the writer is busy, so that they are run as one
+// batch, and checks that the failing ones are rolled back alone.
+func TestBatchIsolatesFailures(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	blocker := newOp(ctx, func(w *writer) error { close(started); <-release; return nil })
+	if err := s.enqueue(ctx, blocker); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	commits := s.commits.Load()
+
+	insert := func(number string) func(w *writer) error {
+		return func(w *writer) error {
+			args, err := ticketArgs(ticket(time.Now()))
+			if err != nil {
+				return err
+			}
+			_, err = w.ticketInsert.Exec(append([]any{number}, args...)...)
+			return err
+		}
+	}
+	boom := errors.New("boom")
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	ops := []*op{
+		newOp(ctx, insert("B-0")),
+		newOp(ctx, func(w *writer) error { // writes, then fails: must leave nothing
+			if err := insert("BAD")(w); err != nil {
+				return err
+			}
+			return boom
+		}),
+		newOp(ctx, insert("B-2")),
+		newOp(ctx, insert("B-0")), // a real SQLite error: duplicate primary key
+		newOp(canceled, insert("CANCELED")),
+		newOp(ctx, insert("B-5")),
+	}
+	for _, o := range ops {
+		if err := s.enqueue(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	if err := <-blocker.done; err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	for _, o := range ops {
+		errs = append(errs, <-o.done)
+	}
+	if errs[0] != nil || errs[2] != nil || errs[5] != nil {
+		t.Errorf("good writes failed: %v", errs)
+	}
+	if !errors.Is(errs[1], boom) || !duplicate(errs[3]) || !errors.Is(errs[4], context.Canceled) {
+		t.Errorf("errors %v; want nil, boom, nil, duplicate key, canceled, nil", errs)
+	}
+	if got := s.commits.Load() - commits; got != 2 {
+		t.Errorf("%d commits; want 2: the blocker's, then one for the whole batch", got)
+	}
+	var got string
+	query(t, s, "SELECT group_concat(number, ',') FROM (SELECT number FROM tickets ORDER BY number)", nil, &got)
+	if got != "B-0,B-2,B-5" {
+		t.Errorf("tickets %s; want B-0,B-2,B-5", got)
+	}
+}
+
+func TestCloseDrainsQueue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hotline.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	if err := s.enqueue(ctx, newOp(ctx, func(w *writer) error { close(started); <-release; return nil })); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+
+	// Fill the queue: a Create now has to wait to enqueue, and gives up when its ctx ends.
+	var queued []*op
+	for i := range queueLen {
+		o := newOp(ctx, func(w *writer) error {
+			if i%100 != 0 {
+				return nil
+			}
+			args, err := ticketArgs(ticket(time.Now()))
+			if err != nil {
+				return err
+			}
+			_, err = w.ticketInsert.Exec(append([]any{fmt.Sprintf("Q-%d", i)}, args...)...)
+			return err
+		})
+		if err := s.enqueue(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, o)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, _, err := s.Create(short, ticket(time.Now()), nil, ""); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Create with the queue full: err = %v; want the ctx's", err)
+	}
+
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range queued {
+		if err := <-o.done; err != nil {
+			t.Fatalf("queued write %d: %v; want it done before Close returns", i, err)
+		}
+	}
+	if _, _, err := s.Create(ctx, ticket(time.Now()), nil, ""); !errors.Is(err, ErrClosed) {
+		t.Errorf("Create after Close: %v; want ErrClosed", err)
+	}
+
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := count(t, s, "tickets"); n != queueLen/100+1 {
+		t.Errorf("%d tickets after reopen; want %d", n, queueLen/100+1)
+	}
+}
+
+func TestCreateCanceled(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tk := ticket(time.Now())
+	if _, _, err := s.Create(ctx, tk, createEvent(time.Now()), "k"); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v; want context.Canceled", err)
+	}
+	if tk.Number != "" || count(t, s, "tickets")+count(t, s, "events")+count(t, s, "idempotency") != 0 {
+		t.Errorf("a canceled Create wrote something or numbered the ticket (%q)", tk.Number)
+	}
+}
+
+func TestConcurrentCreates(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	const workers, each = 20, 10
+	numbers := make([]string, workers*each)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for i := range each {
+				k := g*each + i
+				st, created, err := s.Create(ctx, ticket(time.Now()), createEvent(time.Now()), fmt.Sprintf("c-%d", k))
+				if err != nil || !created {
+					t.Errorf("create %d: created %v, %v", k, created, err)
+					return
+				}
+				numbers[k] = st.Number
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seen := map[string]bool{}
+	for k, n := range numbers {
+		if seen[n] {
+			t.Errorf("number %q given twice", n)
+		}
+		seen[n] = true
+		got, err := s.Get(ctx, n)
+		if err != nil {
+			t.Errorf("ticket %d (%q) after reopen: %v", k, n, err)
+			continue
+		}
+		if got.Number != n {
+			t.Errorf("Get(%q).Number = %q", n, got.Number)
+		}
+	}
+	if n := count(t, s, "tickets"); n != workers*each {
+		t.Errorf("%d tickets; want %d", n, workers*each)
+	}
+	if n := count(t, s, "events"); n != workers*each {
+		t.Errorf("%d events; want %d", n, workers*each)
+	}
+}

@@ -1,0 +1,101 @@
+package intake
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps tickets and their audit trails. Implementations: intake/sqlite (one node), and
+// later PostgreSQL for several nodes; no ticket state may live only in one node's memory.
+type Store interface {
+	// Create numbers t (YYYYMMDD-NNNN by t.Created in Beijing time; the counter restarts each day)
+	// and stores it with its first events in one transaction. When idemKey is not empty and a
+	// ticket was already created with it, nothing is written and that ticket is returned with
+	// created false. Once Create returns nil the ticket is durable.
+	Create(ctx context.Context, t *Ticket, events []Event, idemKey string) (stored *Ticket, created bool, err error)
+	// Get returns a ticket by number (ErrNotFound).
+	Get(ctx context.Context, number string) (*Ticket, error)
+	// Update stores t and its event in one transaction, provided the stored version is
+	// t.Version-1; otherwise it returns ErrConflict and writes nothing.
+	Update(ctx context.Context, t *Ticket, ev Event) error
+	// List returns tickets matching f: overdue and urgent first, then newest first.
+	List(ctx context.Context, f Filter) ([]*Ticket, error)
+	// Events returns a ticket's audit trail, oldest first.
+	Events(ctx context.Context, number string) ([]Event, error)
+	// Late returns open tickets whose sign deadline (while dispatched) or finish deadline (not yet
+	// marked overdue) is before now.
+	Late(ctx context.Context, now time.Time) ([]*Ticket, error)
+
+	Users
+	Close() error
+}
+
+// Filter selects tickets. Zero fields match everything.
+type Filter struct {
+	Status    Status
+	Tier      Tier
+	Community string
+	Category  string
+	Grid      string // a grid worker sees only its grid
+	Overdue   *bool
+	Text      string // in the number, description or address
+	Limit     int    // default 100, at most 1000
+	Offset    int
+}
+
+// Users keeps staff accounts, their browser sessions and their API tokens. Secrets are stored
+// only as hashes: a password hash (argon2id), a session token's and an API token's SHA-256.
+type Users interface {
+	AddUser(ctx context.Context, u *User) error // ErrConflict when the name is taken
+	User(ctx context.Context, name string) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+	SetPassword(ctx context.Context, name, hash string) error
+
+	AddSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, tokenHash string, now time.Time) (*Session, error) // ErrNotFound when unknown or expired
+	DeleteSession(ctx context.Context, tokenHash string) error
+
+	AddToken(ctx context.Context, t APIToken) error
+	Token(ctx context.Context, tokenHash string) (*APIToken, error)
+}
+
+// Role of a staff member.
+type Role string
+
+// Roles.
+const (
+	RoleOperator   Role = "operator"    // hotline operator: works the queue and all tickets
+	RoleManager    Role = "manager"     // sees everything, edits canned replies, dashboards
+	RoleAdmin      Role = "admin"       // all of the above and accounts
+	RoleGridWorker Role = "grid_worker" // sees and works only its grid's tickets
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	return r == RoleOperator || r == RoleManager || r == RoleAdmin || r == RoleGridWorker
+}
+
+// User is a staff account.
+type User struct {
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	Grid         string    `json:"grid,omitempty"` // grid workers only
+	PasswordHash string    `json:"-"`
+	Created      time.Time `json:"created_at"`
+}
+
+// Session is a logged-in browser.
+type Session struct {
+	TokenHash string
+	User      string
+	CSRF      string
+	Expires   time.Time
+}
+
+// APIToken lets a machine call the staff API as a user.
+type APIToken struct {
+	TokenHash string
+	User      string
+	Label     string
+	Created   time.Time
+}

@@ -1,0 +1,205 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/bayannur/hotline/intake"
+)
+
+// Staff authentication: a browser logs in with name and password and gets a session cookie
+// (HttpOnly, SameSite=Strict) plus a CSRF token that every unsafe request must echo in the
+// X-CSRF-Token header; a machine sends "Authorization: Bearer <API token>" and needs no CSRF
+// token. Secrets are stored hashed (argon2id for passwords, SHA-256 for random tokens).
+
+const (
+	sessionCookie = "hotline_session"
+	csrfHeader    = "X-CSRF-Token"
+	sessionTTL    = 12 * time.Hour
+)
+
+// HashPassword hashes a password with argon2id.
+func HashPassword(password string) (string, error) {
+	if len(password) < 8 {
+		return "", errors.New("password: at least 8 characters")
+	}
+	return argon2id.CreateHash(password, argon2id.DefaultParams)
+}
+
+// NewToken returns a random token and the hash to store for it.
+func NewToken() (token, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is how a session or API token is stored.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+type ctxKey int
+
+const userKey ctxKey = iota
+
+// staffUser returns the authenticated staff member of a request that went through staff.
+func staffUser(r *http.Request) *intake.User {
+	u, _ := r.Context().Value(userKey).(*intake.User)
+	return u
+}
+
+// authenticate finds the staff member behind a request: an API token, or a session cookie (then
+// with its session, for the CSRF check).
+func (s *Server) authenticate(r *http.Request) (*intake.User, *intake.Session, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return nil, nil, intake.ErrNotFound
+		}
+		t, err := s.users.Token(ctx, HashToken(strings.TrimSpace(token)))
+		if err != nil {
+			return nil, nil, err
+		}
+		u, err := s.users.User(ctx, t.User)
+		return u, nil, err
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, nil, intake.ErrNotFound
+	}
+	sess, err := s.users.Session(ctx, HashToken(c.Value), s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.users.User(ctx, sess.User)
+	return u, sess, err
+}
+
+// staff wraps h so that only staff in one of roles reach it: anonymous → 401, another role → 403,
+// a cookie session writing without its CSRF token → 403.
+func (s *Server) staff(h http.HandlerFunc, roles ...intake.Role) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, sess, err := s.authenticate(r)
+		if err != nil {
+			if errors.Is(err, intake.ErrNotFound) {
+				writeError(w, http.StatusUnauthorized, "unauthorized", "请先登录 (login required)")
+				return
+			}
+			s.internal(w, "authenticate", err)
+			return
+		}
+		if !hasRole(u, roles) {
+			writeError(w, http.StatusForbidden, "forbidden", "无权限 (your role may not do this)")
+			return
+		}
+		if sess != nil && !safeMethod(r.Method) {
+			got := r.Header.Get(csrfHeader)
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
+				writeError(w, http.StatusForbidden, "csrf", "missing or wrong "+csrfHeader+" header")
+				return
+			}
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+	}
+}
+
+func hasRole(u *intake.User, roles []intake.Role) bool {
+	if u.Role == intake.RoleAdmin {
+		return true
+	}
+	for _, r := range roles {
+		if u.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+type loginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	Name string      `json:"name"`
+	Role intake.Role `json:"role"`
+	Grid string      `json:"grid,omitempty"`
+	CSRF string      `json:"csrf"`
+}
+
+// dummyHash makes a login with an unknown name cost as much as one with a wrong password.
+var dummyHash, _ = argon2id.CreateHash("not a real password", argon2id.DefaultParams)
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !s.loginLimit.allow(clientIP(r)) {
+		tooMany(w)
+		return
+	}
+	var req loginRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	u, err := s.users.User(r.Context(), req.Name)
+	hash := dummyHash
+	if err == nil {
+		hash = u.PasswordHash
+	} else if !errors.Is(err, intake.ErrNotFound) {
+		s.internal(w, "login", err)
+		return
+	}
+	ok, cerr := argon2id.ComparePasswordAndHash(req.Password, hash)
+	if err != nil || cerr != nil || !ok {
+		writeError(w, http.StatusUnauthorized, "bad_credentials", "用户名或密码错误 (wrong name or password)")
+		return
+	}
+	token, hashed := NewToken()
+	csrf, _ := NewToken()
+	sess := intake.Session{TokenHash: hashed, User: u.Name, CSRF: csrf, Expires: s.now().Add(sessionTTL)}
+	if err := s.users.AddSession(r.Context(), sess); err != nil {
+		s.internal(w, "login", err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, Expires: sess.Expires,
+	})
+	s.log.Info("staff login", "user", u.Name, "role", u.Role)
+	writeJSON(w, http.StatusOK, loginResponse{Name: u.Name, Role: u.Role, Grid: u.Grid, CSRF: csrf})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.users.DeleteSession(r.Context(), HashToken(c.Value)); err != nil && !errors.Is(err, intake.ErrNotFound) {
+			s.internal(w, "logout", err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	u := staffUser(r)
+	resp := loginResponse{Name: u.Name, Role: u.Role, Grid: u.Grid}
+	if _, sess, err := s.authenticate(r); err == nil && sess != nil {
+		resp.CSRF = sess.CSRF
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,296 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search"
+)
+
+// Open311 GeoReport v2 (JSON) over the same tickets: the report topics are its services, tickets
+// its service requests. Writes need an api_key, which is a staff API token
+// (`hotline user token NAME`).
+
+func (s *Server) mountOpen311() {
+	s.handle("GET /open311/v2/services.json", s.o311Services)
+	s.handle("GET /open311/v2/services/{file}", s.o311Service)
+	s.handle("POST /open311/v2/requests.json", s.o311Create)
+	s.handle("GET /open311/v2/requests.json", s.o311Requests)
+	s.handle("GET /open311/v2/requests/{file}", s.o311Request)
+}
+
+type o311Error struct {
+	Code        int    `json:"code"`
+	Description string `json:"description"`
+}
+
+func o311Fail(w http.ResponseWriter, status int, desc string) {
+	writeJSON(w, status, []o311Error{{Code: status, Description: desc}})
+}
+
+type o311ServiceDoc struct {
+	ServiceCode string `json:"service_code"`
+	ServiceName string `json:"service_name"`
+	Description string `json:"description"`
+	Metadata    bool   `json:"metadata"`
+	Type        string `json:"type"`
+	Keywords    string `json:"keywords"`
+	Group       string `json:"group"`
+}
+
+func (s *Server) reportEntries() []search.Entry {
+	var out []search.Entry
+	for _, e := range s.guide.Entries {
+		if e.Kind == search.KindReport || e.Kind == search.KindEmergency {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *Server) o311Services(w http.ResponseWriter, r *http.Request) {
+	out := []o311ServiceDoc{}
+	for _, e := range s.reportEntries() {
+		out = append(out, o311ServiceDoc{
+			ServiceCode: e.ID, ServiceName: e.Title, Description: e.Answer.Summary, Metadata: false,
+			Type: "realtime", Keywords: strings.Join(e.Keywords, ","), Group: categoryName(e.Category),
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// jsonFile strips ".json" from a path segment; other formats are not served.
+func jsonFile(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".json")
+	if !ok || id == "" {
+		o311Fail(w, http.StatusNotFound, "only the .json format is served")
+		return "", false
+	}
+	return id, true
+}
+
+func (s *Server) o311Service(w http.ResponseWriter, r *http.Request) {
+	code, ok := jsonFile(w, r)
+	if !ok {
+		return
+	}
+	for _, e := range s.reportEntries() {
+		if e.ID == code {
+			writeJSON(w, http.StatusOK, map[string]any{"service_code": e.ID, "attributes": []any{}})
+			return
+		}
+	}
+	o311Fail(w, http.StatusNotFound, "unknown service_code "+strconv.Quote(code))
+}
+
+func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		o311Fail(w, http.StatusBadRequest, "could not read the form: "+err.Error())
+		return
+	}
+	key := r.PostForm.Get("api_key")
+	if key == "" {
+		o311Fail(w, http.StatusForbidden, "api_key required")
+		return
+	}
+	tok, err := s.users.Token(r.Context(), HashToken(key))
+	if errors.Is(err, intake.ErrNotFound) {
+		o311Fail(w, http.StatusForbidden, "invalid api_key")
+		return
+	}
+	if err != nil {
+		s.internal(w, "open311", err)
+		return
+	}
+	f := r.PostForm
+	code := f.Get("service_code")
+	var entry *search.Entry
+	for _, e := range s.reportEntries() {
+		if e.ID == code {
+			entry = &e
+		}
+	}
+	if entry == nil {
+		o311Fail(w, http.StatusBadRequest, "service_code: unknown service "+strconv.Quote(code))
+		return
+	}
+	var lat, lng *float64
+	if f.Get("lat") != "" || f.Get("long") != "" {
+		la, err1 := strconv.ParseFloat(f.Get("lat"), 64)
+		lo, err2 := strconv.ParseFloat(f.Get("long"), 64)
+		if err1 != nil || err2 != nil {
+			o311Fail(w, http.StatusBadRequest, "lat, long: want decimal degrees")
+			return
+		}
+		lat, lng = &la, &lo
+	}
+	if lat == nil && f.Get("address_string") == "" && f.Get("address_id") == "" {
+		o311Fail(w, http.StatusBadRequest, "location: give lat and long, or address_string")
+		return
+	}
+	urgency := intake.Normal
+	if entry.Kind == search.KindEmergency {
+		urgency = intake.Emergency
+	}
+	name := strings.TrimSpace(f.Get("last_name") + f.Get("first_name"))
+	t, _, err := s.intake.Create(r.Context(), intake.NewTicket{
+		Topic: code, Community: f.Get("community"), Description: f.Get("description"),
+		Address: f.Get("address_string"), Lat: lat, Lng: lng, Name: name, Phone: f.Get("phone"),
+		Urgency: urgency, Channel: intake.ChannelOpen311, Actor: "open311:" + tok.User,
+	}, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		var fe *intake.FieldError
+		if errors.As(err, &fe) {
+			o311Fail(w, http.StatusBadRequest, fe.Error())
+			return
+		}
+		s.internal(w, "open311", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, []map[string]any{{
+		"service_request_id": t.Number,
+		"service_notice":     fmt.Sprintf("已受理，工单号 %s，%s 前办结", t.Number, t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04")),
+		"account_id":         nil,
+	}})
+}
+
+type o311RequestDoc struct {
+	ServiceRequestID  string   `json:"service_request_id"`
+	Status            string   `json:"status"`
+	StatusNotes       string   `json:"status_notes"`
+	ServiceName       string   `json:"service_name"`
+	ServiceCode       string   `json:"service_code"`
+	Description       string   `json:"description"`
+	AgencyResponsible string   `json:"agency_responsible"`
+	ServiceNotice     string   `json:"service_notice"`
+	RequestedDatetime string   `json:"requested_datetime"`
+	UpdatedDatetime   string   `json:"updated_datetime"`
+	ExpectedDatetime  string   `json:"expected_datetime"`
+	Address           string   `json:"address"`
+	AddressID         string   `json:"address_id"`
+	Zipcode           string   `json:"zipcode"`
+	Lat               *float64 `json:"lat"`
+	Long              *float64 `json:"long"`
+	MediaURL          string   `json:"media_url"`
+}
+
+func o311Status(st intake.Status) string {
+	if st.Open() {
+		return "open"
+	}
+	return "closed"
+}
+
+func (s *Server) o311Doc(t *intake.Ticket) o311RequestDoc {
+	name := t.Topic
+	if e, ok := s.guide.Entry(t.Topic); ok {
+		name = e.Title
+	}
+	agency := "网格"
+	switch t.Tier {
+	case intake.TierCommunity:
+		agency = "社区"
+	case intake.TierTown:
+		agency = "镇"
+	}
+	if c, ok := s.guide.Community(t.Community); ok {
+		agency = c.TownName + c.Name + agency
+	}
+	ts := func(x time.Time) string { return x.In(intake.Beijing).Format(time.RFC3339) }
+	return o311RequestDoc{
+		ServiceRequestID: t.Number, Status: o311Status(t.Status), StatusNotes: firstNonEmptyStr(t.Reply, t.Status.Label()),
+		ServiceName: name, ServiceCode: t.Topic, Description: t.Description, AgencyResponsible: agency,
+		RequestedDatetime: ts(t.Created), UpdatedDatetime: ts(t.Updated), ExpectedDatetime: ts(t.DueBy),
+		Address: t.Address, Lat: t.Lat, Long: t.Lng,
+	}
+}
+
+func firstNonEmptyStr(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (s *Server) o311Requests(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var ts []*intake.Ticket
+	if ids := q.Get("service_request_id"); ids != "" {
+		for _, id := range strings.Split(ids, ",") {
+			t, err := s.intake.Get(r.Context(), strings.TrimSpace(id))
+			if errors.Is(err, intake.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				s.internal(w, "open311", err)
+				return
+			}
+			ts = append(ts, t)
+		}
+	} else {
+		var err error
+		if ts, err = s.intake.Store.List(r.Context(), intake.Filter{Limit: 1000}); err != nil {
+			s.internal(w, "open311", err)
+			return
+		}
+	}
+	var start, end time.Time
+	for name, dst := range map[string]*time.Time{"start_date": &start, "end_date": &end} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				o311Fail(w, http.StatusBadRequest, name+": want a W3C (RFC 3339) date-time")
+				return
+			}
+			*dst = t
+		}
+	}
+	status := q.Get("status")
+	if status != "" && status != "open" && status != "closed" {
+		o311Fail(w, http.StatusBadRequest, "status: want open or closed")
+		return
+	}
+	codes := map[string]bool{}
+	for _, c := range strings.Split(q.Get("service_code"), ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			codes[c] = true
+		}
+	}
+	out := []o311RequestDoc{}
+	for _, t := range ts {
+		switch {
+		case len(codes) > 0 && !codes[t.Topic],
+			status != "" && o311Status(t.Status) != status,
+			!start.IsZero() && t.Created.Before(start),
+			!end.IsZero() && t.Created.After(end):
+			continue
+		}
+		out = append(out, s.o311Doc(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) o311Request(w http.ResponseWriter, r *http.Request) {
+	id, ok := jsonFile(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.intake.Get(r.Context(), id)
+	if errors.Is(err, intake.ErrNotFound) {
+		o311Fail(w, http.StatusNotFound, "unknown service_request_id "+strconv.Quote(id))
+		return
+	}
+	if err != nil {
+		s.internal(w, "open311", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, []o311RequestDoc{s.o311Doc(t)})
+}

@@ -1,0 +1,417 @@
+package web
+
+import (
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search"
+)
+
+func (s *Server) mountTickets() {
+	s.handle("POST /api/v1/login", s.login)
+	s.handle("POST /api/v1/logout", s.logout)
+	s.handle("GET /api/v1/me", s.staff(s.me, intake.RoleOperator, intake.RoleManager, intake.RoleGridWorker))
+
+	s.handle("POST /api/v1/tickets", s.createTicket)
+	s.handle("GET /api/v1/tickets/{number}", s.getTicket)
+	all := []intake.Role{intake.RoleOperator, intake.RoleManager, intake.RoleGridWorker}
+	s.handle("GET /api/v1/tickets", s.staff(s.listTickets, all...))
+	s.handle("GET /api/v1/tickets.csv", s.staff(s.ticketsCSV, all...))
+	s.handle("POST /api/v1/tickets/{number}/notes", s.staff(s.addNote, all...))
+	s.handle("POST /api/v1/tickets/{number}/{action}", s.staff(s.applyAction, all...))
+}
+
+// gridWorkerActions are what a grid worker may do to its own grid's tickets.
+var gridWorkerActions = map[intake.Action]bool{
+	intake.ActSign: true, intake.ActStart: true, intake.ActResolve: true, intake.ActReturn: true,
+	intake.ActRequestExtension: true, intake.ActNote: true,
+}
+
+// writeIntakeError maps intake errors to HTTP.
+func (s *Server) writeIntakeError(w http.ResponseWriter, err error) {
+	var fe *intake.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fe.Error(), "code": "invalid", "field": fe.Field})
+	case errors.Is(err, intake.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+	case errors.Is(err, intake.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "工单不存在 (no such ticket)")
+	case errors.Is(err, intake.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, intake.ErrTransition):
+		writeError(w, http.StatusConflict, "transition", err.Error())
+	case errors.Is(err, intake.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", err.Error())
+	default:
+		s.internal(w, "intake", err)
+	}
+}
+
+// createTicketRequest is the body of POST /api/v1/tickets.
+type createTicketRequest struct {
+	Topic       string   `json:"topic"`
+	Category    string   `json:"category"`
+	Community   string   `json:"community"`
+	Description string   `json:"description"`
+	Phone       string   `json:"phone"`
+	Address     string   `json:"address"`
+	Name        string   `json:"name"`
+	Lat         *float64 `json:"lat"`
+	Lng         *float64 `json:"lng"`
+}
+
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
+	if !s.ticketLimit.allow(clientIP(r)) {
+		tooMany(w)
+		return
+	}
+	var req createTicketRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 200 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Idempotency-Key: at most 200 characters", "code": "invalid", "field": "Idempotency-Key"})
+		return
+	}
+	urgency := intake.Normal
+	if e, ok := s.guide.Entry(req.Topic); ok && e.Kind == search.KindEmergency {
+		urgency = intake.Emergency
+	}
+	t, created, err := s.intake.Create(r.Context(), intake.NewTicket{
+		Topic: req.Topic, Category: req.Category, Community: req.Community, Description: req.Description,
+		Phone: req.Phone, PhoneRequired: true, Address: req.Address, Name: req.Name, Lat: req.Lat, Lng: req.Lng,
+		Urgency: urgency, Channel: intake.ChannelAPI, Actor: "resident",
+	}, key)
+	if err != nil {
+		s.writeIntakeError(w, err)
+		return
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/api/v1/tickets/"+t.Number)
+	writeJSON(w, status, s.residentView(t, nil))
+}
+
+// residentStep is one step of a ticket as the resident sees it.
+type residentStep struct {
+	Status intake.Status `json:"status"`
+	Label  string        `json:"label"`
+	At     time.Time     `json:"at"`
+}
+
+// residentTicket is what a resident may see of a ticket: no names, phones or assignees.
+type residentTicket struct {
+	Number       string         `json:"number"`
+	Category     string         `json:"category"`
+	CategoryName string         `json:"category_name"`
+	Topic        string         `json:"topic,omitempty"`
+	TopicTitle   string         `json:"topic_title,omitempty"`
+	Status       intake.Status  `json:"status"`
+	StatusLabel  string         `json:"status_label"`
+	Steps        []residentStep `json:"steps"`
+	Reply        string         `json:"reply,omitempty"`
+	DueBy        time.Time      `json:"due_by"`
+	Created      time.Time      `json:"created_at"`
+}
+
+func (s *Server) residentView(t *intake.Ticket, events []intake.Event) residentTicket {
+	v := residentTicket{
+		Number: t.Number, Category: t.Category, Topic: t.Topic, Status: t.Status,
+		StatusLabel: t.Status.Label(), Reply: t.Reply, DueBy: t.DueBy, Created: t.Created,
+	}
+	if e, ok := s.guide.Entry(t.Topic); ok {
+		v.TopicTitle = e.Title
+	}
+	v.CategoryName = categoryName(t.Category)
+	if events != nil {
+		// Every status change, in order: a reopened ticket shows its second dispatch too.
+		for _, ev := range events {
+			if ev.To != "" && ev.To != ev.From {
+				v.Steps = append(v.Steps, residentStep{Status: ev.To, Label: ev.To.Label(), At: ev.At})
+			}
+		}
+	} else {
+		for st, at := range t.Steps {
+			v.Steps = append(v.Steps, residentStep{Status: st, Label: st.Label(), At: at})
+		}
+		sort.Slice(v.Steps, func(i, j int) bool {
+			a, b := v.Steps[i], v.Steps[j]
+			if !a.At.Equal(b.At) {
+				return a.At.Before(b.At)
+			}
+			return a.Status.Order() < b.Status.Order()
+		})
+	}
+	return v
+}
+
+// categoryNames are the ticket categories' Chinese names, from the embedded spec.
+var categoryNames = func() map[string]string {
+	spec, err := search.LoadSpec(search.SpecFS())
+	if err != nil {
+		return map[string]string{}
+	}
+	return spec.Categories
+}()
+
+func categoryName(code string) string { return categoryNames[code] }
+
+// getTicket serves a resident who gives the phone's last four digits, or a staff member.
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
+	number := r.PathValue("number")
+	if tail := r.URL.Query().Get("phone_tail"); tail != "" || r.Header.Get("Authorization") == "" && !hasCookie(r) {
+		s.getTicketForResident(w, r, number, tail)
+		return
+	}
+	s.staff(s.getTicketForStaff, intake.RoleOperator, intake.RoleManager, intake.RoleGridWorker)(w, r)
+}
+
+func hasCookie(r *http.Request) bool {
+	_, err := r.Cookie(sessionCookie)
+	return err == nil
+}
+
+func (s *Server) getTicketForResident(w http.ResponseWriter, r *http.Request, number, tail string) {
+	if !s.ticketLimit.allow(clientIP(r)) {
+		tooMany(w)
+		return
+	}
+	t, err := s.intake.Get(r.Context(), number)
+	// A wrong tail looks exactly like an unknown ticket: the answer must not tell which.
+	if errors.Is(err, intake.ErrNotFound) || err == nil && (len(tail) != 4 || t.Phone == "" || t.Phone.Tail() != tail) {
+		writeError(w, http.StatusNotFound, "not_found", "没有找到这个工单，请核对工单号和手机号后四位 (no ticket with that number and phone)")
+		return
+	}
+	if err != nil {
+		s.internal(w, "get ticket", err)
+		return
+	}
+	events, err := s.intake.Store.Events(r.Context(), number)
+	if err != nil {
+		s.internal(w, "get ticket", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.residentView(t, events))
+}
+
+// staffTicket is a ticket as staff see it in a list: the phone masked.
+type staffTicket struct {
+	*intake.Ticket
+	StatusLabel string `json:"status_label"`
+}
+
+// staffTicketDetail adds the whole phone, to call the resident back, and the audit trail.
+type staffTicketDetail struct {
+	staffTicket
+	PhoneFull string          `json:"phone_full,omitempty"`
+	Events    []intake.Event  `json:"events"`
+	Allowed   []intake.Action `json:"allowed"`
+}
+
+// visible checks that u may see t: a grid worker only its own grid's tickets.
+func visible(u *intake.User, t *intake.Ticket) bool {
+	return u.Role != intake.RoleGridWorker || t.Grid == u.Grid
+}
+
+func (s *Server) getTicketForStaff(w http.ResponseWriter, r *http.Request) {
+	u := staffUser(r)
+	t, err := s.intake.Get(r.Context(), r.PathValue("number"))
+	if err != nil {
+		s.writeIntakeError(w, err)
+		return
+	}
+	if !visible(u, t) {
+		writeError(w, http.StatusForbidden, "forbidden", "这不是您网格的工单 (not your grid's ticket)")
+		return
+	}
+	events, err := s.intake.Store.Events(r.Context(), t.Number)
+	if err != nil {
+		s.internal(w, "get ticket", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, staffTicketDetail{
+		staffTicket: staffTicket{t, t.Status.Label()}, PhoneFull: t.Phone.Full(), Events: events,
+		Allowed: intake.Allowed(t.Status),
+	})
+}
+
+// filterFrom reads list filters from the query string; a grid worker's list is always its grid.
+func filterFrom(r *http.Request, u *intake.User) (intake.Filter, error) {
+	q := r.URL.Query()
+	f := intake.Filter{
+		Status: intake.Status(q.Get("status")), Tier: intake.Tier(q.Get("tier")),
+		Community: q.Get("community"), Category: q.Get("category"), Text: q.Get("q"),
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return f, &intake.FieldError{Field: "status", Reason: "unknown status"}
+	}
+	if f.Tier != "" && !f.Tier.Valid() {
+		return f, &intake.FieldError{Field: "tier", Reason: "unknown tier"}
+	}
+	if v := q.Get("overdue"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, &intake.FieldError{Field: "overdue", Reason: "want true or false"}
+		}
+		f.Overdue = &b
+	}
+	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, &intake.FieldError{Field: name, Reason: "want a whole number"}
+			}
+			*dst = n
+		}
+	}
+	if f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	if u.Role == intake.RoleGridWorker {
+		f.Grid = u.Grid
+	}
+	return f, nil
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
+	f, err := filterFrom(r, staffUser(r))
+	if err != nil {
+		s.writeIntakeError(w, err)
+		return
+	}
+	ts, err := s.intake.Store.List(r.Context(), f)
+	if err != nil {
+		s.internal(w, "list tickets", err)
+		return
+	}
+	out := make([]staffTicket, len(ts))
+	for i, t := range ts {
+		out[i] = staffTicket{t, t.Status.Label()}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) ticketsCSV(w http.ResponseWriter, r *http.Request) {
+	f, err := filterFrom(r, staffUser(r))
+	if err != nil {
+		s.writeIntakeError(w, err)
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 1000
+	}
+	ts, err := s.intake.Store.List(r.Context(), f)
+	if err != nil {
+		s.internal(w, "tickets csv", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="tickets.csv"`)
+	w.Write([]byte("\ufeff")) // so that spreadsheet programs read the Chinese as UTF-8
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"number", "created_at", "category", "topic", "community", "grid", "tier", "urgency",
+		"status", "assignee", "phone", "address", "description", "sign_by", "due_by", "overdue", "urged", "reopened", "rating"})
+	tm := func(t time.Time) string { return t.In(intake.Beijing).Format("2006-01-02 15:04") }
+	for _, t := range ts {
+		cw.Write([]string{t.Number, tm(t.Created), t.Category, t.Topic, t.Community, t.Grid, string(t.Tier),
+			string(t.Urgency), t.Status.Label(), t.Assignee, t.Phone.Masked(), csvSafe(t.Address), csvSafe(t.Description),
+			tm(t.SignBy), tm(t.DueBy), strconv.FormatBool(t.Overdue), strconv.Itoa(t.Urged), strconv.Itoa(t.Reopened), t.Rating})
+	}
+	cw.Flush()
+}
+
+// csvSafe stops a spreadsheet from running a resident's text as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// actionRequest is the body of POST /api/v1/tickets/{number}/{action}.
+type actionRequest struct {
+	Version  int         `json:"version"`
+	Note     string      `json:"note"`
+	Assignee string      `json:"assignee"`
+	Grid     string      `json:"grid"`
+	Tier     intake.Tier `json:"tier"`
+	Until    time.Time   `json:"until"`
+	Rating   string      `json:"rating"`
+	Solved   *bool       `json:"solved"`
+}
+
+func (s *Server) addNote(w http.ResponseWriter, r *http.Request) {
+	s.act(w, r, intake.ActNote)
+}
+
+func (s *Server) applyAction(w http.ResponseWriter, r *http.Request) {
+	a := intake.Action(r.PathValue("action"))
+	known := false
+	for _, k := range intake.Actions() {
+		known = known || k == a
+	}
+	if !known {
+		writeError(w, http.StatusNotFound, "unknown_action", "unknown action "+strconv.Quote(string(a)))
+		return
+	}
+	s.act(w, r, a)
+}
+
+func (s *Server) act(w http.ResponseWriter, r *http.Request, a intake.Action) {
+	u := staffUser(r)
+	var req actionRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if u.Role == intake.RoleGridWorker && !gridWorkerActions[a] {
+		writeError(w, http.StatusForbidden, "forbidden", "网格员不能执行此操作 (grid workers may not "+string(a)+")")
+		return
+	}
+	if u.Role == intake.RoleGridWorker {
+		t, err := s.intake.Get(r.Context(), r.PathValue("number"))
+		if err != nil {
+			s.writeIntakeError(w, err)
+			return
+		}
+		if !visible(u, t) {
+			writeError(w, http.StatusForbidden, "forbidden", "这不是您网格的工单 (not your grid's ticket)")
+			return
+		}
+	}
+	t, err := s.intake.Apply(r.Context(), r.PathValue("number"), req.Version, intake.Change{
+		Action: a, Actor: u.Name, Note: req.Note, Assignee: req.Assignee, Grid: req.Grid, Tier: req.Tier,
+		Until: req.Until, Rating: req.Rating, Solved: req.Solved,
+	})
+	if err != nil {
+		s.writeIntakeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, staffTicket{t, t.Status.Label()})
+}
+
+// community is one entry of GET /api/v1/communities.
+type community struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Town string `json:"town"`
+}
+
+func (s *Server) communities(w http.ResponseWriter, r *http.Request) {
+	out := []community{}
+	for _, c := range s.guide.Communities() {
+		out = append(out, community{ID: c.ID, Name: c.Name, Town: c.TownName})
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, out)
+}
