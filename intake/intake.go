@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -223,6 +224,9 @@ func (p Phone) Tail() string {
 
 // String masks the number.
 func (p Phone) String() string { return p.Masked() }
+
+// GoString masks the number in %#v too.
+func (p Phone) GoString() string { return strconv.Quote(p.Masked()) }
 
 // MarshalText masks the number.
 func (p Phone) MarshalText() ([]byte, error) { return []byte(p.Masked()), nil }

@@ -153,6 +153,11 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 			return Event{}, err
 		}
 		next.Reply = note
+		if t.Extension != nil && t.Extension.State == ExtensionRequested {
+			ext := *t.Extension
+			ext.State = ExtensionRefused // moot once the work is done
+			next.Extension = &ext
+		}
 	case ActReturn:
 		if err := need("a reason"); err != nil {
 			return Event{}, err
@@ -193,10 +198,11 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 		next.SignBy = sla.SignBy(next.Urgency, next.Category, now)
 		next.DueBy = sla.DueBy(next.Urgency, next.Category, now)
 		next.Overdue = false
+		next.Extension = nil // a new round, with its own deadline
 		if up, ok := t.Tier.Up(); ok {
 			next.Tier = up
 		}
-		next.Assignee = c.Assignee
+		next.Assignee = firstNonEmpty(c.Assignee, t.Assignee)
 	case ActRate:
 		switch c.Rating {
 		case Satisfied, BasicallySatisfied, Dissatisfied:

@@ -359,16 +359,17 @@ func TestExtension(t *testing.T) {
 	// A second request while one waits.
 	refused(t, tk, intake.Change{Action: intake.ActRequestExtension, Note: "再等等", Until: until.Add(time.Hour)}, now, intake.ErrTransition)
 
-	// Refused: the deadline stays.
+	// Refused: the deadline stays. A copy of the ticket taken before keeps its own extension.
 	refusedTk := clone(tk)
+	shallow := *refusedTk
 	if _, err := refusedTk.Apply(intake.Change{Action: intake.ActRefuseExtension, Note: "不予延期"}, now, sla); err != nil {
 		t.Fatal(err)
 	}
 	if !refusedTk.DueBy.Equal(due) || refusedTk.Extension.State != intake.ExtensionRefused {
 		t.Errorf("after refuse: due %v, extension %+v; want due %v and refused", refusedTk.DueBy, refusedTk.Extension, due)
 	}
-	if tk.Extension.State != intake.ExtensionRequested {
-		t.Errorf("refusing a copy changed the original's extension to %s", tk.Extension.State)
+	if tk.Extension.State != intake.ExtensionRequested || shallow.Extension.State != intake.ExtensionRequested {
+		t.Errorf("refusing changed an earlier copy's extension to %s, %s", tk.Extension.State, shallow.Extension.State)
 	}
 	refused(t, refusedTk, intake.Change{Action: intake.ActApproveExtension}, now, intake.ErrTransition)
 	// After a refusal a new request may be made.

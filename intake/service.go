@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, n NewTicket, idemKey string) (*Tic
 	actor := firstNonEmpty(n.Actor, "resident")
 	events := []Event{{At: now, Actor: actor, Action: ActCreate, To: Received, Note: string(t.Channel)}}
 	if t.Community != "" {
-		if r, ok := s.Dir.Route(t.Community, t.Address); ok {
+		if r, ok := s.Dir.Route(t.Community, t.Address); ok && (r.Grid != "" || r.Assignee[TierGrid] != "") {
 			ev, err := t.Apply(Change{Action: ActDispatch, Actor: "system", Grid: r.Grid, Assignee: r.Assignee[TierGrid]}, now, s.SLA)
 			if err != nil {
 				return nil, false, err
@@ -152,8 +152,11 @@ func (s *Service) validate(n NewTicket) (*Ticket, error) {
 	case n > MaxDescription:
 		return nil, invalid("description", "%d characters, at most %d", n, MaxDescription)
 	}
-	if utf8.RuneCountInString(t.Address) > 500 || utf8.RuneCountInString(t.Name) > 100 {
-		return nil, invalid("address", "too long")
+	if utf8.RuneCountInString(t.Address) > 500 {
+		return nil, invalid("address", "at most 500 characters")
+	}
+	if utf8.RuneCountInString(t.Name) > 100 {
+		return nil, invalid("name", "at most 100 characters")
 	}
 	if (t.Lat == nil) != (t.Lng == nil) || t.Lat != nil && (*t.Lat < -90 || *t.Lat > 90 || *t.Lng < -180 || *t.Lng > 180) {
 		return nil, invalid("lat", "give both lat and lng, within range")
@@ -216,7 +219,9 @@ func (s *Service) assignee(t *Ticket, tier Tier) string {
 
 // CheckDeadlines is one round of the SLA job: a dispatched ticket not signed by its deadline
 // moves up one tier (to whoever answers there) and is marked urged; a ticket past its finish
-// deadline is marked overdue. It returns how many tickets it escalated and marked.
+// deadline is marked overdue. Each change applies only to the version of the ticket the round
+// read: if a worker signed it meanwhile, or another node already escalated it, the change is
+// dropped and the next round looks again. It returns how many tickets it escalated and marked.
 func (s *Service) CheckDeadlines(ctx context.Context) (escalated, overdue int, err error) {
 	now := s.now()
 	late, err := s.Store.Late(ctx, now)
@@ -224,43 +229,51 @@ func (s *Service) CheckDeadlines(ctx context.Context) (escalated, overdue int, e
 		return 0, 0, err
 	}
 	for _, t := range late {
+		version := t.Version
 		if t.Status == Dispatched && t.SignBy.Before(now) {
 			if _, ok := t.Tier.Up(); ok {
-				if err := s.systemChange(ctx, t.Number, Change{Action: ActEscalate, Note: "超时未签收，升级"}); err != nil {
+				up, err := s.systemChange(ctx, t.Number, version, Change{Action: ActEscalate, Note: "超时未签收，升级"})
+				if err != nil {
 					return escalated, overdue, err
 				}
-				if err := s.systemChange(ctx, t.Number, Change{Action: ActUrge, Note: "超时未签收，催办"}); err != nil {
+				if up == nil {
+					continue // someone acted first
+				}
+				if up, err = s.systemChange(ctx, t.Number, up.Version, Change{Action: ActUrge, Note: "超时未签收，催办"}); err != nil {
 					return escalated, overdue, err
 				}
 				escalated++
+				if up == nil {
+					continue
+				}
+				version = up.Version
 			}
 		}
 		if !t.Overdue && t.DueBy.Before(now) {
-			if err := s.systemChange(ctx, t.Number, Change{Action: ActOverdue, Note: "超过办结时限"}); err != nil {
+			marked, err := s.systemChange(ctx, t.Number, version, Change{Action: ActOverdue, Note: "超过办结时限"})
+			if err != nil {
 				return escalated, overdue, err
 			}
-			overdue++
+			if marked != nil {
+				overdue++
+			}
 		}
 	}
 	return escalated, overdue, nil
 }
 
-// systemChange applies a change as "system", re-reading on a conflict with a staff member's
-// change; a change the lifecycle no longer allows (someone signed meanwhile) is dropped.
-func (s *Service) systemChange(ctx context.Context, number string, c Change) error {
+// systemChange applies a change as "system" to the given version of a ticket. A conflict (the
+// ticket changed since) or a change the lifecycle no longer allows returns nil and no error.
+func (s *Service) systemChange(ctx context.Context, number string, version int, c Change) (*Ticket, error) {
 	c.Actor = "system"
-	for attempt := 0; attempt < 3; attempt++ {
-		_, err := s.Apply(ctx, number, 0, c)
-		switch {
-		case err == nil, errors.Is(err, ErrTransition):
-			return nil
-		case errors.Is(err, ErrConflict):
-			continue
-		default:
-			return err
-		}
+	t, err := s.Apply(ctx, number, version, c)
+	switch {
+	case err == nil:
+		return t, nil
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrTransition):
+		return nil, nil
 	}
-	return nil
+	return nil, err
 }
 
 // WatchDeadlines runs CheckDeadlines every interval until ctx ends. Several nodes may run it: a

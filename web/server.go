@@ -28,19 +28,25 @@ type Config struct {
 	Intake *intake.Service
 	Users  intake.Users
 	Guide  *search.Guide
-	Now    func() time.Time
+	// Conversations stores resident chats; with Intake, it mounts GET /ws/chat.
+	Conversations bot.Conversations
+	// Origins may open the resident chat from a browser; the server's own origin always may.
+	Origins []string
+	Now     func() time.Time
 }
 
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
 // until SetBot is called, /api/v1/ask answers 503 with Retry-After.
 type Server struct {
-	bot    atomic.Pointer[bot.Bot]
-	log    *slog.Logger
-	mux    *http.ServeMux
-	intake *intake.Service
-	users  intake.Users
-	guide  *search.Guide
-	clock  func() time.Time
+	bot     atomic.Pointer[bot.Bot]
+	log     *slog.Logger
+	mux     *http.ServeMux
+	intake  *intake.Service
+	users   intake.Users
+	guide   *search.Guide
+	convs   bot.Conversations
+	origins map[string]bool
+	clock   func() time.Time
 
 	ticketLimit, loginLimit *limiter
 	routes                  []string // "METHOD /path", for the OpenAPI coverage test
@@ -64,9 +70,15 @@ func New(cfg Config) *Server {
 	if s.guide != nil {
 		s.handle("GET /api/v1/communities", s.communities)
 	}
+	for _, o := range cfg.Origins {
+		s.origins[o] = true
+	}
 	if s.intake != nil && s.users != nil {
 		s.mountTickets()
 		s.mountOpen311()
+	}
+	if s.intake != nil && s.convs != nil && s.guide != nil {
+		s.mountChat()
 	}
 	return s
 }
