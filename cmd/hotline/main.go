@@ -36,6 +36,7 @@ usage:
   hotline user add --role operator|manager|admin|grid_worker [--grid ID] NAME   (password on stdin)
   hotline user token [--label TEXT] NAME     (prints a new API token, also an Open311 api_key)
   hotline user list
+  hotline bench chat [--url URL] [--pid PID] [--idle N] [--active N] [--asks N]
 
 Environment: HOTLINE_ADDR, HOTLINE_DATA, HOTLINE_GUIDE set the defaults of --addr, --data, --guide.
 `
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdAsk(ctx, args[1:], stdin, stdout, stderr)
 	case "eval":
 		err = cmdEval(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "guide":

@@ -30,6 +30,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	log := slog.Default()
+	raiseFileLimit() // one socket per resident chat
 	g, spec, err := loadGuide(*guide)
 	if err != nil {
 		return err

@@ -1,0 +1,238 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/bot"
+)
+
+// fakeDesk records the tickets a dialogue opens.
+type fakeDesk struct {
+	mu     sync.Mutex
+	opened []bot.TicketRequest
+}
+
+func (d *fakeDesk) OpenTicket(_ context.Context, r bot.TicketRequest) (bot.TicketInfo, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.opened = append(d.opened, r)
+	return bot.TicketInfo{Number: fmt.Sprintf("20261125-%04d", len(d.opened)), Status: "dispatched", StatusLabel: "派单",
+		DueBy: time.Date(2026, 12, 2, 15, 59, 59, 0, time.UTC)}, nil
+}
+
+func (d *fakeDesk) LookupTicket(_ context.Context, number, tail string) (bot.TicketInfo, error) {
+	if number != "20261125-0001" || tail != "5678" {
+		return bot.TicketInfo{}, bot.ErrNoTicket
+	}
+	return bot.TicketInfo{Number: number, Status: "signed", StatusLabel: "签收",
+		Steps: []bot.TicketStep{{Status: "received", Label: "受理"}, {Status: "signed", Label: "签收"}}}, nil
+}
+
+// chat drives one conversation.
+type chat struct {
+	t         *testing.T
+	d         *bot.Dialogue
+	desk      *fakeDesk
+	st        bot.DialogState
+	community string
+	n         int
+}
+
+func newChat(t *testing.T, community string) *chat {
+	b, _ := newBot(t)
+	desk := &fakeDesk{}
+	return &chat{t: t, d: &bot.Dialogue{Bot: b, Desk: desk}, desk: desk, community: community}
+}
+
+func (c *chat) ask(text string) bot.Reply {
+	c.t.Helper()
+	c.n++
+	r, err := c.d.Ask(context.Background(), &c.st, &c.community, fmt.Sprint("m", c.n), text)
+	if err != nil {
+		c.t.Fatalf("ask %q: %v", text, err)
+	}
+	if r.Type != "reply" || r.ReplyTo != fmt.Sprint("m", c.n) || r.Options == nil {
+		c.t.Fatalf("ask %q: malformed reply %+v", text, r)
+	}
+	return r
+}
+
+func (c *chat) choose(option string) bot.Reply {
+	c.t.Helper()
+	c.n++
+	r, err := c.d.Choose(context.Background(), &c.st, &c.community, fmt.Sprint("m", c.n), option)
+	if err != nil {
+		c.t.Fatalf("choose %q: %v", option, err)
+	}
+	return r
+}
+
+func hasOption(r bot.Reply, id string) bool {
+	for _, o := range r.Options {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func TestReportInThreeQuestions(t *testing.T) {
+	c := newChat(t, "")
+	r := c.ask("俺们楼门口的路灯坏了好几天了")
+	if r.Decision != bot.Report || r.Topic != "report-streetlight" || !strings.Contains(r.Text, "地点") {
+		t.Fatalf("first reply %s/%s: %q", r.Decision, r.Topic, r.Text)
+	}
+	r = c.ask("虹亚小区3号楼门口")
+	if !strings.Contains(r.Text, "电话") {
+		t.Fatalf("second question should ask for a phone: %q", r.Text)
+	}
+	r = c.ask("138 1234 5678")
+	if !hasOption(r, "confirm") || !hasOption(r, "cancel") || !strings.Contains(r.Text, "138****5678") {
+		t.Fatalf("third question should confirm with the phone masked: %q %v", r.Text, r.Options)
+	}
+	r = c.choose("confirm")
+	if r.Ticket == nil || !regexp.MustCompile(`^\d{8}-\d{4}$`).MatchString(r.Ticket.Number) || !strings.Contains(r.Text, r.Ticket.Number) {
+		t.Fatalf("no ticket in %+v", r)
+	}
+	got := c.desk.opened[0]
+	if got.Topic != "report-streetlight" || got.Community != "wy-jinqiao" || got.Address != "虹亚小区3号楼门口" ||
+		got.Phone != "13812345678" || !strings.Contains(got.Description, "路灯") || got.Emergency {
+		t.Errorf("ticket request %+v", got)
+	}
+	if c.st.Flow != "" {
+		t.Errorf("flow %q left open after the ticket", c.st.Flow)
+	}
+}
+
+func TestReportAsksAgainForABadPhoneThenGivesUp(t *testing.T) {
+	c := newChat(t, "wy-jinqiao")
+	c.ask("小区里下水道堵了污水往外冒")
+	c.ask("虹亚小区2号楼")
+	if r := c.ask("不告诉你"); !strings.Contains(r.Text, "手机号") {
+		t.Fatalf("want the phone asked again: %q", r.Text)
+	}
+	c.ask("还是不说")
+	c.ask("就不说")
+	// The third refusal drops the report (the message is then read as a new question).
+	if c.st.Address == "虹亚小区2号楼" || len(c.desk.opened) != 0 {
+		t.Errorf("after three refusals the report should be dropped: %+v, %d tickets", c.st, len(c.desk.opened))
+	}
+}
+
+func TestNewQuestionInterruptsAReport(t *testing.T) {
+	c := newChat(t, "")
+	c.ask("路灯不亮")
+	r := c.ask("低保咋申请要带啥材料")
+	if r.Decision != bot.Answer || r.Topic != "dibao" || c.st.Flow != "" {
+		t.Errorf("got %s/%s, flow %q; want the dibao answer and no flow", r.Decision, r.Topic, c.st.Flow)
+	}
+}
+
+func TestEmergencyNumbersFirstThenATicket(t *testing.T) {
+	c := newChat(t, "wy-jinqiao")
+	r := c.ask("厨房里煤气味好大")
+	if r.Decision != bot.Emergency || !strings.Contains(r.Text, "0478-555-0119") || !strings.Contains(r.Text, "119") {
+		t.Fatalf("first reply must carry the numbers: %s %q", r.Decision, r.Text)
+	}
+	c.ask("虹亚小区5号楼2单元")
+	c.ask("13900001111")
+	c.choose("confirm")
+	if len(c.desk.opened) != 1 || !c.desk.opened[0].Emergency || c.desk.opened[0].Topic != "emergency-gas-leak" {
+		t.Errorf("want one emergency ticket, got %+v", c.desk.opened)
+	}
+}
+
+func TestEmergencyInterruptsAnyFlow(t *testing.T) {
+	c := newChat(t, "")
+	c.ask("路灯不亮")
+	r := c.ask("楼下着火了")
+	if r.Decision != bot.Emergency || r.Topic != "emergency-fire" {
+		t.Errorf("an emergency during a report: %s/%s", r.Decision, r.Topic)
+	}
+}
+
+func TestStatusLookup(t *testing.T) {
+	c := newChat(t, "")
+	r := c.ask("我反映的事到哪一步了")
+	if r.Decision != bot.Status || c.st.Flow != "status" {
+		t.Fatalf("got %s, flow %q", r.Decision, c.st.Flow)
+	}
+	r = c.ask("20261125-0009 1234")
+	if r.Ticket != nil || !strings.Contains(r.Text, "没有找到") {
+		t.Fatalf("a wrong number must not be found: %+v", r)
+	}
+	r = c.ask("工单号20261125-0001，手机尾号5678")
+	if r.Ticket == nil || r.Ticket.Number != "20261125-0001" || !strings.Contains(r.Text, "签收") {
+		t.Fatalf("lookup: %+v", r)
+	}
+	// Number and tail in the first message: answered at once.
+	c = newChat(t, "")
+	if r := c.ask("20261125-0001 5678 办到哪了"); r.Ticket == nil {
+		t.Errorf("number and tail in one message: %+v", r)
+	}
+}
+
+func TestContactAsksCommunityThenCard(t *testing.T) {
+	c := newChat(t, "")
+	r := c.ask("俺们网格员电话多少")
+	if r.Decision != bot.Contact || r.Contact != nil || !hasOption(r, "community:hl-dongfeng") {
+		t.Fatalf("want a community question: %+v", r)
+	}
+	r = c.choose("community:hl-dongfeng")
+	if r.Contact == nil || r.Contact.CommunityID != "hl-dongfeng" || c.community != "hl-dongfeng" {
+		t.Fatalf("want the card of hl-dongfeng: %+v", r.Contact)
+	}
+	// Remembered: the next contact question is answered at once.
+	if r := c.ask("网格员是谁"); r.Contact == nil || r.Contact.CommunityID != "hl-dongfeng" {
+		t.Errorf("community not remembered: %+v", r)
+	}
+}
+
+func TestHandoffLeavesAMessageAsATicket(t *testing.T) {
+	c := newChat(t, "wy-xinhua")
+	r := c.ask("转人工")
+	if r.Decision != bot.Handoff || !hasOption(r, "leave_message") {
+		t.Fatalf("handoff: %+v", r)
+	}
+	c.choose("leave_message")
+	c.ask("想问问俺家老房子拆迁的事，电话里说不清")
+	c.ask("新华小区1号楼")
+	c.ask("13700002222")
+	r = c.choose("confirm")
+	if r.Ticket == nil || len(c.desk.opened) != 1 || c.desk.opened[0].Category != "other" {
+		t.Fatalf("the message should become a ticket in category other: %+v %+v", r, c.desk.opened)
+	}
+}
+
+func TestClarifyOptionAnswers(t *testing.T) {
+	c := newChat(t, "")
+	r := c.choose("dibao")
+	if r.Decision != bot.Answer || r.Topic != "dibao" {
+		t.Errorf("choosing a topic: %s/%s", r.Decision, r.Topic)
+	}
+	r = c.choose("report-streetlight")
+	if r.Decision != bot.Report || c.st.Flow != "report" {
+		t.Errorf("choosing a report topic starts a report: %s, flow %q", r.Decision, c.st.Flow)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	c := newChat(t, "")
+	for _, opt := range []string{"no-such-topic", "community:nowhere", "confirm", ""} {
+		// confirm with nothing to confirm is an unknown option too
+		_, err := c.d.Choose(context.Background(), &c.st, &c.community, "x", opt)
+		if !errors.Is(err, bot.ErrBadOption) {
+			t.Errorf("choose %q: err %v, want ErrBadOption", opt, err)
+		}
+	}
+	if r := c.choose("cancel"); c.st.Flow != "" || r.Text == "" {
+		t.Errorf("cancel: %+v", r)
+	}
+}
