@@ -28,6 +28,16 @@ func (d GuideDirectory) Community(id string) bool {
 	return ok
 }
 
+// Grid reports whether any community has the grid.
+func (d GuideDirectory) Grid(id string) bool {
+	for _, c := range d.Guide.Communities() {
+		if _, ok := c.Grid(id); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Route: the grid is the compound's grid when the address names one, else the community's
 // 总网格. The grid tier goes to its 网格员 (or 网格长), the community tier to the 总网格's 网格长
 // or 社区书记, the town tier to the town office.

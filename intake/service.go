@@ -17,6 +17,8 @@ type Directory interface {
 	Topic(id string) (category string, ok bool)
 	Category(code string) bool
 	Community(id string) bool
+	// Grid reports whether a grid id exists.
+	Grid(id string) bool
 	// Route finds the grid responsible for an address in a community, and who answers for it
 	// at each tier.
 	Route(community, address string) (Route, bool)
@@ -56,11 +58,12 @@ type Service struct {
 	Now   func() time.Time
 }
 
+// now is the service's clock, in UTC like everything the store gives back.
 func (s *Service) now() time.Time {
 	if s.Now != nil {
-		return s.Now()
+		return s.Now().UTC()
 	}
-	return time.Now()
+	return time.Now().UTC()
 }
 
 // FieldError names the field a ticket was refused for.
@@ -107,11 +110,22 @@ func (s *Service) Create(ctx context.Context, n NewTicket, idemKey string) (*Tic
 	if err != nil {
 		return nil, false, err
 	}
+	if !created && !sameRequest(stored, t) {
+		// A key reused for another report: refuse rather than drop it, and show nothing of the
+		// ticket the key first made.
+		return nil, false, fmt.Errorf("%w: this Idempotency-Key was already used for a different request", ErrConflict)
+	}
 	if created && s.Log != nil {
 		// Never the phone: the number and category are enough to follow it.
 		s.Log.Info("ticket created", "number", stored.Number, "category", stored.Category, "community", stored.Community, "channel", stored.Channel)
 	}
 	return stored, created, nil
+}
+
+// sameRequest reports whether a replayed request asks for the same ticket as the stored one.
+func sameRequest(stored, t *Ticket) bool {
+	return stored.Topic == t.Topic && stored.Category == t.Category && stored.Community == t.Community &&
+		stored.Description == t.Description && stored.Address == t.Address && stored.Phone == t.Phone
 }
 
 func (s *Service) validate(n NewTicket) (*Ticket, error) {
@@ -158,7 +172,7 @@ func (s *Service) validate(n NewTicket) (*Ticket, error) {
 	if utf8.RuneCountInString(t.Name) > 100 {
 		return nil, invalid("name", "at most 100 characters")
 	}
-	if (t.Lat == nil) != (t.Lng == nil) || t.Lat != nil && (*t.Lat < -90 || *t.Lat > 90 || *t.Lng < -180 || *t.Lng > 180) {
+	if (t.Lat == nil) != (t.Lng == nil) || t.Lat != nil && !(*t.Lat >= -90 && *t.Lat <= 90 && *t.Lng >= -180 && *t.Lng <= 180) {
 		return nil, invalid("lat", "give both lat and lng, within range")
 	}
 	if n.Phone != "" || n.PhoneRequired {
@@ -194,6 +208,9 @@ func (s *Service) Apply(ctx context.Context, number string, version int, c Chang
 	}
 	if version != 0 && version != t.Version {
 		return nil, fmt.Errorf("%w: ticket %s is at version %d, you changed version %d; reload and try again", ErrConflict, number, t.Version, version)
+	}
+	if c.Action == ActDispatch && c.Grid != "" && !s.Dir.Grid(c.Grid) {
+		return nil, invalid("grid", "unknown grid %q", c.Grid)
 	}
 	if c.Action == ActEscalate || c.Action == ActReopen {
 		if up, ok := t.Tier.Up(); ok && c.Assignee == "" {

@@ -273,11 +273,15 @@ func TestCreateIdempotent(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("first: %v, created %v", err, created)
 	}
-	n := streetlight()
-	n.Description = "重复提交"
-	again, created, err := svc.Create(context.Background(), n, "key-1")
+	again, created, err := svc.Create(context.Background(), streetlight(), "key-1")
 	if err != nil || created || again.Number != first.Number || again.Description != first.Description {
 		t.Errorf("again: %+v, created %v, %v; want the first ticket back", again, created, err)
+	}
+	// The same key for another report is refused, and shows nothing of the first ticket.
+	n := streetlight()
+	n.Description = "另一件事"
+	if other, _, err := svc.Create(context.Background(), n, "key-1"); !errors.Is(err, intake.ErrConflict) || other != nil {
+		t.Errorf("key reused for another request: %v, %v; want ErrConflict", other, err)
 	}
 	other, created, err := svc.Create(context.Background(), streetlight(), "key-2")
 	if err != nil || !created || other.Number != "20261123-0002" {

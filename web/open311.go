@@ -89,7 +89,7 @@ func (s *Server) o311Service(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxTicketBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		o311Fail(w, http.StatusBadRequest, "could not read the form: "+err.Error())
 		return
@@ -139,21 +139,28 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 		urgency = intake.Emergency
 	}
 	name := strings.TrimSpace(f.Get("last_name") + f.Get("first_name"))
-	t, _, err := s.intake.Create(r.Context(), intake.NewTicket{
+	t, created, err := s.intake.Create(r.Context(), intake.NewTicket{
 		Topic: code, Community: f.Get("community"), Description: f.Get("description"),
 		Address: f.Get("address_string"), Lat: lat, Lng: lng, Name: name, Phone: f.Get("phone"),
 		Urgency: urgency, Channel: intake.ChannelOpen311, Actor: "open311:" + tok.User,
 	}, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		var fe *intake.FieldError
-		if errors.As(err, &fe) {
+		switch {
+		case errors.As(err, &fe):
 			o311Fail(w, http.StatusBadRequest, fe.Error())
-			return
+		case errors.Is(err, intake.ErrConflict):
+			o311Fail(w, http.StatusConflict, err.Error())
+		default:
+			s.internal(w, "open311", err)
 		}
-		s.internal(w, "open311", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, []map[string]any{{
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, []map[string]any{{
 		"service_request_id": t.Number,
 		"service_notice":     fmt.Sprintf("已受理，工单号 %s，%s 前办结", t.Number, t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04")),
 		"account_id":         nil,
@@ -187,7 +194,10 @@ func o311Status(st intake.Status) string {
 	return "closed"
 }
 
-func (s *Server) o311Doc(t *intake.Ticket) o311RequestDoc {
+// o311Doc describes a ticket. Without a valid api_key (full false) it leaves out what only staff
+// may see — the description, the exact address and location — keeping the service, status,
+// dates and the community: tickets are numbered in sequence, so anyone could walk them.
+func (s *Server) o311Doc(t *intake.Ticket, full bool) o311RequestDoc {
 	name := t.Topic
 	if e, ok := s.guide.Entry(t.Topic); ok {
 		name = e.Title
@@ -203,12 +213,29 @@ func (s *Server) o311Doc(t *intake.Ticket) o311RequestDoc {
 		agency = c.TownName + c.Name + agency
 	}
 	ts := func(x time.Time) string { return x.In(intake.Beijing).Format(time.RFC3339) }
-	return o311RequestDoc{
-		ServiceRequestID: t.Number, Status: o311Status(t.Status), StatusNotes: firstNonEmptyStr(t.Reply, t.Status.Label()),
-		ServiceName: name, ServiceCode: t.Topic, Description: t.Description, AgencyResponsible: agency,
+	doc := o311RequestDoc{
+		ServiceRequestID: t.Number, Status: o311Status(t.Status), StatusNotes: t.Status.Label(),
+		ServiceName: name, ServiceCode: t.Topic, AgencyResponsible: agency,
 		RequestedDatetime: ts(t.Created), UpdatedDatetime: ts(t.Updated), ExpectedDatetime: ts(t.DueBy),
-		Address: t.Address, Lat: t.Lat, Long: t.Lng,
 	}
+	if c, ok := s.guide.Community(t.Community); ok {
+		doc.Address = c.TownName + c.Name
+	}
+	if full {
+		doc.StatusNotes = firstNonEmptyStr(t.Reply, t.Status.Label())
+		doc.Description, doc.Address, doc.Lat, doc.Long = t.Description, t.Address, t.Lat, t.Lng
+	}
+	return doc
+}
+
+// o311Full reports whether a read request carries a valid api_key.
+func (s *Server) o311Full(r *http.Request) bool {
+	key := r.URL.Query().Get("api_key")
+	if key == "" {
+		return false
+	}
+	_, err := s.users.Token(r.Context(), HashToken(key))
+	return err == nil
 }
 
 func firstNonEmptyStr(s ...string) string {
@@ -264,6 +291,7 @@ func (s *Server) o311Requests(w http.ResponseWriter, r *http.Request) {
 			codes[c] = true
 		}
 	}
+	full := s.o311Full(r)
 	out := []o311RequestDoc{}
 	for _, t := range ts {
 		switch {
@@ -273,7 +301,7 @@ func (s *Server) o311Requests(w http.ResponseWriter, r *http.Request) {
 			!end.IsZero() && t.Created.After(end):
 			continue
 		}
-		out = append(out, s.o311Doc(t))
+		out = append(out, s.o311Doc(t, full))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -292,5 +320,5 @@ func (s *Server) o311Request(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "open311", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, []o311RequestDoc{s.o311Doc(t)})
+	writeJSON(w, http.StatusOK, []o311RequestDoc{s.o311Doc(t, s.o311Full(r))})
 }

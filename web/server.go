@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,12 @@ import (
 	"github.com/bayannur/hotline/search"
 )
 
-// MaxBodyBytes bounds a JSON request body.
-const MaxBodyBytes = 16 << 10
+// MaxBodyBytes bounds a JSON request body; MaxTicketBodyBytes a ticket's, whose 4,000-character
+// description may arrive \u-escaped (six bytes a character).
+const (
+	MaxBodyBytes       = 16 << 10
+	MaxTicketBodyBytes = 64 << 10
+)
 
 // Config is what a Server serves. Intake, Users and Guide may be nil (a bot-only server, as in
 // tests): the ticket, staff and Open311 routes are then not mounted.
@@ -47,6 +52,7 @@ type Server struct {
 	convs   bot.Conversations
 	origins map[string]bool
 	clock   func() time.Time
+	chat    *chatHub // open chat connections, when /ws/chat is mounted
 
 	ticketLimit, loginLimit *limiter
 	routes                  []string // "METHOD /path", for the OpenAPI coverage test
@@ -56,6 +62,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
+		convs: cfg.Conversations, origins: map[string]bool{},
 		clock:       cfg.Now,
 		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
 		loginLimit:  newLimiter(2*time.Second, 10),
@@ -71,7 +78,7 @@ func New(cfg Config) *Server {
 		s.handle("GET /api/v1/communities", s.communities)
 	}
 	for _, o := range cfg.Origins {
-		s.origins[o] = true
+		s.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
 	}
 	if s.intake != nil && s.users != nil {
 		s.mountTickets()
@@ -80,6 +87,7 @@ func New(cfg Config) *Server {
 	if s.intake != nil && s.convs != nil && s.guide != nil {
 		s.mountChat()
 	}
+	s.mountStatic()
 	return s
 }
 
@@ -159,7 +167,12 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 
 // decodeJSON reads one JSON object from a bounded body, answering 400/413 itself on failure.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	return decodeJSONLimit(w, r, v, MaxBodyBytes)
+}
+
+// decodeJSONLimit is decodeJSON with another bound on the body.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError

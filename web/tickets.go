@@ -73,7 +73,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req createTicketRequest
-	if !decodeJSON(w, r, &req) {
+	if !decodeJSONLimit(w, r, &req, MaxTicketBodyBytes) {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
@@ -325,7 +325,7 @@ func (s *Server) ticketsCSV(w http.ResponseWriter, r *http.Request) {
 	tm := func(t time.Time) string { return t.In(intake.Beijing).Format("2006-01-02 15:04") }
 	for _, t := range ts {
 		cw.Write([]string{t.Number, tm(t.Created), t.Category, t.Topic, t.Community, t.Grid, string(t.Tier),
-			string(t.Urgency), t.Status.Label(), t.Assignee, t.Phone.Masked(), csvSafe(t.Address), csvSafe(t.Description),
+			string(t.Urgency), t.Status.Label(), csvSafe(t.Assignee), t.Phone.Masked(), csvSafe(t.Address), csvSafe(t.Description),
 			tm(t.SignBy), tm(t.DueBy), strconv.FormatBool(t.Overdue), strconv.Itoa(t.Urged), strconv.Itoa(t.Reopened), t.Rating})
 	}
 	cw.Flush()
@@ -372,6 +372,10 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, a intake.Action) {
 	u := staffUser(r)
 	var req actionRequest
 	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if a != intake.ActNote && req.Version < 1 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "version: give the version of the ticket you acted on", "code": "invalid", "field": "version"})
 		return
 	}
 	if u.Role == intake.RoleGridWorker && !gridWorkerActions[a] {
