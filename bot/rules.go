@@ -19,7 +19,7 @@ var hedgeRe = regexp.MustCompile(`怕|担心|隐患|万一|要是|如果|一旦|
 
 // statusRe finds a resident asking how far an earlier case has got. It wins over the topic the
 // case was about: "暖气不热那事到哪一步了" asks for a status, not for a new report.
-var statusRe = regexp.MustCompile(`到哪一?步|到哪了|处理到哪|办到哪|进度|进展|有结果没|有没有结果|有下文没|没下文|没(个)?回音|有人接单|接单没|受理了没|办结了没|已办结|咋就(办)?结了|处理(得|的)咋样|办(得|的)咋样|咋还没(人)?(管|处理|回复|来)|没人回(复|付)|工单号|\d{8}-?\d{4,}|` +
+var statusRe = regexp.MustCompile(`到哪一?步|到哪了|处理到哪|办到哪|进度|进展|有结果没|有没有结果|有下文没|没下文|没(个)?回音|有人接单|接单没|受理了没|办结了没|已办结|咋就(办)?结了|处理(得|的)咋样|办(得|的)咋样|咋还没(人)?(管|处理|回复|来)|没人回(复|付)|工单号|\d{8}[- ]?\d{4,}|` +
 	// an earlier report that has come to nothing
 	`(之前|以前|上次|上回|前几天|前些天|前天|昨天|上周|上个?礼拜|上个?月|半个月前|好几天前|早就).{0,12}(打电话|打过|打了12345|报过?|反映过?|投诉过?|报修过?|说过?).{0,30}(没动静|没人(来|管|理|修)|还没(修|弄|管|来|处理)|到现在|一直没|咋还|咋就)`)
 

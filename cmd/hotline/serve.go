@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/bayannur/hotline/intake"
@@ -23,6 +24,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (env HOTLINE_GUIDE; default: built-in sample)")
 	holidays := fs.String("holidays", envOr("HOTLINE_HOLIDAYS", ""), "holidays file for the working-day calendar (default: built-in)")
 	checkEvery := fs.Duration("deadline-check", time.Minute, "how often overdue tickets are looked for")
+	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -53,7 +55,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	svc := &intake.Service{Store: store, SLA: intake.DefaultSLA(cal), Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log}
-	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g})
+	var allowed []string
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			allowed = append(allowed, o)
+		}
+	}
+	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -103,5 +111,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	stopWatch()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return hs.Shutdown(sctx)
+	err = hs.Shutdown(sctx)
+	srv.CloseChats() // residents' widgets reconnect (1012) once the server is back
+	return err
 }

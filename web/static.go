@@ -1,0 +1,54 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"net/http"
+	"time"
+)
+
+// static holds the resident chat widget and the demo community page that carries it.
+//
+//go:embed static
+var static embed.FS
+
+// mountStatic serves GET /widget.js, the chat widget any community page may embed with one script
+// tag, and GET / (exactly), the demo page. They are pages, not API, so they are registered on the
+// mux directly and stay out of Routes (which the OpenAPI document must cover).
+func (s *Server) mountStatic() {
+	s.mux.Handle("GET /widget.js", staticFile("static/widget.js", "application/javascript; charset=utf-8",
+		"public, max-age=300", func(h http.Header) {
+			// Pages of other origins load it with a plain script tag.
+			h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+		}))
+	s.mux.Handle("GET /{$}", staticFile("static/index.html", "text/html; charset=utf-8",
+		"no-cache", func(h http.Header) {
+			h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
+				"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+			h.Set("Referrer-Policy", "no-referrer")
+		}))
+}
+
+// staticFile serves one embedded file with its type, caching, a strong ETag (conditional and HEAD
+// requests are answered by http.ServeContent) and nosniff.
+func staticFile(name, contentType, cacheControl string, extra func(http.Header)) http.Handler {
+	body, err := static.ReadFile(name)
+	if err != nil {
+		panic("web: embedded " + name + " missing: " + err.Error()) // a build without it is broken
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", contentType)
+		h.Set("Cache-Control", cacheControl)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("ETag", etag)
+		if extra != nil {
+			extra(h)
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	})
+}

@@ -1,0 +1,913 @@
+/*
+ * hotline resident chat widget.
+ *
+ *   <script src="https://HOST/widget.js" data-community="wy-jinqiao" async></script>
+ *
+ * adds a round "在线咨询" button and a chat panel to the page, both inside an open Shadow DOM so
+ * the page's CSS cannot reach them. It talks to wss://HOST/ws/chat (docs/protocol.md), keeps the
+ * session token in localStorage ("hotline.session") and resumes the conversation after a reload
+ * or a reconnect. Plain JavaScript, no build step, no requests anywhere but HOST.
+ *
+ * Every string from the server or the resident is put in the page with textContent or
+ * createTextNode, never as HTML.
+ *
+ * Test hooks: host element #hotline-widget; in its shadow root [data-testid=launcher], =input,
+ * =send, =messages, =msg (with data-from), =option (with data-option-id), =status.
+ */
+(function () {
+  "use strict";
+
+  var HOST_ID = "hotline-widget";
+  var SESSION_KEY = "hotline.session";
+  var LARGE_KEY = "hotline.largeText";
+  var MAX_CHARS = 2000;
+  var BACKOFF_MIN = 1000;
+  var BACKOFF_MAX = 30000;
+  var PING_EVERY = 45000;
+
+  if (typeof document === "undefined" || document.getElementById(HOST_ID)) {
+    return; // loaded twice: one widget is enough
+  }
+
+  // ---- where the server is ----
+
+  function findScript() {
+    var s = document.currentScript;
+    if (s && s.src) {
+      return s;
+    }
+    var all = document.getElementsByTagName("script");
+    for (var i = all.length - 1; i >= 0; i--) {
+      var path = (all[i].getAttribute("src") || "").split(/[?#]/)[0];
+      if (/(^|\/)widget\.js$/.test(path)) {
+        return all[i];
+      }
+    }
+    return null;
+  }
+
+  var script = findScript();
+  var origin;
+  try {
+    origin = new URL(script ? script.src : "/", document.baseURI || location.href);
+  } catch (e) {
+    origin = new URL(location.href);
+  }
+  var wsURL = (origin.protocol === "https:" ? "wss:" : "ws:") + "//" + origin.host + "/ws/chat";
+  var community = (script && script.getAttribute("data-community")) || "";
+
+  // ---- storage that may be unavailable (private mode, blocked cookies) ----
+
+  var memoryStore = {};
+  function load(key) {
+    try {
+      var v = window.localStorage.getItem(key);
+      return v === null ? "" : v;
+    } catch (e) {
+      return memoryStore[key] || "";
+    }
+  }
+  function save(key, value) {
+    memoryStore[key] = value;
+    try {
+      if (value === "") {
+        window.localStorage.removeItem(key);
+      } else {
+        window.localStorage.setItem(key, value);
+      }
+    } catch (e) {
+      /* memory only */
+    }
+  }
+
+  // ---- styles (inside the shadow root only) ----
+
+  var CSS = [
+    ":host { all: initial; }",
+    "*, *::before, *::after { box-sizing: border-box; }",
+    ".root { font-family: system-ui, -apple-system, 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif;",
+    "  font-size: 16px; line-height: 1.5; color: #1f2933; -webkit-text-size-adjust: 100%; }",
+    "button, textarea { font: inherit; color: inherit; }",
+    ".launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 76px; height: 76px;",
+    "  border-radius: 50%; border: none; background: #1661ab; color: #fff; cursor: pointer; font-size: 15px;",
+    "  font-weight: 600; line-height: 1.25; padding: 8px; box-shadow: 0 4px 14px rgba(0,0,0,.28); }",
+    ".launcher:hover { background: #0f4f8f; }",
+    ".launcher:focus-visible { outline: 3px solid #f5a623; outline-offset: 3px; }",
+    ".badge { position: absolute; top: 2px; right: 2px; min-width: 20px; height: 20px; border-radius: 10px;",
+    "  background: #d93025; color: #fff; font-size: 12px; line-height: 20px; padding: 0 5px; display: none; }",
+    ".badge.on { display: block; }",
+    ".panel { position: fixed; right: 20px; bottom: 108px; z-index: 2147483001; width: 380px;",
+    "  height: min(640px, calc(100vh - 128px)); min-height: 320px; display: none; flex-direction: column;",
+    "  background: #fff; border-radius: 14px; overflow: hidden; box-shadow: 0 10px 36px rgba(0,0,0,.3); }",
+    ".panel.open { display: flex; }",
+    ".panel.large { font-size: 20px; }",
+    ".head { display: flex; align-items: center; gap: 8px; padding: 10px 12px; background: #1661ab; color: #fff; flex: none; }",
+    ".title { flex: 1; font-weight: 600; font-size: 1.05em; }",
+    ".head button { background: rgba(255,255,255,.16); border: 1px solid rgba(255,255,255,.5); color: #fff;",
+    "  border-radius: 8px; padding: 2px 10px; cursor: pointer; min-height: 36px; min-width: 40px; }",
+    ".head button[aria-pressed=true] { background: #fff; color: #1661ab; }",
+    ".head button:focus-visible { outline: 3px solid #f5a623; }",
+    ".status { flex: none; padding: 4px 12px; font-size: .85em; background: #fff8e1; color: #7a5a00; border-bottom: 1px solid #f0e2b6; }",
+    ".status:empty { display: none; }",
+    ".status.ok { background: #e8f5e9; color: #1e6b2a; border-color: #c6e6c9; }",
+    ".status.bad { background: #fdecea; color: #a1261c; border-color: #f4c7c3; }",
+    ".messages { flex: 1; overflow-y: auto; padding: 12px; background: #f4f6f8; overscroll-behavior: contain; }",
+    ".msg { display: flex; flex-direction: column; margin: 0 0 10px; max-width: 88%; }",
+    ".msg .bubble { padding: 8px 12px; border-radius: 12px; white-space: pre-wrap; word-break: break-word; overflow-wrap: anywhere; }",
+    ".msg.resident { margin-left: auto; align-items: flex-end; }",
+    ".msg.resident .bubble { background: #1661ab; color: #fff; border-bottom-right-radius: 4px; }",
+    ".msg.bot .bubble, .msg.operator .bubble { background: #fff; border: 1px solid #dde3e9; border-bottom-left-radius: 4px; }",
+    ".msg.operator .bubble { border-color: #9cc3e6; }",
+    ".msg.operator::before { content: '工作人员'; font-size: .75em; color: #52606d; margin: 0 0 2px 4px; }",
+    ".msg.system { max-width: 100%; align-items: center; margin-left: auto; margin-right: auto; }",
+    ".msg.system .bubble { background: transparent; color: #52606d; font-size: .85em; text-align: center; padding: 2px 8px; }",
+    ".msg.pending .bubble { opacity: .7; }",
+    ".msg.emergency .bubble { border: 3px solid #d93025; background: #fff5f4; }",
+    ".msg.emergency::before { content: '紧急'; align-self: flex-start; background: #d93025; color: #fff; font-size: .75em;",
+    "  border-radius: 4px; padding: 0 6px; margin: 0 0 3px; font-weight: 600; }",
+    ".bubble a { color: #0b57a4; text-decoration: underline; }",
+    ".msg.resident .bubble a { color: #fff; }",
+    ".card { margin-top: 8px; padding: 8px 10px; border-radius: 8px; background: #f0f6fc; border: 1px solid #c9dcef; white-space: normal; }",
+    ".card.ticket { background: #f3faf3; border-color: #c6e6c9; }",
+    ".card .card-title { font-weight: 600; margin-bottom: 2px; }",
+    ".card .row { display: block; }",
+    ".card .label { color: #52606d; }",
+    ".card ul { margin: 4px 0 0; padding-left: 1.1em; }",
+    ".card .num { font-family: ui-monospace, Menlo, Consolas, monospace; font-weight: 600; letter-spacing: .02em; }",
+    ".options { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }",
+    ".options button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 16px;",
+    "  padding: 4px 12px; cursor: pointer; min-height: 36px; }",
+    ".options button:hover:not(:disabled) { background: #e8f1fa; }",
+    ".options button:disabled { border-color: #c4cdd5; color: #8a96a3; cursor: default; }",
+    ".typing { flex: none; padding: 2px 14px; font-size: .85em; color: #52606d; background: #f4f6f8; display: none; }",
+    ".typing.on { display: block; }",
+    ".composer { flex: none; border-top: 1px solid #dde3e9; padding: 8px 10px; background: #fff; }",
+    ".composer textarea { width: 100%; resize: none; border: 1px solid #c4cdd5; border-radius: 8px; padding: 6px 8px;",
+    "  min-height: 2.6em; max-height: 8em; display: block; background: #fff; }",
+    ".composer textarea:focus { outline: 2px solid #1661ab; border-color: #1661ab; }",
+    ".bar { display: flex; align-items: center; gap: 8px; margin-top: 6px; }",
+    ".hint { flex: 1; min-width: 0; font-size: .75em; color: #8a96a3; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }",
+    ".counter { font-size: .8em; color: #52606d; margin-left: auto; }",
+    ".counter.over { color: #d93025; font-weight: 600; }",
+    ".send { border: none; background: #1661ab; color: #fff; border-radius: 8px; padding: 6px 18px; cursor: pointer; min-height: 38px; }",
+    ".send:disabled { background: #a9b8c6; cursor: default; }",
+    ".send:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }",
+    "@media (max-width: 480px) {",
+    "  .panel { left: 0; right: 0; top: 0; bottom: 0; width: 100%; height: 100%; min-height: 0; border-radius: 0; }",
+    "  .root.is-open .launcher { display: none; }",
+    "  .msg { max-width: 92%; }",
+    "  .hint { display: none; }",
+    "}"
+  ].join("\n");
+
+  // ---- DOM helpers: text only ----
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) {
+      e.className = cls;
+    }
+    if (text !== undefined && text !== null) {
+      e.textContent = String(text);
+    }
+    return e;
+  }
+
+  function str(v) {
+    return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
+  }
+
+  // Phone numbers in bot text become tel: links (built from text nodes, never from HTML).
+  var PHONE_RE = /(0\d{2,3}-\d{3}-\d{4}|0\d{2,3}-\d{7,8}|1[3-9]\d-?\d{4}-?\d{4}|(?:^|[^\d*-])(?:110|119|120|122|12345)(?![\d*-]))/g;
+
+  function telHref(p) {
+    return "tel:" + str(p).replace(/[^\d+]/g, "");
+  }
+
+  function appendLinkedText(parent, text) {
+    var last = 0;
+    var m;
+    PHONE_RE.lastIndex = 0;
+    while ((m = PHONE_RE.exec(text)) !== null) {
+      var whole = m[0];
+      var start = m.index;
+      var num = whole.replace(/^[^\d]/, "");
+      start += whole.length - num.length;
+      if (start > last) {
+        parent.appendChild(document.createTextNode(text.slice(last, start)));
+      }
+      var a = el("a", "", num);
+      a.setAttribute("href", telHref(num));
+      parent.appendChild(a);
+      last = start + num.length;
+    }
+    if (last < text.length) {
+      parent.appendChild(document.createTextNode(text.slice(last)));
+    }
+  }
+
+  function telLink(phone) {
+    var a = el("a", "", phone);
+    a.setAttribute("href", telHref(phone));
+    return a;
+  }
+
+  var dateFmt = null;
+  try {
+    dateFmt = new Intl.DateTimeFormat("zh-CN", {
+      timeZone: "Asia/Shanghai", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false
+    });
+  } catch (e) {
+    dateFmt = null;
+  }
+  function formatTime(iso) {
+    var d = new Date(str(iso));
+    if (!iso || isNaN(d.getTime())) {
+      return str(iso);
+    }
+    if (dateFmt) {
+      try {
+        return dateFmt.format(d);
+      } catch (e) {
+        /* fall through */
+      }
+    }
+    return d.toLocaleString();
+  }
+
+  // ---- the widget ----
+
+  var host = document.createElement("hotline-widget");
+  host.id = HOST_ID;
+  var shadow = host.attachShadow({ mode: "open" });
+  var style = document.createElement("style");
+  style.textContent = CSS;
+  shadow.appendChild(style);
+
+  var root = el("div", "root");
+  shadow.appendChild(root);
+
+  var launcher = el("button", "launcher", "在线咨询");
+  launcher.type = "button";
+  launcher.setAttribute("data-testid", "launcher");
+  launcher.setAttribute("aria-haspopup", "dialog");
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.setAttribute("aria-controls", "hotline-panel");
+  var badge = el("span", "badge");
+  badge.setAttribute("aria-hidden", "true");
+  launcher.appendChild(badge);
+  root.appendChild(launcher);
+
+  var panel = el("div", "panel");
+  panel.id = "hotline-panel";
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", "在线咨询");
+  panel.setAttribute("data-testid", "panel");
+  root.appendChild(panel);
+
+  var head = el("div", "head");
+  var title = el("div", "title", "社区在线咨询");
+  var largeBtn = el("button", "large-toggle", "大字");
+  largeBtn.type = "button";
+  largeBtn.setAttribute("data-testid", "large");
+  largeBtn.setAttribute("title", "放大字体");
+  var closeBtn = el("button", "close", "×");
+  closeBtn.type = "button";
+  closeBtn.setAttribute("aria-label", "关闭");
+  closeBtn.setAttribute("title", "关闭");
+  closeBtn.setAttribute("data-testid", "close");
+  head.appendChild(title);
+  head.appendChild(largeBtn);
+  head.appendChild(closeBtn);
+  panel.appendChild(head);
+
+  var status = el("div", "status");
+  status.setAttribute("data-testid", "status");
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  panel.appendChild(status);
+
+  var list = el("div", "messages");
+  list.setAttribute("data-testid", "messages");
+  list.setAttribute("role", "log");
+  list.setAttribute("aria-live", "polite");
+  list.setAttribute("tabindex", "0");
+  panel.appendChild(list);
+
+  var typing = el("div", "typing", "正在回复…");
+  typing.setAttribute("data-testid", "typing");
+  panel.appendChild(typing);
+
+  var composer = el("div", "composer");
+  var input = el("textarea", "");
+  input.setAttribute("data-testid", "input");
+  input.setAttribute("rows", "2");
+  input.setAttribute("placeholder", "请输入您的问题，比如“低保怎么申请”“路灯坏了”");
+  input.setAttribute("aria-label", "输入消息");
+  var bar = el("div", "bar");
+  var hint = el("span", "hint", "Enter 发送，Shift+Enter 换行");
+  var counter = el("span", "counter", "0/" + MAX_CHARS);
+  counter.setAttribute("data-testid", "counter");
+  counter.setAttribute("aria-live", "polite");
+  var sendBtn = el("button", "send", "发送");
+  sendBtn.type = "button";
+  sendBtn.setAttribute("data-testid", "send");
+  bar.appendChild(hint);
+  bar.appendChild(counter);
+  bar.appendChild(sendBtn);
+  composer.appendChild(input);
+  composer.appendChild(bar);
+  panel.appendChild(composer);
+
+  // ---- state ----
+
+  var ws = null;
+  var ready = false; // welcome received on ws
+  var everWelcomed = false;
+  var attempt = 0;
+  var retryTimer = null;
+  var pingTimer = null;
+  var statusTimer = null;
+  var isOpen = false;
+  var started = false; // a connection has been asked for
+  var pending = {}; // client message ids awaiting a reply
+  var seq = 0;
+  var unread = 0;
+  var idPrefix = "m" + Date.now().toString(36) + Math.floor(Math.random() * 1e6).toString(36) + "-";
+
+  function nextID() {
+    seq += 1;
+    return idPrefix + seq;
+  }
+
+  // ---- status line ----
+
+  function setStatus(text, kind, fadeAfter) {
+    clearTimeout(statusTimer);
+    status.textContent = text || "";
+    status.className = "status" + (kind ? " " + kind : "");
+    if (fadeAfter) {
+      statusTimer = setTimeout(function () {
+        status.textContent = "";
+        status.className = "status";
+      }, fadeAfter);
+    }
+  }
+
+  // ---- composer ----
+
+  function charCount(s) {
+    var n = 0;
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+        i++; // a surrogate pair is one character
+      }
+      n++;
+    }
+    return n;
+  }
+
+  function updateComposer() {
+    var n = charCount(input.value);
+    counter.textContent = n + "/" + MAX_CHARS;
+    var over = n > MAX_CHARS;
+    counter.className = "counter" + (over ? " over" : "");
+    if (over) {
+      counter.setAttribute("title", "最多 " + MAX_CHARS + " 字");
+    } else {
+      counter.removeAttribute("title");
+    }
+    sendBtn.disabled = !ready || over || input.value.trim() === "";
+  }
+
+  function autoGrow() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight + 2, 400) + "px";
+  }
+
+  function setTyping() {
+    var any = false;
+    for (var k in pending) {
+      if (Object.prototype.hasOwnProperty.call(pending, k)) {
+        any = true;
+        break;
+      }
+    }
+    typing.className = "typing" + (any ? " on" : "");
+  }
+
+  // ---- messages ----
+
+  // The list follows new messages while the resident is at its end; one who scrolled up to read
+  // stays where they are. A reply taller than the list is shown from its start.
+  var atEnd = true;
+  function scrollDown() {
+    list.scrollTop = list.scrollHeight;
+    atEnd = true;
+  }
+  function reveal(m, force) {
+    if (!force && !atEnd) {
+      return;
+    }
+    scrollDown();
+    if (list.clientHeight === 0) {
+      return; // closed: opening it shows the end
+    }
+    if (m && m.offsetHeight > list.clientHeight - 16) {
+      list.scrollTop += m.getBoundingClientRect().top - list.getBoundingClientRect().top - 8;
+      atEnd = false;
+    }
+  }
+  // Only the resident's own scrolling leaves the end: a layout change (large text, a rotated
+  // phone) also moves scrollTop, and must not.
+  var lastTouch = 0;
+  function touched() {
+    lastTouch = Date.now();
+  }
+  var touchEvents = ["wheel", "touchstart", "touchmove", "pointerdown", "keydown"];
+  for (var te = 0; te < touchEvents.length; te++) {
+    list.addEventListener(touchEvents[te], touched, { passive: true });
+  }
+  list.addEventListener("scroll", function () {
+    if (list.scrollHeight - list.scrollTop - list.clientHeight < 24) {
+      atEnd = true;
+    } else if (Date.now() - lastTouch < 1500) {
+      atEnd = false;
+    }
+  });
+  if (typeof ResizeObserver === "function") {
+    // Large text, a rotated phone, the keyboard: keep the end in view if it was.
+    new ResizeObserver(function () {
+      if (atEnd) {
+        list.scrollTop = list.scrollHeight;
+      }
+    }).observe(list);
+  }
+
+  function retireOptions() {
+    var bs = list.querySelectorAll("[data-testid=option]");
+    for (var i = 0; i < bs.length; i++) {
+      bs[i].disabled = true;
+    }
+  }
+
+  function contactCard(c) {
+    var box = el("div", "card contact");
+    box.setAttribute("data-testid", "contact");
+    var name = str(c.community);
+    if (c.town) {
+      name = name ? name + "（" + str(c.town) + "）" : str(c.town);
+    }
+    if (name) {
+      box.appendChild(el("div", "card-title", name));
+    }
+    function row(label, value, asTel) {
+      if (!value) {
+        return;
+      }
+      var r = el("span", "row");
+      r.appendChild(el("span", "label", label + "："));
+      r.appendChild(asTel ? telLink(str(value)) : document.createTextNode(str(value)));
+      box.appendChild(r);
+    }
+    var grid = str(c.grid);
+    if (c.tier && grid.indexOf(str(c.tier)) < 0) {
+      grid += "（" + str(c.tier) + "）";
+    }
+    row("网格", grid);
+    row("小区", c.compound);
+    row("地址", c.address);
+    row("电话", c.phone, true);
+    row("办公时间", c.hours);
+    var people = Array.isArray(c.people) ? c.people : [];
+    if (people.length) {
+      var ul = el("ul", "");
+      for (var i = 0; i < people.length; i++) {
+        var p = people[i] || {};
+        var li = el("li", "");
+        li.appendChild(document.createTextNode([str(p.role), str(p.name)].filter(Boolean).join(" ")));
+        if (p.phone) {
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(telLink(str(p.phone)));
+        }
+        if (p.hours) {
+          li.appendChild(document.createTextNode("（" + str(p.hours) + "）"));
+        }
+        ul.appendChild(li);
+      }
+      box.appendChild(ul);
+    }
+    return box;
+  }
+
+  // isCardText: the reply's text is only the plain-text form of its contact card (its first line
+  // is the card's "town community" heading).
+  function isCardText(text, c) {
+    var first = text.split("\n")[0].trim();
+    var head = (str(c.town) + " " + str(c.community)).trim();
+    return head !== "" && (first === head || first.indexOf(head + "（") === 0);
+  }
+
+  function ticketCard(t) {
+    var box = el("div", "card ticket");
+    box.setAttribute("data-testid", "ticket");
+    var h = el("div", "card-title", "工单 ");
+    h.appendChild(el("span", "num", str(t.number)));
+    box.appendChild(h);
+    var st = str(t.status_label) || str(t.status);
+    if (st) {
+      var r1 = el("span", "row");
+      r1.appendChild(el("span", "label", "状态："));
+      r1.appendChild(document.createTextNode(st));
+      box.appendChild(r1);
+    }
+    if (t.due_by) {
+      var r2 = el("span", "row");
+      r2.appendChild(el("span", "label", "办结期限："));
+      r2.appendChild(document.createTextNode(formatTime(t.due_by)));
+      box.appendChild(r2);
+    }
+    var steps = Array.isArray(t.steps) ? t.steps : [];
+    if (steps.length) {
+      var ul = el("ul", "");
+      for (var i = 0; i < steps.length; i++) {
+        var s = steps[i] || {};
+        ul.appendChild(el("li", "", formatTime(s.at) + " " + (str(s.label) || str(s.status))));
+      }
+      box.appendChild(ul);
+    }
+    if (t.reply) {
+      var r3 = el("span", "row");
+      r3.appendChild(el("span", "label", "办理结果："));
+      r3.appendChild(document.createTextNode(str(t.reply)));
+      box.appendChild(r3);
+    }
+    return box;
+  }
+
+  // addMessage renders one turn. from: resident, bot, operator or system; reply: the bot's reply
+  // object (options, contact, ticket, decision) or null; live: whether its options can be tapped;
+  // quiet: leave the scrolling to the caller.
+  function addMessage(from, text, reply, live, quiet) {
+    if (from !== "resident" && from !== "bot" && from !== "operator" && from !== "system") {
+      from = "system";
+    }
+    if (from !== "system") {
+      retireOptions(); // a new turn makes the earlier choices stale
+    }
+    var m = el("div", "msg " + from);
+    m.setAttribute("data-testid", "msg");
+    m.setAttribute("data-from", from);
+    var bubble = el("div", "bubble");
+    var t = str(text);
+    if (reply && reply.contact && typeof reply.contact === "object" && isCardText(t, reply.contact)) {
+      t = "联系方式如下："; // the text is the card's plain-text form: show the card instead
+    }
+    if (from === "bot" || from === "operator") {
+      appendLinkedText(bubble, t);
+    } else {
+      bubble.appendChild(document.createTextNode(t));
+    }
+    m.appendChild(bubble);
+    if (reply && typeof reply === "object") {
+      if (reply.decision) {
+        m.setAttribute("data-decision", str(reply.decision));
+      }
+      if (reply.decision === "emergency") {
+        m.className += " emergency";
+      }
+      if (reply.contact && typeof reply.contact === "object") {
+        bubble.appendChild(contactCard(reply.contact));
+      }
+      if (reply.ticket && typeof reply.ticket === "object") {
+        bubble.appendChild(ticketCard(reply.ticket));
+      }
+      var opts = Array.isArray(reply.options) ? reply.options : [];
+      if (opts.length) {
+        var box = el("div", "options");
+        for (var i = 0; i < opts.length; i++) {
+          var o = opts[i] || {};
+          if (!o.id) {
+            continue;
+          }
+          var b = el("button", "", str(o.label) || str(o.id));
+          b.type = "button";
+          b.setAttribute("data-testid", "option");
+          b.setAttribute("data-option-id", str(o.id));
+          b.disabled = !live;
+          b.addEventListener("click", onOption);
+          box.appendChild(b);
+        }
+        m.appendChild(box);
+      }
+    }
+    list.appendChild(m);
+    if (!quiet) {
+      reveal(m, from === "resident");
+    }
+    if (!isOpen && from !== "resident") {
+      unread += 1;
+      badge.textContent = unread > 9 ? "9+" : String(unread);
+      badge.className = "badge on";
+    }
+    return m;
+  }
+
+  function greet() {
+    addMessage("system", "您好！这里是社区在线咨询。可以问办事手续、反映小区里的问题（比如路灯坏了、漏水）、查工单进度，或找网格员。\n遇到火情、煤气泄漏、有人受伤等紧急情况，请直接拨打 119 / 120 / 110。", null, false);
+  }
+
+  function renderHistory(history) {
+    while (list.firstChild) {
+      list.removeChild(list.firstChild);
+    }
+    var items = Array.isArray(history) ? history : [];
+    if (!items.length) {
+      greet();
+    }
+    for (var i = 0; i < items.length; i++) {
+      var h = items[i] || {};
+      var text = str(h.text);
+      if (!text && h.reply && typeof h.reply === "object") {
+        text = str(h.reply.text);
+      }
+      addMessage(str(h.from), text, h.reply || null, i === items.length - 1, true);
+    }
+    reveal(list.lastChild, true);
+    unread = 0;
+    badge.className = "badge";
+  }
+
+  // ---- the connection ----
+
+  function sendFrame(obj) {
+    if (!ws || ws.readyState !== 1) {
+      return false;
+    }
+    try {
+      ws.send(JSON.stringify(obj));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (ws && (ws.readyState === 0 || ws.readyState === 1)) {
+      return;
+    }
+    started = true;
+    if (everWelcomed) {
+      setStatus("连接中断，正在重新连接…", "bad");
+    } else {
+      setStatus("正在连接…", "");
+    }
+    var sock;
+    try {
+      sock = new WebSocket(wsURL);
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    sock.onopen = function () {
+      if (ws !== sock) {
+        return;
+      }
+      sendFrame({ type: "hello", session: load(SESSION_KEY), community: community });
+    };
+    sock.onmessage = function (ev) {
+      if (ws !== sock) {
+        return;
+      }
+      var msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      if (msg && typeof msg === "object") {
+        onFrame(msg);
+      }
+    };
+    sock.onerror = function () {
+      /* a close follows */
+    };
+    sock.onclose = function () {
+      if (ws !== sock) {
+        return;
+      }
+      ws = null;
+      ready = false;
+      pending = {};
+      setTyping();
+      clearInterval(pingTimer);
+      pingTimer = null;
+      updateComposer();
+      if (isOpen) {
+        scheduleReconnect();
+      } else {
+        // Closed panel: reconnect when the resident opens it again.
+        setStatus("连接中断，正在重新连接…", "bad");
+      }
+    };
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(retryTimer);
+    var base = Math.min(BACKOFF_MAX, BACKOFF_MIN * Math.pow(2, attempt));
+    attempt += 1;
+    var delay = base / 2 + Math.random() * base / 2; // jitter: half to all of the step
+    setStatus("连接中断，正在重新连接…", "bad");
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  function reconnectNow() {
+    if (started && isOpen && !ws) {
+      connect();
+    }
+  }
+
+  function onFrame(msg) {
+    switch (msg.type) {
+      case "welcome": {
+        var had = load(SESSION_KEY);
+        if (typeof msg.session === "string" && msg.session) {
+          save(SESSION_KEY, msg.session);
+        }
+        var again = everWelcomed;
+        ready = true;
+        everWelcomed = true;
+        attempt = 0;
+        renderHistory(msg.history);
+        if (had && !msg.resumed) {
+          addMessage("system", "之前的对话已过期，已为您开始新的对话。", null, false);
+        }
+        if (again) {
+          setStatus("已重新连接", "ok", 4000);
+        } else {
+          setStatus("", "");
+        }
+        clearInterval(pingTimer);
+        pingTimer = setInterval(function () {
+          sendFrame({ type: "ping" });
+        }, PING_EVERY);
+        updateComposer();
+        break;
+      }
+      case "reply": {
+        delete pending[str(msg.reply_to)];
+        setTyping();
+        addMessage("bot", str(msg.text), msg, true);
+        break;
+      }
+      case "error": {
+        if (msg.reply_to) {
+          delete pending[str(msg.reply_to)];
+          setTyping();
+        }
+        var text = str(msg.message) || errorText[str(msg.code)] || "出错了，请稍后再试。";
+        var m = addMessage("system", text, null, false);
+        m.setAttribute("data-error", str(msg.code));
+        break;
+      }
+      case "message": {
+        // An operator or system turn pushed by the server.
+        addMessage(str(msg.from) || "operator", str(msg.text), msg.reply || null, true);
+        break;
+      }
+      default:
+        // pong and anything newer: nothing to show
+        break;
+    }
+  }
+
+  var errorText = {
+    rate_limited: "发送太快了，请稍后再试",
+    bad_text: "消息不能为空，最多 2000 字",
+    bad_option: "这个选项已经失效了，请直接输入您的问题",
+    internal: "服务暂时出错，请稍后再试"
+  };
+
+  // ---- sending ----
+
+  function sendText() {
+    var text = input.value;
+    if (!ready || text.trim() === "" || charCount(text) > MAX_CHARS) {
+      updateComposer();
+      return;
+    }
+    var id = nextID();
+    if (!sendFrame({ type: "ask", id: id, text: text })) {
+      updateComposer();
+      return;
+    }
+    pending[id] = true;
+    setTyping();
+    addMessage("resident", text, null, false);
+    input.value = "";
+    autoGrow();
+    updateComposer();
+    input.focus();
+  }
+
+  function onOption(ev) {
+    var b = ev.currentTarget;
+    if (!ready || b.disabled) {
+      return;
+    }
+    var id = nextID();
+    if (!sendFrame({ type: "choose", id: id, option: b.getAttribute("data-option-id") })) {
+      return;
+    }
+    pending[id] = true;
+    setTyping();
+    addMessage("resident", b.textContent, null, false);
+  }
+
+  // ---- open, close, large text ----
+
+  function setOpen(open) {
+    isOpen = open;
+    panel.className = "panel" + (open ? " open" : "") + (large ? " large" : "");
+    root.className = "root" + (open ? " is-open" : "");
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      unread = 0;
+      badge.className = "badge";
+      if (!started || !ws) {
+        connect();
+      }
+      if (atEnd) {
+        scrollDown();
+      }
+      try {
+        input.focus({ preventScroll: true });
+      } catch (e) {
+        input.focus();
+      }
+    } else {
+      launcher.focus();
+    }
+  }
+
+  var large = load(LARGE_KEY) === "1";
+  function applyLarge() {
+    largeBtn.setAttribute("aria-pressed", large ? "true" : "false");
+    panel.className = "panel" + (isOpen ? " open" : "") + (large ? " large" : "");
+  }
+
+  launcher.addEventListener("click", function () {
+    setOpen(!isOpen);
+  });
+  closeBtn.addEventListener("click", function () {
+    setOpen(false);
+  });
+  largeBtn.addEventListener("click", function () {
+    large = !large;
+    save(LARGE_KEY, large ? "1" : "");
+    applyLarge();
+    autoGrow();
+    if (atEnd) {
+      scrollDown();
+    }
+  });
+  panel.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape") {
+      setOpen(false);
+    }
+  });
+  input.addEventListener("keydown", function (ev) {
+    // Enter sends; Shift+Enter is a new line; Enter that ends an IME composition is not a send.
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+      ev.preventDefault();
+      sendText();
+    }
+  });
+  input.addEventListener("input", function () {
+    autoGrow();
+    updateComposer();
+  });
+  sendBtn.addEventListener("click", sendText);
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      reconnectNow();
+    }
+  });
+
+  applyLarge();
+  updateComposer();
+
+  function mount() {
+    (document.body || document.documentElement).appendChild(host);
+  }
+  if (document.body) {
+    mount();
+  } else {
+    document.addEventListener("DOMContentLoaded", mount);
+  }
+})();
