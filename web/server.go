@@ -37,7 +37,10 @@ type Config struct {
 	Conversations bot.Conversations
 	// Origins may open the resident chat from a browser; the server's own origin always may.
 	Origins []string
-	Now     func() time.Time
+	// ChatIPPerMinute limits chat messages per client address (0: 30 a minute; negative: no
+	// limit, for `hotline bench chat` from one address).
+	ChatIPPerMinute int
+	Now             func() time.Time
 }
 
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
@@ -54,6 +57,8 @@ type Server struct {
 	clock   func() time.Time
 	chat    *chatHub // open chat connections, when /ws/chat is mounted
 
+	chatIPPerMinute int
+
 	ticketLimit, loginLimit *limiter
 	routes                  []string // "METHOD /path", for the OpenAPI coverage test
 }
@@ -63,7 +68,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
 		convs: cfg.Conversations, origins: map[string]bool{},
-		clock:       cfg.Now,
+		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
 		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
 		loginLimit:  newLimiter(2*time.Second, 10),
 	}

@@ -22,7 +22,7 @@ import (
 const benchUsage = `usage: hotline bench chat [--url ws://127.0.0.1:8080/ws/chat] [--pid PID]
                           [--idle 10000] [--active 1000] [--asks 5]
 
-Drives websocket residents against a running server (start it with --chat-ip-rate 0 so that one
+Drives websocket residents against a running server (start it with --chat-ip-rate -1 so that one
 address may send as fast as the bench does):
   1. opens --idle connections that say hello and then stay idle, and reports the server's memory
      per idle connection (resident set size before and after, from /proc/PID/status: give --pid);
