@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -222,7 +223,7 @@ func (s *Server) o311Doc(t *intake.Ticket, full bool) o311RequestDoc {
 		doc.Address = c.TownName + c.Name
 	}
 	if full {
-		doc.StatusNotes = firstNonEmptyStr(t.Reply, t.Status.Label())
+		doc.StatusNotes = cmp.Or(t.Reply, t.Status.Label())
 		doc.Description, doc.Address, doc.Lat, doc.Long = t.Description, t.Address, t.Lat, t.Lng
 	}
 	return doc
@@ -236,15 +237,6 @@ func (s *Server) o311Full(r *http.Request) bool {
 	}
 	_, err := s.users.Token(r.Context(), HashToken(key))
 	return err == nil
-}
-
-func firstNonEmptyStr(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func (s *Server) o311Requests(w http.ResponseWriter, r *http.Request) {
