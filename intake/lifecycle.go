@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -127,7 +128,7 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 		if c.Assignee == "" && c.Grid == "" {
 			return Event{}, fmt.Errorf("%w: dispatch needs an assignee or a grid", ErrInvalid)
 		}
-		next.Assignee, next.Grid = c.Assignee, firstNonEmpty(c.Grid, t.Grid)
+		next.Assignee, next.Grid = c.Assignee, cmp.Or(c.Grid, t.Grid)
 		if c.Tier != "" {
 			if !c.Tier.Valid() {
 				return Event{}, fmt.Errorf("%w: unknown tier %q", ErrInvalid, c.Tier)
@@ -136,7 +137,7 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 		}
 		next.SignBy = sla.SignBy(next.Urgency, next.Category, now)
 		if note == "" {
-			note = fmt.Sprintf("派至 %s", firstNonEmpty(c.Assignee, c.Grid))
+			note = fmt.Sprintf("派至 %s", cmp.Or(c.Assignee, c.Grid))
 		}
 	case ActEscalate:
 		up, ok := t.Tier.Up()
@@ -202,7 +203,7 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 		if up, ok := t.Tier.Up(); ok {
 			next.Tier = up
 		}
-		next.Assignee = firstNonEmpty(c.Assignee, t.Assignee)
+		next.Assignee = cmp.Or(c.Assignee, t.Assignee)
 	case ActRate:
 		switch c.Rating {
 		case Satisfied, BasicallySatisfied, Dissatisfied:
@@ -236,11 +237,14 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 	return ev, nil
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
+// StatusChanges returns the events that moved a ticket to another status, oldest first: the
+// steps a resident is shown, a reopened ticket's second dispatch included.
+func StatusChanges(events []Event) []Event {
+	var out []Event
+	for _, ev := range events {
+		if ev.To != "" && ev.To != ev.From {
+			out = append(out, ev)
 		}
 	}
-	return ""
+	return out
 }

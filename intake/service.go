@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -94,7 +95,7 @@ func (s *Service) Create(ctx context.Context, n NewTicket, idemKey string) (*Tic
 	t.Status, t.Tier, t.Version = Received, TierGrid, 1
 	t.Steps = map[Status]time.Time{Received: now}
 	t.DueBy = s.SLA.DueBy(t.Urgency, t.Category, now)
-	actor := firstNonEmpty(n.Actor, "resident")
+	actor := cmp.Or(n.Actor, "resident")
 	events := []Event{{At: now, Actor: actor, Action: ActCreate, To: Received, Note: string(t.Channel)}}
 	if t.Community != "" {
 		if r, ok := s.Dir.Route(t.Community, t.Address); ok && (r.Grid != "" || r.Assignee[TierGrid] != "") {

@@ -46,10 +46,8 @@ func (d desk) LookupTicket(ctx context.Context, number, tail string) (bot.Ticket
 
 func info(t *intake.Ticket, events []intake.Event) bot.TicketInfo {
 	out := bot.TicketInfo{Number: t.Number, Status: string(t.Status), StatusLabel: t.Status.Label(), DueBy: t.DueBy, Reply: t.Reply}
-	for _, ev := range events {
-		if ev.To != "" && ev.To != ev.From {
-			out.Steps = append(out.Steps, bot.TicketStep{Status: string(ev.To), Label: ev.To.Label(), At: ev.At})
-		}
+	for _, ev := range intake.StatusChanges(events) {
+		out.Steps = append(out.Steps, bot.TicketStep{Status: string(ev.To), Label: ev.To.Label(), At: ev.At})
 	}
 	return out
 }

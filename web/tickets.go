@@ -136,10 +136,8 @@ func (s *Server) residentView(t *intake.Ticket, events []intake.Event) residentT
 	v.CategoryName = categoryName(t.Category)
 	if events != nil {
 		// Every status change, in order: a reopened ticket shows its second dispatch too.
-		for _, ev := range events {
-			if ev.To != "" && ev.To != ev.From {
-				v.Steps = append(v.Steps, residentStep{Status: ev.To, Label: ev.To.Label(), At: ev.At})
-			}
+		for _, ev := range intake.StatusChanges(events) {
+			v.Steps = append(v.Steps, residentStep{Status: ev.To, Label: ev.To.Label(), At: ev.At})
 		}
 	} else {
 		for st, at := range t.Steps {
