@@ -15,6 +15,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -130,6 +131,7 @@ func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
 		return nil, fmt.Errorf("zh: reading the embedded dictionary: %w", err)
 	}
 	a := &Analyzer{vocab: map[string]bool{}, byKey: map[string][]string{}, pyArgs: pinyin.NewArgs(), canon: map[string]string{}}
+	vocab = slices.Clip(vocab) // appending below must never write into the caller's array
 	for _, grp := range synonyms {
 		for _, w := range grp {
 			if w = Fold(w); w != "" {
@@ -146,6 +148,9 @@ func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
 		}
 	}
 	a.seg.SkipLog = true
+	// Words are cut by the dictionary alone (no HMM), and gse loads its HMM model into
+	// package-level maps, which races when two analyzers are built at once.
+	a.seg.NotLoadHMM = true
 	var extra strings.Builder
 	for _, w := range vocab {
 		w = Fold(w)

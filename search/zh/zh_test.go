@@ -283,3 +283,33 @@ func contains(list []string, w string) bool {
 	}
 	return false
 }
+
+// Analyzers may be built at the same time (two guides loading in one process, parallel
+// tests); under -race this fails if building one writes shared state.
+func TestNewAnalyzerConcurrent(t *testing.T) {
+	// A vocabulary the size of a guide's keeps the builds overlapping.
+	vocab := []string{"网格员", "低保"}
+	for r := rune(0x4e00); r < 0x4e00+3000; r += 2 {
+		vocab = append(vocab, string([]rune{r, r + 1}))
+	}
+	var wg sync.WaitGroup
+	words := make([][]string, 4)
+	for i := range words {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := zh.NewAnalyzer(vocab, [][]string{{"低保", "最低生活保障"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			words[i] = a.Words("虹亚小区的网格员")
+		}()
+	}
+	wg.Wait()
+	for i, w := range words {
+		if !contains(w, "网格员") {
+			t.Errorf("analyzer %d cut %q, want 网格员 whole", i, w)
+		}
+	}
+}
