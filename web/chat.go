@@ -23,11 +23,16 @@ import (
 
 // The resident chat: GET /ws/chat speaks the protocol of docs/protocol.md.
 //
-// Each connection has one reader (the handler's goroutine: it reads a frame, runs the dialogue,
-// stores the turns and queues the reply) and one writer (it alone writes data frames, from a
-// bounded queue, and pings). The reader never waits on the writer: when the queue is full the
-// client is too slow and is disconnected (1008 "too slow"). Closing is started by either side
-// through closeWith; the writer then sends the close frame and waits briefly for the client's.
+// Most residents are idle most of the time, so an idle connection holds as little as it can: the
+// HTTP handler returns once the connection is upgraded (releasing net/http's buffers and its deep
+// stack), one reader goroutine reads frames with a small buffer, and no writer goroutine exists
+// until there is something to write. The reader reads a frame, runs the dialogue, stores the
+// turns and queues the reply; it never waits on a writer. A writer goroutine is started when a
+// frame is queued and none is running, sends the queue in order, and ends when it is empty: one
+// writer at a time, behind a bounded queue. When the queue is full the client is too slow and is
+// disconnected (1008 "too slow"). A timer queues pings. Closing is started by either side through
+// closeWith; the writer then sends what the reason allows and the close frame, and waits briefly
+// for the client's.
 //
 // Resident text and phone numbers are never logged: only counts and codes.
 
@@ -39,8 +44,8 @@ const (
 	chatQueue        = 64               // frames queued for a connection's writer (see queue)
 	chatHistory      = 50               // turns sent back on resume
 	chatResumeWithin = 24 * time.Hour   // a conversation resumes within this of its last message
-	chatIdle         = 2 * time.Minute  // read deadline, refreshed by any frame or pong
-	chatPingEvery    = 30 * time.Second // server pings
+	chatIdle         = 2 * time.Minute  // read deadline, refreshed by any frame or pong (Config.ChatIdle)
+	chatReadBuffer   = 1 << 10          // bytes of a connection's read buffer; frames may be longer
 	chatWriteWait    = 10 * time.Second // deadline of every write
 	chatCloseGrace   = 2 * time.Second  // how long the client may take to answer a close frame
 	chatMessageTime  = 10 * time.Second // one message: dialogue, ticket and stored turns
@@ -82,7 +87,8 @@ func (s *Server) mountChat() {
 		conns:   map[*chatConn]struct{}{},
 		upgrade: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			// Idle connections hold no write buffer: most residents are idle most of the time.
+			// Idle connections hold a small read buffer and no write buffer.
+			ReadBufferSize:  chatReadBuffer,
 			WriteBufferPool: &sync.Pool{},
 			// The origin is checked by serveChat before upgrading, with the allow-list.
 			CheckOrigin: func(*http.Request) bool { return true },
@@ -189,9 +195,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &chatConn{
 		s: s, ws: ws, ip: clientIP(r),
-		send:       make(chan outFrame, chatQueue),
-		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
+		finished:   make(chan struct{}),
 		limit:      rate.NewLimiter(chatConnRate, chatConnBurst),
 		opened:     time.Now(),
 	}
@@ -201,13 +206,16 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		ws.Close()
 		return
 	}
-	defer h.remove(c)
-	c.run()
+	// The handler returns now: the connection lives on in its own reader goroutine.
+	go func() {
+		defer h.remove(c)
+		c.run()
+	}()
 }
 
-// outFrame is one frame for the writer: a text frame, or a control frame (a pong).
+// outFrame is one frame for the writer: a text frame, or a control frame (a ping or a pong).
 type outFrame struct {
-	control int // 0 for a text frame, else websocket.PongMessage
+	control int // 0 for a text frame, else websocket.PingMessage or PongMessage
 	data    []byte
 }
 
@@ -216,16 +224,20 @@ type chatConn struct {
 	s      *Server
 	ws     *websocket.Conn
 	ip     string
-	send   chan outFrame
 	limit  *rate.Limiter
 	opened time.Time
 
-	done       chan struct{} // closed when closing starts
-	closeOnce  sync.Once
-	closeCode  int // the close frame the writer sends; 0: none
-	closeText  string
-	closing    atomic.Bool
-	readerDone chan struct{}
+	mu        sync.Mutex
+	pinger    *time.Timer
+	out       []outFrame // queued for the writer, at most chatQueue
+	writing   bool       // a writer goroutine is running (it alone writes data frames)
+	closed    bool       // closing has started: nothing more is queued
+	closeCode int        // the close frame the writer sends; 0: none
+	closeText string
+
+	closing    atomic.Bool   // closed, for the reader without the lock
+	readerDone chan struct{} // closed when the reader has stopped
+	finished   chan struct{} // closed when the writer has sent the close frame and let go
 
 	// The reader's own state.
 	conv        *bot.Conversation
@@ -235,29 +247,55 @@ type chatConn struct {
 }
 
 // closeWith starts closing the connection with a close frame (code 0: none). The first reason
-// wins.
+// wins. The writer — the running one, or one started here — finishes the connection.
 func (c *chatConn) closeWith(code int, text string) {
-	c.closeOnce.Do(func() {
-		c.closeCode, c.closeText = code, text
-		c.closing.Store(true)
-		close(c.done)
-	})
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed, c.closeCode, c.closeText = true, code, text
+	c.closing.Store(true)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
 }
 
-// run serves the connection until it closes: it starts the writer and reads.
+// run serves the connection until it closes: it reads, and when reading ends it waits for the
+// writer to finish.
 func (c *chatConn) run() {
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writeLoop()
-	}()
+	c.mu.Lock()
+	c.pinger = time.AfterFunc(c.s.chatIdle/4, c.ping)
+	c.mu.Unlock()
 	c.readLoop()
+	c.mu.Lock()
+	c.pinger.Stop()
+	c.mu.Unlock()
 	close(c.readerDone)
 	c.closeWith(0, "") // the client left, or the reader stopped: nothing more to say
-	<-writerDone
+	<-c.finished
 	c.ws.Close()
-	c.s.log.Info("chat closed", "code", c.closeCode, "messages", c.messages, "errors", c.errs,
+	c.mu.Lock()
+	code := c.closeCode
+	c.mu.Unlock()
+	c.s.log.Info("chat closed", "code", code, "messages", c.messages, "errors", c.errs,
 		"seconds", int(time.Since(c.opened).Seconds()))
+}
+
+// ping queues a ping and arms the next one; the client's pong refreshes the read deadline.
+func (c *chatConn) ping() {
+	if c.closing.Load() {
+		return
+	}
+	c.queue(outFrame{control: websocket.PingMessage})
+	c.mu.Lock()
+	if !c.closed {
+		c.pinger.Reset(c.s.chatIdle / 4)
+	}
+	c.mu.Unlock()
 }
 
 func (c *chatConn) readLoop() {
@@ -293,25 +331,33 @@ func (c *chatConn) readLoop() {
 // refresh pushes the read deadline back: any frame or pong shows the client is there.
 func (c *chatConn) refresh() {
 	if !c.closing.Load() {
-		c.ws.SetReadDeadline(time.Now().Add(chatIdle))
+		c.ws.SetReadDeadline(time.Now().Add(c.s.chatIdle))
 	}
 }
 
-// queue hands a frame to the writer without waiting: a full queue means the client does not
-// read what it is sent, and it is disconnected. The writer makes one system call a frame while
-// the reader parses many frames a call, so the queue is long enough for a burst of 50 frames to
-// be answered (rate_limited errors, mostly) even if the writer has sent none of it yet.
+// queue hands a frame to the writer without waiting, starting one if none runs: a full queue
+// means the client does not read what it is sent, and it is disconnected. The writer makes one
+// system call a frame while the reader parses many frames a call, so the queue is long enough
+// for a burst of 50 frames to be answered (rate_limited errors, mostly) even if the writer has
+// sent none of it yet.
 func (c *chatConn) queue(f outFrame) {
-	select {
-	case <-c.done:
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return
-	default:
 	}
-	select {
-	case c.send <- f:
-	default:
-		c.s.log.Warn("chat client too slow", "queued", len(c.send))
+	if len(c.out) >= chatQueue {
+		c.mu.Unlock()
+		c.s.log.Warn("chat client too slow", "queued", chatQueue)
 		c.closeWith(websocket.ClosePolicyViolation, "too slow")
+		return
+	}
+	c.out = append(c.out, f)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
 	}
 }
 
@@ -324,33 +370,42 @@ func (c *chatConn) queueJSON(v any) {
 	c.queue(outFrame{data: b})
 }
 
-// writeLoop is the connection's only writer of data frames.
+// next takes the first queued frame. When there is none, or closing has started, the writer
+// stops writing frames: ok is false and, unless closing, the writer is marked gone.
+func (c *chatConn) next() (f outFrame, closing, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return outFrame{}, true, false
+	}
+	if len(c.out) == 0 {
+		c.writing = false
+		c.out = nil // an idle connection keeps no queue
+		return outFrame{}, false, false
+	}
+	f = c.out[0]
+	c.out[0] = outFrame{}
+	c.out = c.out[1:]
+	return f, false, true
+}
+
+// writeLoop sends queued frames until the queue is empty, or finishes the connection once
+// closing has started. Only one runs at a time (see writing).
 func (c *chatConn) writeLoop() {
-	ping := time.NewTicker(chatPingEvery)
-	defer ping.Stop()
 	for {
 		// Closing comes first: a slow client is not sent the rest of its queue.
-		select {
-		case <-c.done:
+		f, closing, ok := c.next()
+		if closing {
 			c.finish()
 			return
-		default:
 		}
-		var err error
-		select {
-		case <-c.done:
-			c.finish()
+		if !ok {
 			return
-		case f := <-c.send:
-			err = c.write(f, time.Now().Add(chatWriteWait))
-		case <-ping.C:
-			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(chatWriteWait))
 		}
-		if err != nil {
+		if err := c.write(f, time.Now().Add(chatWriteWait)); err != nil {
 			// The connection is broken: nothing more can be said on it.
 			c.closeWith(0, "")
 			c.ws.Close()
-			return
 		}
 	}
 }
@@ -364,27 +419,27 @@ func (c *chatConn) write(f outFrame, deadline time.Time) error {
 }
 
 // finish sends what the reason allows — the queued frames (an error frame saying why, a reply
-// in flight), then the close frame — and waits a little for the client's close frame.
+// in flight), then the close frame — waits a little for the client's close frame, and lets the
+// reader's run end.
 func (c *chatConn) finish() {
+	defer close(c.finished)
+	c.mu.Lock()
+	code, text, rest := c.closeCode, c.closeText, c.out
+	c.out = nil
+	c.mu.Unlock()
 	deadline := time.Now().Add(chatWriteWait)
-	switch c.closeCode {
+	switch code {
 	case 0, websocket.ClosePolicyViolation:
 		// The client left, or does not read: no more frames.
 	default:
-	drain:
-		for {
-			select {
-			case f := <-c.send:
-				if c.write(f, deadline) != nil {
-					break drain
-				}
-			default:
-				break drain
+		for _, f := range rest {
+			if c.write(f, deadline) != nil {
+				break
 			}
 		}
 	}
-	if c.closeCode != 0 {
-		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
+	if code != 0 {
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), deadline)
 	}
 	grace := time.NewTimer(chatCloseGrace)
 	defer grace.Stop()

@@ -67,9 +67,10 @@ type chatEnv struct {
 }
 
 type chatOptions struct {
-	path     string   // the database; default a new one
-	origins  []string // Config.Origins
-	noBot    bool     // do not call SetBot
+	path     string        // the database; default a new one
+	origins  []string      // Config.Origins
+	noBot    bool          // do not call SetBot
+	idle     time.Duration // Config.ChatIdle
 	listener func(net.Listener) net.Listener
 }
 
@@ -90,7 +91,7 @@ func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
 		Store: store, SLA: intake.DefaultSLA(intake.DefaultCalendar()),
 		Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log,
 	}
-	e.srv = web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins})
+	e.srv = web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins, ChatIdle: o.idle})
 	if !o.noBot {
 		e.srv.SetBot(b)
 	}
@@ -868,6 +869,38 @@ func TestChatSlowClient(t *testing.T) {
 	release()
 	c.wantClosed(websocket.ClosePolicyViolation, "too slow")
 	if line := e.log.wait(t, "chat closed"); !strings.Contains(line, "code=1008") {
+		t.Fatalf("closed: %s", line)
+	}
+}
+
+// The server pings; a client that answers stays however long it is quiet, and one that does not
+// is closed as idle (1001) once ChatIdle passes.
+func TestChatIdle(t *testing.T) {
+	const idle = time.Second
+	e := newChatEnv(t, chatOptions{idle: idle})
+
+	live := e.dial()
+	live.hello("", "")
+	pings := 0
+	live.ws.SetPingHandler(func(data string) error {
+		pings++
+		return live.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	live.ws.SetReadDeadline(time.Now().Add(3 * idle))
+	_, _, err := live.ws.ReadMessage() // the ping handler runs while reading
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("a client answering pings: the read ended with %v, want the client's own deadline", err)
+	}
+	if pings < 4 {
+		t.Errorf("the server pinged %d times in %v, want one every quarter of %v", pings, 3*idle, idle)
+	}
+
+	mute := e.dial()
+	mute.hello("", "")
+	mute.ws.SetPingHandler(func(string) error { return nil }) // never answers
+	mute.wantClosed(websocket.CloseGoingAway, "idle")
+	if line := e.log.wait(t, "chat closed"); !strings.Contains(line, "code=1001") {
 		t.Fatalf("closed: %s", line)
 	}
 }

@@ -4,6 +4,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,10 @@ type Config struct {
 	// ChatIPPerMinute limits chat messages per client address (0: 30 a minute; negative: no
 	// limit, for `hotline bench chat` from one address).
 	ChatIPPerMinute int
-	Now             func() time.Time
+	// ChatIdle closes a chat connection that has sent no frame and answered no ping for this
+	// long (0: 2 minutes); the server pings at a quarter of it.
+	ChatIdle time.Duration
+	Now      func() time.Time
 }
 
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
@@ -58,6 +62,7 @@ type Server struct {
 	chat    *chatHub // open chat connections, when /ws/chat is mounted
 
 	chatIPPerMinute int
+	chatIdle        time.Duration
 
 	ticketLimit, loginLimit *limiter
 	routes                  []string // "METHOD /path", for the OpenAPI coverage test
@@ -69,6 +74,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
 		convs: cfg.Conversations, origins: map[string]bool{},
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
+		chatIdle:    cmp.Or(cfg.ChatIdle, chatIdle),
 		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
 		loginLimit:  newLimiter(2*time.Second, 10),
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -20,21 +21,28 @@ import (
 )
 
 const benchUsage = `usage: hotline bench chat [--url ws://127.0.0.1:8080/ws/chat] [--pid PID]
-                          [--idle 10000] [--active 1000] [--asks 5]
+                          [--idle 10000] [--active 1000] [--asks 5] [--think 1s]
 
 Drives websocket residents against a running server (start it with --chat-ip-rate -1 so that one
 address may send as fast as the bench does):
   1. opens --idle connections that say hello and then stay idle, and reports the server's memory
      per idle connection (resident set size before and after, from /proc/PID/status: give --pid);
-  2. then --active residents each ask --asks questions one after the other, all at once, and
-     reports asks per second and the reply latency p50 / p99.
-Output, one "name value unit" a line:
+  2. then --active residents, all connected at once, each ask --asks questions, pausing --think
+     between reading a reply and asking again (each resident starts at a random moment within the
+     first --think), and reports asks per second and the reply latency p50 / p99;
+  3. then the same residents ask --asks questions each with no pause at all, the worst burst,
+     and report its asks per second (the server's capacity) and latency.
+Output, one "name value" a line:
   idle_connections 10000
-  memory_per_idle_connection_kb 14.2
+  memory_per_idle_connection_kb 11.8
   asks 5000
-  asks_per_second 3100
-  reply_p50_ms 2.1
-  reply_p99_ms 14.8
+  asks_per_second 960
+  reply_p50_ms 1.9
+  reply_p99_ms 9.3
+  burst_asks 5000
+  burst_asks_per_second 5500
+  burst_reply_p50_ms 170
+  burst_reply_p99_ms 260
   errors 0
 `
 
@@ -48,6 +56,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	idle := fs.Int("idle", 10000, "idle connections to hold open")
 	active := fs.Int("active", 1000, "residents asking at once")
 	asks := fs.Int("asks", 5, "questions each active resident asks")
+	think := fs.Duration("think", time.Second, "pause between a resident's reply and next question")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
 	}
@@ -57,11 +66,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	before := rssKB(*pid)
 	conns, err := openIdle(ctx, *url, *idle)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
+	defer closeAll(conns)
 	if err != nil {
 		return fmt.Errorf("opening idle connections: %w (opened %d)", err, len(conns))
 	}
@@ -73,13 +78,31 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	out.Flush()
 
-	lat, errs, elapsed := askAll(ctx, *url, *active, *asks)
-	fmt.Fprintf(out, "asks %d\n", len(lat))
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-		fmt.Fprintf(out, "asks_per_second %.0f\n", float64(len(lat))/elapsed.Seconds())
-		fmt.Fprintf(out, "reply_p50_ms %.2f\nreply_p99_ms %.2f\n", pct(0.50), pct(0.99))
+	var errs int64
+	report := func(prefix string, lat []time.Duration, elapsed time.Duration) {
+		fmt.Fprintf(out, "%sasks %d\n", prefix, len(lat))
+		if len(lat) > 0 {
+			slices.Sort(lat)
+			pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+			fmt.Fprintf(out, "%sasks_per_second %.0f\n", prefix, float64(len(lat))/elapsed.Seconds())
+			fmt.Fprintf(out, "%sreply_p50_ms %.2f\n%sreply_p99_ms %.2f\n", prefix, pct(0.50), prefix, pct(0.99))
+		}
+		out.Flush()
+	}
+	// Each phase has its own residents: a connection may send only a few messages at once.
+	for _, phase := range []struct {
+		prefix string
+		think  time.Duration
+	}{{"", *think}, {"burst_", 0}} {
+		residents, err := openIdle(ctx, *url, *active)
+		if err != nil {
+			closeAll(residents)
+			return fmt.Errorf("connecting active residents: %w (connected %d)", err, len(residents))
+		}
+		lat, n, elapsed := askAll(residents, *asks, phase.think)
+		closeAll(residents)
+		errs += n
+		report(phase.prefix, lat, elapsed)
 	}
 	fmt.Fprintf(out, "errors %d\n", errs)
 	return nil
@@ -101,7 +124,7 @@ func dial(ctx context.Context, url string) (*benchConn, error) {
 		}
 		return nil, err
 	}
-	bc := &benchConn{c}
+	bc := &benchConn{Conn: c}
 	if err := bc.WriteJSON(map[string]string{"type": "hello", "session": "", "community": "wy-jinqiao"}); err != nil {
 		c.Close()
 		return nil, err
@@ -114,6 +137,12 @@ func dial(ctx context.Context, url string) (*benchConn, error) {
 	}
 	c.SetReadDeadline(time.Time{})
 	return bc, nil
+}
+
+func closeAll(conns []*benchConn) {
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 // openIdle opens n connections, 200 at a time.
@@ -144,32 +173,30 @@ func openIdle(ctx context.Context, url string, n int) ([]*benchConn, error) {
 	return conns, firstErr
 }
 
-// askAll has active residents each ask asks questions, all at once, and returns every reply's
-// latency.
-func askAll(ctx context.Context, url string, active, asks int) ([]time.Duration, int64, time.Duration) {
+// askAll has every resident ask asks questions, pausing think between a reply and the next
+// question (starting at a random moment within the first think), and returns every reply's
+// latency, the failures and the time it all took. A failed resident stops asking.
+func askAll(residents []*benchConn, asks int, think time.Duration) ([]time.Duration, int64, time.Duration) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var errs atomic.Int64
-	var ready, wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < active; i++ {
-		ready.Add(1)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i, c := range residents {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			c, err := dial(ctx, url)
-			ready.Done()
-			if err != nil {
-				errs.Add(1)
-				return
+			if think > 0 {
+				time.Sleep(rand.N(think))
 			}
-			defer c.Close()
-			<-start
 			mine := make([]time.Duration, 0, asks)
-			for j := 0; j < asks; j++ {
+			for j := range asks {
+				if j > 0 && think > 0 {
+					time.Sleep(think)
+				}
 				id := strconv.Itoa(j)
-				t0 := time.Now()
 				q := benchQuestions[(i+j)%len(benchQuestions)]
+				start := time.Now()
 				if err := c.WriteJSON(map[string]string{"type": "ask", "id": id, "text": q}); err != nil {
 					errs.Add(1)
 					return
@@ -183,16 +210,13 @@ func askAll(ctx context.Context, url string, active, asks int) ([]time.Duration,
 					errs.Add(1)
 					return
 				}
-				mine = append(mine, time.Since(t0))
+				mine = append(mine, time.Since(start))
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
 			mu.Unlock()
-		}(i)
+		}()
 	}
-	ready.Wait()
-	t0 := time.Now()
-	close(start)
 	wg.Wait()
 	return lat, errs.Load(), time.Since(t0)
 }

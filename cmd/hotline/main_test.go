@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -840,4 +841,41 @@ func TestUnknownFlag(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 naming the flag", args, code, errOut)
 		}
 	}
+}
+
+// hotline bench chat against a running server reports every figure it documents.
+func TestBenchChat(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	s := startServe(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--chat-ip-rate", "-1")
+	s.waitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+	code, out, errOut := runCmd(t, "", "bench", "chat", "--url", "ws://"+addr+"/ws/chat",
+		"--pid", strconv.Itoa(s.cmd.Process.Pid), "--idle", "20", "--active", "10", "--asks", "2", "--think", "10ms")
+	if code != 0 {
+		t.Fatalf("bench chat: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	got := map[string]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		v, err := strconv.ParseFloat(value, 64)
+		if !ok || err != nil {
+			t.Fatalf("bench chat printed %q, want \"name value\" lines", line)
+		}
+		got[name] = v
+	}
+	for name, want := range map[string]float64{"idle_connections": 20, "asks": 20, "burst_asks": 20, "errors": 0} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %v (printed: %v), want %v\n%s", name, v, ok, want, out)
+		}
+	}
+	for _, name := range []string{"memory_per_idle_connection_kb", "asks_per_second", "reply_p50_ms", "reply_p99_ms",
+		"burst_asks_per_second", "burst_reply_p50_ms", "burst_reply_p99_ms"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("bench chat did not print %s:\n%s", name, out)
+		}
+	}
+	if got["reply_p50_ms"] <= 0 || got["reply_p99_ms"] < got["reply_p50_ms"] {
+		t.Errorf("latencies p50 %v, p99 %v: want 0 < p50 <= p99", got["reply_p50_ms"], got["reply_p99_ms"])
+	}
+	s.stop(t)
 }

@@ -25,6 +25,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	holidays := fs.String("holidays", envOr("HOTLINE_HOLIDAYS", ""), "holidays file for the working-day calendar (default: built-in)")
 	checkEvery := fs.Duration("deadline-check", time.Minute, "how often overdue tickets are looked for")
 	chatIPRate := fs.Int("chat-ip-rate", 0, "chat messages a minute per client address (0: 30; -1: no limit, for hotline bench chat)")
+	chatIdle := fs.Duration("chat-idle", 2*time.Minute, "close a chat that sends nothing and answers no ping for this long")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -62,7 +63,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			allowed = append(allowed, o)
 		}
 	}
-	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate})
+	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
