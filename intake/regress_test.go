@@ -36,8 +36,8 @@ func TestTwoNodesEscalateOnce(t *testing.T) {
 	clk.Set(tk.SignBy.Add(time.Minute))
 	stale := &staleLate{memStore: st}
 	stale.Late(ctx, clk.Now())
-	nodeA, nodeB := *svc, *svc
-	nodeA.Store, nodeB.Store = stale, stale
+	nodeA := &intake.Service{Store: stale, SLA: svc.SLA, Dir: svc.Dir, Log: svc.Log, Now: svc.Now}
+	nodeB := &intake.Service{Store: stale, SLA: svc.SLA, Dir: svc.Dir, Log: svc.Log, Now: svc.Now}
 	if _, _, err := nodeA.CheckDeadlines(ctx); err != nil {
 		t.Fatal(err)
 	}

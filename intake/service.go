@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -57,6 +58,36 @@ type Service struct {
 	Dir   Directory
 	Log   *slog.Logger
 	Now   func() time.Time
+
+	observers atomic.Pointer[[]Observer]
+}
+
+// Observer is told of every stored change to a ticket: its new state and the event (for a new
+// ticket, its last creation event). It runs on the caller's goroutine after the change is
+// durable, so it must be quick; it must not change the ticket through the same call.
+type Observer func(t *Ticket, ev Event)
+
+// Observe adds o to the observers of this service's changes (the operator desk, metrics).
+func (s *Service) Observe(o Observer) {
+	for {
+		old := s.observers.Load()
+		var next []Observer
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, o)
+		if s.observers.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+func (s *Service) notify(t *Ticket, ev Event) {
+	if obs := s.observers.Load(); obs != nil {
+		for _, o := range *obs {
+			o(t, ev)
+		}
+	}
 }
 
 // now is the service's clock, in UTC like everything the store gives back.
@@ -116,9 +147,14 @@ func (s *Service) Create(ctx context.Context, n NewTicket, idemKey string) (*Tic
 		// ticket the key first made.
 		return nil, false, fmt.Errorf("%w: this Idempotency-Key was already used for a different request", ErrConflict)
 	}
-	if created && s.Log != nil {
-		// Never the phone: the number and category are enough to follow it.
-		s.Log.Info("ticket created", "number", stored.Number, "category", stored.Category, "community", stored.Community, "channel", stored.Channel)
+	if created {
+		if s.Log != nil {
+			// Never the phone: the number and category are enough to follow it.
+			s.Log.Info("ticket created", "number", stored.Number, "category", stored.Category, "community", stored.Community, "channel", stored.Channel)
+		}
+		ev := events[len(events)-1]
+		ev.Number = stored.Number
+		s.notify(stored, ev)
 	}
 	return stored, created, nil
 }
@@ -225,6 +261,7 @@ func (s *Service) Apply(ctx context.Context, number string, version int, c Chang
 	if err := s.Store.Update(ctx, t, ev); err != nil {
 		return nil, err
 	}
+	s.notify(t, ev)
 	return t, nil
 }
 

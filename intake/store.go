@@ -78,6 +78,7 @@ func (r Role) Valid() bool {
 // User is a staff account.
 type User struct {
 	Name         string    `json:"name"`
+	Number       int       `json:"number"` // staff number (工号), shown to residents instead of the name
 	Role         Role      `json:"role"`
 	Grid         string    `json:"grid,omitempty"` // grid workers only
 	PasswordHash string    `json:"-"`
@@ -98,4 +99,24 @@ type APIToken struct {
 	User      string
 	Label     string
 	Created   time.Time
+}
+
+// CannedReply is one of the operators' canned replies (常用语).
+type CannedReply struct {
+	ID        int64     `json:"id"`
+	Title     string    `json:"title"`
+	Text      string    `json:"text"`
+	Updated   time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+}
+
+// CannedReplies stores canned replies; managers edit them.
+type CannedReplies interface {
+	ListCanned(ctx context.Context) ([]CannedReply, error)
+	// AddCanned stores r and sets its ID.
+	AddCanned(ctx context.Context, r *CannedReply) error
+	// UpdateCanned replaces the reply r.ID (ErrNotFound).
+	UpdateCanned(ctx context.Context, r *CannedReply) error
+	// DeleteCanned deletes a reply (ErrNotFound).
+	DeleteCanned(ctx context.Context, id int64) error
 }

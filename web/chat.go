@@ -6,11 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -62,8 +60,9 @@ type chatHub struct {
 	ipLimit *limiter
 	upgrade websocket.Upgrader
 
-	mu     sync.Mutex
-	conns  map[*chatConn]struct{}
+	mu    sync.Mutex
+	conns map[*wsConn]struct{} // residents' and consoles'
+
 	closed bool // CloseChats was called: no new connections
 	wg     sync.WaitGroup
 }
@@ -84,7 +83,7 @@ func (s *Server) chatIPLimiter() *limiter {
 func (s *Server) mountChat() {
 	s.chat = &chatHub{
 		ipLimit: s.chatIPLimiter(),
-		conns:   map[*chatConn]struct{}{},
+		conns:   map[*wsConn]struct{}{},
 		upgrade: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
 			// Idle connections hold a small read buffer and no write buffer.
@@ -104,7 +103,13 @@ func (s *Server) OpenChats() int {
 	}
 	s.chat.mu.Lock()
 	defer s.chat.mu.Unlock()
-	return len(s.chat.conns)
+	n := 0
+	for c := range s.chat.conns {
+		if c.kind == "chat" {
+			n++
+		}
+	}
+	return n
 }
 
 // CloseChats closes every chat connection with 1012 (service restart), so that widgets reconnect
@@ -118,7 +123,7 @@ func (s *Server) CloseChats() {
 	}
 	h.mu.Lock()
 	h.closed = true
-	conns := make([]*chatConn, 0, len(h.conns))
+	conns := make([]*wsConn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)
 	}
@@ -137,7 +142,7 @@ func (s *Server) CloseChats() {
 	}
 }
 
-func (h *chatHub) add(c *chatConn) bool {
+func (h *chatHub) add(c *wsConn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -148,7 +153,7 @@ func (h *chatHub) add(c *chatConn) bool {
 	return true
 }
 
-func (h *chatHub) remove(c *chatConn) {
+func (h *chatHub) remove(c *wsConn) {
 	h.mu.Lock()
 	delete(h.conns, c)
 	h.mu.Unlock()
@@ -194,13 +199,12 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered with an HTTP error
 	}
 	c := &chatConn{
-		s: s, ws: ws, ip: clientIP(r),
-		readerDone: make(chan struct{}),
-		finished:   make(chan struct{}),
-		limit:      rate.NewLimiter(chatConnRate, chatConnBurst),
-		opened:     time.Now(),
+		wsConn: newWSConn(ws, s.log, "chat", s.chatIdle),
+		s:      s, ip: clientIP(r),
+		limit:   rate.NewLimiter(chatConnRate, chatConnBurst),
+		signals: rate.NewLimiter(5, 20),
 	}
-	if !h.add(c) {
+	if !h.add(&c.wsConn) {
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeRestart, "service restart"),
 			time.Now().Add(time.Second))
 		ws.Close()
@@ -208,36 +212,19 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 	// The handler returns now: the connection lives on in its own reader goroutine.
 	go func() {
-		defer h.remove(c)
+		defer h.remove(&c.wsConn)
 		c.run()
 	}()
 }
 
-// outFrame is one frame for the writer: a text frame, or a control frame (a ping or a pong).
-type outFrame struct {
-	control int // 0 for a text frame, else websocket.PingMessage or PongMessage
-	data    []byte
-}
-
 // chatConn is one resident's connection.
 type chatConn struct {
-	s      *Server
-	ws     *websocket.Conn
-	ip     string
-	limit  *rate.Limiter
-	opened time.Time
+	wsConn
+	s  *Server
+	ip string
 
-	mu        sync.Mutex
-	pinger    *time.Timer
-	out       []outFrame // queued for the writer, at most chatQueue
-	writing   bool       // a writer goroutine is running (it alone writes data frames)
-	closed    bool       // closing has started: nothing more is queued
-	closeCode int        // the close frame the writer sends; 0: none
-	closeText string
-
-	closing    atomic.Bool   // closed, for the reader without the lock
-	readerDone chan struct{} // closed when the reader has stopped
-	finished   chan struct{} // closed when the writer has sent the close frame and let go
+	limit   *rate.Limiter // asks and chooses
+	signals *rate.Limiter // typing and acks, which cost the server little
 
 	// The reader's own state.
 	conv        *bot.Conversation
@@ -246,208 +233,14 @@ type chatConn struct {
 	errs        int          // error frames sent
 }
 
-// closeWith starts closing the connection with a close frame (code 0: none). The first reason
-// wins. The writer — the running one, or one started here — finishes the connection.
-func (c *chatConn) closeWith(code int, text string) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.closed, c.closeCode, c.closeText = true, code, text
-	c.closing.Store(true)
-	start := !c.writing
-	c.writing = true
-	c.mu.Unlock()
-	if start {
-		go c.writeLoop()
-	}
-}
-
-// run serves the connection until it closes: it reads, and when reading ends it waits for the
-// writer to finish.
+// run serves the connection until it closes.
 func (c *chatConn) run() {
-	c.mu.Lock()
-	c.pinger = time.AfterFunc(c.s.chatIdle/4, c.ping)
-	c.mu.Unlock()
-	c.readLoop()
-	c.mu.Lock()
-	c.pinger.Stop()
-	c.mu.Unlock()
-	close(c.readerDone)
-	c.closeWith(0, "") // the client left, or the reader stopped: nothing more to say
-	<-c.finished
-	c.ws.Close()
-	c.mu.Lock()
-	code := c.closeCode
-	c.mu.Unlock()
+	code := c.serve(c.handle)
+	if c.conv != nil {
+		c.s.desk.removeResident(c.conv.ID, c)
+	}
 	c.s.log.Info("chat closed", "code", code, "messages", c.messages, "errors", c.errs,
 		"seconds", int(time.Since(c.opened).Seconds()))
-}
-
-// ping queues a ping and arms the next one; the client's pong refreshes the read deadline.
-func (c *chatConn) ping() {
-	if c.closing.Load() {
-		return
-	}
-	c.queue(outFrame{control: websocket.PingMessage})
-	c.mu.Lock()
-	if !c.closed {
-		c.pinger.Reset(c.s.chatIdle / 4)
-	}
-	c.mu.Unlock()
-}
-
-func (c *chatConn) readLoop() {
-	c.ws.SetReadLimit(chatMaxFrame)
-	c.refresh()
-	c.ws.SetPongHandler(func(string) error { c.refresh(); return nil })
-	c.ws.SetPingHandler(func(data string) error {
-		c.refresh()
-		c.queue(outFrame{control: websocket.PongMessage, data: []byte(data)})
-		return nil
-	})
-	for {
-		mt, data, err := c.ws.ReadMessage()
-		if err != nil {
-			var ne net.Error
-			switch {
-			case errors.Is(err, websocket.ErrReadLimit):
-				// The websocket library has sent the close frame (1009) itself.
-				c.closeWith(websocket.CloseMessageTooBig, "too_large")
-			case errors.As(err, &ne) && ne.Timeout() && !c.closing.Load():
-				c.closeWith(websocket.CloseGoingAway, "idle")
-			}
-			return
-		}
-		if c.closing.Load() {
-			continue // closing: waiting for the client's close frame, ignoring the rest
-		}
-		c.refresh()
-		c.handle(mt, data)
-	}
-}
-
-// refresh pushes the read deadline back: any frame or pong shows the client is there.
-func (c *chatConn) refresh() {
-	if !c.closing.Load() {
-		c.ws.SetReadDeadline(time.Now().Add(c.s.chatIdle))
-	}
-}
-
-// queue hands a frame to the writer without waiting, starting one if none runs: a full queue
-// means the client does not read what it is sent, and it is disconnected. The writer makes one
-// system call a frame while the reader parses many frames a call, so the queue is long enough
-// for a burst of 50 frames to be answered (rate_limited errors, mostly) even if the writer has
-// sent none of it yet.
-func (c *chatConn) queue(f outFrame) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	if len(c.out) >= chatQueue {
-		c.mu.Unlock()
-		c.s.log.Warn("chat client too slow", "queued", chatQueue)
-		c.closeWith(websocket.ClosePolicyViolation, "too slow")
-		return
-	}
-	c.out = append(c.out, f)
-	start := !c.writing
-	c.writing = true
-	c.mu.Unlock()
-	if start {
-		go c.writeLoop()
-	}
-}
-
-func (c *chatConn) queueJSON(v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		c.s.log.Error("chat: encoding a frame", "err", err)
-		return
-	}
-	c.queue(outFrame{data: b})
-}
-
-// next takes the first queued frame. When there is none, or closing has started, the writer
-// stops writing frames: ok is false and, unless closing, the writer is marked gone.
-func (c *chatConn) next() (f outFrame, closing, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return outFrame{}, true, false
-	}
-	if len(c.out) == 0 {
-		c.writing = false
-		c.out = nil // an idle connection keeps no queue
-		return outFrame{}, false, false
-	}
-	f = c.out[0]
-	c.out[0] = outFrame{}
-	c.out = c.out[1:]
-	return f, false, true
-}
-
-// writeLoop sends queued frames until the queue is empty, or finishes the connection once
-// closing has started. Only one runs at a time (see writing).
-func (c *chatConn) writeLoop() {
-	for {
-		// Closing comes first: a slow client is not sent the rest of its queue.
-		f, closing, ok := c.next()
-		if closing {
-			c.finish()
-			return
-		}
-		if !ok {
-			return
-		}
-		if err := c.write(f, time.Now().Add(chatWriteWait)); err != nil {
-			// The connection is broken: nothing more can be said on it.
-			c.closeWith(0, "")
-			c.ws.Close()
-		}
-	}
-}
-
-func (c *chatConn) write(f outFrame, deadline time.Time) error {
-	if f.control != 0 {
-		return c.ws.WriteControl(f.control, f.data, deadline)
-	}
-	c.ws.SetWriteDeadline(deadline)
-	return c.ws.WriteMessage(websocket.TextMessage, f.data)
-}
-
-// finish sends what the reason allows — the queued frames (an error frame saying why, a reply
-// in flight), then the close frame — waits a little for the client's close frame, and lets the
-// reader's run end.
-func (c *chatConn) finish() {
-	defer close(c.finished)
-	c.mu.Lock()
-	code, text, rest := c.closeCode, c.closeText, c.out
-	c.out = nil
-	c.mu.Unlock()
-	deadline := time.Now().Add(chatWriteWait)
-	switch code {
-	case 0, websocket.ClosePolicyViolation:
-		// The client left, or does not read: no more frames.
-	default:
-		for _, f := range rest {
-			if c.write(f, deadline) != nil {
-				break
-			}
-		}
-	}
-	if code != 0 {
-		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), deadline)
-	}
-	grace := time.NewTimer(chatCloseGrace)
-	defer grace.Stop()
-	select {
-	case <-c.readerDone:
-	case <-grace.C:
-		c.ws.Close() // the reader stops at once
-	}
 }
 
 // Frames.
@@ -468,6 +261,8 @@ type welcomeFrame struct {
 	Resumed   bool       `json:"resumed"`
 	Community string     `json:"community"`
 	History   []bot.Turn `json:"history"`
+	Handoff   string     `json:"handoff,omitempty"` // a person is involved: waiting, live, offered
+	Agent     string     `json:"agent,omitempty"`   // the operator's number, when live
 }
 
 type errorFrame struct {
@@ -519,6 +314,8 @@ func (c *chatConn) handle(mt int, data []byte) {
 		c.hello(f)
 	case "ask", "choose":
 		c.message(f)
+	case "typing", "ack":
+		c.signal(f)
 	default:
 		c.fail(errBadType, "不认识的消息类型 (unknown type)", "")
 	}
@@ -561,7 +358,9 @@ func (c *chatConn) hello(f clientFrame) {
 				}
 			}
 			s.log.Debug("chat resumed", "turns", len(turns))
-			c.queueJSON(welcomeFrame{Type: "welcome", Session: f.Session, Resumed: true, Community: conv.Community, History: turns})
+			s.desk.addResident(conv.ID, c)
+			c.queueJSON(welcomeFrame{Type: "welcome", Session: f.Session, Resumed: true, Community: conv.Community, History: turns,
+				Handoff: conv.Handoff, Agent: s.agentOf(ctx, conv.Operator)})
 			return
 		case !errors.Is(err, bot.ErrNoConversation):
 			s.log.Error("chat: looking up a conversation", "err", err)
@@ -577,6 +376,7 @@ func (c *chatConn) hello(f clientFrame) {
 		return
 	}
 	c.conv = conv
+	s.desk.addResident(conv.ID, c)
 	s.log.Debug("chat started", "community", community != "")
 	c.queueJSON(welcomeFrame{Type: "welcome", Session: token, Community: community, History: []bot.Turn{}})
 }
@@ -622,13 +422,67 @@ func (c *chatConn) message(f clientFrame) {
 	defer cancel()
 	d := bot.Dialogue{Bot: b, Desk: conversationDesk{desk{c.s.intake}, c.conv.ID}}
 	st, community := c.conv.State, c.conv.Community
-	var r bot.Reply
-	var err error
-	if f.Type == "ask" {
-		r, err = d.Ask(ctx, &st, &community, f.ID, text)
-	} else {
+	if f.Type == "choose" {
 		text = c.optionLabel(f.Option)
-		r, err = d.Choose(ctx, &st, &community, f.ID, f.Option)
+	}
+
+	// Whether a person is involved is stored with the conversation (an operator on any node may
+	// have taken it since the last message): while one is, the bot says nothing.
+	fresh, err := c.s.convs.Conversation(ctx, c.conv.ID)
+	if err != nil {
+		c.s.log.Error("chat: reading the conversation", "err", err)
+		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
+		return
+	}
+	var r bot.Reply
+	handled := false
+	switch fresh.Handoff {
+	case bot.HandoffWaiting, bot.HandoffLive:
+		if fresh.Handoff == bot.HandoffWaiting && f.Type == "choose" && f.Option == optKeepBot {
+			if _, err = c.s.endHandoff(ctx, c.conv.ID, []string{bot.HandoffWaiting}, ""); err == nil {
+				go c.s.broadcastState()
+				st = bot.DialogState{}
+				r, handled = bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，已取消转人工，请继续问我。", Options: []bot.Option{}}, true
+			}
+			break
+		}
+		c.toOperator(ctx, f.ID, text)
+		return
+	case bot.HandoffOffered:
+		if _, err = c.s.endHandoff(ctx, c.conv.ID, []string{bot.HandoffOffered}, ""); err != nil {
+			break
+		}
+		go c.s.broadcastState()
+		switch {
+		case f.Type == "choose" && f.Option == optHandoffTicket:
+			desc, terr := c.s.transcript(ctx, c.conv.ID)
+			if err = terr; err == nil {
+				r, handled = d.StartReport(ctx, &st, community, f.ID, fresh.Guess, desc), true
+			}
+		case f.Type == "choose" && f.Option == optKeepBot:
+			st = bot.DialogState{}
+			r, handled = bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，请继续问我。", Options: []bot.Option{}}, true
+		}
+	}
+	if err == nil && !handled {
+		if f.Type == "ask" {
+			r, err = d.Ask(ctx, &st, &community, f.ID, text)
+		} else {
+			r, err = d.Choose(ctx, &st, &community, f.ID, f.Option)
+		}
+		if err == nil && r.Decision == bot.Handoff && st.Flow == "handoff" {
+			// The dialogue's own handoff (leave a message) is for a bot with no desk: here the
+			// resident joins the operators' queue.
+			st = bot.DialogState{}
+			var state string
+			if state, err = c.s.startHandoff(ctx, c.conv, &r); err == nil {
+				defer func() {
+					if state == bot.HandoffWaiting {
+						c.s.broadcastState() // once the turns are stored, so consoles show them
+					}
+				}()
+			}
+		}
 	}
 	switch {
 	case errors.Is(err, bot.ErrBadOption):
@@ -664,12 +518,44 @@ func (c *chatConn) message(f clientFrame) {
 
 // optionLabel is how a choice shows in the history: the label the resident tapped.
 func (c *chatConn) optionLabel(id string) string {
-	for _, o := range c.lastOptions {
+	for _, o := range append(c.lastOptions, keepBotOption, handoffTicketOption) {
 		if o.ID == id {
 			return o.Label
 		}
 	}
 	return id
+}
+
+// toOperator stores what a resident says while a person is involved and shows it to the
+// consoles; the resident is told it arrived, and the bot stays silent.
+func (c *chatConn) toOperator(ctx context.Context, id, text string) {
+	if _, err := c.s.addTurn(ctx, c.conv.ID, bot.Turn{From: "resident", Text: text}); err != nil {
+		c.s.log.Error("chat: storing a turn for the operator", "err", err)
+		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", id)
+		return
+	}
+	c.messages++
+	c.queueJSON(receivedFrame{Type: "received", ReplyTo: id})
+}
+
+// signal passes a resident's typing, or acknowledgement of an operator's message, to the
+// consoles. Neither is answered.
+func (c *chatConn) signal(f clientFrame) {
+	if c.conv == nil || !c.signals.Allow() {
+		return
+	}
+	if f.Type == "typing" {
+		ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
+		defer cancel()
+		if conv, err := c.s.convs.Conversation(ctx, c.conv.ID); err != nil || conv.Handoff != bot.HandoffLive {
+			return // only the operator holding the chat is told
+		}
+		c.s.desk.toOperators(convFrame{Type: "typing", Conversation: c.conv.ID})
+		return
+	}
+	if f.ID != "" && len(f.ID) <= chatMaxID {
+		c.s.desk.toOperators(convFrame{Type: "delivered", Conversation: c.conv.ID, ID: f.ID})
+	}
 }
 
 // errorKind describes a dialogue error for the log without what the resident wrote.

@@ -60,6 +60,7 @@ type chatEnv struct {
 	t     *testing.T
 	path  string
 	store *sqlite.Store
+	svc   *intake.Service
 	srv   *web.Server
 	ts    *httptest.Server
 	url   string
@@ -67,10 +68,13 @@ type chatEnv struct {
 }
 
 type chatOptions struct {
-	path     string        // the database; default a new one
-	origins  []string      // Config.Origins
-	noBot    bool          // do not call SetBot
-	idle     time.Duration // Config.ChatIdle
+	path     string         // the database; default a new one
+	origins  []string       // Config.Origins
+	noBot    bool           // do not call SetBot
+	idle     time.Duration  // Config.ChatIdle
+	hours    *web.DeskHours // Config.DeskHours; default always open, so tests do not depend on the hour
+	wait     time.Duration  // Config.HandoffWait
+	now      func() time.Time
 	listener func(net.Listener) net.Listener
 }
 
@@ -89,9 +93,15 @@ func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
 	log := slog.New(e.log)
 	svc := &intake.Service{
 		Store: store, SLA: intake.DefaultSLA(intake.DefaultCalendar()),
-		Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log,
+		Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log, Now: o.now,
 	}
-	e.srv = web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins, ChatIdle: o.idle})
+	hours := web.DeskHours{Always: true}
+	if o.hours != nil {
+		hours = *o.hours
+	}
+	e.svc = svc
+	e.srv = web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins, ChatIdle: o.idle,
+		Canned: store, DeskHours: hours, HandoffWait: o.wait, Now: o.now})
 	if !o.noBot {
 		e.srv.SetBot(b)
 	}
@@ -184,6 +194,11 @@ type chatFrame struct {
 	History   []bot.Turn `json:"history"`
 	Code      string     `json:"code"`
 	Message   string     `json:"message"`
+	// Frames of a chat a person is in (docs/operator.md).
+	State   string `json:"state"`
+	Agent   string `json:"agent"`
+	ID      string `json:"id"`
+	Handoff string `json:"handoff"`
 }
 
 func (f chatFrame) String() string {
@@ -505,18 +520,21 @@ func TestChatEmergency(t *testing.T) {
 	}
 }
 
-func TestChatHandoff(t *testing.T) {
-	e := newChatEnv(t, chatOptions{})
+// Out of desk hours nobody can take a chat: the resident is offered a ticket whose description
+// is the conversation, and the dialogue collects the rest.
+func TestChatHandoffOutOfHours(t *testing.T) {
+	saturday := time.Date(2026, 11, 28, 10, 0, 0, 0, intake.Beijing)
+	e := newChatEnv(t, chatOptions{hours: &web.DefaultDeskHours, now: func() time.Time { return saturday }})
 	c := e.dial()
 	c.hello("", "")
+	c.ask("楼道里堆了很多杂物没人管")
 	f := c.ask("转人工")
 	wantDecisionTopic(t, f, bot.Handoff, "")
-	if !slices.Contains(f.optionIDs(), "leave_message") {
-		t.Fatalf("handoff options %v lack leave_message", f.optionIDs())
+	wantOptions(t, f, "handoff_ticket", "keep_bot")
+	if !strings.Contains(f.Text, "非工作时间") {
+		t.Errorf("handoff out of hours: %q, want the resident told nobody is in", f.Text)
 	}
-	f = c.choose("leave_message")
-	wantDecisionTopic(t, f, bot.Handoff, "")
-	f = c.ask("楼道里堆了很多杂物没人管")
+	f = c.choose("handoff_ticket")
 	if !strings.Contains(f.Text, "地点") {
 		t.Fatalf("got %s, want the place question", f)
 	}
@@ -527,8 +545,8 @@ func TestChatHandoff(t *testing.T) {
 	f = c.ask("13812345678")
 	wantOptions(t, f, "confirm", "cancel")
 	tk := e.wantTicket(c.choose("confirm"), "wy-jinqiao")
-	if tk.Description != "楼道里堆了很多杂物没人管" {
-		t.Errorf("description %q, want the message", tk.Description)
+	if !strings.Contains(tk.Description, "楼道里堆了很多杂物没人管") || !strings.Contains(tk.Description, "转人工") {
+		t.Errorf("description %q, want the conversation", tk.Description)
 	}
 }
 

@@ -41,6 +41,12 @@ type Config struct {
 	// ChatIPPerMinute limits chat messages per client address (0: 30 a minute; negative: no
 	// limit, for `hotline bench chat` from one address).
 	ChatIPPerMinute int
+	// Canned stores the operators' canned replies (with the chat, it mounts /api/v1/canned).
+	Canned intake.CannedReplies
+	// DeskHours are when operators answer chats (zero: DefaultDeskHours); HandoffWait is how
+	// long a resident waits for one before a ticket is offered instead (0: 3 minutes).
+	DeskHours   DeskHours
+	HandoffWait time.Duration
 	// ChatIdle closes a chat connection that has sent no frame and answered no ping for this
 	// long (0: 2 minutes); the server pings at a quarter of it.
 	ChatIdle time.Duration
@@ -60,6 +66,11 @@ type Server struct {
 	origins map[string]bool
 	clock   func() time.Time
 	chat    *chatHub // open chat connections, when /ws/chat is mounted
+	desk    *deskHub // the switchboard between residents and consoles, with the chat
+	canned  intake.CannedReplies
+
+	deskHours   DeskHours
+	handoffWait time.Duration
 
 	chatIPPerMinute int
 	chatIdle        time.Duration
@@ -75,6 +86,9 @@ func New(cfg Config) *Server {
 		convs: cfg.Conversations, origins: map[string]bool{},
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
 		chatIdle:    cmp.Or(cfg.ChatIdle, chatIdle),
+		canned:      cfg.Canned,
+		deskHours:   cfg.DeskHours,
+		handoffWait: cmp.Or(cfg.HandoffWait, 3*time.Minute),
 		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
 		loginLimit:  newLimiter(2*time.Second, 10),
 	}
@@ -95,8 +109,17 @@ func New(cfg Config) *Server {
 		s.mountTickets()
 		s.mountOpen311()
 	}
+	if s.deskHours == (DeskHours{}) {
+		s.deskHours = DefaultDeskHours
+	}
 	if s.intake != nil && s.convs != nil && s.guide != nil {
 		s.mountChat()
+		s.desk = newDeskHub()
+		s.intake.Observe(s.ticketChanged)
+		if s.users != nil {
+			s.mountOperator()
+			s.mountCanned()
+		}
 	}
 	s.mountStatic()
 	return s

@@ -29,6 +29,15 @@ func (s *Server) mountStatic() {
 				"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 			h.Set("Referrer-Policy", "no-referrer")
 		}))
+	// The operator console: the page is public (it shows a login form); all it shows comes from
+	// the staff API and GET /ws/operator.
+	s.mux.Handle("GET /console", staticFile("static/console.html", "text/html; charset=utf-8",
+		"no-cache", func(h http.Header) {
+			h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
+				"connect-src 'self'; media-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+			h.Set("Referrer-Policy", "no-referrer")
+		}))
+	s.mux.Handle("GET /console.js", staticFile("static/console.js", "application/javascript; charset=utf-8", "no-cache", nil))
 }
 
 // staticFile serves one embedded file with its type, caching, a strong ETag (conditional and HEAD

@@ -125,7 +125,8 @@ func newFixtureLog(t *testing.T, log *slog.Logger) *fixture {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: fixtureGuide, Now: clk.Now})
+	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: fixtureGuide, Now: clk.Now,
+		Conversations: store, Canned: store})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close) // runs before the store closes: cleanups run last-in first-out
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -26,9 +27,15 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	checkEvery := fs.Duration("deadline-check", time.Minute, "how often overdue tickets are looked for")
 	chatIPRate := fs.Int("chat-ip-rate", 0, "chat messages a minute per client address (0: 30; -1: no limit, for hotline bench chat)")
 	chatIdle := fs.Duration("chat-idle", 2*time.Minute, "close a chat that sends nothing and answers no ping for this long")
+	deskHours := fs.String("desk-hours", envOr("HOTLINE_DESK_HOURS", "08:30-17:30"), "when operators answer chats, on working days, Beijing time: HH:MM-HH:MM, or always (env HOTLINE_DESK_HOURS)")
+	handoffWait := fs.Duration("handoff-wait", 3*time.Minute, "how long a resident waits for an operator before a ticket is offered instead")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	hours, err := web.ParseDeskHours(*deskHours)
+	if err != nil {
+		return exitError{code: 2, msg: err.Error()}
 	}
 	if err := os.MkdirAll(*data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -63,7 +70,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			allowed = append(allowed, o)
 		}
 	}
-	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle})
+	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -88,6 +96,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go svc.WatchDeadlines(watchCtx, *checkEvery)
+	go srv.RunDesk(watchCtx, cmp.Or(*handoffWait/6, time.Second))
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 

@@ -17,7 +17,27 @@ import (
 
 var _ bot.Conversations = (*Store)(nil)
 
-const conversationSelect = "SELECT id, token_hash, community, state, created, updated FROM conversations"
+const conversationSelect = "SELECT id, token_hash, community, state, created, updated, handoff, operator, handoff_at, guess FROM conversations"
+
+func scanConversation(r scanner) (*bot.Conversation, error) {
+	var (
+		c                           bot.Conversation
+		state                       string
+		created, updated, handoffAt sql.NullInt64
+	)
+	if err := r.Scan(&c.ID, &c.TokenHash, &c.Community, &state, &created, &updated,
+		&c.Handoff, &c.Operator, &handoffAt, &c.Guess); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(state), &c.State); err != nil {
+		return nil, fmt.Errorf("sqlite: conversation %s: state: %w", c.ID, err)
+	}
+	c.Created, c.Updated = fromNanos(created), fromNanos(updated)
+	if handoffAt.Int64 != 0 {
+		c.HandoffAt = fromNanos(handoffAt)
+	}
+	return &c, nil
+}
 
 // CreateConversation stores c, whose ID and TokenHash the caller has set. A zero Created is set to
 // now and a zero Updated to Created. A taken id or token hash is intake.ErrConflict.
@@ -63,24 +83,93 @@ func (s *Store) CreateConversation(ctx context.Context, c *bot.Conversation) err
 // ConversationByToken returns the conversation of tokenHash if it was updated after since, else
 // bot.ErrNoConversation.
 func (s *Store) ConversationByToken(ctx context.Context, tokenHash string, since time.Time) (*bot.Conversation, error) {
-	var (
-		c                bot.Conversation
-		state            string
-		created, updated sql.NullInt64
-	)
-	err := s.rdb.QueryRowContext(ctx, conversationSelect+" WHERE token_hash = ? AND updated > ?",
-		tokenHash, clampNanos(since)).Scan(&c.ID, &c.TokenHash, &c.Community, &state, &created, &updated)
+	c, err := scanConversation(s.rdb.QueryRowContext(ctx, conversationSelect+" WHERE token_hash = ? AND updated > ?",
+		tokenHash, clampNanos(since)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bot.ErrNoConversation
 	}
 	if err != nil {
 		return nil, chatWrap("conversation by token", err)
 	}
-	if err := json.Unmarshal([]byte(state), &c.State); err != nil {
-		return nil, fmt.Errorf("sqlite: conversation %s: state: %w", c.ID, err)
+	return c, nil
+}
+
+// Conversation returns a conversation by id, or bot.ErrNoConversation.
+func (s *Store) Conversation(ctx context.Context, id string) (*bot.Conversation, error) {
+	c, err := scanConversation(s.rdb.QueryRowContext(ctx, conversationSelect+" WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bot.ErrNoConversation
 	}
-	c.Created, c.Updated = fromNanos(created), fromNanos(updated)
-	return &c, nil
+	if err != nil {
+		return nil, chatWrap("conversation", err)
+	}
+	return c, nil
+}
+
+// SetHandoff moves conversation id's handoff to ch if it is now in one of from (and held by
+// holder, when given), in one statement: of two operators taking the same chat, one moves it.
+// An unknown id is bot.ErrNoConversation.
+func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch bot.HandoffChange) (bool, error) {
+	at := ch.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	an, err := nanos("handoff time", at)
+	if err != nil {
+		return false, err
+	}
+	fromJSON, err := json.Marshal(from)
+	if err != nil {
+		return false, err
+	}
+	var moved bool
+	err = s.write(ctx, func(w *writer) error {
+		bg := context.Background()
+		res, err := w.conn.ExecContext(bg, `UPDATE conversations
+			SET handoff = ?, operator = ?, handoff_at = ?, guess = coalesce(nullif(?, ''), guess)
+			WHERE id = ? AND handoff IN (SELECT value FROM json_each(?)) AND (? = '' OR operator = ?)`,
+			ch.State, ch.Operator, an, ch.Guess, id, string(fromJSON), holder, holder)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			var one int
+			if err := w.conn.QueryRowContext(bg, "SELECT 1 FROM conversations WHERE id = ?", id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return bot.ErrNoConversation
+			}
+		}
+		moved = n == 1
+		return nil
+	})
+	if err != nil {
+		return false, chatWrap("set handoff", err)
+	}
+	return moved, nil
+}
+
+// Handoffs returns every conversation with a person involved, longest waiting first.
+func (s *Store) Handoffs(ctx context.Context) ([]*bot.Conversation, error) {
+	rows, err := s.rdb.QueryContext(ctx, conversationSelect+" WHERE handoff != '' ORDER BY handoff_at, id")
+	if err != nil {
+		return nil, chatWrap("handoffs", err)
+	}
+	defer rows.Close()
+	out := []*bot.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, chatWrap("handoffs", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, chatWrap("handoffs", err)
+	}
+	return out, nil
 }
 
 // AppendTurns stores c's state, community and Updated (now when zero, and then set in c) and
@@ -90,17 +179,42 @@ func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bo
 	if c == nil || c.ID == "" {
 		return fmt.Errorf("%w: no conversation", intake.ErrInvalid)
 	}
-	updated := c.Updated
+	state, err := json.Marshal(c.State)
+	if err != nil {
+		return fmt.Errorf("%w: conversation state: %v", intake.ErrInvalid, err)
+	}
+	updated, err := s.appendTurns(ctx, "append turns", c.ID, c.Updated, turns,
+		"UPDATE conversations SET state = ?, community = ?, updated = ? WHERE id = ?", string(state), c.Community)
+	if err == nil {
+		c.Updated = updated
+	}
+	return err
+}
+
+// AddTurns appends turns to conversation id, as AppendTurns, leaving the dialogue's state alone:
+// for what operators and the system say. The conversation counts as updated at the last turn's
+// time (now when zero).
+func (s *Store) AddTurns(ctx context.Context, id string, turns []bot.Turn) error {
+	var at time.Time
+	if len(turns) > 0 {
+		at = turns[len(turns)-1].At
+	}
+	_, err := s.appendTurns(ctx, "add turns", id, at, turns, "UPDATE conversations SET updated = max(updated, ?) WHERE id = ?")
+	return err
+}
+
+// appendTurns runs update (its arguments, then the update time and id) and inserts turns after
+// the conversation's last one in one transaction, and returns the update time.
+func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []bot.Turn, update string, args ...any) (time.Time, error) {
+	if id == "" {
+		return time.Time{}, fmt.Errorf("%w: no conversation", intake.ErrInvalid)
+	}
 	if updated.IsZero() {
 		updated = time.Now()
 	}
 	un, err := nanos("updated_at", updated)
 	if err != nil {
-		return err
-	}
-	state, err := json.Marshal(c.State)
-	if err != nil {
-		return fmt.Errorf("%w: conversation state: %v", intake.ErrInvalid, err)
+		return time.Time{}, err
 	}
 	type row struct {
 		at    any
@@ -113,12 +227,12 @@ func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bo
 			at = updated
 		}
 		if rows[i].at, err = nanos("turn time", at); err != nil {
-			return err
+			return time.Time{}, err
 		}
 		if t.Reply != nil {
 			b, err := json.Marshal(t.Reply)
 			if err != nil {
-				return fmt.Errorf("%w: turn reply: %v", intake.ErrInvalid, err)
+				return time.Time{}, fmt.Errorf("%w: turn reply: %v", intake.ErrInvalid, err)
 			}
 			rows[i].reply = string(b)
 		}
@@ -126,8 +240,7 @@ func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bo
 	var first int
 	err = s.write(ctx, func(w *writer) error {
 		bg := context.Background() // as the writer's statements: the batch is not the caller's
-		res, err := w.conn.ExecContext(bg, "UPDATE conversations SET state = ?, community = ?, updated = ? WHERE id = ?",
-			string(state), c.Community, un, c.ID)
+		res, err := w.conn.ExecContext(bg, update, append(args, un, id)...)
 		if err != nil {
 			return err
 		}
@@ -140,29 +253,28 @@ func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bo
 			return nil
 		}
 		if err := w.conn.QueryRowContext(bg, "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE conversation_id = ?",
-			c.ID).Scan(&first); err != nil {
+			id).Scan(&first); err != nil {
 			return err
 		}
 		for i, t := range turns {
 			if _, err := w.conn.ExecContext(bg,
-				"INSERT INTO turns (conversation_id, seq, at, sender, text, reply) VALUES (?, ?, ?, ?, ?, ?)",
-				c.ID, first+i, rows[i].at, t.From, t.Text, rows[i].reply); err != nil {
+				"INSERT INTO turns (conversation_id, seq, at, sender, text, agent, reply) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				id, first+i, rows[i].at, t.From, t.Text, t.Agent, rows[i].reply); err != nil {
 				return fmt.Errorf("turn: %w", err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return chatWrap("append turns", err)
+		return time.Time{}, chatWrap(op, err)
 	}
-	c.Updated = updated
 	for i := range turns {
 		turns[i].Seq = first + i
 		if turns[i].At.IsZero() {
 			turns[i].At = updated
 		}
 	}
-	return nil
+	return updated, nil
 }
 
 // Turns returns the last limit turns of a conversation (all of them when limit <= 0), oldest
@@ -171,7 +283,7 @@ func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, at, sender, text, reply FROM (
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, at, sender, text, agent, reply FROM (
 			SELECT * FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?
 		) ORDER BY seq`, conversationID, limit)
 	if err != nil {
@@ -185,7 +297,7 @@ func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]
 			at    sql.NullInt64
 			reply sql.NullString
 		)
-		if err := rows.Scan(&t.Seq, &at, &t.From, &t.Text, &reply); err != nil {
+		if err := rows.Scan(&t.Seq, &at, &t.From, &t.Text, &t.Agent, &reply); err != nil {
 			return nil, chatWrap("turns", err)
 		}
 		t.At = fromNanos(at)

@@ -26,26 +26,31 @@ func (s *Store) AddUser(ctx context.Context, u *intake.User) error {
 	if err != nil {
 		return err
 	}
+	var number int64
 	err = s.write(ctx, func(w *writer) error {
-		_, err := w.userInsert.Exec(u.Name, string(u.Role), u.Grid, u.PasswordHash, at)
+		res, err := w.userInsert.Exec(u.Name, string(u.Role), u.Grid, u.PasswordHash, at)
 		if duplicate(err) {
 			return fmt.Errorf("%w: the user name %q is taken", intake.ErrConflict, u.Name)
 		}
+		if err != nil {
+			return err
+		}
+		number, err = res.LastInsertId() // the rowid: the staff number
 		return err
 	})
 	if err != nil {
 		return wrap("add user", err)
 	}
-	u.Created = created
+	u.Created, u.Number = created, int(number)
 	return nil
 }
 
-const userSelect = "SELECT name, role, grid, password_hash, created FROM users"
+const userSelect = "SELECT name, role, grid, password_hash, created, rowid FROM users"
 
 func scanUser(r scanner) (*intake.User, error) {
 	var u intake.User
 	var created sql.NullInt64
-	if err := r.Scan(&u.Name, &u.Role, &u.Grid, &u.PasswordHash, &created); err != nil {
+	if err := r.Scan(&u.Name, &u.Role, &u.Grid, &u.PasswordHash, &created, &u.Number); err != nil {
 		return nil, err
 	}
 	u.Created = fromNanos(created)

@@ -35,7 +35,7 @@ func TestUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *got != (intake.User{Name: "li", Role: intake.RoleGridWorker, Grid: "g1", PasswordHash: "$argon2id$a", Created: created.UTC()}) {
+	if *got != (intake.User{Name: "li", Number: 1, Role: intake.RoleGridWorker, Grid: "g1", PasswordHash: "$argon2id$a", Created: created.UTC()}) {
 		t.Errorf("User(li) = %+v", got)
 	}
 	if _, err := s.User(ctx, "nobody"); !errors.Is(err, intake.ErrNotFound) {

@@ -1,0 +1,95 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/bayannur/hotline/search"
+)
+
+// What the operator desk needs of the bot: the guide's entries and cards as messages an operator
+// sends, a search box over the guide, and a report started from a whole conversation.
+
+// EntryText is a guide entry's title and answer, as the bot would send it.
+func (b *Bot) EntryText(id string) (title, text string, ok bool) {
+	e, ok := b.guide.Entry(id)
+	if !ok {
+		return "", "", false
+	}
+	return e.Title, renderEntry(e), true
+}
+
+// CommunityCard is a community's contact card (its top grid) and its text.
+func (b *Bot) CommunityCard(id string) (*ContactCard, string, bool) {
+	c, ok := b.guide.Community(id)
+	if !ok {
+		return nil, "", false
+	}
+	card := Card(c, c.TopGrid(), "")
+	return card, renderCard(card), true
+}
+
+// GuideHit is a guide entry found for an operator's search.
+type GuideHit struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Kind  string `json:"kind"`
+	Text  string `json:"text"`
+}
+
+// PlaceHit is a community found for an operator's search.
+type PlaceHit struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Town string `json:"town"`
+}
+
+// Lookup searches the guide as the bot reads residents (homophones, colloquial words): up to limit
+// entries and communities, best first.
+func (b *Bot) Lookup(ctx context.Context, query string, limit int) ([]GuideHit, []PlaceHit, error) {
+	text := b.an.Normalize(query)
+	entries, places := []GuideHit{}, []PlaceHit{}
+	if text == "" {
+		return entries, places, nil
+	}
+	hits, err := b.index.SearchEntries(ctx, text, limit+8) // intents are skipped
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, h := range hits {
+		if h.Kind == search.KindIntent || len(entries) == limit {
+			continue
+		}
+		if e, ok := b.guide.Entry(h.ID); ok {
+			entries = append(entries, GuideHit{ID: e.ID, Title: e.Title, Kind: e.Kind, Text: renderEntry(e)})
+		}
+	}
+	cs, err := b.index.SearchContacts(ctx, text, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[string]bool{}
+	for _, h := range cs {
+		if c, ok := b.guide.Community(h.CommunityID); ok && !seen[c.ID] {
+			seen[c.ID] = true
+			places = append(places, PlaceHit{ID: c.ID, Name: c.Name, Town: c.TownName})
+		}
+	}
+	return entries, places, nil
+}
+
+// StartReport starts collecting a report whose description is already known (a conversation
+// turned into a ticket): the dialogue goes on to ask for what is missing — the place, a phone —
+// and a confirmation.
+func (d *Dialogue) StartReport(ctx context.Context, st *DialogState, community, id, topic, description string) Reply {
+	category := "other"
+	if e, ok := d.Bot.guide.Entry(topic); ok {
+		category = e.Category
+	} else {
+		topic = ""
+	}
+	*st = DialogState{Flow: "report", Topic: topic, Category: category, Description: description, Community: community}
+	r := simpleReply(id, Report, "")
+	r.Topic = topic
+	r.Text = d.nextReportQuestion(ctx, st, &r)
+	return r
+}

@@ -1,0 +1,348 @@
+package web
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
+)
+
+// GET /ws/operator: a console's live connection (docs/operator.md). Operators take waiting chats,
+// talk to residents, hand chats back to the bot and turn them into tickets; every console is told
+// of every change.
+
+// deskRoles may open the operator socket.
+var deskRoles = []intake.Role{intake.RoleOperator, intake.RoleManager}
+
+// mountOperator mounts GET /ws/operator and the console's helpers.
+func (s *Server) mountOperator() {
+	s.handle("GET /ws/operator", s.staff(s.serveOperator, deskRoles...))
+}
+
+func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
+	// The session cookie would let any page open this socket in a logged-in browser: only the
+	// console's own origin may (clients without Origin are not browsers).
+	if o := r.Header.Get("Origin"); o != "" && !s.sameOrigin(r, o) {
+		writeError(w, http.StatusForbidden, "forbidden_origin", "只能从坐席页面连接 (origin not allowed)")
+		return
+	}
+	ws, err := s.chat.upgrade.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &opConn{wsConn: newWSConn(ws, s.log, "operator", s.chatIdle), s: s, user: staffUser(r)}
+	if !s.chat.add(&c.wsConn) {
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeRestart, "service restart"),
+			time.Now().Add(time.Second))
+		ws.Close()
+		return
+	}
+	s.desk.addOperator(c)
+	go func() {
+		defer s.chat.remove(&c.wsConn)
+		c.run()
+	}()
+}
+
+// sameOrigin reports whether a browser Origin is this server's own.
+func (s *Server) sameOrigin(r *http.Request, origin string) bool {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return strings.EqualFold(strings.TrimSuffix(origin, "/"), scheme+"://"+r.Host)
+}
+
+// opConn is one console's connection.
+type opConn struct {
+	wsConn
+	s    *Server
+	user *intake.User
+}
+
+func (c *opConn) run() {
+	c.queueJSON(map[string]any{"type": "hello", "operator": map[string]any{
+		"name": c.user.Name, "number": agentNumber(c.user), "role": c.user.Role}})
+	go c.s.broadcastState() // this console's first state, and everyone's new online count
+	code := c.serve(c.handle)
+	c.s.desk.removeOperator(c)
+	c.s.broadcastState()
+	c.s.log.Info("operator closed", "user", c.user.Name, "code", code, "seconds", int(time.Since(c.opened).Seconds()))
+}
+
+// opRequest is any frame a console sends.
+type opRequest struct {
+	Type         string `json:"type"`
+	ID           string `json:"id"`
+	Conversation string `json:"conversation"`
+	Text         string `json:"text"`
+	Entry        string `json:"entry"`
+	Community    string `json:"community"`
+	Topic        string `json:"topic"`
+	Category     string `json:"category"`
+	Address      string `json:"address"`
+	Phone        string `json:"phone"`
+	Description  string `json:"description"`
+}
+
+type resultFrame struct {
+	Type    string          `json:"type"` // result
+	ReplyTo string          `json:"reply_to"`
+	OK      bool            `json:"ok"`
+	Code    string          `json:"code,omitempty"`
+	Message string          `json:"message,omitempty"`
+	ID      string          `json:"id,omitempty"` // say: the message's id, for delivered
+	Ticket  *bot.TicketInfo `json:"ticket,omitempty"`
+}
+
+// deskError is a request refused with a code.
+type deskError struct{ code, message string }
+
+func (e *deskError) Error() string { return e.code + ": " + e.message }
+
+var (
+	errTaken    = &deskError{"taken", "这个对话已被其他工作人员接入 (another operator took it first)"}
+	errNotYours = &deskError{"not_yours", "这个对话不在您这里 (you do not hold this chat)"}
+	errNoChat   = &deskError{"not_found", "没有这个对话 (no such conversation)"}
+)
+
+func badRequest(msg string) error { return &deskError{"bad_request", msg} }
+
+func (c *opConn) handle(mt int, data []byte) {
+	var f opRequest
+	if trimmed := bytes.TrimSpace(data); mt != websocket.TextMessage || !utf8.Valid(data) || len(trimmed) == 0 ||
+		trimmed[0] != '{' || json.Unmarshal(trimmed, &f) != nil {
+		c.queueJSON(errorFrame{Type: "error", Code: errBadJSON, Message: "not a JSON object"})
+		return
+	}
+	if f.Type == "ping" {
+		c.queue(outFrame{data: pongFrame})
+		return
+	}
+	if utf8.RuneCountInString(f.ID) > chatMaxID {
+		f.ID = ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
+	defer cancel()
+	res := resultFrame{Type: "result", ReplyTo: f.ID, OK: true}
+	var err error
+	switch f.Type {
+	case "take":
+		err = c.take(ctx, f)
+	case "say":
+		res.ID, err = c.say(ctx, f)
+	case "typing":
+		if _, err = c.held(ctx, f.Conversation); err == nil {
+			c.s.desk.toResident(f.Conversation, json.RawMessage(typingFrame))
+		}
+		if err == nil {
+			return // typing is not answered
+		}
+	case "release":
+		err = c.release(ctx, f)
+	case "ticket":
+		res.Ticket, err = c.ticket(ctx, f)
+	case "send_entry", "send_card":
+		res.ID, err = c.send(ctx, f)
+	default:
+		c.queueJSON(errorFrame{Type: "error", Code: errBadType, Message: "unknown type"})
+		return
+	}
+	if err != nil {
+		res.OK = false
+		var de *deskError
+		var fe *intake.FieldError
+		switch {
+		case errors.As(err, &de):
+			res.Code, res.Message = de.code, de.message
+		case errors.As(err, &fe):
+			res.Code, res.Message = "bad_request", fe.Error()
+		case errors.Is(err, intake.ErrInvalid):
+			res.Code, res.Message = "bad_request", err.Error()
+		default:
+			c.s.log.Error("desk: "+f.Type, "err", err)
+			res.Code, res.Message = errInternal, "内部错误，请稍后再试 (internal error)"
+		}
+	}
+	c.queueJSON(res)
+}
+
+// held returns the conversation if this operator holds it live.
+func (c *opConn) held(ctx context.Context, id string) (*bot.Conversation, error) {
+	if id == "" {
+		return nil, badRequest("conversation: required")
+	}
+	conv, err := c.s.convs.Conversation(ctx, id)
+	if errors.Is(err, bot.ErrNoConversation) {
+		return nil, errNoChat
+	}
+	if err != nil {
+		return nil, err
+	}
+	if conv.Handoff != bot.HandoffLive || conv.Operator != c.user.Name {
+		return nil, errNotYours
+	}
+	return conv, nil
+}
+
+func (c *opConn) take(ctx context.Context, f opRequest) error {
+	if f.Conversation == "" {
+		return badRequest("conversation: required")
+	}
+	moved, err := c.s.convs.SetHandoff(ctx, f.Conversation, []string{bot.HandoffWaiting, bot.HandoffOffered}, "",
+		bot.HandoffChange{State: bot.HandoffLive, Operator: c.user.Name, At: c.s.now()})
+	if errors.Is(err, bot.ErrNoConversation) {
+		return errNoChat
+	}
+	if err != nil {
+		return err
+	}
+	if !moved {
+		c.s.broadcastState() // this console's view was stale
+		return errTaken
+	}
+	agent := agentNumber(c.user)
+	text := "工作人员（工号 " + agent + "）已接入，正在为您服务。"
+	if _, err := c.s.addTurn(ctx, f.Conversation, bot.Turn{From: "system", Text: text}); err != nil {
+		return err
+	}
+	c.s.desk.toResident(f.Conversation, handoffFrame{Type: "handoff", State: bot.HandoffLive, Agent: agent, Text: text, Options: []bot.Option{}})
+	c.s.log.Info("desk: chat taken", "user", c.user.Name)
+	c.s.broadcastState()
+	return nil
+}
+
+// operatorSays stores an operator's message and shows it to the resident; it returns the
+// message id the resident's widget acknowledges.
+func (c *opConn) operatorSays(ctx context.Context, convID, text string, contact *bot.ContactCard, entry *entryRef) (string, error) {
+	agent := agentNumber(c.user)
+	t, err := c.s.addTurn(ctx, convID, bot.Turn{From: "operator", Agent: agent, Text: text})
+	if err != nil {
+		return "", err
+	}
+	id := strconv.Itoa(t.Seq)
+	c.s.desk.toResident(convID, agentFrame{Type: "agent", ID: id, Agent: agent, Text: text, At: t.At, Contact: contact, Entry: entry})
+	return id, nil
+}
+
+func (c *opConn) say(ctx context.Context, f opRequest) (string, error) {
+	text := strings.TrimSpace(f.Text)
+	switch {
+	case text == "":
+		return "", badRequest("text: empty")
+	case utf8.RuneCountInString(text) > bot.MaxRunes:
+		return "", badRequest("text: longer than 2,000 characters")
+	}
+	if _, err := c.held(ctx, f.Conversation); err != nil {
+		return "", err
+	}
+	return c.operatorSays(ctx, f.Conversation, text, nil, nil)
+}
+
+func (c *opConn) send(ctx context.Context, f opRequest) (string, error) {
+	if _, err := c.held(ctx, f.Conversation); err != nil {
+		return "", err
+	}
+	b := c.s.bot.Load()
+	if b == nil {
+		return "", &deskError{errStarting, "正在启动 (starting)"}
+	}
+	if f.Type == "send_entry" {
+		title, text, ok := b.EntryText(f.Entry)
+		if !ok {
+			return "", badRequest("entry: unknown guide entry")
+		}
+		return c.operatorSays(ctx, f.Conversation, text, nil, &entryRef{ID: f.Entry, Title: title})
+	}
+	card, text, ok := b.CommunityCard(f.Community)
+	if !ok {
+		return "", badRequest("community: unknown community")
+	}
+	return c.operatorSays(ctx, f.Conversation, text, card, nil)
+}
+
+func (c *opConn) release(ctx context.Context, f opRequest) error {
+	if _, err := c.held(ctx, f.Conversation); err != nil {
+		return err
+	}
+	moved, err := c.s.endHandoff(ctx, f.Conversation, []string{bot.HandoffLive}, c.user.Name)
+	if err != nil {
+		return err
+	}
+	if !moved {
+		return errNotYours
+	}
+	text := "工作人员已结束对话，智能助手继续为您服务。还有问题可以直接问我。"
+	if _, err := c.s.addTurn(ctx, f.Conversation, bot.Turn{From: "system", Text: text}); err != nil {
+		return err
+	}
+	c.s.desk.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: text, Options: []bot.Option{}})
+	c.s.broadcastState()
+	return nil
+}
+
+// ticket opens a ticket from a live chat; the description defaults to the conversation.
+func (c *opConn) ticket(ctx context.Context, f opRequest) (*bot.TicketInfo, error) {
+	conv, err := c.held(ctx, f.Conversation)
+	if err != nil {
+		return nil, err
+	}
+	desc := strings.TrimSpace(f.Description)
+	if desc == "" {
+		if desc, err = c.s.transcript(ctx, conv.ID); err != nil {
+			return nil, err
+		}
+	}
+	t, _, err := c.s.intake.Create(ctx, intake.NewTicket{
+		Topic: f.Topic, Category: f.Category, Community: cmp.Or(f.Community, conv.Community), Description: desc,
+		Address: f.Address, Phone: f.Phone, Channel: intake.ChannelChat, ConversationID: conv.ID, Actor: c.user.Name,
+	}, "")
+	if err != nil {
+		return nil, err
+	}
+	ti := info(t, nil)
+	text := "已为您登记工单，工单号 " + t.Number + "，会在 " + t.DueBy.In(intake.Beijing).Format("1月2日 15:04") +
+		" 前办结。可以随时用工单号和手机号后四位查询进度。"
+	if _, err := c.s.addTurn(ctx, conv.ID, bot.Turn{From: "system", Text: text}); err != nil {
+		return nil, err
+	}
+	c.s.desk.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
+	return &ti, nil
+}
+
+// transcript is a conversation as a ticket's description: who said what, the latest last, within
+// the description limit.
+func (s *Server) transcript(ctx context.Context, convID string) (string, error) {
+	turns, err := s.convs.Turns(ctx, convID, 60)
+	if err != nil {
+		return "", err
+	}
+	who := map[string]string{"resident": "居民", "bot": "机器人", "operator": "工作人员", "system": "系统"}
+	var lines []string
+	for _, t := range turns {
+		if t.From == "system" {
+			continue
+		}
+		lines = append(lines, cmp.Or(who[t.From], t.From)+"："+strings.TrimSpace(t.Text))
+	}
+	out := strings.Join(lines, "\n")
+	for utf8.RuneCountInString(out) > intake.MaxDescription && len(lines) > 1 {
+		lines = lines[1:] // the oldest go first
+		out = "…\n" + strings.Join(lines, "\n")
+	}
+	if utf8.RuneCountInString(out) > intake.MaxDescription {
+		out = string([]rune(out)[:intake.MaxDescription])
+	}
+	return out, nil
+}
