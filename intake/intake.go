@@ -166,9 +166,28 @@ type Ticket struct {
 	Reply     string               `json:"reply,omitempty"`
 	Rating    string               `json:"rating,omitempty"`
 	Solved    *bool                `json:"solved,omitempty"`
-	Created   time.Time            `json:"created_at"`
-	Updated   time.Time            `json:"updated_at"`
-	Version   int                  `json:"version"`
+	// RatingNote is the resident's comment with the rating; RatedAt when the rating of this
+	// resolution was first given (it may be changed for 24 hours).
+	RatingNote string    `json:"rating_note,omitempty"`
+	RatedAt    time.Time `json:"rated_at,omitzero"`
+	// Ratings are every rating the ticket was given, one per resolution (a change within 24
+	// hours replaces it): 不满意 reopens a ticket, and still counts.
+	Ratings []RatingRecord `json:"ratings,omitempty"`
+	// For the four rates: whether the first signature met the sign deadline then in force, and
+	// whether the latest resolution (at ResolvedAt) met the finish deadline then in force.
+	SignedOnTime   *bool     `json:"signed_on_time,omitempty"`
+	ResolvedOnTime *bool     `json:"resolved_on_time,omitempty"`
+	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
+	Created        time.Time `json:"created_at"`
+	Updated        time.Time `json:"updated_at"`
+	Version        int       `json:"version"`
+}
+
+// RatingRecord is one resolution's rating.
+type RatingRecord struct {
+	Rating string    `json:"rating"`
+	Solved *bool     `json:"solved,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Event is one line of a ticket's audit trail.

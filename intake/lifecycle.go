@@ -90,7 +90,18 @@ type Change struct {
 	Until    time.Time // request_extension: the deadline asked for
 	Rating   string    // rate
 	Solved   *bool     // rate: 问题解决了吗
+	Amend    bool      // rate: change the rating already given (within RatingChangeWindow)
 }
+
+// RatingChangeWindow is how long after rating a resident may change the rating.
+const RatingChangeWindow = 24 * time.Hour
+
+// Refusals of a rating, as transitions the ticket does not allow now.
+var (
+	ErrAlreadyRated = fmt.Errorf("%w: this resolution has been rated already", ErrTransition)
+	ErrTooLate      = fmt.Errorf("%w: a rating may be changed only within 24 hours", ErrTransition)
+	ErrNotRated     = fmt.Errorf("%w: there is no rating to change", ErrTransition)
+)
 
 // Apply changes t by c at now, under the deadlines of sla, and returns the audit event. On error
 // t is unchanged. The caller stores t and the event together.
@@ -144,16 +155,27 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 		if !ok {
 			return Event{}, fmt.Errorf("%w: the ticket is already at the town, the top tier", ErrTransition)
 		}
+		if t.Status == Dispatched && t.SignedOnTime == nil && now.After(t.SignBy) {
+			late := false // moved up unsigned after its sign deadline: the signature came too late
+			next.SignedOnTime = &late
+		}
 		next.Tier, next.Assignee = up, c.Assignee
 		next.SignBy = sla.SignBy(next.Urgency, next.Category, now)
 		if note == "" {
 			note = fmt.Sprintf("升级至%s", map[Tier]string{TierCommunity: "社区", TierTown: "镇"}[up])
+		}
+	case ActSign:
+		if t.SignedOnTime == nil {
+			onTime := !now.After(t.SignBy)
+			next.SignedOnTime = &onTime
 		}
 	case ActResolve:
 		if err := need("a reply to the resident"); err != nil {
 			return Event{}, err
 		}
 		next.Reply = note
+		onTime := !now.After(t.DueBy)
+		next.ResolvedOnTime, next.ResolvedAt = &onTime, now
 		if t.Extension != nil && t.Extension.State == ExtensionRequested {
 			ext := *t.Extension
 			ext.State = ExtensionRefused // moot once the work is done
@@ -195,7 +217,8 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 			return Event{}, err
 		}
 		next.Reopened++
-		next.Reply, next.Rating, next.Solved = "", "", nil
+		next.Reply, next.Rating, next.Solved, next.RatingNote, next.RatedAt = "", "", nil, "", time.Time{}
+		next.ResolvedOnTime, next.ResolvedAt = nil, time.Time{}
 		next.SignBy = sla.SignBy(next.Urgency, next.Category, now)
 		next.DueBy = sla.DueBy(next.Urgency, next.Category, now)
 		next.Overdue = false
@@ -210,7 +233,25 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 		default:
 			return Event{}, fmt.Errorf("%w: rating must be %s, %s or %s", ErrInvalid, Satisfied, BasicallySatisfied, Dissatisfied)
 		}
-		next.Rating, next.Solved = c.Rating, c.Solved
+		switch {
+		case c.Amend && t.RatedAt.IsZero():
+			return Event{}, ErrNotRated
+		case c.Amend && now.Sub(t.RatedAt) > RatingChangeWindow:
+			return Event{}, ErrTooLate
+		case !c.Amend && !t.RatedAt.IsZero():
+			return Event{}, ErrAlreadyRated
+		}
+		next.Rating, next.Solved, next.RatingNote = c.Rating, c.Solved, note
+		rec := RatingRecord{Rating: c.Rating, Solved: c.Solved, At: now}
+		next.Ratings = append([]RatingRecord(nil), t.Ratings...)
+		if c.Amend && len(next.Ratings) > 0 {
+			next.Ratings[len(next.Ratings)-1] = rec
+		} else {
+			next.Ratings = append(next.Ratings, rec)
+		}
+		if t.RatedAt.IsZero() {
+			next.RatedAt = now
+		}
 		if note == "" {
 			note = c.Rating
 		}

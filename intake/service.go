@@ -262,6 +262,10 @@ func (s *Service) Apply(ctx context.Context, number string, version int, c Chang
 		return nil, err
 	}
 	s.notify(t, ev)
+	if c.Action == ActRate && (t.Rating == Dissatisfied || t.Solved != nil && !*t.Solved) {
+		// 不满意, or not solved: the work is done again, one tier up.
+		return s.Apply(ctx, number, t.Version, Change{Action: ActReopen, Actor: "system", Note: "居民评价不满意或问题未解决，重办"})
+	}
 	return t, nil
 }
 

@@ -19,6 +19,7 @@ var ticketColumns = []string{
 	"lat", "lng", "name", "phone", "channel", "conversation_id", "assignee", "status", "steps",
 	"sign_by", "due_by", "extension", "urged", "overdue", "reopened", "reply", "rating", "solved",
 	"created", "updated", "version",
+	"rating_note", "rated_at", "signed_on_time", "resolved_on_time", "resolved_at", "ratings",
 }
 
 var (
@@ -47,16 +48,40 @@ func ticketArgs(t *intake.Ticket) ([]any, error) {
 			return nil, err
 		}
 	}
-	var solved any
-	if t.Solved != nil {
-		solved = *t.Solved
+	boolOrNull := func(b *bool) any {
+		if b == nil {
+			return nil
+		}
+		return *b
+	}
+	ratedAt, err := nanos("rated_at", t.RatedAt)
+	if err != nil {
+		return nil, err
+	}
+	resolvedAt, err := nanos("resolved_at", t.ResolvedAt)
+	if err != nil {
+		return nil, err
+	}
+	var ratings any
+	if len(t.Ratings) > 0 {
+		utc := make([]intake.RatingRecord, len(t.Ratings))
+		for i, r := range t.Ratings {
+			r.At = r.At.UTC() // as every time the store gives back
+			utc[i] = r
+		}
+		b, err := json.Marshal(utc)
+		if err != nil {
+			return nil, err
+		}
+		ratings = string(b)
 	}
 	return []any{
 		t.Category, t.Topic, t.Community, t.Grid, string(t.Tier), string(t.Urgency), t.Description, t.Address,
 		floatOrNull(t.Lat), floatOrNull(t.Lng), t.Name, t.Phone.Full(), string(t.Channel), t.ConversationID,
 		t.Assignee, string(t.Status), steps,
-		times[0], times[1], ext, t.Urged, t.Overdue, t.Reopened, t.Reply, t.Rating, solved,
+		times[0], times[1], ext, t.Urged, t.Overdue, t.Reopened, t.Reply, t.Rating, boolOrNull(t.Solved),
 		times[2], times[3], t.Version,
+		t.RatingNote, ratedAt, boolOrNull(t.SignedOnTime), boolOrNull(t.ResolvedOnTime), resolvedAt, ratings,
 	}, nil
 }
 
@@ -66,15 +91,17 @@ func scanTicket(r scanner) (*intake.Ticket, error) {
 	var (
 		t                               intake.Ticket
 		lat, lng                        sql.NullFloat64
-		steps, ext                      sql.NullString
+		steps, ext, ratings             sql.NullString
 		signBy, dueBy, created, updated sql.NullInt64
-		solved                          sql.NullBool
+		ratedAt, resolvedAt             sql.NullInt64
+		solved, signedOK, resolvedOK    sql.NullBool
 	)
 	if err := r.Scan(&t.Number,
 		&t.Category, &t.Topic, &t.Community, &t.Grid, &t.Tier, &t.Urgency, &t.Description, &t.Address,
 		&lat, &lng, &t.Name, &t.Phone, &t.Channel, &t.ConversationID, &t.Assignee, &t.Status, &steps,
 		&signBy, &dueBy, &ext, &t.Urged, &t.Overdue, &t.Reopened, &t.Reply, &t.Rating, &solved,
-		&created, &updated, &t.Version); err != nil {
+		&created, &updated, &t.Version,
+		&t.RatingNote, &ratedAt, &signedOK, &resolvedOK, &resolvedAt, &ratings); err != nil {
 		return nil, err
 	}
 	if lat.Valid {
@@ -83,8 +110,18 @@ func scanTicket(r scanner) (*intake.Ticket, error) {
 	if lng.Valid {
 		t.Lng = &lng.Float64
 	}
-	if solved.Valid {
-		t.Solved = &solved.Bool
+	boolPtr := func(b sql.NullBool) *bool {
+		if !b.Valid {
+			return nil
+		}
+		return &b.Bool
+	}
+	t.Solved, t.SignedOnTime, t.ResolvedOnTime = boolPtr(solved), boolPtr(signedOK), boolPtr(resolvedOK)
+	t.RatedAt, t.ResolvedAt = fromNanos(ratedAt), fromNanos(resolvedAt)
+	if ratings.Valid {
+		if err := json.Unmarshal([]byte(ratings.String), &t.Ratings); err != nil {
+			return nil, fmt.Errorf("ticket %s: ratings: %w", t.Number, err)
+		}
 	}
 	t.SignBy, t.DueBy, t.Created, t.Updated = fromNanos(signBy), fromNanos(dueBy), fromNanos(created), fromNanos(updated)
 	if steps.Valid {

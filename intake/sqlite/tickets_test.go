@@ -17,7 +17,7 @@ import (
 
 // fullTicket sets every field but Number.
 func fullTicket(created time.Time) *intake.Ticket {
-	lat, lng, solved := 40.7435, 107.3877, false
+	lat, lng, solved, signedOK, resolvedOK := 40.7435, 107.3877, false, true, false
 	return &intake.Ticket{
 		Category: "市政设施", Topic: "路灯", Community: "幸福社区", Grid: "网格3", Tier: intake.TierCommunity,
 		Urgency: intake.Urgent, Description: "路灯不亮已经三天了", Address: "临河区幸福路12号",
@@ -31,6 +31,10 @@ func fullTicket(created time.Time) *intake.Ticket {
 			Reason: "需要采购灯具", Requested: created.Add(3 * time.Hour)},
 		Urged: 2, Overdue: true, Reopened: 1, Reply: "已更换灯泡", Rating: intake.BasicallySatisfied,
 		Solved: &solved, Created: created, Updated: created.Add(4 * time.Hour), Version: 3,
+		RatingNote: "来得挺快", RatedAt: created.Add(5 * time.Hour), SignedOnTime: &signedOK,
+		ResolvedOnTime: &resolvedOK, ResolvedAt: created.Add(4 * time.Hour),
+		Ratings: []intake.RatingRecord{{Rating: intake.Dissatisfied, At: created.Add(2 * time.Hour)},
+			{Rating: intake.BasicallySatisfied, Solved: &solved, At: created.Add(5 * time.Hour)}},
 	}
 }
 
@@ -38,6 +42,12 @@ func fullTicket(created time.Time) *intake.Ticket {
 func inUTC(t *intake.Ticket) *intake.Ticket {
 	c := *t
 	c.SignBy, c.DueBy, c.Created, c.Updated = t.SignBy.UTC(), t.DueBy.UTC(), t.Created.UTC(), t.Updated.UTC()
+	c.RatedAt, c.ResolvedAt = t.RatedAt.UTC(), t.ResolvedAt.UTC()
+	c.Ratings = nil
+	for _, r := range t.Ratings {
+		r.At = r.At.UTC()
+		c.Ratings = append(c.Ratings, r)
+	}
 	if t.Steps != nil {
 		c.Steps = map[intake.Status]time.Time{}
 		for k, v := range t.Steps {
