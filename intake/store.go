@@ -37,10 +37,12 @@ type Filter struct {
 	Community string
 	Category  string
 	Grid      string // a grid worker sees only its grid
-	Overdue   *bool
-	Text      string // in the number, description or address
-	Limit     int    // default 100, at most 1000
-	Offset    int
+	// Conversation: the tickets a chat opened.
+	Conversation string
+	Overdue      *bool
+	Text         string // in the number, description or address
+	Limit        int    // default 100, at most 1000
+	Offset       int
 }
 
 // Users keeps staff accounts, their browser sessions and their API tokens. Secrets are stored
@@ -119,4 +121,47 @@ type CannedReplies interface {
 	UpdateCanned(ctx context.Context, r *CannedReply) error
 	// DeleteCanned deletes a reply (ErrNotFound).
 	DeleteCanned(ctx context.Context, id int64) error
+}
+
+// Reports are what the dashboard and the metrics read; Feedback is 这个回答有帮助吗.
+type Reports interface {
+	// TicketsCreated returns every ticket created in [from, to), oldest first.
+	TicketsCreated(ctx context.Context, from, to time.Time) ([]*Ticket, error)
+	// OverdueCounts counts the open tickets marked overdue, by category and tier.
+	OverdueCounts(ctx context.Context) ([]OverdueCount, error)
+	// ChatStats counts the conversations started in [from, to) and those the bot settled alone.
+	ChatStats(ctx context.Context, from, to time.Time) (ChatStats, error)
+	// AddFeedback records a vote on a bot answer; a second vote on the same answer replaces it.
+	AddFeedback(ctx context.Context, f Feedback) error
+	// FeedbackByTopic counts the votes given in [from, to) by topic.
+	FeedbackByTopic(ctx context.Context, from, to time.Time) ([]TopicFeedback, error)
+}
+
+// OverdueCount is how many open tickets of a category at a tier are overdue.
+type OverdueCount struct {
+	Category string
+	Tier     Tier
+	N        int
+}
+
+// ChatStats: conversations, and those with no handoff and no ticket.
+type ChatStats struct {
+	Conversations int `json:"conversations"`
+	Settled       int `json:"settled"`
+}
+
+// Feedback is a resident's vote on one bot answer.
+type Feedback struct {
+	ConversationID string
+	MessageID      string // the resident's ask the answer replied to
+	Topic          string
+	Helpful        bool
+	At             time.Time
+}
+
+// TopicFeedback counts the votes on one topic's answers.
+type TopicFeedback struct {
+	Topic     string `json:"topic"`
+	Helpful   int    `json:"helpful"`
+	Unhelpful int    `json:"unhelpful"`
 }

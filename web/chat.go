@@ -228,9 +228,10 @@ type chatConn struct {
 
 	// The reader's own state.
 	conv        *bot.Conversation
-	lastOptions []bot.Option // of the last reply, to label the resident's choice in the history
-	messages    int          // asks and chooses answered
-	errs        int          // error frames sent
+	lastOptions []bot.Option      // of the last reply, to label the resident's choice in the history
+	messages    int               // asks and chooses answered
+	errs        int               // error frames sent
+	answers     map[string]string // recent answers' topics by the ask they replied to, for votes
 }
 
 // run serves the connection until it closes.
@@ -316,6 +317,20 @@ func (c *chatConn) handle(mt int, data []byte) {
 		c.message(f)
 	case "typing", "ack":
 		c.signal(f)
+	case "rate", "feedback":
+		if c.conv == nil {
+			c.fail(errBadType, "请先发送 hello (send hello first)", f.ID)
+			return
+		}
+		if f.Type == "rate" {
+			var rf rateFrame
+			json.Unmarshal(data, &rf) // it parsed as a frame above
+			c.rateInChat(rf)
+		} else {
+			var ff feedbackFrame
+			json.Unmarshal(data, &ff)
+			c.feedback(ff)
+		}
 	default:
 		c.fail(errBadType, "不认识的消息类型 (unknown type)", "")
 	}
@@ -357,10 +372,16 @@ func (c *chatConn) hello(f clientFrame) {
 					break
 				}
 			}
+			for _, t := range turns {
+				if t.Reply != nil {
+					c.rememberAnswer(*t.Reply)
+				}
+			}
 			s.log.Debug("chat resumed", "turns", len(turns))
 			s.desk.addResident(conv.ID, c)
 			c.queueJSON(welcomeFrame{Type: "welcome", Session: f.Session, Resumed: true, Community: conv.Community, History: turns,
 				Handoff: conv.Handoff, Agent: s.agentOf(ctx, conv.Operator)})
+			c.pendingSurveys(ctx)
 			return
 		case !errors.Is(err, bot.ErrNoConversation):
 			s.log.Error("chat: looking up a conversation", "err", err)
@@ -377,6 +398,7 @@ func (c *chatConn) hello(f clientFrame) {
 	}
 	c.conv = conv
 	s.desk.addResident(conv.ID, c)
+	s.metrics.chat()
 	s.log.Debug("chat started", "community", community != "")
 	c.queueJSON(welcomeFrame{Type: "welcome", Session: token, Community: community, History: []bot.Turn{}})
 }
@@ -418,6 +440,7 @@ func (c *chatConn) message(f clientFrame) {
 	}
 
 	// The dialogue works on copies: the conversation changes only once its turns are stored.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 	defer cancel()
 	d := bot.Dialogue{Bot: b, Desk: conversationDesk{desk{c.s.intake}, c.conv.ID}}
@@ -447,6 +470,7 @@ func (c *chatConn) message(f clientFrame) {
 			break
 		}
 		c.toOperator(ctx, f.ID, text)
+		c.s.metrics.ask("operator", time.Since(start))
 		return
 	case bot.HandoffOffered:
 		if _, err = c.s.endHandoff(ctx, c.conv.ID, []string{bot.HandoffOffered}, ""); err != nil {
@@ -511,9 +535,11 @@ func (c *chatConn) message(f clientFrame) {
 	}
 	c.conv = &next
 	c.lastOptions = r.Options
+	c.rememberAnswer(r)
 	c.messages++
 	c.s.log.Debug("chat reply", "type", f.Type, "decision", r.Decision, "ticket", r.Ticket != nil)
 	c.queueJSON(r)
+	c.s.metrics.ask(r.Decision, time.Since(start))
 }
 
 // optionLabel is how a choice shows in the history: the label the resident tapped.

@@ -101,7 +101,7 @@ func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
 	}
 	e.svc = svc
 	e.srv = web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins, ChatIdle: o.idle,
-		Canned: store, DeskHours: hours, HandoffWait: o.wait, Now: o.now})
+		Canned: store, DeskHours: hours, HandoffWait: o.wait, Now: o.now, Reports: store})
 	if !o.noBot {
 		e.srv.SetBot(b)
 	}

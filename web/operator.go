@@ -200,6 +200,13 @@ func (c *opConn) take(ctx context.Context, f opRequest) error {
 	if f.Conversation == "" {
 		return badRequest("conversation: required")
 	}
+	before, err := c.s.convs.Conversation(ctx, f.Conversation)
+	if errors.Is(err, bot.ErrNoConversation) {
+		return errNoChat
+	}
+	if err != nil {
+		return err
+	}
 	moved, err := c.s.convs.SetHandoff(ctx, f.Conversation, []string{bot.HandoffWaiting, bot.HandoffOffered}, "",
 		bot.HandoffChange{State: bot.HandoffLive, Operator: c.user.Name, At: c.s.now()})
 	if errors.Is(err, bot.ErrNoConversation) {
@@ -212,6 +219,7 @@ func (c *opConn) take(ctx context.Context, f opRequest) error {
 		c.s.broadcastState() // this console's view was stale
 		return errTaken
 	}
+	c.s.metrics.taken(c.s.now().Sub(before.HandoffAt))
 	agent := agentNumber(c.user)
 	text := "工作人员（工号 " + agent + "）已接入，正在为您服务。"
 	if _, err := c.s.addTurn(ctx, f.Conversation, bot.Turn{From: "system", Text: text}); err != nil {

@@ -41,6 +41,10 @@ type Config struct {
 	// ChatIPPerMinute limits chat messages per client address (0: 30 a minute; negative: no
 	// limit, for `hotline bench chat` from one address).
 	ChatIPPerMinute int
+	// Reports feed the dashboard, the survey's votes and the metrics read from the database;
+	// Targets are the four rates' targets (nil: intake.DefaultTargets).
+	Reports intake.Reports
+	Targets intake.Targets
 	// Canned stores the operators' canned replies (with the chat, it mounts /api/v1/canned).
 	Canned intake.CannedReplies
 	// DeskHours are when operators answer chats (zero: DefaultDeskHours); HandoffWait is how
@@ -68,6 +72,9 @@ type Server struct {
 	chat    *chatHub // open chat connections, when /ws/chat is mounted
 	desk    *deskHub // the switchboard between residents and consoles, with the chat
 	canned  intake.CannedReplies
+	reports intake.Reports
+	targets intake.Targets
+	metrics *metrics
 
 	deskHours   DeskHours
 	handoffWait time.Duration
@@ -87,6 +94,8 @@ func New(cfg Config) *Server {
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
 		chatIdle:    cmp.Or(cfg.ChatIdle, chatIdle),
 		canned:      cfg.Canned,
+		reports:     cfg.Reports,
+		targets:     cfg.Targets,
 		deskHours:   cfg.DeskHours,
 		handoffWait: cmp.Or(cfg.HandoffWait, 3*time.Minute),
 		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
@@ -108,6 +117,15 @@ func New(cfg Config) *Server {
 	if s.intake != nil && s.users != nil {
 		s.mountTickets()
 		s.mountOpen311()
+	}
+	if s.targets == nil {
+		s.targets = intake.DefaultTargets()
+	}
+	s.metrics = newMetrics(s)
+	s.handle("GET /metrics", s.serveMetrics)
+	if s.reports != nil && s.users != nil {
+		s.handle("GET /api/v1/stats", s.staff(s.stats, intake.RoleManager))
+		s.handle("GET /api/v1/stats/{table}", s.staff(s.statsCSV, intake.RoleManager))
 	}
 	if s.deskHours == (DeskHours{}) {
 		s.deskHours = DefaultDeskHours

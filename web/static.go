@@ -38,6 +38,18 @@ func (s *Server) mountStatic() {
 			h.Set("Referrer-Policy", "no-referrer")
 		}))
 	s.mux.Handle("GET /console.js", staticFile("static/console.js", "application/javascript; charset=utf-8", "no-cache", nil))
+	// The managers' dashboard (its data needs a manager's login) and the residents' rating page.
+	for _, page := range []string{"dashboard", "rate"} {
+		s.mux.Handle("GET /"+page, staticFile("static/"+page+".html", "text/html; charset=utf-8", "no-cache", pageHeaders))
+		s.mux.Handle("GET /"+page+".js", staticFile("static/"+page+".js", "application/javascript; charset=utf-8", "no-cache", nil))
+	}
+}
+
+// pageHeaders are the security headers of the staff and resident pages.
+func pageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
+		"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
 }
 
 // staticFile serves one embedded file with its type, caching, a strong ETag (conditional and HEAD

@@ -351,6 +351,7 @@ func (s *Server) startHandoff(ctx context.Context, conv *bot.Conversation, r *bo
 		r.Options = []bot.Option{keepBotOption}
 		return bot.HandoffWaiting, nil
 	}
+	s.metrics.handoff()
 	if state == bot.HandoffOffered {
 		r.Text = fmt.Sprintf("现在是非工作时间（人工客服%s在线），暂时没有工作人员。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.deskHours)
 		r.Options = []bot.Option{handoffTicketOption, keepBotOption}
@@ -431,6 +432,7 @@ func (s *Server) RunDesk(ctx context.Context, interval time.Duration) {
 // ticketChanged is the intake observer: consoles refresh, urgent tickets alert, and a resolution
 // reaches the resident whose chat the ticket came from.
 func (s *Server) ticketChanged(t *intake.Ticket, ev intake.Event) {
+	s.metrics.ticket(t, ev)
 	s.desk.toOperators(ticketFrame{Type: "ticket", Number: t.Number, Action: ev.Action, Status: t.Status, Urgency: t.Urgency})
 	if ev.Action == intake.ActCreate || ev.Action == intake.ActDispatch && ev.From == intake.Received && t.Version == 1 {
 		if t.Urgency != intake.Normal {
@@ -450,4 +452,5 @@ func (s *Server) ticketChanged(t *intake.Ticket, ev intake.Event) {
 	}
 	ti := info(t, nil)
 	s.desk.toResident(t.ConversationID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
+	s.surveyAfterResolve(t)
 }

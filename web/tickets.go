@@ -25,6 +25,8 @@ func (s *Server) mountTickets() {
 	s.handle("GET /api/v1/tickets.csv", s.staff(s.ticketsCSV, all...))
 	s.handle("POST /api/v1/tickets/{number}/notes", s.staff(s.addNote, all...))
 	s.handle("POST /api/v1/tickets/{number}/{action}", s.staff(s.applyAction, all...))
+	s.handle("POST /api/v1/tickets/{number}/rating", s.rateTicket)
+	s.handle("PUT /api/v1/tickets/{number}/rating", s.rateTicket)
 }
 
 // gridWorkerActions are what a grid worker may do to its own grid's tickets.

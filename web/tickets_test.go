@@ -126,7 +126,7 @@ func newFixtureLog(t *testing.T, log *slog.Logger) *fixture {
 		log = slog.New(slog.DiscardHandler)
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: fixtureGuide, Now: clk.Now,
-		Conversations: store, Canned: store})
+		Conversations: store, Canned: store, Reports: store})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close) // runs before the store closes: cleanups run last-in first-out
 

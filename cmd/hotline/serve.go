@@ -29,11 +29,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	chatIdle := fs.Duration("chat-idle", 2*time.Minute, "close a chat that sends nothing and answers no ping for this long")
 	deskHours := fs.String("desk-hours", envOr("HOTLINE_DESK_HOURS", "08:30-17:30"), "when operators answer chats, on working days, Beijing time: HH:MM-HH:MM, or always (env HOTLINE_DESK_HOURS)")
 	handoffWait := fs.Duration("handoff-wait", 3*time.Minute, "how long a resident waits for an operator before a ticket is offered instead")
+	targets := fs.String("targets", envOr("HOTLINE_TARGETS", ""), "targets of the four rates, e.g. signed_on_time=0.95,resolved_on_time=0.9,solved=0.85,satisfied=0.9 (env HOTLINE_TARGETS)")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	hours, err := web.ParseDeskHours(*deskHours)
+	if err != nil {
+		return exitError{code: 2, msg: err.Error()}
+	}
+	goals, err := intake.ParseTargets(*targets)
 	if err != nil {
 		return exitError{code: 2, msg: err.Error()}
 	}
@@ -71,7 +76,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
-		Canned: store, DeskHours: hours, HandoffWait: *handoffWait})
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -126,9 +126,10 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 	err = s.write(ctx, func(w *writer) error {
 		bg := context.Background()
 		res, err := w.conn.ExecContext(bg, `UPDATE conversations
-			SET handoff = ?, operator = ?, handoff_at = ?, guess = coalesce(nullif(?, ''), guess)
-			WHERE id = ? AND handoff IN (SELECT value FROM json_each(?)) AND (? = '' OR operator = ?)`,
-			ch.State, ch.Operator, an, ch.Guess, id, string(fromJSON), holder, holder)
+			SET handoff = ?1, operator = ?2, handoff_at = ?3, guess = coalesce(nullif(?4, ''), guess),
+				handoffs = handoffs + (handoff = '' AND ?1 IN ('waiting', 'offered'))
+			WHERE id = ?5 AND handoff IN (SELECT value FROM json_each(?6)) AND (?7 = '' OR operator = ?7)`,
+			ch.State, ch.Operator, an, ch.Guess, id, string(fromJSON), holder)
 		if err != nil {
 			return err
 		}

@@ -415,6 +415,7 @@ func (s *Store) List(ctx context.Context, f intake.Filter) ([]*intake.Ticket, er
 	eq("community", f.Community)
 	eq("category", f.Category)
 	eq("grid", f.Grid)
+	eq("conversation_id", f.Conversation)
 	if f.Overdue != nil {
 		where = append(where, "overdue = ?")
 		args = append(args, *f.Overdue)

@@ -11,6 +11,11 @@ ALTER TABLE tickets ADD COLUMN ratings          TEXT CHECK (ratings IS NULL OR j
 -- The rates read one period's tickets by creation time.
 CREATE INDEX tickets_created ON tickets (created);
 
+-- How often a conversation asked for a person: the bot settled it alone when never.
+ALTER TABLE conversations ADD COLUMN handoffs INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX conversations_created ON conversations (created);
+CREATE INDEX tickets_conversation ON tickets (conversation_id) WHERE conversation_id != '';
+
 -- 这个回答有帮助吗: one vote per bot answer (a second vote changes it).
 CREATE TABLE answer_feedback (
     conversation_id TEXT    NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,

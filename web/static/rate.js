@@ -1,0 +1,299 @@
+/*
+ * The residents' rating page, GET /rate?n=<ticket number> (docs/rates.md, "The survey").
+ *
+ * The resident types the phone's last four digits, answers 满意 / 基本满意 / 不满意 and 问题解决了吗,
+ * may add a comment (≤ 500 characters), and the page sends
+ * POST /api/v1/tickets/{number}/rating {phone_tail, rating, solved, comment}. A second rating is
+ * refused (409 already_rated): the page then offers to change it with PUT (same body), which the
+ * server allows within 24 hours of the first rating (then 409 too_late).
+ *
+ * Plain script, no markup from anywhere but this page: every text goes in with textContent.
+ */
+(function () {
+  "use strict";
+
+  const MAX_COMMENT = 500;
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  const numberEl = $("number");
+  const numberLine = $("number-line");
+  const numberMissing = $("number-missing");
+  const numberInput = $("number-input");
+  const form = $("form");
+  const tailInput = $("tail");
+  const ratingGroup = $("ratings");
+  const solvedGroup = $("solved");
+  const comment = $("comment");
+  const counter = $("counter");
+  const submitBtn = $("submit");
+  const resultEl = $("result");
+  const changeBtn = $("change");
+
+  // What the resident chose; mode is how the form's next submission is sent.
+  const state = { rating: "", solved: null, mode: "POST", lastBody: null, busy: false };
+
+  const RATING_LABELS = { satisfied: "满意", basically_satisfied: "基本满意", dissatisfied: "不满意" };
+
+  // The ticket number from the link (or typed, when the link has none).
+  const fromLink = (new URLSearchParams(location.search).get("n") || "").trim();
+  if (fromLink) {
+    numberEl.textContent = fromLink;
+  } else {
+    numberLine.hidden = true;
+    numberMissing.hidden = false;
+  }
+  function ticketNumber() {
+    return fromLink || toAsciiDigits(numberInput.value).trim();
+  }
+
+  // Full-width digits (０-９) as a Chinese keyboard may type them.
+  function toAsciiDigits(s) {
+    return String(s).replace(/[\uff10-\uff19]/g, function (c) {
+      return String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48);
+    });
+  }
+
+  function chars(s) {
+    return Array.from(s).length;
+  }
+
+  // ---- the choices: buttons that behave as radio buttons ----
+
+  function setupGroup(group, onPick) {
+    const buttons = Array.from(group.querySelectorAll("button[role=radio]"));
+    function pick(btn, focus) {
+      buttons.forEach(function (b) {
+        const on = b === btn;
+        b.setAttribute("aria-checked", on ? "true" : "false");
+        b.tabIndex = on ? 0 : -1;
+      });
+      if (focus) {
+        btn.focus();
+      }
+      onPick(btn.dataset.value);
+    }
+    buttons.forEach(function (b, i) {
+      b.tabIndex = i === 0 ? 0 : -1;
+      b.addEventListener("click", function () {
+        if (!b.disabled) {
+          pick(b, false);
+        }
+      });
+      b.addEventListener("keydown", function (ev) {
+        let step = 0;
+        if (ev.key === "ArrowRight" || ev.key === "ArrowDown") {
+          step = 1;
+        } else if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") {
+          step = -1;
+        }
+        if (step !== 0) {
+          ev.preventDefault();
+          pick(buttons[(i + step + buttons.length) % buttons.length], true);
+        }
+      });
+    });
+  }
+  setupGroup(ratingGroup, function (v) {
+    state.rating = v;
+  });
+  setupGroup(solvedGroup, function (v) {
+    state.solved = v === "yes";
+  });
+
+  // ---- the tail and the comment ----
+
+  tailInput.addEventListener("input", function () {
+    const clean = toAsciiDigits(tailInput.value).replace(/[^0-9]/g, "").slice(0, 4);
+    if (clean !== tailInput.value) {
+      tailInput.value = clean;
+    }
+  });
+
+  function updateCounter() {
+    const n = chars(comment.value);
+    counter.textContent = n + "/" + MAX_COMMENT;
+    counter.classList.toggle("over", n > MAX_COMMENT);
+  }
+  comment.addEventListener("input", updateCounter);
+  updateCounter();
+
+  // ---- showing what happened ----
+
+  function show(kind, text, code) {
+    resultEl.dataset.state = kind;
+    resultEl.dataset.code = code || "";
+    resultEl.textContent = text;
+  }
+
+  function setEnabled(on) {
+    Array.from(form.querySelectorAll("input, textarea, button")).forEach(function (el) {
+      el.disabled = !on;
+    });
+    numberInput.disabled = !on;
+  }
+
+  // Server answers in Chinese words a resident knows.
+  function errorText(status, data) {
+    const code = (data && typeof data.code === "string" && data.code) || "";
+    const field = (data && typeof data.field === "string" && data.field) || "";
+    if (status === 404) {
+      return "工单号或手机号后四位不对，请核对后再试。";
+    }
+    if (status === 409) {
+      switch (code) {
+        case "not_resolved":
+          return "工单还没有办结，办结后再来评价。";
+        case "already_rated":
+          return "这个工单已经评价过了。";
+        case "too_late":
+          return "评价已超过24小时，不能再修改。";
+      }
+      return "现在不能评价这个工单。";
+    }
+    if (status === 400) {
+      switch (field) {
+        case "rating":
+          return "请选择您是否满意。";
+        case "solved":
+          return "请选择问题解决了没有。";
+        case "comment":
+          return "还想说的话最多500字，请删短一些。";
+        case "phone_tail":
+          return "请输入手机号后四位（4位数字）。";
+      }
+      return "填写的内容有误，请检查后再提交。";
+    }
+    if (status === 429) {
+      return "操作太频繁了，请过一会儿再试。";
+    }
+    if (status === 0) {
+      return "网络连接失败，请检查网络后再试。";
+    }
+    return "系统出了点问题，请稍后再试，或拨打12345热线。";
+  }
+
+  // ---- sending ----
+
+  function collect() {
+    const number = ticketNumber();
+    const tail = toAsciiDigits(tailInput.value).trim();
+    if (!number) {
+      return { error: "请输入工单号。", focus: numberInput };
+    }
+    if (!/^[0-9]{4}$/.test(tail)) {
+      return { error: "请输入手机号后四位（4位数字）。", focus: tailInput };
+    }
+    if (!state.rating) {
+      return { error: "请选择您是否满意。", focus: ratingGroup.querySelector("button") };
+    }
+    if (state.solved === null) {
+      return { error: "请选择问题解决了没有。", focus: solvedGroup.querySelector("button") };
+    }
+    const text = comment.value.trim();
+    if (chars(text) > MAX_COMMENT) {
+      return { error: "还想说的话最多500字，请删短一些。", focus: comment };
+    }
+    return { number: number, body: { phone_tail: tail, rating: state.rating, solved: state.solved, comment: text } };
+  }
+
+  async function send(method, number, body) {
+    if (state.busy) {
+      return;
+    }
+    state.busy = true;
+    setEnabled(false);
+    changeBtn.hidden = true;
+    show("busy", method === "PUT" ? "正在提交修改…" : "正在提交…");
+    let status = 0;
+    let data = null;
+    try {
+      const resp = await fetch("/api/v1/tickets/" + encodeURIComponent(number) + "/rating", {
+        method: method,
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+      status = resp.status;
+      const text = await resp.text();
+      try {
+        data = text ? JSON.parse(text) : null;
+      } catch (e) {
+        data = null;
+      }
+    } catch (e) {
+      status = 0;
+    }
+    state.busy = false;
+    if (status === 200) {
+      done(method, body, data);
+      return;
+    }
+    setEnabled(true);
+    show("error", errorText(status, data), (data && typeof data.code === "string" && data.code) || "http_" + status);
+    if (status === 409 && data && data.code === "already_rated") {
+      // Offer to change the rating to what the resident chose now.
+      state.lastBody = body;
+      changeBtn.dataset.mode = "put";
+      changeBtn.textContent = "改成这次的评价（" + RATING_LABELS[body.rating] + "，" + (body.solved ? "已解决" : "未解决") + "）";
+      changeBtn.hidden = false;
+    }
+  }
+
+  function done(method, body, ticket) {
+    const reopened = body.rating === "dissatisfied" || !body.solved;
+    let text = method === "PUT" ? "评价已修改，谢谢您！" : "感谢您的评价！";
+    text += "您的评价：" + RATING_LABELS[body.rating] + "，问题" + (body.solved ? "已解决" : "未解决") + "。";
+    if (reopened) {
+      text += "我们会重新办理这个问题，请留意后续通知。";
+    }
+    if (ticket && typeof ticket.status_label === "string" && ticket.status_label) {
+      text += "工单状态：" + ticket.status_label + "。";
+    }
+    show("ok", text, "ok");
+    state.mode = "POST";
+    state.lastBody = null;
+    // Within 24 hours the rating may be changed (a reopened ticket is rated afresh once resolved).
+    if (!reopened) {
+      changeBtn.dataset.mode = "edit";
+      changeBtn.textContent = "修改评价";
+      changeBtn.hidden = false;
+    }
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    const c = collect();
+    if (c.error) {
+      show("error", c.error, "invalid");
+      if (c.focus) {
+        c.focus.focus();
+      }
+      return;
+    }
+    send(state.mode, c.number, c.body);
+  });
+
+  changeBtn.addEventListener("click", function () {
+    if (changeBtn.dataset.mode === "put" && state.lastBody) {
+      send("PUT", ticketNumber(), state.lastBody);
+      return;
+    }
+    // Change after a successful rating: the form again, sent with PUT.
+    state.mode = "PUT";
+    setEnabled(true);
+    changeBtn.hidden = true;
+    submitBtn.textContent = "提交修改";
+    show("busy", "请重新选择，然后点“提交修改”。", "edit");
+    tailInput.focus();
+  });
+
+  if (fromLink) {
+    tailInput.focus();
+  } else {
+    numberInput.focus();
+  }
+})();

@@ -1,0 +1,256 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
+)
+
+// The survey (docs/rates.md): a resident rates a resolved ticket — on the rating page or through
+// the API with the phone's last four digits, or in the chat the ticket came from — and votes on
+// the bot's answers.
+
+const maxRatingComment = 500
+
+// ratingLabels are the three ratings as residents see them, in order.
+var ratingLabels = []bot.Option{
+	{ID: intake.Satisfied, Label: "满意"},
+	{ID: intake.BasicallySatisfied, Label: "基本满意"},
+	{ID: intake.Dissatisfied, Label: "不满意"},
+}
+
+// ratingRequest is a resident's rating, from the API or the chat.
+type ratingRequest struct {
+	PhoneTail string `json:"phone_tail"`
+	Rating    string `json:"rating"`
+	Solved    *bool  `json:"solved"`
+	Comment   string `json:"comment"`
+}
+
+// check names the first bad field of a rating.
+func (r *ratingRequest) check() *intake.FieldError {
+	r.Comment = strings.TrimSpace(r.Comment)
+	switch {
+	case r.Rating != intake.Satisfied && r.Rating != intake.BasicallySatisfied && r.Rating != intake.Dissatisfied:
+		return &intake.FieldError{Field: "rating", Reason: "must be satisfied, basically_satisfied or dissatisfied"}
+	case r.Solved == nil:
+		return &intake.FieldError{Field: "solved", Reason: "say whether the problem was solved: true or false"}
+	case utf8.RuneCountInString(r.Comment) > maxRatingComment || !utf8.ValidString(r.Comment):
+		return &intake.FieldError{Field: "comment", Reason: "at most 500 characters"}
+	}
+	return nil
+}
+
+// surveyError is how a refused rating is told: an HTTP status, a code and the resident's text.
+type surveyError struct {
+	status        int
+	code, message string
+}
+
+// rate applies a resident's rating to a resolved ticket (amend: change the one given) and says
+// why it was refused, if it was.
+func (s *Server) rate(ctx context.Context, t *intake.Ticket, req ratingRequest, amend bool) (*intake.Ticket, *surveyError, error) {
+	if t.Status != intake.Resolved && t.Status != intake.Rated {
+		return nil, &surveyError{http.StatusConflict, "not_resolved", "工单还没有办结，办结后再评价 (the ticket is not resolved)"}, nil
+	}
+	got, err := s.intake.Apply(ctx, t.Number, t.Version, intake.Change{
+		Action: intake.ActRate, Actor: "resident", Rating: req.Rating, Solved: req.Solved, Note: req.Comment, Amend: amend,
+	})
+	switch {
+	case errors.Is(err, intake.ErrAlreadyRated):
+		return nil, &surveyError{http.StatusConflict, "already_rated", "这次办理已经评价过了，24小时内可以修改 (already rated; change it with PUT)"}, nil
+	case errors.Is(err, intake.ErrTooLate):
+		return nil, &surveyError{http.StatusConflict, "too_late", "评价已超过24小时，不能再修改 (a rating may be changed within 24 hours)"}, nil
+	case errors.Is(err, intake.ErrNotRated):
+		return nil, &surveyError{http.StatusConflict, "not_rated", "还没有评价，请先评价 (nothing to change yet)"}, nil
+	case errors.Is(err, intake.ErrConflict):
+		return nil, &surveyError{http.StatusConflict, "conflict", "工单刚刚有变化，请刷新后再评价 (the ticket changed; try again)"}, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	return got, nil, nil
+}
+
+// rateTicket serves POST (rate) and PUT (change the rating) /api/v1/tickets/{number}/rating.
+func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) {
+	if !s.ticketLimit.allow(clientIP(r)) {
+		tooMany(w)
+		return
+	}
+	var req ratingRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if fe := req.check(); fe != nil {
+		s.writeIntakeError(w, fe)
+		return
+	}
+	t, err := s.intake.Get(r.Context(), r.PathValue("number"))
+	if errors.Is(err, intake.ErrNotFound) || err == nil && (len(req.PhoneTail) != 4 || t.Phone == "" || t.Phone.Tail() != req.PhoneTail) {
+		writeError(w, http.StatusNotFound, "not_found", "没有找到这个工单，请核对工单号和手机号后四位 (no ticket with that number and phone)")
+		return
+	}
+	if err != nil {
+		s.internal(w, "rate", err)
+		return
+	}
+	got, refused, err := s.rate(r.Context(), t, req, r.Method == http.MethodPut)
+	if err != nil {
+		s.internal(w, "rate", err)
+		return
+	}
+	if refused != nil {
+		writeError(w, refused.status, refused.code, refused.message)
+		return
+	}
+	events, err := s.intake.Store.Events(r.Context(), got.Number)
+	if err != nil {
+		s.internal(w, "rate", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.residentView(got, events))
+}
+
+// Chat frames of the survey.
+
+type surveyFrame struct {
+	Type    string       `json:"type"` // survey
+	Number  string       `json:"number"`
+	Text    string       `json:"text"`
+	Ratings []bot.Option `json:"ratings"`
+}
+
+type ratedFrame struct {
+	Type     string `json:"type"` // rated
+	ReplyTo  string `json:"reply_to"`
+	Number   string `json:"number"`
+	Reopened bool   `json:"reopened"`
+	Text     string `json:"text"`
+}
+
+func surveyFor(t *intake.Ticket) surveyFrame {
+	return surveyFrame{Type: "survey", Number: t.Number, Ratings: ratingLabels,
+		Text: "工单 " + t.Number + " 已办结，请您评价：对办理结果满意吗？问题解决了吗？"}
+}
+
+// pendingSurveys sends a survey for each resolved, unrated ticket the conversation opened.
+func (c *chatConn) pendingSurveys(ctx context.Context) {
+	ts, err := c.s.intake.Store.List(ctx, intake.Filter{Conversation: c.conv.ID, Status: intake.Resolved})
+	if err != nil {
+		c.s.log.Error("chat: looking for surveys", "err", err)
+		return
+	}
+	for _, t := range ts {
+		if t.ConversationID == c.conv.ID && t.RatedAt.IsZero() {
+			c.queueJSON(surveyFor(t))
+		}
+	}
+}
+
+// rateFrame is the chat's rating: only of a ticket this conversation opened.
+type rateFrame struct {
+	ID      string `json:"id"`
+	Number  string `json:"number"`
+	Rating  string `json:"rating"`
+	Solved  *bool  `json:"solved"`
+	Comment string `json:"comment"`
+}
+
+func (c *chatConn) rateInChat(f rateFrame) {
+	if !c.limit.Allow() {
+		c.fail(errRateLimited, "发送太快了，请稍后再试 (rate limited)", f.ID)
+		return
+	}
+	req := ratingRequest{Rating: f.Rating, Solved: f.Solved, Comment: f.Comment}
+	if fe := req.check(); fe != nil {
+		c.fail("bad_rating", "评价不完整："+fe.Error(), f.ID)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
+	defer cancel()
+	t, err := c.s.intake.Get(ctx, f.Number)
+	if errors.Is(err, intake.ErrNotFound) || err == nil && t.ConversationID != c.conv.ID {
+		c.fail("not_found", "没有找到这个工单 (no such ticket in this conversation)", f.ID)
+		return
+	}
+	if err != nil {
+		c.s.log.Error("chat: rating", "err", err)
+		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
+		return
+	}
+	got, refused, err := c.s.rate(ctx, t, req, false)
+	if err != nil {
+		c.s.log.Error("chat: rating", "err", err)
+		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
+		return
+	}
+	if refused != nil {
+		c.fail(refused.code, refused.message, f.ID)
+		return
+	}
+	reopened := got.Status != intake.Rated
+	text := "感谢您的评价！"
+	if reopened {
+		text = "感谢您的评价。我们已安排重新办理（重办），由上一级继续跟进，新的办结时限是 " +
+			got.DueBy.In(intake.Beijing).Format("1月2日 15:04") + "。"
+	}
+	if _, err := c.s.addTurn(ctx, c.conv.ID, bot.Turn{From: "system", Text: text}); err != nil {
+		c.s.log.Error("chat: storing the rating turn", "err", err)
+	}
+	c.queueJSON(ratedFrame{Type: "rated", ReplyTo: f.ID, Number: got.Number, Reopened: reopened, Text: text})
+}
+
+// feedbackFrame is 这个回答有帮助吗.
+type feedbackFrame struct {
+	ReplyTo string `json:"reply_to"`
+	Helpful *bool  `json:"helpful"`
+}
+
+// maxAnswers is how many recent answers of a connection can be voted on.
+const maxAnswers = 50
+
+// rememberAnswer keeps an answer's topic by the ask it replied to, for a vote.
+func (c *chatConn) rememberAnswer(r bot.Reply) {
+	if r.Decision != bot.Answer || r.Topic == "" || r.ReplyTo == "" {
+		return
+	}
+	if c.answers == nil {
+		c.answers = map[string]string{}
+	}
+	if len(c.answers) >= maxAnswers {
+		clear(c.answers) // old answers are no longer on the resident's screen
+	}
+	c.answers[r.ReplyTo] = r.Topic
+}
+
+func (c *chatConn) feedback(f feedbackFrame) {
+	if !c.signals.Allow() {
+		return
+	}
+	topic, ok := c.answers[f.ReplyTo]
+	if !ok || f.Helpful == nil {
+		c.fail("not_found", "这条回答不能评价了 (no answer with that id)", f.ReplyTo)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
+	defer cancel()
+	if err := c.s.reports.AddFeedback(ctx, intake.Feedback{ConversationID: c.conv.ID, MessageID: f.ReplyTo,
+		Topic: topic, Helpful: *f.Helpful, At: c.s.now()}); err != nil {
+		c.s.log.Error("chat: storing feedback", "err", err)
+		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ReplyTo)
+		return
+	}
+	c.s.metrics.feedback(*f.Helpful)
+}
+
+// surveyAfterResolve asks the resident of an open chat to rate a resolution.
+func (s *Server) surveyAfterResolve(t *intake.Ticket) {
+	if t.ConversationID != "" {
+		s.desk.toResident(t.ConversationID, surveyFor(t))
+	}
+}
