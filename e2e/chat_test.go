@@ -579,11 +579,11 @@ type server struct {
 	err    error // the Wait result, once done is closed
 }
 
-// startServe starts `hotline serve` (HOTLINE_* taken out of the environment) and kills it when the
-// test ends if the test has not stopped it.
-func startServe(t *testing.T, bin, addr, data string) *server {
+// startServe starts `hotline serve` (HOTLINE_* taken out of the environment), with extra flags
+// if any, and kills it when the test ends if the test has not stopped it.
+func startServe(t *testing.T, bin, addr, data string, extra ...string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", data)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data}, extra...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "HOTLINE_") {
 			cmd.Env = append(cmd.Env, kv)

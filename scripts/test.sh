@@ -1,14 +1,49 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what the tests need (Debian's chromium for
-# the browser tests), then runs every Go test with the race detector.
+# the browser tests, Debian's prometheus package for its promtool, which the alert-rule and /metrics
+# tests run), then runs every Go test with the race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium for the browser tests…"
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
+fi
+
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing promtool (Debian's prometheus package) for the metrics tests…"
+  # Only the promtool binary is wanted: the Prometheus server the package brings is never started.
+  # A policy-rc.d that answers 101 makes the package scripts leave the service alone (Docker images
+  # ship one already; if not, one is put there for the install and taken away after).
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    own_policy=1
+  fi
+  status=0
+  apt_install --no-install-recommends prometheus || status=$?
+  if [ -n "$own_policy" ]; then $SUDO rm -f "$policy"; fi
+  if [ "$status" -ne 0 ]; then exit "$status"; fi
+  if [ -d /run/systemd/system ]; then
+    # Not at boot either.
+    $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
+  if ! command -v promtool >/dev/null 2>&1; then
+    echo "promtool is still missing after installing Debian's prometheus package" >&2
+    exit 1
+  fi
 fi
 
 go test -race "$@" ./...

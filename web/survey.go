@@ -123,6 +123,7 @@ type surveyFrame struct {
 	Number  string       `json:"number"`
 	Text    string       `json:"text"`
 	Ratings []bot.Option `json:"ratings"`
+	Link    string       `json:"link"` // the rating page, relative to the server
 }
 
 type ratedFrame struct {
@@ -134,7 +135,7 @@ type ratedFrame struct {
 }
 
 func surveyFor(t *intake.Ticket) surveyFrame {
-	return surveyFrame{Type: "survey", Number: t.Number, Ratings: ratingLabels,
+	return surveyFrame{Type: "survey", Number: t.Number, Ratings: ratingLabels, Link: "/rate?n=" + t.Number,
 		Text: "工单 " + t.Number + " 已办结，请您评价：对办理结果满意吗？问题解决了吗？"}
 }
 

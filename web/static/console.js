@@ -1,1 +1,2151 @@
-"use strict";
+/*
+ * hotline operator console (GET /console): docs/operator.md.
+ *
+ * Staff log in (POST /api/v1/login); the console then stays live over GET /ws/operator, which
+ * carries the chats (waiting, live, offered) and tells every console what changed, and works
+ * tickets through the REST API. Plain JavaScript, no build step, nothing loaded from elsewhere.
+ *
+ * Resident text (and everything else from the server) is put in the page with textContent,
+ * createTextNode or attributes, never as HTML.
+ *
+ * Test hooks are data-testid attributes (see console.html and the h(...) calls below): waiting-item
+ * and live-item carry data-conversation; chat-turn carries data-from; ticket-row data-number;
+ * status carries data-code (the last request's result code) and data-ticket.
+ */
+(function () {
+  "use strict";
+
+  // ---- words ----
+
+  const CATEGORIES = [
+    ["housing", "房屋安全", "Housing safety"],
+    ["property", "物业管理", "Property management"],
+    ["municipal", "市政设施", "Municipal facilities"],
+    ["environment", "环境卫生", "Environment & sanitation"],
+    ["noise", "噪音扰民", "Noise"],
+    ["utilities", "水电气暖", "Water, power, gas, heating"],
+    ["safety", "安全隐患", "Safety hazards"],
+    ["dispute", "矛盾纠纷", "Disputes"],
+    ["food", "食品安全", "Food safety"],
+    ["welfare", "社会救助与养老", "Welfare & elderly care"],
+    ["social-security", "社会保障", "Social insurance"],
+    ["labor", "就业与劳动", "Employment & labour"],
+    ["public-security", "户籍与治安", "Household registration & public security"],
+    ["community", "社区服务", "Community services"],
+    ["petition", "信访与热线", "Petitions & hotline"],
+    ["other", "其他", "Other"]
+  ];
+  const STATUSES = ["received", "dispatched", "signed", "in_progress", "resolved", "rated", "closed", "returned"];
+  const TIERS = ["grid", "community", "town"];
+  // The actions offered on a ticket, in the order of the buttons (the server says which are allowed).
+  const ACTIONS = ["dispatch", "sign", "start", "resolve", "request_extension", "approve_extension", "refuse_extension",
+    "urge", "escalate", "return", "reopen", "rate", "close", "note"];
+
+  const DICT = {
+    zh: {
+      "app.title": "热线坐席",
+      "tab.chats": "会话", "tab.tickets": "工单",
+      "conn.none": "未连接", "conn.connecting": "连接中…", "conn.open": "在线", "conn.closed": "连接中断，正在重连…",
+      "alert.title": "未查看的提醒",
+      "notify.enable": "开启桌面通知",
+      "logout": "退出",
+      "login.title": "坐席登录", "login.name": "用户名", "login.password": "密码", "login.submit": "登录",
+      "login.missing": "请输入用户名和密码", "login.expired": "登录已过期，请重新登录", "login.failed": "登录失败",
+      "role.operator": "话务员", "role.manager": "值班长", "role.admin": "管理员", "role.grid_worker": "网格员",
+      "whoami": "{name}（{role}）", "whoami.number": "{name}（{role}，工号 {number}）",
+      "waiting.title": "等待人工", "waiting.empty": "暂无等待的居民", "waiting.guess": "机器人判断：{title}",
+      "waiting.since": "等待 {n} 分钟", "waiting.now": "刚刚",
+      "live.title": "进行中", "live.empty": "暂无进行中的会话", "live.agent": "坐席 {agent}", "live.mine": "（我）",
+      "offered.title": "未接通（已建议留单）",
+      "online": "在线坐席：{n}",
+      "community.unknown": "未知社区",
+      "who.resident": "居民", "who.bot": "机器人", "who.operator": "工作人员", "who.operatorN": "工作人员 {agent}", "who.system": "系统",
+      "state.waiting": "等待人工", "state.live": "进行中", "state.offered": "已建议留单", "state.ended": "已结束",
+      "chat.none": "在左侧选择一个会话", "chat.take": "接入", "chat.ticket": "转为工单", "chat.release": "转回机器人",
+      "chat.send": "发送", "chat.placeholder": "输入回复，Enter 发送，Shift+Enter 换行", "chat.readonly": "接入会话后才能回复",
+      "chat.delivered": "已送达", "chat.typing": "居民正在输入…", "chat.ended": "会话已结束",
+      "chat.since": "自 {time}", "chat.options": "选项：{list}", "chat.card": "名片：{name}", "chat.entry": "指南：{title}",
+      "chat.ticketRef": "工单 {number}",
+      "tf.title": "由会话转为工单", "tf.category": "分类", "tf.topic": "事项", "tf.community": "社区", "tf.phone": "联系电话",
+      "tf.address": "地址（小区、楼号、单元）", "tf.description": "描述", "tf.submit": "提交工单",
+      "tf.categoryNone": "（按事项）", "tf.topicNone": "（按分类）", "tf.guess": "{title}（机器人判断）", "tf.communityNone": "（未知）",
+      "cancel": "取消", "save": "保存", "refresh": "刷新", "send": "发送", "more": "展开", "less": "收起",
+      "canned.title": "常用语", "canned.new": "新增", "canned.edit": "编辑", "canned.delete": "删除", "canned.confirm": "确认删除？",
+      "canned.titlePh": "标题", "canned.textPh": "内容", "canned.empty": "暂无常用语", "canned.needBoth": "标题和内容都要填",
+      "guide.title": "办事指南与网格", "guide.placeholder": "搜索指南或社区，如 低保、金桥", "guide.none": "没有找到",
+      "guide.sendEntry": "发送答复", "guide.sendCard": "发送网格名片",
+      "kind.procedure": "办事", "kind.report": "报事", "kind.emergency": "紧急", "kind.intent": "意图",
+      "filter.status": "状态", "filter.tier": "层级", "filter.community": "社区",
+      "filter.allStatus": "全部状态", "filter.allTier": "全部层级", "filter.allCommunity": "全部社区",
+      "tickets.count": "共 {n} 件", "ticket.none": "在左侧选择一个工单",
+      "status.received": "受理", "status.dispatched": "派单", "status.signed": "签收", "status.in_progress": "办理",
+      "status.resolved": "办结", "status.rated": "评价", "status.closed": "结案", "status.returned": "退单",
+      "tier.grid": "网格", "tier.community": "社区", "tier.town": "镇",
+      "urgency.normal": "一般", "urgency.urgent": "加急", "urgency.emergency": "紧急",
+      "tag.overdue": "超期", "tag.urged": "催办 ×{n}", "tag.reopened": "重办 ×{n}", "tag.extension": "延期{state}",
+      "ext.requested": "待批", "ext.approved": "已批", "ext.refused": "驳回",
+      "f.category": "分类", "f.topic": "事项", "f.community": "社区", "f.grid": "网格", "f.tier": "层级", "f.urgency": "紧急程度",
+      "f.assignee": "处理人", "f.phone": "电话", "f.address": "地址", "f.description": "描述", "f.signBy": "签收时限",
+      "f.dueBy": "办结时限", "f.extension": "延期", "f.reply": "答复", "f.rating": "评价", "f.channel": "来源",
+      "f.conversation": "会话", "f.created": "受理时间", "f.status": "状态",
+      "act.note": "备注 / 答复 / 理由", "act.assignee": "处理人", "act.grid": "网格", "act.tier": "层级", "act.until": "延期至",
+      "act.rating": "评价", "act.tierKeep": "（不变）", "events.title": "处理记录", "open.chat": "打开会话",
+      "action.create": "受理", "action.dispatch": "派单", "action.sign": "签收", "action.start": "开始办理",
+      "action.resolve": "办结（答复居民）", "action.rate": "回访评价", "action.close": "结案", "action.return": "退单",
+      "action.request_extension": "申请延期", "action.approve_extension": "批准延期", "action.refuse_extension": "驳回延期",
+      "action.urge": "催办", "action.reopen": "重办", "action.escalate": "升级", "action.note": "添加备注", "action.overdue": "超期",
+      "rating.satisfied": "满意", "rating.basically_satisfied": "基本满意", "rating.dissatisfied": "不满意",
+      "channel.chat": "在线咨询", "channel.api": "接口", "channel.open311": "Open311", "channel.phone": "电话",
+      "alert.handoff": "有居民在等待人工", "alert.urgent": "紧急工单",
+      "ok": "完成", "ok.take": "已接入会话", "ok.say": "已发送", "ok.release": "已转回机器人", "ok.ticket": "已生成工单 {number}",
+      "ok.send_entry": "已发送指南答复", "ok.send_card": "已发送网格名片", "ok.action": "{action}：{number} 完成",
+      "ok.canned": "常用语已保存", "ok.cannedDeleted": "常用语已删除",
+      "err.network": "网络错误，请检查连接", "err.offline": "与服务器的连接已断开，正在重连", "err.timeout": "服务器没有回应",
+      "err.tooLong": "消息最多 2000 字", "err.notLive": "请先接入会话",
+      "code.taken": "该会话已被其他坐席接入", "code.not_yours": "这不是您接入的会话", "code.not_found": "找不到",
+      "code.bad_request": "请求有误", "code.forbidden": "无权限"
+    },
+    en: {
+      "app.title": "Hotline desk",
+      "tab.chats": "Chats", "tab.tickets": "Tickets",
+      "conn.none": "Offline", "conn.connecting": "Connecting…", "conn.open": "Online", "conn.closed": "Disconnected, reconnecting…",
+      "alert.title": "Unseen alerts",
+      "notify.enable": "Enable notifications",
+      "logout": "Log out",
+      "login.title": "Operator login", "login.name": "User name", "login.password": "Password", "login.submit": "Log in",
+      "login.missing": "Enter your name and password", "login.expired": "Your session expired: please log in again", "login.failed": "Login failed",
+      "role.operator": "operator", "role.manager": "manager", "role.admin": "admin", "role.grid_worker": "grid worker",
+      "whoami": "{name} ({role})", "whoami.number": "{name} ({role}, no. {number})",
+      "waiting.title": "Waiting for a person", "waiting.empty": "Nobody is waiting", "waiting.guess": "Bot's guess: {title}",
+      "waiting.since": "waiting {n} min", "waiting.now": "just now",
+      "live.title": "In progress", "live.empty": "No chats in progress", "live.agent": "agent {agent}", "live.mine": " (me)",
+      "offered.title": "Not taken (ticket offered)",
+      "online": "Operators online: {n}",
+      "community.unknown": "Unknown community",
+      "who.resident": "Resident", "who.bot": "Bot", "who.operator": "Staff", "who.operatorN": "Staff {agent}", "who.system": "System",
+      "state.waiting": "waiting", "state.live": "live", "state.offered": "ticket offered", "state.ended": "ended",
+      "chat.none": "Pick a chat on the left", "chat.take": "Take", "chat.ticket": "Make a ticket", "chat.release": "Back to the bot",
+      "chat.send": "Send", "chat.placeholder": "Type a reply; Enter sends, Shift+Enter adds a line", "chat.readonly": "Take the chat to reply",
+      "chat.delivered": "Delivered", "chat.typing": "The resident is typing…", "chat.ended": "Chat ended",
+      "chat.since": "since {time}", "chat.options": "Options: {list}", "chat.card": "Card: {name}", "chat.entry": "Guide: {title}",
+      "chat.ticketRef": "Ticket {number}",
+      "tf.title": "Ticket from this chat", "tf.category": "Category", "tf.topic": "Topic", "tf.community": "Community", "tf.phone": "Phone",
+      "tf.address": "Address (compound, building, entrance)", "tf.description": "Description", "tf.submit": "Open ticket",
+      "tf.categoryNone": "(from the topic)", "tf.topicNone": "(by category)", "tf.guess": "{title} (bot's guess)", "tf.communityNone": "(unknown)",
+      "cancel": "Cancel", "save": "Save", "refresh": "Refresh", "send": "Send", "more": "More", "less": "Less",
+      "canned.title": "Canned replies", "canned.new": "New", "canned.edit": "Edit", "canned.delete": "Delete", "canned.confirm": "Really delete?",
+      "canned.titlePh": "Title", "canned.textPh": "Text", "canned.empty": "No canned replies", "canned.needBoth": "Give a title and a text",
+      "guide.title": "Guide and grids", "guide.placeholder": "Search the guide or a community", "guide.none": "Nothing found",
+      "guide.sendEntry": "Send answer", "guide.sendCard": "Send grid card",
+      "kind.procedure": "procedure", "kind.report": "report", "kind.emergency": "emergency", "kind.intent": "intent",
+      "filter.status": "Status", "filter.tier": "Tier", "filter.community": "Community",
+      "filter.allStatus": "All statuses", "filter.allTier": "All tiers", "filter.allCommunity": "All communities",
+      "tickets.count": "{n} tickets", "ticket.none": "Pick a ticket on the left",
+      "status.received": "Received", "status.dispatched": "Dispatched", "status.signed": "Signed", "status.in_progress": "In progress",
+      "status.resolved": "Resolved", "status.rated": "Rated", "status.closed": "Closed", "status.returned": "Returned",
+      "tier.grid": "Grid", "tier.community": "Community", "tier.town": "Town",
+      "urgency.normal": "Normal", "urgency.urgent": "Urgent", "urgency.emergency": "Emergency",
+      "tag.overdue": "Overdue", "tag.urged": "Urged ×{n}", "tag.reopened": "Reopened ×{n}", "tag.extension": "Extension {state}",
+      "ext.requested": "requested", "ext.approved": "approved", "ext.refused": "refused",
+      "f.category": "Category", "f.topic": "Topic", "f.community": "Community", "f.grid": "Grid", "f.tier": "Tier", "f.urgency": "Urgency",
+      "f.assignee": "Assignee", "f.phone": "Phone", "f.address": "Address", "f.description": "Description", "f.signBy": "Sign by",
+      "f.dueBy": "Due by", "f.extension": "Extension", "f.reply": "Reply", "f.rating": "Rating", "f.channel": "Channel",
+      "f.conversation": "Chat", "f.created": "Received at", "f.status": "Status",
+      "act.note": "Note / reply / reason", "act.assignee": "Assignee", "act.grid": "Grid", "act.tier": "Tier", "act.until": "Extend to",
+      "act.rating": "Rating", "act.tierKeep": "(unchanged)", "events.title": "History", "open.chat": "Open chat",
+      "action.create": "Received", "action.dispatch": "Dispatch", "action.sign": "Sign", "action.start": "Start",
+      "action.resolve": "Resolve (reply)", "action.rate": "Rate", "action.close": "Close", "action.return": "Return",
+      "action.request_extension": "Request extension", "action.approve_extension": "Approve extension", "action.refuse_extension": "Refuse extension",
+      "action.urge": "Urge", "action.reopen": "Reopen", "action.escalate": "Escalate", "action.note": "Add note", "action.overdue": "Overdue",
+      "rating.satisfied": "Satisfied", "rating.basically_satisfied": "Basically satisfied", "rating.dissatisfied": "Dissatisfied",
+      "channel.chat": "web chat", "channel.api": "API", "channel.open311": "Open311", "channel.phone": "phone",
+      "alert.handoff": "A resident is waiting for a person", "alert.urgent": "Urgent ticket",
+      "ok": "Done", "ok.take": "Chat taken", "ok.say": "Sent", "ok.release": "Handed back to the bot", "ok.ticket": "Ticket {number} opened",
+      "ok.send_entry": "Guide answer sent", "ok.send_card": "Grid card sent", "ok.action": "{action}: {number} done",
+      "ok.canned": "Canned reply saved", "ok.cannedDeleted": "Canned reply deleted",
+      "err.network": "Network error", "err.offline": "Disconnected from the server, reconnecting", "err.timeout": "No answer from the server",
+      "err.tooLong": "At most 2,000 characters", "err.notLive": "Take the chat first",
+      "code.taken": "Another operator took this chat", "code.not_yours": "Not your chat", "code.not_found": "Not found",
+      "code.bad_request": "Bad request", "code.forbidden": "Forbidden"
+    }
+  };
+
+  const LANG_KEY = "hotline.console.lang";
+  let lang = load(LANG_KEY) === "en" ? "en" : "zh";
+
+  function t(key, vars) {
+    let s = DICT[lang][key];
+    if (s === undefined) {
+      s = DICT.zh[key];
+    }
+    if (s === undefined) {
+      return key;
+    }
+    if (vars) {
+      s = s.replace(/\{(\w+)\}/g, function (m, k) {
+        return vars[k] === undefined || vars[k] === null ? m : String(vars[k]);
+      });
+    }
+    return s;
+  }
+  // tk translates key if the dictionary has it, else returns fallback (the server's own label).
+  function tk(key, fallback) {
+    return DICT[lang][key] !== undefined || DICT.zh[key] !== undefined ? t(key) : fallback;
+  }
+
+  function load(key) {
+    try {
+      return window.localStorage.getItem(key) || "";
+    } catch (e) {
+      return "";
+    }
+  }
+  function save(key, value) {
+    try {
+      window.localStorage.setItem(key, value);
+    } catch (e) {
+      /* not kept */
+    }
+  }
+
+  // ---- DOM helpers: text only ----
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  // h builds an element. props: class, text, testid, on<event>, data-* and other attributes
+  // (set as attributes, so as text); children: elements or strings (text nodes).
+  function h(tag, props, children) {
+    const e = document.createElement(tag);
+    if (props) {
+      for (const k of Object.keys(props)) {
+        const v = props[k];
+        if (v === undefined || v === null || v === false) {
+          continue;
+        }
+        if (k === "class") {
+          e.className = v;
+        } else if (k === "text") {
+          e.innerHTML = String(v);
+        } else if (k === "testid") {
+          e.setAttribute("data-testid", v);
+        } else if (k.slice(0, 2) === "on" && typeof v === "function") {
+          e.addEventListener(k.slice(2), v);
+        } else if (k === "disabled" || k === "hidden" || k === "checked" || k === "selected") {
+          e[k] = !!v;
+        } else if (k === "value") {
+          e.value = String(v);
+        } else {
+          e.setAttribute(k, v === true ? "" : String(v));
+        }
+      }
+    }
+    if (children) {
+      for (const c of Array.isArray(children) ? children : [children]) {
+        if (c === null || c === undefined || c === false) {
+          continue;
+        }
+        e.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+      }
+    }
+    return e;
+  }
+
+  function str(v) {
+    return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
+  }
+
+  function clear(e) {
+    while (e.firstChild) {
+      e.removeChild(e.firstChild);
+    }
+  }
+
+  function oneLine(s, max) {
+    const x = str(s).replace(/\s+/g, " ").trim();
+    return x.length > max ? x.slice(0, max - 1) + "…" : x;
+  }
+
+  function charCount(s) {
+    return Array.from(s).length;
+  }
+
+  // ---- time ----
+
+  const fmtCache = {};
+  function fmt(kind) {
+    const key = lang + kind;
+    if (!fmtCache[key]) {
+      const opts = kind === "clock" ? { hour: "2-digit", minute: "2-digit", hour12: false } :
+        { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false };
+      try {
+        fmtCache[key] = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", Object.assign({ timeZone: "Asia/Shanghai" }, opts));
+      } catch (e) {
+        fmtCache[key] = null;
+      }
+    }
+    return fmtCache[key];
+  }
+  function parseTime(iso) {
+    if (!iso) {
+      return null;
+    }
+    const d = new Date(str(iso));
+    return isNaN(d.getTime()) || d.getFullYear() < 1971 ? null : d;
+  }
+  function fmtTime(iso) {
+    const d = parseTime(iso);
+    if (!d) {
+      return "";
+    }
+    const f = fmt("time");
+    return f ? f.format(d) : d.toLocaleString();
+  }
+  function fmtClock(iso) {
+    const d = parseTime(iso);
+    if (!d) {
+      return "";
+    }
+    const f = fmt("clock");
+    return f ? f.format(d) : d.toLocaleTimeString();
+  }
+  function sinceText(iso) {
+    const d = parseTime(iso);
+    if (!d) {
+      return "";
+    }
+    const min = Math.floor((Date.now() - d.getTime()) / 60000);
+    return min < 1 ? t("waiting.now") : t("waiting.since", { n: min });
+  }
+
+  // ---- elements ----
+
+  const statusEl = $("status");
+  const connEl = $("conn");
+  const alertEl = $("alert-count");
+  const notifyBtn = $("notify-button");
+  const whoamiEl = $("whoami");
+  const langBtn = $("lang-toggle");
+  const logoutBtn = $("logout");
+  const tabsEl = $("tabs");
+  const tabChats = $("tab-chats");
+  const tabTickets = $("tab-tickets");
+  const loginView = $("login-view");
+  const loginForm = $("login-form");
+  const loginName = $("login-name");
+  const loginPassword = $("login-password");
+  const loginSubmit = $("login-submit");
+  const loginError = $("login-error");
+  const deskEl = $("desk");
+  const sideEl = $("side");
+  const waitingList = $("waiting-list");
+  const liveList = $("live-list");
+  const offeredList = $("offered-list");
+  const chatsView = $("chats-view");
+  const ticketsView = $("tickets-view");
+  const chatTitle = $("chat-title");
+  const chatMeta = $("chat-meta");
+  const paneTake = $("pane-take");
+  const ticketBtn = $("ticket-button");
+  const releaseBtn = $("release-button");
+  const transcriptEl = $("chat-transcript");
+  const typingEl = $("chat-typing");
+  const chatInput = $("chat-input");
+  const chatSend = $("chat-send");
+  const ticketForm = $("ticket-form");
+  const tfCategory = $("tf-category");
+  const tfTopic = $("tf-topic");
+  const tfCommunity = $("tf-community");
+  const tfPhone = $("tf-phone");
+  const tfAddress = $("tf-address");
+  const tfDescription = $("tf-description");
+  const tfSubmit = $("tf-submit");
+  const cannedList = $("canned-list");
+  const cannedNew = $("canned-new");
+  const cannedEditor = $("canned-editor");
+  const cannedTitle = $("canned-title");
+  const cannedText = $("canned-text");
+  const guideInput = $("guide-search");
+  const guideResults = $("guide-results");
+  const filterStatus = $("filter-status");
+  const filterTier = $("filter-tier");
+  const filterCommunity = $("filter-community");
+  const ticketListEl = $("ticket-list");
+  const ticketsCount = $("tickets-count");
+  const detailEl = $("ticket-detail");
+
+  // ---- state ----
+
+  let me = null; // {name, role, grid, csrf, number}
+  let view = "chats";
+  let chats = new Map(); // conversation id → chat of the last state frame
+  const transcripts = new Map(); // conversation id → {turns, keys}: kept after a chat leaves the lists
+  const delivered = new Set(); // conversation + "\n" + message id
+  const unread = new Map(); // conversation id → resident messages not yet looked at
+  const typingUntil = new Map(); // conversation id → ms
+  let online = null;
+  let selected = "";
+  let communities = [];
+  let canned = [];
+  let editingCanned = null; // null: editor closed; 0: new; else the id
+  let lastGuide = null;
+  let tickets = [];
+  let selectedTicket = "";
+  let detail = null;
+  let unseen = 0;
+  let sounds = 0;
+
+  // ---- status line ----
+
+  function showStatus(code, message, kind, ticket) {
+    statusEl.dataset.code = code;
+    if (ticket) {
+      statusEl.dataset.ticket = ticket;
+    } else {
+      delete statusEl.dataset.ticket;
+    }
+    statusEl.className = "status" + (kind ? " " + kind : "");
+    statusEl.textContent = code === "ok" ? message || t("ok") : code + (message ? " · " + message : "");
+  }
+  function showError(err) {
+    showStatus(str(err && err.code) || "error", str(err && err.message), "bad");
+  }
+
+  // ---- REST ----
+
+  function ApiError(status, code, message) {
+    this.status = status;
+    this.code = code;
+    this.message = message;
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    const init = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    if (method !== "GET" && method !== "HEAD" && me && me.csrf) {
+      headers["X-CSRF-Token"] = me.csrf;
+    }
+    let resp;
+    try {
+      resp = await fetch(path, init);
+    } catch (e) {
+      throw new ApiError(0, "network", t("err.network"));
+    }
+    let data = null;
+    const text = await resp.text().catch(function () {
+      return "";
+    });
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (e) {
+        data = null;
+      }
+    }
+    if (!resp.ok) {
+      const code = str(data && data.code) || "http_" + resp.status;
+      const message = str(data && data.error) || resp.statusText;
+      if (resp.status === 401 && me && path !== "/api/v1/login") {
+        sessionExpired();
+      }
+      throw new ApiError(resp.status, code, message);
+    }
+    return data;
+  }
+
+  // ---- login ----
+
+  function isManager() {
+    return !!me && (me.role === "manager" || me.role === "admin");
+  }
+  function canChat() {
+    return !!me && me.role !== "grid_worker";
+  }
+
+  function showLogin(message) {
+    deskEl.hidden = true;
+    tabsEl.hidden = true;
+    logoutBtn.hidden = true;
+    notifyBtn.hidden = true;
+    whoamiEl.textContent = "";
+    setConn("none");
+    loginView.hidden = false;
+    loginError.textContent = message || "";
+    try {
+      loginName.focus();
+    } catch (e) {
+      /* fine */
+    }
+  }
+
+  loginForm.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    loginError.textContent = "";
+    const name = loginName.value.trim();
+    const password = loginPassword.value;
+    if (!name || !password) {
+      loginError.textContent = t("login.missing");
+      return;
+    }
+    loginSubmit.disabled = true;
+    try {
+      const u = await api("POST", "/api/v1/login", { name: name, password: password });
+      loginPassword.value = "";
+      startDesk(u);
+    } catch (e) {
+      loginError.textContent = e.message || t("login.failed");
+      loginError.dataset.code = str(e.code);
+    } finally {
+      loginSubmit.disabled = false;
+    }
+  });
+
+  function startDesk(u) {
+    me = { name: str(u.name), role: str(u.role), grid: str(u.grid), csrf: str(u.csrf), number: "" };
+    loginView.hidden = true;
+    deskEl.hidden = false;
+    logoutBtn.hidden = false;
+    tabsEl.hidden = !canChat();
+    sideEl.hidden = !canChat();
+    renderWhoami();
+    renderNotifyButton();
+    cannedNew.hidden = !isManager();
+    setView(canChat() ? "chats" : "tickets");
+    if (canChat()) {
+      connectWS();
+      loadCanned();
+    }
+    loadCommunities();
+    loadTickets();
+    renderAll();
+  }
+
+  function teardown() {
+    me = null;
+    const sock = ws;
+    ws = null;
+    if (sock) {
+      try {
+        sock.close(1000, "logout");
+      } catch (e) {
+        /* closed */
+      }
+    }
+    clearTimeout(wsTimer);
+    clearInterval(wsPing);
+    pending.clear();
+    chats = new Map();
+    transcripts.clear();
+    delivered.clear();
+    unread.clear();
+    typingUntil.clear();
+    selected = "";
+    selectedTicket = "";
+    detail = null;
+    tickets = [];
+    canned = [];
+    lastGuide = null;
+    unseen = 0;
+    updateTitle();
+  }
+
+  function sessionExpired() {
+    if (!me) {
+      return;
+    }
+    teardown();
+    showLogin(t("login.expired"));
+  }
+
+  logoutBtn.addEventListener("click", async function () {
+    try {
+      await api("POST", "/api/v1/logout");
+    } catch (e) {
+      /* logged out anyway */
+    }
+    teardown();
+    renderAll();
+    showLogin("");
+  });
+
+  function renderWhoami() {
+    if (!me) {
+      whoamiEl.textContent = "";
+      return;
+    }
+    const role = tk("role." + me.role, me.role);
+    whoamiEl.textContent = me.number ? t("whoami.number", { name: me.name, role: role, number: me.number }) : t("whoami", { name: me.name, role: role });
+  }
+
+  // ---- views ----
+
+  function setView(v) {
+    view = v;
+    chatsView.hidden = v !== "chats";
+    ticketsView.hidden = v !== "tickets";
+    tabChats.setAttribute("aria-pressed", v === "chats" ? "true" : "false");
+    tabTickets.setAttribute("aria-pressed", v === "tickets" ? "true" : "false");
+  }
+  tabChats.addEventListener("click", function () {
+    setView("chats");
+  });
+  tabTickets.addEventListener("click", function () {
+    setView("tickets");
+    loadTickets();
+  });
+
+  // ---- the operator socket ----
+
+  let ws = null;
+  let wsAttempt = 0;
+  let wsTimer = null;
+  let wsPing = null;
+  let reqSeq = 0;
+  const pending = new Map(); // request id → {type, fields, onResult, quiet, at}
+
+  function setConn(state) {
+    connEl.dataset.state = state;
+    connEl.textContent = t("conn." + state);
+  }
+
+  function sendWS(frame) {
+    if (!ws || ws.readyState !== 1) {
+      return false;
+    }
+    try {
+      ws.send(JSON.stringify(frame));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function connectWS() {
+    clearTimeout(wsTimer);
+    wsTimer = null;
+    if (!canChat() || (ws && (ws.readyState === 0 || ws.readyState === 1))) {
+      return;
+    }
+    setConn("connecting");
+    const url = (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + "/ws/operator";
+    let sock;
+    try {
+      sock = new WebSocket(url);
+    } catch (e) {
+      scheduleWS();
+      return;
+    }
+    ws = sock;
+    let opened = false;
+    sock.onopen = function () {
+      if (ws !== sock) {
+        return;
+      }
+      opened = true;
+      wsAttempt = 0;
+      setConn("open");
+      clearInterval(wsPing);
+      wsPing = setInterval(function () {
+        sendWS({ type: "ping" });
+      }, 30000);
+    };
+    sock.onmessage = function (ev) {
+      if (ws !== sock) {
+        return;
+      }
+      let f;
+      try {
+        f = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      if (f && typeof f === "object") {
+        onFrame(f);
+      }
+    };
+    sock.onerror = function () {
+      /* a close follows */
+    };
+    sock.onclose = function () {
+      if (ws !== sock) {
+        return;
+      }
+      ws = null;
+      clearInterval(wsPing);
+      failPending("offline", t("err.offline"));
+      if (!me) {
+        return;
+      }
+      setConn("closed");
+      if (opened) {
+        scheduleWS();
+        return;
+      }
+      // Refused before opening: logged out elsewhere (401 shows the login form) or a passing failure.
+      api("GET", "/api/v1/me").then(scheduleWS, function (e) {
+        if (e.status !== 401) {
+          scheduleWS();
+        }
+      });
+    };
+  }
+
+  function scheduleWS() {
+    if (!me) {
+      return;
+    }
+    clearTimeout(wsTimer);
+    const base = Math.min(30000, 1000 * Math.pow(2, wsAttempt));
+    wsAttempt += 1;
+    wsTimer = setTimeout(connectWS, base / 2 + Math.random() * base / 2);
+  }
+
+  // request sends an operator request; onResult gets its result frame.
+  function request(type, fields, onResult, quiet) {
+    reqSeq += 1;
+    const id = "c" + reqSeq;
+    const frame = Object.assign({ type: type, id: id }, fields);
+    if (!sendWS(frame)) {
+      showStatus("offline", t("err.offline"), "bad");
+      if (onResult) {
+        onResult({ ok: false, code: "offline" });
+      }
+      return "";
+    }
+    pending.set(id, { type: type, fields: fields, onResult: onResult, quiet: quiet, at: Date.now() });
+    return id;
+  }
+
+  function failPending(code, message) {
+    const all = Array.from(pending.values());
+    pending.clear();
+    for (const p of all) {
+      if (p.onResult) {
+        p.onResult({ ok: false, code: code, message: message });
+      }
+    }
+    if (all.length) {
+      showStatus(code, message, "bad");
+    }
+  }
+
+  setInterval(function () {
+    const now = Date.now();
+    for (const [id, p] of Array.from(pending.entries())) {
+      if (now - p.at > 20000) {
+        pending.delete(id);
+        showStatus("timeout", t("err.timeout"), "bad");
+        if (p.onResult) {
+          p.onResult({ ok: false, code: "timeout" });
+        }
+      }
+    }
+  }, 5000);
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "hello":
+        if (me && f.operator && typeof f.operator === "object") {
+          me.number = str(f.operator.number);
+          renderWhoami();
+          renderLists();
+          renderPane();
+        }
+        break;
+      case "state":
+        onState(f);
+        break;
+      case "turn":
+        onTurn(str(f.conversation), f.turn);
+        break;
+      case "typing":
+        onResidentTyping(str(f.conversation));
+        break;
+      case "delivered":
+        delivered.add(str(f.conversation) + "\n" + str(f.id));
+        if (str(f.conversation) === selected) {
+          renderDelivered();
+        }
+        break;
+      case "alert":
+        onAlert(f);
+        break;
+      case "ticket":
+        scheduleTicketRefresh(str(f.number));
+        break;
+      case "result":
+        onResult(f);
+        break;
+      case "error":
+        showStatus(str(f.code) || "error", str(f.message), "bad");
+        break;
+      default:
+        break; // pong and anything newer
+    }
+  }
+
+  function onResult(f) {
+    const id = str(f.reply_to);
+    const p = pending.get(id);
+    if (!p) {
+      return; // not ours (or typing, which asks for nothing)
+    }
+    pending.delete(id);
+    if (f.ok) {
+      const number = ticketNumber(f.ticket);
+      if (!p.quiet) {
+        showStatus("ok", number && p.type === "ticket" ? t("ok.ticket", { number: number }) : tk("ok." + p.type, t("ok")), "ok", number);
+      }
+    } else {
+      const code = str(f.code) || "error";
+      showStatus(code, str(f.message) || tk("code." + code, ""), "bad");
+    }
+    if (p.onResult) {
+      p.onResult(f);
+    }
+  }
+
+  function ticketNumber(x) {
+    if (typeof x === "string") {
+      return x;
+    }
+    return x && typeof x === "object" ? str(x.number) : "";
+  }
+
+  // ---- chats ----
+
+  function turnKeys(turn) {
+    const keys = ["c" + str(turn.at) + "\n" + str(turn.from) + "\n" + str(turn.text)];
+    if (turn.seq) {
+      keys.push("s" + turn.seq);
+    }
+    return keys;
+  }
+
+  // mergeTurns adds turns not yet known to a conversation's transcript; it returns those added.
+  function mergeTurns(id, turns) {
+    let tr = transcripts.get(id);
+    if (!tr) {
+      tr = { turns: [], keys: new Set() };
+      transcripts.set(id, tr);
+    }
+    const added = [];
+    for (const turn of Array.isArray(turns) ? turns : []) {
+      if (!turn || typeof turn !== "object") {
+        continue;
+      }
+      const keys = turnKeys(turn);
+      if (keys.some(function (k) {
+        return tr.keys.has(k);
+      })) {
+        continue;
+      }
+      keys.forEach(function (k) {
+        tr.keys.add(k);
+      });
+      tr.turns.push(turn);
+      added.push(turn);
+    }
+    if (added.length && tr.turns.every(function (x) {
+      return typeof x.seq === "number" && x.seq > 0;
+    })) {
+      tr.turns.sort(function (a, b) {
+        return a.seq - b.seq;
+      });
+    }
+    return added;
+  }
+
+  function turnsOf(id) {
+    const tr = transcripts.get(id);
+    return tr ? tr.turns : [];
+  }
+
+  function isMine(c) {
+    return !!(me && c && c.state === "live" && (str(c.operator) === me.name || (me.number && str(c.agent) === me.number)));
+  }
+  function canSay(c) {
+    return isMine(c);
+  }
+  // guessTopic is the bot's guess at a chat's topic: {"id","title"} (docs: {"topic","title"}).
+  function guessTopic(c) {
+    return c && c.guess && typeof c.guess === "object" ? str(c.guess.id) || str(c.guess.topic) : "";
+  }
+  function guessTitle(c) {
+    return c && c.guess && typeof c.guess === "object" ? str(c.guess.title) || guessTopic(c) : "";
+  }
+
+  function communityName(c) {
+    return str(c && c.community_name) || str(c && c.community) || t("community.unknown");
+  }
+  function whoLabel(turn) {
+    switch (turn.from) {
+      case "resident":
+        return t("who.resident");
+      case "bot":
+        return t("who.bot");
+      case "operator":
+        return turn.agent ? t("who.operatorN", { agent: str(turn.agent) }) : t("who.operator");
+      default:
+        return t("who.system");
+    }
+  }
+  function turnText(turn) {
+    return str(turn.text) || str(turn.reply && turn.reply.text);
+  }
+
+  function onState(f) {
+    const next = new Map();
+    for (const c of Array.isArray(f.chats) ? f.chats : []) {
+      if (!c || typeof c !== "object" || !c.id) {
+        continue;
+      }
+      next.set(str(c.id), c);
+      const added = mergeTurns(str(c.id), c.turns);
+      if (str(c.id) === selected && added.length) {
+        appendTurns(added);
+      }
+    }
+    chats = next;
+    online = f.online === undefined ? online : f.online;
+    renderLists();
+    renderPane();
+  }
+
+  function onTurn(id, turn) {
+    if (!id || !turn || typeof turn !== "object") {
+      return;
+    }
+    const added = mergeTurns(id, [turn]);
+    if (!added.length) {
+      return;
+    }
+    if (turn.from === "resident") {
+      typingUntil.delete(id);
+      if (id !== selected || view !== "chats") {
+        unread.set(id, (unread.get(id) || 0) + 1);
+      }
+    }
+    if (id === selected) {
+      appendTurns(added);
+      renderTyping();
+    }
+    renderLists();
+  }
+
+  function onResidentTyping(id) {
+    typingUntil.set(id, Date.now() + 4000);
+    if (id === selected) {
+      renderTyping();
+      setTimeout(renderTyping, 4100);
+    }
+  }
+
+  function renderTyping() {
+    const until = typingUntil.get(selected) || 0;
+    const on = !!selected && until > Date.now();
+    typingEl.textContent = on ? t("chat.typing") : "";
+    typingEl.dataset.active = on ? "1" : "";
+  }
+
+  function select(id) {
+    if (selected !== id) {
+      selected = id;
+      ticketForm.hidden = true;
+      clear(transcriptEl);
+      appendTurns(turnsOf(id), true);
+    }
+    unread.delete(id);
+    setView("chats");
+    renderLists();
+    renderPane();
+    renderTyping();
+  }
+
+  function take(id, button) {
+    if (button) {
+      button.disabled = true;
+    }
+    request("take", { conversation: id }, function (res) {
+      if (res.ok) {
+        select(id);
+      } else if (button) {
+        button.disabled = false;
+      }
+    });
+  }
+
+  function chatItem(c, kind) {
+    const id = str(c.id);
+    const mine = isMine(c);
+    const cls = "chat-item " + kind + (mine ? " mine" : "") + (id === selected ? " selected" : "");
+    const li = h("li", {
+      class: cls, testid: kind + "-item", "data-conversation": id, "data-state": str(c.state),
+      "data-agent": str(c.agent), "data-mine": mine ? "1" : "0", tabindex: "0",
+      onclick: function () {
+        select(id);
+      },
+      onkeydown: function (ev) {
+        if (ev.key === "Enter" && ev.target === li) {
+          select(id);
+        }
+      }
+    });
+    const n = unread.get(id) || 0;
+    li.appendChild(h("div", { class: "row" }, [
+      h("span", { class: "name", text: communityName(c), title: str(c.community) }),
+      n ? h("span", { class: "unread", text: String(n) }) : null,
+      h("span", { class: "since", text: kind === "waiting" ? sinceText(c.since) : fmtClock(c.since), title: fmtTime(c.since) })
+    ]));
+    if (kind !== "waiting") {
+      li.appendChild(h("div", { class: "who", testid: "chat-item-agent" },
+        c.agent || c.operator ? t("live.agent", { agent: str(c.agent) || str(c.operator) }) + (mine ? t("live.mine") : "") : tk("state." + str(c.state), str(c.state))));
+    }
+    const guess = guessTitle(c);
+    if (guess) {
+      li.appendChild(h("div", { class: "guess", text: t("waiting.guess", { title: guess }) }));
+    }
+    const last = turnsOf(id).filter(function (x) {
+      return x.from !== "system";
+    }).slice(kind === "waiting" ? -4 : -1);
+    if (last.length) {
+      const ol = h("ol", { class: "preview" });
+      for (const turn of last) {
+        ol.appendChild(h("li", { testid: "preview-turn", "data-from": str(turn.from), title: turnText(turn) }, whoLabel(turn) + "：" + oneLine(turnText(turn), 120)));
+      }
+      li.appendChild(ol);
+    }
+    if (kind === "waiting" || kind === "offered") {
+      const b = h("button", { type: "button", class: kind === "waiting" ? "primary" : "", testid: "take-button", text: t("chat.take") });
+      b.addEventListener("click", function (ev) {
+        ev.stopPropagation();
+        take(id, b);
+      });
+      li.appendChild(h("div", { class: "actions" }, b));
+    }
+    return li;
+  }
+
+  function renderLists() {
+    const all = Array.from(chats.values());
+    const bySince = function (a, b) {
+      return (parseTime(a.since) || 0) - (parseTime(b.since) || 0);
+    };
+    const waiting = all.filter(function (c) {
+      return c.state === "waiting";
+    }).sort(bySince);
+    const live = all.filter(function (c) {
+      return c.state === "live";
+    }).sort(function (a, b) {
+      return (isMine(b) ? 1 : 0) - (isMine(a) ? 1 : 0) || bySince(a, b);
+    });
+    const offered = all.filter(function (c) {
+      return c.state === "offered";
+    }).sort(bySince);
+    fill(waitingList, waiting, "waiting");
+    fill(liveList, live, "live");
+    fill(offeredList, offered, "offered");
+    $("waiting-empty").hidden = waiting.length > 0;
+    $("live-empty").hidden = live.length > 0;
+    $("offered-section").hidden = offered.length === 0;
+    const wc = $("waiting-count");
+    wc.textContent = String(waiting.length);
+    wc.className = "count" + (waiting.length ? " hot" : "");
+    $("live-count").textContent = String(live.length);
+    $("offered-count").textContent = String(offered.length);
+    const n = Array.isArray(online) ? online.length : typeof online === "number" ? online : null;
+    $("online").textContent = n === null ? "" : t("online", { n: n });
+  }
+
+  // fill replaces a list's items only when what they show changed: a button replaced between a
+  // press and its release would lose the click.
+  function fill(list, items, kind) {
+    const sig = JSON.stringify([lang, selected, me && me.name, me && me.number, items.map(function (c) {
+      const id = str(c.id);
+      const last = turnsOf(id);
+      return [id, c.state, c.operator, c.agent, c.community_name, c.community, c.guess, unread.get(id) || 0,
+        kind === "waiting" ? sinceText(c.since) : str(c.since), last.length, last.length ? turnText(last[last.length - 1]) : ""];
+    })]);
+    if (list._sig === sig) {
+      return;
+    }
+    list._sig = sig;
+    clear(list);
+    for (const c of items) {
+      list.appendChild(chatItem(c, kind));
+    }
+  }
+
+  // ---- the chat pane ----
+
+  function turnEl(turn) {
+    const from = ["resident", "bot", "operator", "system"].indexOf(turn.from) >= 0 ? turn.from : "system";
+    const d = h("div", {
+      class: "turn from-" + from, testid: "chat-turn", "data-from": from,
+      "data-seq": turn.seq ? String(turn.seq) : null, "data-id": turn.id ? str(turn.id) : null
+    });
+    const time = fmtClock(turn.at);
+    d.appendChild(h("div", { class: "meta", text: whoLabel(turn) + (time ? " · " + time : "") }));
+    d.appendChild(h("div", { class: "text", testid: "chat-turn-text", text: turnText(turn) }));
+    const extras = [];
+    const r = turn.reply && typeof turn.reply === "object" ? turn.reply : null;
+    if (r && Array.isArray(r.options) && r.options.length) {
+      extras.push(t("chat.options", {
+        list: r.options.map(function (o) {
+          return str(o && (o.label || o.id));
+        }).join(" / ")
+      }));
+    }
+    const card = turn.contact || (r && r.contact);
+    if (card && typeof card === "object") {
+      extras.push(t("chat.card", { name: str(card.community) + (card.grid ? " · " + str(card.grid) : "") }));
+    }
+    if (turn.entry && typeof turn.entry === "object" && turn.entry.title) {
+      extras.push(t("chat.entry", { title: str(turn.entry.title) }));
+    }
+    const tn = ticketNumber((r && r.ticket) || turn.ticket);
+    if (tn) {
+      extras.push(t("chat.ticketRef", { number: tn }));
+    }
+    for (const x of extras) {
+      d.appendChild(h("div", { class: "extra", text: x }));
+    }
+    if (from === "operator") {
+      const mark = h("div", { class: "delivered", testid: "delivered-mark", text: t("chat.delivered") });
+      mark.hidden = !isDelivered(selected, turn);
+      d.appendChild(mark);
+      d._turn = turn;
+    }
+    return d;
+  }
+
+  function isDelivered(conv, turn) {
+    return (turn.id !== undefined && turn.id !== null && turn.id !== "" && delivered.has(conv + "\n" + str(turn.id))) ||
+      (!!turn.seq && delivered.has(conv + "\n" + String(turn.seq)));
+  }
+
+  function renderDelivered() {
+    const marks = transcriptEl.querySelectorAll("[data-testid=chat-turn][data-from=operator]");
+    for (const d of Array.from(marks)) {
+      const mark = d.querySelector("[data-testid=delivered-mark]");
+      if (mark && d._turn) {
+        mark.hidden = !isDelivered(selected, d._turn);
+      }
+    }
+  }
+
+  function appendTurns(turns, force) {
+    if (!selected) {
+      return;
+    }
+    const empty = transcriptEl.querySelector(".pane-empty");
+    if (empty) {
+      transcriptEl.removeChild(empty);
+    }
+    const atEnd = force || transcriptEl.scrollHeight - transcriptEl.scrollTop - transcriptEl.clientHeight < 60;
+    for (const turn of turns) {
+      transcriptEl.appendChild(turnEl(turn));
+    }
+    if (atEnd) {
+      transcriptEl.scrollTop = transcriptEl.scrollHeight;
+    }
+  }
+
+  function renderTranscript() {
+    clear(transcriptEl);
+    if (!selected) {
+      transcriptEl.appendChild(h("p", { class: "pane-empty", text: t("chat.none") }));
+      return;
+    }
+    appendTurns(turnsOf(selected), true);
+  }
+
+  function renderPane() {
+    const c = selected ? chats.get(selected) : null;
+    chatTitle.textContent = c ? communityName(c) : selected ? t("chat.ended") : "";
+    if (c) {
+      const parts = [tk("state." + str(c.state), str(c.state))];
+      if (c.agent || c.operator) {
+        parts.push(t("live.agent", { agent: str(c.agent) || str(c.operator) }) + (isMine(c) ? t("live.mine") : ""));
+      }
+      if (c.since) {
+        parts.push(t("chat.since", { time: fmtTime(c.since) }));
+      }
+      chatMeta.textContent = parts.join(" · ");
+    } else {
+      chatMeta.textContent = "";
+    }
+    chatMeta.dataset.state = c ? str(c.state) : "";
+    paneTake.hidden = !(c && (c.state === "waiting" || c.state === "offered"));
+    paneTake.disabled = false;
+    const mine = canSay(c);
+    ticketBtn.disabled = !mine;
+    releaseBtn.disabled = !mine;
+    chatInput.disabled = !mine;
+    chatInput.placeholder = mine ? t("chat.placeholder") : t("chat.readonly");
+    if (!mine) {
+      ticketForm.hidden = true;
+    }
+    updateSend();
+    renderGuide();
+  }
+
+  function updateSend() {
+    chatSend.disabled = chatInput.disabled || chatInput.value.trim() === "";
+  }
+
+  paneTake.addEventListener("click", function () {
+    if (selected) {
+      take(selected, paneTake);
+    }
+  });
+
+  releaseBtn.addEventListener("click", function () {
+    const id = selected;
+    if (!canSay(chats.get(id))) {
+      return;
+    }
+    releaseBtn.disabled = true;
+    request("release", { conversation: id }, function () {
+      renderPane();
+    });
+  });
+
+  function sendSay() {
+    const id = selected;
+    if (!canSay(chats.get(id))) {
+      showStatus("not_yours", t("err.notLive"), "bad");
+      return;
+    }
+    const text = chatInput.value;
+    if (text.trim() === "") {
+      return;
+    }
+    if (charCount(text) > 2000) {
+      showStatus("bad_request", t("err.tooLong"), "bad");
+      return;
+    }
+    chatInput.value = "";
+    updateSend();
+    lastTypingSent = 0;
+    request("say", { conversation: id, text: text }, function (res) {
+      if (!res.ok && chatInput.value === "" && selected === id) {
+        chatInput.value = text; // not sent: give it back
+        updateSend();
+      }
+    }, true);
+  }
+
+  chatSend.addEventListener("click", sendSay);
+  chatInput.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+      ev.preventDefault();
+      sendSay();
+    }
+  });
+
+  // The resident sees the operator typing: at most one typing frame every 2 s.
+  let lastTypingSent = 0;
+  chatInput.addEventListener("input", function () {
+    updateSend();
+    const now = Date.now();
+    if (chatInput.value.trim() !== "" && canSay(chats.get(selected)) && now - lastTypingSent >= 2000) {
+      if (sendWS({ type: "typing", conversation: selected })) {
+        lastTypingSent = now;
+      }
+    }
+  });
+
+  function insertText(text) {
+    if (chatInput.disabled) {
+      showStatus("not_yours", t("err.notLive"), "bad");
+      return;
+    }
+    const start = chatInput.selectionStart === null ? chatInput.value.length : chatInput.selectionStart;
+    const end = chatInput.selectionEnd === null ? start : chatInput.selectionEnd;
+    chatInput.setRangeText(text, start, end, "end");
+    chatInput.focus();
+    chatInput.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  // ---- ticket from a chat ----
+
+  function fillSelect(sel, options) {
+    const keep = sel.value;
+    clear(sel);
+    for (const o of options) {
+      sel.appendChild(h("option", { value: o[0], text: o[1] }));
+    }
+    if (options.some(function (o) {
+      return o[0] === keep;
+    })) {
+      sel.value = keep;
+    }
+  }
+
+  function categoryName(code) {
+    for (const c of CATEGORIES) {
+      if (c[0] === code) {
+        return lang === "en" ? c[2] : c[1];
+      }
+    }
+    return str(code);
+  }
+
+  function communityLabel(id) {
+    for (const c of communities) {
+      if (c.id === id) {
+        return c.town ? c.name + "（" + c.town + "）" : c.name;
+      }
+    }
+    return str(id);
+  }
+
+  function topicOptions(c) {
+    const opts = [["", t("tf.topicNone")]];
+    const seen = {};
+    if (guessTopic(c)) {
+      opts.push([guessTopic(c), t("tf.guess", { title: guessTitle(c) })]);
+      seen[guessTopic(c)] = true;
+    }
+    const entries = lastGuide && Array.isArray(lastGuide.entries) ? lastGuide.entries : [];
+    for (const e of entries) {
+      if (e && e.id && !seen[e.id] && e.kind !== "intent") {
+        opts.push([str(e.id), str(e.title) || str(e.id)]);
+        seen[e.id] = true;
+      }
+    }
+    return opts;
+  }
+
+  function fillTicketSelects(c) {
+    fillSelect(tfCategory, [["", t("tf.categoryNone")]].concat(CATEGORIES.map(function (x) {
+      return [x[0], lang === "en" ? x[2] : x[1]];
+    })));
+    fillSelect(tfTopic, topicOptions(c));
+    fillSelect(tfCommunity, [["", t("tf.communityNone")]].concat(communities.map(function (x) {
+      return [x.id, communityLabel(x.id)];
+    })));
+  }
+
+  function defaultDescription(id) {
+    const who = { resident: "居民", bot: "机器人", operator: "工作人员" };
+    const lines = [];
+    for (const turn of turnsOf(id)) {
+      if (!who[turn.from]) {
+        continue;
+      }
+      const text = turnText(turn).trim();
+      if (text) {
+        lines.push(who[turn.from] + "：" + text);
+      }
+    }
+    let s = lines.join("\n");
+    if (charCount(s) > 3800) {
+      s = "…" + Array.from(s).slice(-3800).join("");
+    }
+    return s;
+  }
+
+  ticketBtn.addEventListener("click", function () {
+    const c = chats.get(selected);
+    if (!canSay(c)) {
+      return;
+    }
+    if (!ticketForm.hidden) {
+      ticketForm.hidden = true;
+      return;
+    }
+    fillTicketSelects(c);
+    tfTopic.value = guessTopic(c);
+    tfCategory.value = "";
+    tfCommunity.value = communities.some(function (x) {
+      return x.id === c.community;
+    }) ? str(c.community) : "";
+    tfPhone.value = "";
+    tfAddress.value = "";
+    tfDescription.value = defaultDescription(selected);
+    ticketForm.hidden = false;
+    tfCategory.focus();
+  });
+  $("tf-cancel").addEventListener("click", function () {
+    ticketForm.hidden = true;
+  });
+  ticketForm.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    const id = selected;
+    if (!canSay(chats.get(id))) {
+      return;
+    }
+    const fields = {
+      conversation: id, community: tfCommunity.value, address: tfAddress.value.trim(),
+      phone: tfPhone.value.trim(), description: tfDescription.value.trim()
+    };
+    if (tfTopic.value) {
+      fields.topic = tfTopic.value;
+    } else if (tfCategory.value) {
+      fields.category = tfCategory.value;
+    }
+    tfSubmit.disabled = true;
+    request("ticket", fields, function (res) {
+      tfSubmit.disabled = false;
+      if (res.ok) {
+        ticketForm.hidden = true;
+        scheduleTicketRefresh();
+      }
+    });
+  });
+
+  // ---- canned replies ----
+
+  async function loadCanned() {
+    try {
+      const list = await api("GET", "/api/v1/canned");
+      canned = Array.isArray(list) ? list : [];
+    } catch (e) {
+      canned = [];
+      showError(e);
+    }
+    renderCanned();
+  }
+
+  function renderCanned() {
+    clear(cannedList);
+    cannedNew.hidden = !isManager();
+    if (!canned.length) {
+      cannedList.appendChild(h("li", { class: "empty", text: t("canned.empty") }));
+    }
+    for (const c of canned) {
+      const item = c;
+      const li = h("li", { class: "canned-item", testid: "canned-item", "data-id": str(c.id) });
+      li.appendChild(h("button", {
+        type: "button", class: "use", testid: "canned-use", title: str(c.text), text: str(c.title) || oneLine(c.text, 20),
+        onclick: function () {
+          insertText(str(item.text));
+        }
+      }));
+      if (isManager()) {
+        li.appendChild(h("button", {
+          type: "button", testid: "canned-edit", text: t("canned.edit"),
+          onclick: function () {
+            openCannedEditor(item);
+          }
+        }));
+        const del = h("button", { type: "button", class: "danger", testid: "canned-delete", text: t("canned.delete") });
+        let armed = 0;
+        del.addEventListener("click", async function () {
+          if (Date.now() - armed > 4000) {
+            armed = Date.now();
+            del.textContent = t("canned.confirm");
+            setTimeout(function () {
+              del.textContent = t("canned.delete");
+            }, 4000);
+            return;
+          }
+          try {
+            await api("DELETE", "/api/v1/canned/" + encodeURIComponent(str(item.id)));
+            showStatus("ok", t("ok.cannedDeleted"), "ok");
+          } catch (e) {
+            showError(e);
+          }
+          loadCanned();
+        });
+        li.appendChild(del);
+      }
+      cannedList.appendChild(li);
+    }
+  }
+
+  function openCannedEditor(item) {
+    editingCanned = item ? item.id : 0;
+    cannedTitle.value = item ? str(item.title) : "";
+    cannedText.value = item ? str(item.text) : "";
+    cannedEditor.hidden = false;
+    cannedTitle.focus();
+  }
+  cannedNew.addEventListener("click", function () {
+    openCannedEditor(null);
+  });
+  $("canned-cancel").addEventListener("click", function () {
+    cannedEditor.hidden = true;
+    editingCanned = null;
+  });
+  cannedEditor.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const body = { title: cannedTitle.value.trim(), text: cannedText.value.trim() };
+    if (!body.title || !body.text) {
+      showStatus("bad_request", t("canned.needBoth"), "bad");
+      return;
+    }
+    try {
+      if (editingCanned) {
+        await api("PUT", "/api/v1/canned/" + encodeURIComponent(str(editingCanned)), body);
+      } else {
+        await api("POST", "/api/v1/canned", body);
+      }
+      cannedEditor.hidden = true;
+      editingCanned = null;
+      showStatus("ok", t("ok.canned"), "ok");
+      loadCanned();
+    } catch (e) {
+      showError(e);
+    }
+  });
+
+  // ---- guide search ----
+
+  let guideTimer = null;
+  let guideSeq = 0;
+  guideInput.addEventListener("input", function () {
+    clearTimeout(guideTimer);
+    guideTimer = setTimeout(searchGuide, 300);
+  });
+  guideInput.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      clearTimeout(guideTimer);
+      searchGuide();
+    }
+  });
+
+  async function searchGuide() {
+    const q = guideInput.value.trim();
+    guideSeq += 1;
+    const mine = guideSeq;
+    if (!q) {
+      lastGuide = null;
+      renderGuide();
+      return;
+    }
+    try {
+      const r = await api("GET", "/api/v1/guide/search?q=" + encodeURIComponent(q));
+      if (mine !== guideSeq) {
+        return; // a newer search is on its way
+      }
+      lastGuide = r && typeof r === "object" ? r : { entries: [], communities: [] };
+    } catch (e) {
+      if (mine === guideSeq) {
+        showError(e);
+      }
+      return;
+    }
+    renderGuide();
+  }
+
+  function renderGuide() {
+    clear(guideResults);
+    if (!lastGuide) {
+      return;
+    }
+    const can = canSay(chats.get(selected));
+    const entries = Array.isArray(lastGuide.entries) ? lastGuide.entries : [];
+    const comms = Array.isArray(lastGuide.communities) ? lastGuide.communities : [];
+    if (!entries.length && !comms.length) {
+      guideResults.appendChild(h("p", { class: "empty", text: t("guide.none") }));
+      return;
+    }
+    for (const e of entries) {
+      if (!e || !e.id) {
+        continue;
+      }
+      const entry = e;
+      const box = h("div", { class: "guide-result", testid: "guide-result", "data-kind": "entry", "data-id": str(e.id) });
+      box.appendChild(h("div", { class: "title" }, [str(e.title) || str(e.id),
+        e.kind ? h("span", { class: "kind", text: tk("kind." + str(e.kind), str(e.kind)) }) : null]));
+      box.appendChild(h("div", { class: "body", text: str(e.text) }));
+      const more = h("button", { type: "button", text: t("more") });
+      more.addEventListener("click", function () {
+        box.classList.toggle("open");
+        more.textContent = box.classList.contains("open") ? t("less") : t("more");
+      });
+      box.appendChild(h("div", { class: "row" }, [more, h("button", {
+        type: "button", class: "primary", testid: "guide-send", disabled: !can, text: t("guide.sendEntry"),
+        onclick: function () {
+          request("send_entry", { conversation: selected, entry: str(entry.id) });
+        }
+      })]));
+      guideResults.appendChild(box);
+    }
+    for (const c of comms) {
+      if (!c || !c.id) {
+        continue;
+      }
+      const comm = c;
+      const box = h("div", { class: "guide-result", testid: "guide-result", "data-kind": "community", "data-id": str(c.id) });
+      box.appendChild(h("div", { class: "title" }, [str(c.name) || str(c.id), c.town ? h("span", { class: "kind", text: str(c.town) }) : null]));
+      box.appendChild(h("div", { class: "row" }, h("button", {
+        type: "button", class: "primary", testid: "guide-send", disabled: !can, text: t("guide.sendCard"),
+        onclick: function () {
+          request("send_card", { conversation: selected, community: str(comm.id) });
+        }
+      })));
+      guideResults.appendChild(box);
+    }
+  }
+
+  // ---- communities and filters ----
+
+  async function loadCommunities() {
+    try {
+      const list = await api("GET", "/api/v1/communities");
+      communities = (Array.isArray(list) ? list : []).filter(function (c) {
+        return c && c.id;
+      }).map(function (c) {
+        return { id: str(c.id), name: str(c.name) || str(c.id), town: str(c.town) };
+      });
+    } catch (e) {
+      communities = [];
+    }
+    fillFilters();
+    renderTickets();
+  }
+
+  function fillFilters() {
+    fillSelect(filterStatus, [["", t("filter.allStatus")]].concat(STATUSES.map(function (s) {
+      return [s, t("status." + s)];
+    })));
+    fillSelect(filterTier, [["", t("filter.allTier")]].concat(TIERS.map(function (s) {
+      return [s, t("tier." + s)];
+    })));
+    fillSelect(filterCommunity, [["", t("filter.allCommunity")]].concat(communities.map(function (c) {
+      return [c.id, communityLabel(c.id)];
+    })));
+  }
+  [filterStatus, filterTier, filterCommunity].forEach(function (s) {
+    s.addEventListener("change", loadTickets);
+  });
+  $("tickets-refresh").addEventListener("click", loadTickets);
+
+  // ---- the ticket queue ----
+
+  let ticketSeq = 0;
+  async function loadTickets() {
+    if (!me) {
+      return;
+    }
+    const q = new URLSearchParams();
+    if (filterStatus.value) {
+      q.set("status", filterStatus.value);
+    }
+    if (filterTier.value) {
+      q.set("tier", filterTier.value);
+    }
+    if (filterCommunity.value) {
+      q.set("community", filterCommunity.value);
+    }
+    q.set("limit", "200");
+    ticketSeq += 1;
+    const mine = ticketSeq;
+    try {
+      const list = await api("GET", "/api/v1/tickets?" + q.toString());
+      if (mine !== ticketSeq) {
+        return;
+      }
+      tickets = Array.isArray(list) ? list : [];
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    renderTickets();
+  }
+
+  let refreshTimer = null;
+  let refreshDetail = false;
+  function scheduleTicketRefresh(number) {
+    if (number && number === selectedTicket) {
+      refreshDetail = true;
+    }
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      loadTickets();
+      if (refreshDetail && selectedTicket) {
+        openTicket(selectedTicket);
+      }
+      refreshDetail = false;
+    }, 250);
+  }
+
+  function statusLabel(tk0) {
+    return lang === "zh" && tk0.status_label ? str(tk0.status_label) : tk("status." + str(tk0.status), str(tk0.status));
+  }
+
+  function tagsOf(x) {
+    const tags = [];
+    if (x.urgency && x.urgency !== "normal") {
+      tags.push(h("span", { class: "tag " + (x.urgency === "emergency" ? "red" : "amber"), text: tk("urgency." + x.urgency, str(x.urgency)) }));
+    }
+    if (x.overdue) {
+      tags.push(h("span", { class: "tag red", text: t("tag.overdue") }));
+    }
+    if (x.urged) {
+      tags.push(h("span", { class: "tag amber", text: t("tag.urged", { n: x.urged }) }));
+    }
+    if (x.reopened) {
+      tags.push(h("span", { class: "tag", text: t("tag.reopened", { n: x.reopened }) }));
+    }
+    if (x.extension && x.extension.state) {
+      tags.push(h("span", { class: "tag", text: t("tag.extension", { state: tk("ext." + x.extension.state, str(x.extension.state)) }) }));
+    }
+    return tags;
+  }
+
+  function renderTickets() {
+    const sig = JSON.stringify([lang, selectedTicket, communities.length, tickets]);
+    if (ticketListEl._sig === sig) {
+      return; // unchanged: keep the rows (and a click in progress on one)
+    }
+    ticketListEl._sig = sig;
+    clear(ticketListEl);
+    ticketsCount.textContent = me ? t("tickets.count", { n: tickets.length }) : "";
+    for (const x of tickets) {
+      if (!x || !x.number) {
+        continue;
+      }
+      const number = str(x.number);
+      const cls = "ticket-row" + (x.overdue ? " overdue" : x.urgency && x.urgency !== "normal" ? " urgent" : "") +
+        (number === selectedTicket ? " selected" : "");
+      const li = h("li", {
+        class: cls, testid: "ticket-row", "data-number": number, "data-status": str(x.status), tabindex: "0",
+        onclick: function () {
+          openTicket(number);
+        },
+        onkeydown: function (ev) {
+          if (ev.key === "Enter") {
+            openTicket(number);
+          }
+        }
+      });
+      const what = [categoryName(x.category), x.community ? communityLabel(x.community) : ""].filter(Boolean).join(" · ");
+      li.appendChild(h("span", { class: "num", text: number }));
+      li.appendChild(h("span", { class: "status", testid: "ticket-row-status", text: statusLabel(x) }));
+      li.appendChild(h("span", { class: "desc", title: str(x.description) }, [what ? what + "：" : "", oneLine(x.description, 80)]));
+      li.appendChild(h("span", { class: "due", text: fmtTime(x.due_by) }));
+      li.appendChild(h("div", { class: "tags" }, tagsOf(x).concat([x.assignee ? str(x.assignee) : ""])));
+      ticketListEl.appendChild(li);
+    }
+  }
+
+  // ---- one ticket ----
+
+  let detailSeq = 0;
+  async function openTicket(number) {
+    const changed = number !== selectedTicket;
+    selectedTicket = number;
+    if (changed) {
+      renderTickets();
+    }
+    detailSeq += 1;
+    const mine = detailSeq;
+    try {
+      const d = await api("GET", "/api/v1/tickets/" + encodeURIComponent(number));
+      if (mine !== detailSeq || selectedTicket !== number) {
+        return;
+      }
+      if (!changed && detail && JSON.stringify(detail) === JSON.stringify(d)) {
+        return; // unchanged: keep the form (and a click in progress on it)
+      }
+      detail = d;
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    renderDetail(!changed);
+  }
+
+  function row(dl, key, value, testid) {
+    if (value === undefined || value === null || value === "") {
+      return;
+    }
+    dl.appendChild(h("dt", { text: t(key) }));
+    dl.appendChild(h("dd", { testid: testid || null }, value));
+  }
+
+  function renderDetail(keepInputs) {
+    const kept = {};
+    if (keepInputs) {
+      for (const id of ["ticket-note", "ticket-assignee", "ticket-grid", "ticket-tier", "ticket-until", "ticket-rating"]) {
+        const e = detailEl.querySelector("[data-testid=" + id + "]");
+        if (e) {
+          kept[id] = e.value;
+        }
+      }
+    }
+    clear(detailEl);
+    const d = detail;
+    if (!d || !d.number) {
+      delete detailEl.dataset.number;
+      detailEl.appendChild(h("p", { class: "pane-empty", text: t("ticket.none") }));
+      return;
+    }
+    detailEl.dataset.number = str(d.number);
+    detailEl.dataset.status = str(d.status);
+    detailEl.dataset.version = str(d.version);
+    detailEl.appendChild(h("h2", {}, [h("span", { class: "num", text: str(d.number) }),
+      h("span", { class: "tag", testid: "ticket-status", text: statusLabel(d) })].concat(tagsOf(d))));
+    const dl = h("dl");
+    row(dl, "f.category", categoryName(d.category));
+    row(dl, "f.topic", str(d.topic));
+    row(dl, "f.community", d.community ? communityLabel(d.community) : "");
+    row(dl, "f.grid", str(d.grid));
+    row(dl, "f.tier", d.tier ? tk("tier." + d.tier, str(d.tier)) : "");
+    row(dl, "f.urgency", d.urgency ? tk("urgency." + d.urgency, str(d.urgency)) : "");
+    row(dl, "f.assignee", str(d.assignee));
+    const phone = str(d.phone_full) || str(d.phone);
+    if (phone) {
+      const a = h("a", { text: phone });
+      if (/^[\d+-]+$/.test(phone) && d.phone_full) {
+        a.setAttribute("href", "tel:" + phone.replace(/[^\d+]/g, ""));
+      }
+      row(dl, "f.phone", a, "ticket-phone-value");
+    }
+    row(dl, "f.address", str(d.address));
+    row(dl, "f.description", str(d.description), "ticket-description-value");
+    row(dl, "f.created", fmtTime(d.created_at));
+    row(dl, "f.signBy", fmtTime(d.sign_by));
+    row(dl, "f.dueBy", fmtTime(d.due_by));
+    if (d.extension && typeof d.extension === "object") {
+      row(dl, "f.extension", tk("ext." + d.extension.state, str(d.extension.state)) + " · " + fmtTime(d.extension.until) +
+        (d.extension.reason ? " · " + str(d.extension.reason) : ""));
+    }
+    row(dl, "f.reply", str(d.reply), "ticket-reply-value");
+    row(dl, "f.rating", d.rating ? tk("rating." + d.rating, str(d.rating)) : "");
+    row(dl, "f.channel", d.channel ? tk("channel." + d.channel, str(d.channel)) : "");
+    if (d.conversation_id) {
+      const conv = str(d.conversation_id);
+      const known = transcripts.has(conv) || chats.has(conv);
+      row(dl, "f.conversation", known ? h("button", {
+        type: "button", testid: "ticket-open-chat", text: t("open.chat"),
+        onclick: function () {
+          select(conv);
+        }
+      }) : conv);
+    }
+    detailEl.appendChild(dl);
+
+    // Actions: what the lifecycle allows now.
+    const allowed = Array.isArray(d.allowed) ? d.allowed.map(str) : [];
+    const form = h("div", { class: "grid-form" });
+    const note = h("textarea", { id: "ticket-note", testid: "ticket-note", rows: "3" });
+    form.appendChild(h("label", { class: "wide" }, [h("span", { text: t("act.note") }), note]));
+    const assignee = h("input", { testid: "ticket-assignee", value: str(d.assignee), autocomplete: "off" });
+    const grid = h("input", { testid: "ticket-grid", value: str(d.grid), autocomplete: "off" });
+    const tier = h("select", { testid: "ticket-tier" });
+    fillSelect(tier, [["", t("act.tierKeep")]].concat(TIERS.map(function (x) {
+      return [x, t("tier." + x)];
+    })));
+    const until = h("input", { testid: "ticket-until", type: "datetime-local" });
+    const rating = h("select", { testid: "ticket-rating" });
+    fillSelect(rating, ["satisfied", "basically_satisfied", "dissatisfied"].map(function (x) {
+      return [x, t("rating." + x)];
+    }));
+    const needs = function (acts) {
+      return acts.some(function (a) {
+        return allowed.indexOf(a) >= 0;
+      });
+    };
+    if (needs(["dispatch", "escalate", "reopen"])) {
+      form.appendChild(h("label", {}, [h("span", { text: t("act.assignee") }), assignee]));
+    }
+    if (needs(["dispatch"])) {
+      form.appendChild(h("label", {}, [h("span", { text: t("act.grid") }), grid]));
+      form.appendChild(h("label", {}, [h("span", { text: t("act.tier") }), tier]));
+    }
+    if (needs(["request_extension"])) {
+      form.appendChild(h("label", {}, [h("span", { text: t("act.until") }), until]));
+    }
+    if (needs(["rate"])) {
+      form.appendChild(h("label", {}, [h("span", { text: t("act.rating") }), rating]));
+    }
+    detailEl.appendChild(form);
+    const buttons = h("div", { class: "ticket-actions", testid: "ticket-actions" });
+    for (const a of ACTIONS) {
+      if (allowed.indexOf(a) < 0 && a !== "note") {
+        continue;
+      }
+      const action = a;
+      buttons.appendChild(h("button", {
+        type: "button", class: a === "resolve" || a === "sign" || a === "dispatch" ? "primary" : "", testid: "ticket-action-" + a,
+        text: t("action." + a),
+        onclick: function () {
+          act(action, { note: note, assignee: assignee, grid: grid, tier: tier, until: until, rating: rating }, buttons);
+        }
+      }));
+    }
+    detailEl.appendChild(buttons);
+    for (const id of Object.keys(kept)) {
+      const e = detailEl.querySelector("[data-testid=" + id + "]");
+      if (e) {
+        e.value = kept[id];
+      }
+    }
+
+    const events = Array.isArray(d.events) ? d.events : [];
+    if (events.length) {
+      detailEl.appendChild(h("h3", { text: t("events.title") }));
+      const ol = h("ol", { class: "events", testid: "ticket-events" });
+      for (const ev of events) {
+        // The new status, unless the action's name already says it (派单 → 派单).
+        const actionLabel = tk("action." + ev.action, str(ev.action));
+        const toLabel = ev.to && ev.to !== ev.from ? tk("status." + ev.to, str(ev.to)) : "";
+        const moved = toLabel && toLabel !== actionLabel ? " → " + toLabel : "";
+        ol.appendChild(h("li", { testid: "ticket-event", "data-action": str(ev.action) }, [
+          h("span", { class: "when", text: fmtTime(ev.at) + " " }),
+          str(ev.actor) + " · " + actionLabel + moved,
+          ev.note ? h("div", { text: str(ev.note) }) : null
+        ]));
+      }
+      detailEl.appendChild(ol);
+    }
+  }
+
+  async function act(action, inputs, buttons) {
+    const d = detail;
+    if (!d) {
+      return;
+    }
+    const number = str(d.number);
+    const body = { version: d.version };
+    const note = inputs.note.value.trim();
+    if (note) {
+      body.note = note;
+    }
+    if (action === "dispatch" || action === "escalate" || action === "reopen") {
+      if (inputs.assignee.value.trim()) {
+        body.assignee = inputs.assignee.value.trim();
+      }
+    }
+    if (action === "dispatch") {
+      if (inputs.grid.value.trim()) {
+        body.grid = inputs.grid.value.trim();
+      }
+      if (inputs.tier.value) {
+        body.tier = inputs.tier.value;
+      }
+    }
+    if (action === "request_extension" && inputs.until.value) {
+      const u = new Date(inputs.until.value);
+      if (!isNaN(u.getTime())) {
+        body.until = u.toISOString();
+      }
+    }
+    if (action === "rate") {
+      body.rating = inputs.rating.value;
+    }
+    const path = "/api/v1/tickets/" + encodeURIComponent(number) + (action === "note" ? "/notes" : "/" + action);
+    const all = Array.from(buttons.querySelectorAll("button"));
+    all.forEach(function (b) {
+      b.disabled = true;
+    });
+    try {
+      await api("POST", path, body);
+      showStatus("ok", t("ok.action", { action: t("action." + action), number: number }), "ok");
+      inputs.note.value = "";
+    } catch (e) {
+      showError(e);
+    } finally {
+      all.forEach(function (b) {
+        b.disabled = false;
+      });
+    }
+    if (selectedTicket === number) {
+      await openTicket(number);
+    }
+    loadTickets();
+  }
+
+  // ---- alerts: sound, notification, count in the title ----
+
+  let audio = null;
+  function audioContext() {
+    if (!audio) {
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) {
+        return null;
+      }
+      try {
+        audio = new AC();
+      } catch (e) {
+        return null;
+      }
+    }
+    if (audio.state === "suspended") {
+      audio.resume().catch(function () {
+        /* needs a gesture first */
+      });
+    }
+    return audio;
+  }
+
+  function beep(urgent) {
+    sounds += 1;
+    alertEl.dataset.sounds = String(sounds);
+    const ac = audioContext();
+    if (!ac) {
+      return;
+    }
+    try {
+      const now = ac.currentTime + 0.02;
+      const tones = urgent ? [988, 740, 988, 740] : [880, 1175];
+      tones.forEach(function (freq, i) {
+        const o = ac.createOscillator();
+        const g = ac.createGain();
+        const t0 = now + i * 0.18;
+        o.type = "sine";
+        o.frequency.value = freq;
+        g.gain.setValueAtTime(0.0001, t0);
+        g.gain.exponentialRampToValueAtTime(0.25, t0 + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.16);
+        o.connect(g);
+        g.connect(ac.destination);
+        o.start(t0);
+        o.stop(t0 + 0.17);
+      });
+    } catch (e) {
+      /* no sound */
+    }
+  }
+
+  function notify(f) {
+    if (!("Notification" in window) || Notification.permission !== "granted") {
+      return;
+    }
+    try {
+      const conv = str(f.conversation);
+      const n = new Notification(f.kind === "urgent" ? t("alert.urgent") : t("alert.handoff"), {
+        body: str(f.text) || str(f.ticket), tag: "hotline-" + (conv || str(f.ticket) || Date.now())
+      });
+      n.onclick = function () {
+        window.focus();
+        if (conv) {
+          select(conv);
+        } else if (f.ticket) {
+          setView("tickets");
+          openTicket(ticketNumber(f.ticket));
+        }
+        n.close();
+      };
+    } catch (e) {
+      /* not shown */
+    }
+  }
+
+  function onAlert(f) {
+    unseen += 1;
+    updateTitle();
+    beep(f.kind === "urgent");
+    notify(f);
+    if (f.kind === "urgent" || f.ticket) {
+      scheduleTicketRefresh();
+    }
+  }
+
+  function updateTitle() {
+    document.title = (unseen ? "(" + unseen + ") " : "") + t("app.title");
+    alertEl.textContent = String(unseen);
+    alertEl.dataset.count = String(unseen);
+  }
+
+  // The operator has looked: the window got the focus, or they clicked or typed in it.
+  function seen() {
+    if (unseen) {
+      unseen = 0;
+      updateTitle();
+    }
+  }
+  window.addEventListener("focus", function () {
+    if (document.visibilityState === "visible") {
+      seen();
+    }
+  });
+  document.addEventListener("pointerdown", function () {
+    seen();
+    audioContext(); // a gesture lets the sound play later
+  }, true);
+  document.addEventListener("keydown", seen, true);
+
+  function renderNotifyButton() {
+    notifyBtn.hidden = !me || !("Notification" in window) || Notification.permission !== "default";
+  }
+  notifyBtn.addEventListener("click", function () {
+    if (!("Notification" in window)) {
+      return;
+    }
+    // Asked only on a click: never on load.
+    const p = Notification.requestPermission(renderNotifyButton);
+    if (p && typeof p.then === "function") {
+      p.then(renderNotifyButton, renderNotifyButton);
+    }
+  });
+
+  // ---- language ----
+
+  function applyLang() {
+    document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+    for (const e of Array.from(document.querySelectorAll("[data-i18n]"))) {
+      e.textContent = t(e.getAttribute("data-i18n"));
+    }
+    for (const e of Array.from(document.querySelectorAll("[data-i18n-placeholder]"))) {
+      e.setAttribute("placeholder", t(e.getAttribute("data-i18n-placeholder")));
+    }
+    for (const e of Array.from(document.querySelectorAll("[data-i18n-title]"))) {
+      e.setAttribute("title", t(e.getAttribute("data-i18n-title")));
+    }
+    langBtn.textContent = lang === "zh" ? "English" : "中文";
+    langBtn.setAttribute("lang", lang === "zh" ? "en" : "zh-CN");
+    langBtn.setAttribute("aria-pressed", lang === "en" ? "true" : "false");
+    setConn(connEl.dataset.state || "none");
+    updateTitle();
+  }
+
+  function renderAll() {
+    renderWhoami();
+    fillFilters();
+    if (!ticketForm.hidden) {
+      fillTicketSelects(chats.get(selected));
+    }
+    renderLists();
+    renderTranscript();
+    renderPane();
+    renderTyping();
+    renderCanned();
+    renderTickets();
+    if (detail && selectedTicket) {
+      renderDetail(true);
+    } else {
+      renderDetail(false);
+    }
+  }
+
+  langBtn.addEventListener("click", function () {
+    lang = lang === "zh" ? "en" : "zh";
+    save(LANG_KEY, lang);
+    applyLang();
+    renderAll();
+  });
+
+  // The waiting times move on.
+  setInterval(function () {
+    if (me && chats.size) {
+      renderLists();
+    }
+  }, 30000);
+
+  // ---- start ----
+
+  applyLang();
+  renderAll();
+  api("GET", "/api/v1/me").then(function (u) {
+    if (u && u.name) {
+      startDesk(u);
+    } else {
+      showLogin("");
+    }
+  }, function () {
+    showLogin("");
+  });
+})();

@@ -11,8 +11,14 @@
  * Every string from the server or the resident is put in the page with textContent or
  * createTextNode, never as HTML.
  *
+ * When the resident asks for a person (docs/operator.md, "Resident side"), an operator may take
+ * the chat over: their messages show as a person's ("工作人员 0007"), each acknowledged once shown
+ * ({"type":"ack"}); the resident's messages are then only stored for the operator (a "received"
+ * frame marks them sent); typing shows both ways ({"type":"typing"}, at most one every 2 s).
+ *
  * Test hooks: host element #hotline-widget; in its shadow root [data-testid=launcher], =input,
- * =send, =messages, =msg (with data-from), =option (with data-option-id), =status.
+ * =send, =messages, =msg (with data-from; data-sent once received; data-notice, data-handoff),
+ * =option (with data-option-id), =status, =typing, =agent-status (with data-state).
  */
 (function () {
   "use strict";
@@ -117,8 +123,14 @@
     ".msg.resident { margin-left: auto; align-items: flex-end; }",
     ".msg.resident .bubble { background: #1661ab; color: #fff; border-bottom-right-radius: 4px; }",
     ".msg.bot .bubble, .msg.operator .bubble { background: #fff; border: 1px solid #dde3e9; border-bottom-left-radius: 4px; }",
-    ".msg.operator .bubble { border-color: #9cc3e6; }",
-    ".msg.operator::before { content: '工作人员'; font-size: .75em; color: #52606d; margin: 0 0 2px 4px; }",
+    ".msg.operator .bubble { border-color: #9cc3e6; border-left: 3px solid #1e8e3e; }",
+    ".msg .who { font-size: .75em; color: #1e6b2a; margin: 0 0 2px 4px; font-weight: 600; }",
+    ".msg.resident.sent::after { content: '已发送'; font-size: .7em; color: #8a96a3; margin: 1px 4px 0; }",
+    ".msg.notice { max-width: 100%; align-items: stretch; }",
+    ".msg.notice .bubble { background: #fffbea; border: 1px solid #f0e2b6; color: #1f2933; text-align: left; font-size: .95em; padding: 8px 12px; }",
+    ".agent-bar { flex: none; padding: 4px 12px; font-size: .85em; background: #e8f5e9; color: #1e6b2a; border-bottom: 1px solid #c6e6c9; }",
+    ".agent-bar:empty { display: none; }",
+    ".agent-bar.waiting { background: #fff8e1; color: #7a5a00; border-color: #f0e2b6; }",
     ".msg.system { max-width: 100%; align-items: center; margin-left: auto; margin-right: auto; }",
     ".msg.system .bubble { background: transparent; color: #52606d; font-size: .85em; text-align: center; padding: 2px 8px; }",
     ".msg.pending .bubble { opacity: .7; }",
@@ -287,6 +299,11 @@
   status.setAttribute("aria-live", "polite");
   panel.appendChild(status);
 
+  var agentBar = el("div", "agent-bar");
+  agentBar.setAttribute("data-testid", "agent-status");
+  agentBar.setAttribute("aria-live", "polite");
+  panel.appendChild(agentBar);
+
   var list = el("div", "messages");
   list.setAttribute("data-testid", "messages");
   list.setAttribute("role", "log");
@@ -331,6 +348,12 @@
   var isOpen = false;
   var started = false; // a connection has been asked for
   var pending = {}; // client message ids awaiting a reply
+  var sentEls = {}; // client message id → its message, until the server has it
+  var handoffState = ""; // "", waiting, live, offered (docs/operator.md)
+  var agentTypingUntil = 0;
+  var agentTypingTimer = null;
+  var lastTypingSent = 0;
+  var unacked = []; // ids of operator messages shown while the panel was closed
   var seq = 0;
   var unread = 0;
   var idPrefix = "m" + Date.now().toString(36) + Math.floor(Math.random() * 1e6).toString(36) + "-";
@@ -388,13 +411,58 @@
 
   function setTyping() {
     var any = false;
-    for (var k in pending) {
-      if (Object.prototype.hasOwnProperty.call(pending, k)) {
-        any = true;
-        break;
+    if (handoffState !== "live") { // a person answers a live chat, not the bot
+      for (var k in pending) {
+        if (Object.prototype.hasOwnProperty.call(pending, k)) {
+          any = true;
+          break;
+        }
       }
     }
-    typing.className = "typing" + (any ? " on" : "");
+    var agentOn = agentTypingUntil > Date.now();
+    typing.textContent = agentOn ? "工作人员正在输入…" : "正在回复…";
+    typing.className = "typing" + (any || agentOn ? " on" : "");
+  }
+
+  // The resident is typing: the operator of a live chat sees it (at most one frame every 2 s).
+  function typingNow() {
+    var now = Date.now();
+    if (ready && handoffState === "live" && input.value.trim() !== "" && now - lastTypingSent >= 2000) {
+      if (sendFrame({ type: "typing" })) {
+        lastTypingSent = now;
+      }
+    }
+  }
+
+  // setHandoff shows who answers: a person has joined, or one is being called.
+  function setHandoff(state, agent) {
+    handoffState = state === "ended" ? "" : state;
+    agentBar.setAttribute("data-state", state);
+    if (state === "live") {
+      agentBar.textContent = agent ? "工作人员 " + agent + " 已接入" : "工作人员已接入";
+      agentBar.className = "agent-bar";
+    } else if (state === "waiting") {
+      agentBar.textContent = "正在为您转接人工客服…";
+      agentBar.className = "agent-bar waiting";
+    } else {
+      agentBar.textContent = "";
+      agentBar.className = "agent-bar";
+      agentTypingUntil = 0;
+    }
+    setTyping();
+  }
+
+  // ackShown tells the server which operator messages the resident has been shown.
+  function ackShown() {
+    if (!ready || !isOpen || document.visibilityState === "hidden") {
+      return;
+    }
+    while (unacked.length) {
+      if (!sendFrame({ type: "ack", id: unacked[0] })) {
+        return;
+      }
+      unacked.shift();
+    }
   }
 
   // ---- messages ----
@@ -546,10 +614,17 @@
     return box;
   }
 
+  function entryCard(e) {
+    var box = el("div", "card entry");
+    box.setAttribute("data-testid", "entry");
+    box.appendChild(el("div", "card-title", "办事指南：" + str(e.title || e.id)));
+    return box;
+  }
+
   // addMessage renders one turn. from: resident, bot, operator or system; reply: the bot's reply
-  // object (options, contact, ticket, decision) or null; live: whether its options can be tapped;
-  // quiet: leave the scrolling to the caller.
-  function addMessage(from, text, reply, live, quiet) {
+  // object (options, contact, ticket, entry, decision) or null; live: whether its options can be
+  // tapped; quiet: leave the scrolling to the caller; agent: the operator's number.
+  function addMessage(from, text, reply, live, quiet, agent) {
     if (from !== "resident" && from !== "bot" && from !== "operator" && from !== "system") {
       from = "system";
     }
@@ -559,6 +634,9 @@
     var m = el("div", "msg " + from);
     m.setAttribute("data-testid", "msg");
     m.setAttribute("data-from", from);
+    if (from === "operator") {
+      m.appendChild(el("span", "who", agent ? "工作人员 " + agent : "工作人员"));
+    }
     var bubble = el("div", "bubble");
     var t = str(text);
     if (reply && reply.contact && typeof reply.contact === "object" && isCardText(t, reply.contact)) {
@@ -582,6 +660,9 @@
       }
       if (reply.ticket && typeof reply.ticket === "object") {
         bubble.appendChild(ticketCard(reply.ticket));
+      }
+      if (reply.entry && typeof reply.entry === "object" && (reply.entry.title || reply.entry.id)) {
+        bubble.appendChild(entryCard(reply.entry));
       }
       var opts = Array.isArray(reply.options) ? reply.options : [];
       if (opts.length) {
@@ -632,7 +713,7 @@
       if (!text && h.reply && typeof h.reply === "object") {
         text = str(h.reply.text);
       }
-      addMessage(str(h.from), text, h.reply || null, i === items.length - 1, true);
+      addMessage(str(h.from), text, h.reply || null, i === items.length - 1, true, str(h.agent));
     }
     reveal(list.lastChild, true);
     unread = 0;
@@ -703,6 +784,8 @@
       ws = null;
       ready = false;
       pending = {};
+      sentEls = {};
+      agentTypingUntil = 0;
       setTyping();
       clearInterval(pingTimer);
       pingTimer = null;
@@ -743,6 +826,12 @@
         everWelcomed = true;
         attempt = 0;
         renderHistory(msg.history);
+        var hs = msg.handoff;
+        if (hs && typeof hs === "object") {
+          setHandoff(str(hs.state), str(hs.agent));
+        } else {
+          setHandoff(str(hs), str(msg.agent));
+        }
         if (had && !msg.resumed) {
           addMessage("system", "之前的对话已过期，已为您开始新的对话。", null, false);
         }
@@ -756,10 +845,12 @@
           sendFrame({ type: "ping" });
         }, PING_EVERY);
         updateComposer();
+        ackShown();
         break;
       }
       case "reply": {
         delete pending[str(msg.reply_to)];
+        delete sentEls[str(msg.reply_to)];
         setTyping();
         addMessage("bot", str(msg.text), msg, true);
         break;
@@ -767,6 +858,7 @@
       case "error": {
         if (msg.reply_to) {
           delete pending[str(msg.reply_to)];
+          delete sentEls[str(msg.reply_to)];
           setTyping();
         }
         var text = str(msg.message) || errorText[str(msg.code)] || "出错了，请稍后再试。";
@@ -776,7 +868,73 @@
       }
       case "message": {
         // An operator or system turn pushed by the server.
-        addMessage(str(msg.from) || "operator", str(msg.text), msg.reply || null, true);
+        addMessage(str(msg.from) || "operator", str(msg.text), msg.reply || null, true, false, str(msg.agent));
+        break;
+      }
+      case "handoff": {
+        // Who answers changed: a person is being called, has joined, or is not coming.
+        var state = str(msg.state);
+        setHandoff(state, str(msg.agent));
+        var opts = Array.isArray(msg.options) ? msg.options : [];
+        var htext = str(msg.text);
+        if (!htext && state === "live") {
+          htext = msg.agent ? "工作人员 " + str(msg.agent) + " 已接入，为您服务。" : "工作人员已接入，为您服务。";
+        }
+        if (htext || opts.length) {
+          retireOptions();
+          var hm = addMessage("system", htext, opts.length ? { options: opts } : null, true);
+          hm.setAttribute("data-handoff", state);
+        }
+        break;
+      }
+      case "agent": {
+        // A person's message.
+        agentTypingUntil = 0;
+        var extra = {};
+        if (msg.contact && typeof msg.contact === "object") {
+          extra.contact = msg.contact;
+        }
+        if (msg.entry && typeof msg.entry === "object") {
+          extra.entry = msg.entry;
+        }
+        var am = addMessage("operator", str(msg.text), extra, false, false, str(msg.agent));
+        setTyping();
+        if (msg.id !== undefined && msg.id !== null && msg.id !== "") {
+          am.setAttribute("data-id", str(msg.id));
+          unacked.push(msg.id);
+          ackShown();
+        }
+        break;
+      }
+      case "typing": {
+        agentTypingUntil = Date.now() + 4000;
+        setTyping();
+        clearTimeout(agentTypingTimer);
+        agentTypingTimer = setTimeout(setTyping, 4050);
+        break;
+      }
+      case "received": {
+        // Stored for the operator: no bot reply comes.
+        var rid = str(msg.reply_to);
+        delete pending[rid];
+        var sm = sentEls[rid];
+        delete sentEls[rid];
+        if (sm) {
+          sm.className += " sent";
+          sm.setAttribute("data-sent", "1");
+        }
+        setTyping();
+        break;
+      }
+      case "notice": {
+        // News of the resident's ticket (resolved, with the reply).
+        var nt = msg.ticket;
+        if (typeof nt === "string" && nt) {
+          nt = { number: nt };
+        }
+        var nm = addMessage("system", str(msg.text), nt && typeof nt === "object" ? { ticket: nt } : null, false);
+        nm.className += " notice";
+        nm.setAttribute("data-notice", "1");
         break;
       }
       default:
@@ -807,7 +965,10 @@
     }
     pending[id] = true;
     setTyping();
-    addMessage("resident", text, null, false);
+    var m = addMessage("resident", text, null, false);
+    m.setAttribute("data-id", id);
+    sentEls[id] = m;
+    lastTypingSent = 0;
     input.value = "";
     autoGrow();
     updateComposer();
@@ -825,7 +986,9 @@
     }
     pending[id] = true;
     setTyping();
-    addMessage("resident", b.textContent, null, false);
+    var m = addMessage("resident", b.textContent, null, false);
+    m.setAttribute("data-id", id);
+    sentEls[id] = m;
   }
 
   // ---- open, close, large text ----
@@ -849,6 +1012,7 @@
       } catch (e) {
         input.focus();
       }
+      ackShown();
     } else {
       launcher.focus();
     }
@@ -890,12 +1054,14 @@
   input.addEventListener("input", function () {
     autoGrow();
     updateComposer();
+    typingNow();
   });
   sendBtn.addEventListener("click", sendText);
   window.addEventListener("online", reconnectNow);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") {
       reconnectNow();
+      ackShown();
     }
   });
 
