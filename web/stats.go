@@ -46,7 +46,7 @@ type statsOverdue struct {
 type statsBot struct {
 	intake.ChatStats
 	Share     *float64 `json:"share"`
-	Answers   int      `json:"answers"`
+	Votes     int      `json:"votes"` // 这个回答有帮助吗 votes: helpful + unhelpful
 	Helpful   int      `json:"helpful"`
 	Unhelpful int      `json:"unhelpful"`
 }
@@ -182,7 +182,7 @@ func (s *Server) report(r *http.Request) (*statsReport, *intake.FieldError, erro
 	}
 	out.UnhelpfulTopics = []statsTopic{}
 	for _, v := range votes {
-		out.Bot.Answers += v.Helpful + v.Unhelpful
+		out.Bot.Votes += v.Helpful + v.Unhelpful
 		out.Bot.Helpful += v.Helpful
 		out.Bot.Unhelpful += v.Unhelpful
 		if v.Unhelpful > 0 {

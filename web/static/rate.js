@@ -126,6 +126,9 @@
     resultEl.dataset.state = kind;
     resultEl.dataset.code = code || "";
     resultEl.textContent = text;
+    if (text && resultEl.scrollIntoView) {
+      resultEl.scrollIntoView({ block: "nearest" });
+    }
   }
 
   function setEnabled(on) {
@@ -229,7 +232,7 @@
     }
     state.busy = false;
     if (status === 200) {
-      done(method, body, data);
+      done(method, body);
       return;
     }
     setEnabled(true);
@@ -243,15 +246,12 @@
     }
   }
 
-  function done(method, body, ticket) {
+  function done(method, body) {
     const reopened = body.rating === "dissatisfied" || !body.solved;
     let text = method === "PUT" ? "评价已修改，谢谢您！" : "感谢您的评价！";
     text += "您的评价：" + RATING_LABELS[body.rating] + "，问题" + (body.solved ? "已解决" : "未解决") + "。";
     if (reopened) {
       text += "我们会重新办理这个问题，请留意后续通知。";
-    }
-    if (ticket && typeof ticket.status_label === "string" && ticket.status_label) {
-      text += "工单状态：" + ticket.status_label + "。";
     }
     show("ok", text, "ok");
     state.mode = "POST";
