@@ -37,6 +37,8 @@
   ];
   const STATUSES = ["received", "dispatched", "signed", "in_progress", "resolved", "rated", "closed", "returned"];
   const TIERS = ["grid", "community", "town"];
+  // What a grid worker may do to its grid's tickets (the server refuses the rest).
+  const GRID_WORKER_ACTIONS = ["sign", "start", "resolve", "return", "request_extension", "note"];
   // The actions offered on a ticket, in the order of the buttons (the server says which are allowed).
   const ACTIONS = ["dispatch", "sign", "start", "resolve", "request_extension", "approve_extension", "refuse_extension",
     "urge", "escalate", "return", "reopen", "rate", "close", "note"];
@@ -65,7 +67,7 @@
       "chat.send": "发送", "chat.placeholder": "输入回复，Enter 发送，Shift+Enter 换行", "chat.readonly": "接入会话后才能回复",
       "chat.delivered": "已送达", "chat.typing": "居民正在输入…", "chat.ended": "会话已结束",
       "chat.since": "自 {time}", "chat.options": "选项：{list}", "chat.card": "名片：{name}", "chat.entry": "指南：{title}",
-      "chat.ticketRef": "工单 {number}",
+      "chat.ticketRef": "工单 {number}", "sep": "：",
       "tf.title": "由会话转为工单", "tf.category": "分类", "tf.topic": "事项", "tf.community": "社区", "tf.phone": "联系电话",
       "tf.address": "地址（小区、楼号、单元）", "tf.description": "描述", "tf.submit": "提交工单",
       "tf.categoryNone": "（按事项）", "tf.topicNone": "（按分类）", "tf.guess": "{title}（机器人判断）", "tf.communityNone": "（未知）",
@@ -128,7 +130,7 @@
       "chat.send": "Send", "chat.placeholder": "Type a reply; Enter sends, Shift+Enter adds a line", "chat.readonly": "Take the chat to reply",
       "chat.delivered": "Delivered", "chat.typing": "The resident is typing…", "chat.ended": "Chat ended",
       "chat.since": "since {time}", "chat.options": "Options: {list}", "chat.card": "Card: {name}", "chat.entry": "Guide: {title}",
-      "chat.ticketRef": "Ticket {number}",
+      "chat.ticketRef": "Ticket {number}", "sep": ": ",
       "tf.title": "Ticket from this chat", "tf.category": "Category", "tf.topic": "Topic", "tf.community": "Community", "tf.phone": "Phone",
       "tf.address": "Address (compound, building, entrance)", "tf.description": "Description", "tf.submit": "Open ticket",
       "tf.categoryNone": "(from the topic)", "tf.topicNone": "(by category)", "tf.guess": "{title} (bot's guess)", "tf.communityNone": "(unknown)",
@@ -171,6 +173,7 @@
   };
 
   const LANG_KEY = "hotline.console.lang";
+  const SIGNED_KEY = "hotline.console.signedIn"; // "1": a session cookie may exist, ask GET /api/v1/me
   let lang = load(LANG_KEY) === "en" ? "en" : "zh";
 
   function t(key, vars) {
@@ -227,7 +230,7 @@
         if (k === "class") {
           e.className = v;
         } else if (k === "text") {
-          e.innerHTML = String(v);
+          e.textContent = String(v);
         } else if (k === "testid") {
           e.setAttribute("data-testid", v);
         } else if (k.slice(0, 2) === "on" && typeof v === "function") {
@@ -496,6 +499,7 @@
     try {
       const u = await api("POST", "/api/v1/login", { name: name, password: password });
       loginPassword.value = "";
+      save(SIGNED_KEY, "1");
       startDesk(u);
     } catch (e) {
       loginError.textContent = e.message || t("login.failed");
@@ -558,6 +562,7 @@
     if (!me) {
       return;
     }
+    save(SIGNED_KEY, "");
     teardown();
     showLogin(t("login.expired"));
   }
@@ -568,6 +573,7 @@
     } catch (e) {
       /* logged out anyway */
     }
+    save(SIGNED_KEY, "");
     teardown();
     renderAll();
     showLogin("");
@@ -1000,7 +1006,7 @@
     li.appendChild(h("div", { class: "row" }, [
       h("span", { class: "name", text: communityName(c), title: str(c.community) }),
       n ? h("span", { class: "unread", text: String(n) }) : null,
-      h("span", { class: "since", text: kind === "waiting" ? sinceText(c.since) : fmtClock(c.since), title: fmtTime(c.since) })
+      h("span", { class: "since", text: kind === "waiting" ? fmtClock(c.since) + " · " + sinceText(c.since) : fmtClock(c.since), title: fmtTime(c.since) })
     ]));
     if (kind !== "waiting") {
       li.appendChild(h("div", { class: "who", testid: "chat-item-agent" },
@@ -1016,7 +1022,7 @@
     if (last.length) {
       const ol = h("ol", { class: "preview" });
       for (const turn of last) {
-        ol.appendChild(h("li", { testid: "preview-turn", "data-from": str(turn.from), title: turnText(turn) }, whoLabel(turn) + "：" + oneLine(turnText(turn), 120)));
+        ol.appendChild(h("li", { testid: "preview-turn", "data-from": str(turn.from), title: turnText(turn) }, whoLabel(turn) + t("sep") + oneLine(turnText(turn), 120)));
       }
       li.appendChild(ol);
     }
@@ -1723,7 +1729,7 @@
       const what = [categoryName(x.category), x.community ? communityLabel(x.community) : ""].filter(Boolean).join(" · ");
       li.appendChild(h("span", { class: "num", text: number }));
       li.appendChild(h("span", { class: "status", testid: "ticket-row-status", text: statusLabel(x) }));
-      li.appendChild(h("span", { class: "desc", title: str(x.description) }, [what ? what + "：" : "", oneLine(x.description, 80)]));
+      li.appendChild(h("span", { class: "desc", title: str(x.description) }, [what ? what + t("sep") : "", oneLine(x.description, 80)]));
       li.appendChild(h("span", { class: "due", text: fmtTime(x.due_by) }));
       li.appendChild(h("div", { class: "tags" }, tagsOf(x).concat([x.assignee ? str(x.assignee) : ""])));
       ticketListEl.appendChild(li);
@@ -1755,6 +1761,9 @@
       return;
     }
     renderDetail(!changed);
+    if (changed && window.innerWidth <= 900) {
+      detailEl.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
   }
 
   function row(dl, key, value, testid) {
@@ -1827,8 +1836,17 @@
     }
     detailEl.appendChild(dl);
 
-    // Actions: what the lifecycle allows now.
-    const allowed = Array.isArray(d.allowed) ? d.allowed.map(str) : [];
+    // Actions: what the lifecycle allows now, and this role may do.
+    const pendingExt = !!(d.extension && d.extension.state === "requested");
+    const allowed = (Array.isArray(d.allowed) ? d.allowed.map(str) : []).filter(function (a) {
+      if ((a === "approve_extension" || a === "refuse_extension") && !pendingExt) {
+        return false;
+      }
+      if (a === "request_extension" && pendingExt) {
+        return false;
+      }
+      return !(me && me.role === "grid_worker") || GRID_WORKER_ACTIONS.indexOf(a) >= 0;
+    });
     const form = h("div", { class: "grid-form" });
     const note = h("textarea", { id: "ticket-note", testid: "ticket-note", rows: "3" });
     form.appendChild(h("label", { class: "wide" }, [h("span", { text: t("act.note") }), note]));
@@ -2139,13 +2157,18 @@
 
   applyLang();
   renderAll();
-  api("GET", "/api/v1/me").then(function (u) {
-    if (u && u.name) {
-      startDesk(u);
-    } else {
+  if (load(SIGNED_KEY) === "1") {
+    api("GET", "/api/v1/me").then(function (u) {
+      if (u && u.name) {
+        startDesk(u);
+      } else {
+        showLogin("");
+      }
+    }, function () {
+      save(SIGNED_KEY, "");
       showLogin("");
-    }
-  }, function () {
-    showLogin("");
-  });
+    });
+  } else {
+    showLogin(""); // never logged in here: no need to ask (and log a 401)
+  }
 })();

@@ -452,6 +452,26 @@
     setTyping();
   }
 
+  // replyHandoff follows the handoff state through the bot's replies, for a server that says it
+  // there rather than in a handoff frame: a handoff reply offering keep_bot means waiting, one
+  // offering handoff_ticket a ticket instead; any other reply means the bot answers again.
+  function replyHandoff(r) {
+    var ids = {};
+    var opts = Array.isArray(r.options) ? r.options : [];
+    for (var i = 0; i < opts.length; i++) {
+      ids[str(opts[i] && opts[i].id)] = true;
+    }
+    if (r.decision === "handoff" && handoffState !== "live") {
+      if (ids.handoff_ticket) {
+        setHandoff("offered", "");
+      } else if (ids.keep_bot) {
+        setHandoff("waiting", "");
+      }
+    } else if (r.decision !== "handoff" && (handoffState === "waiting" || handoffState === "offered")) {
+      setHandoff("", "");
+    }
+  }
+
   // ackShown tells the server which operator messages the resident has been shown.
   function ackShown() {
     if (!ready || !isOpen || document.visibilityState === "hidden") {
@@ -851,6 +871,7 @@
       case "reply": {
         delete pending[str(msg.reply_to)];
         delete sentEls[str(msg.reply_to)];
+        replyHandoff(msg);
         setTyping();
         addMessage("bot", str(msg.text), msg, true);
         break;
