@@ -495,3 +495,34 @@ func TestUserNumbers(t *testing.T) {
 		}
 	}
 }
+
+// A staff number is never given twice, even after the account with the highest one is gone
+// (a rowid would be reused).
+func TestStaffNumbersAreNeverReused(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	first := &intake.User{Name: "zhou", Role: intake.RoleOperator}
+	last := &intake.User{Name: "wu", Role: intake.RoleOperator}
+	for _, u := range []*intake.User{first, last} {
+		if err := s.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.write(ctx, func(w *writer) error {
+		_, err := w.conn.ExecContext(context.Background(), "DELETE FROM users WHERE name = ?", last.Name)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	next := &intake.User{Name: "zheng", Role: intake.RoleOperator}
+	if err := s.AddUser(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Number <= last.Number {
+		t.Errorf("after %s (number %d) was deleted, %s got number %d; want a new one", last.Name, last.Number, next.Name, next.Number)
+	}
+	got, err := s.User(ctx, next.Name)
+	if err != nil || got.Number != next.Number {
+		t.Errorf("User(%s) = %+v, %v; want number %d", next.Name, got, err, next.Number)
+	}
+}

@@ -28,14 +28,18 @@ func (s *Store) AddUser(ctx context.Context, u *intake.User) error {
 	}
 	var number int64
 	err = s.write(ctx, func(w *writer) error {
-		res, err := w.userInsert.Exec(u.Name, string(u.Role), u.Grid, u.PasswordHash, at)
+		_, err := w.userInsert.Exec(u.Name, string(u.Role), u.Grid, u.PasswordHash, at)
 		if duplicate(err) {
 			return fmt.Errorf("%w: the user name %q is taken", intake.ErrConflict, u.Name)
 		}
 		if err != nil {
 			return err
 		}
-		number, err = res.LastInsertId() // the rowid: the staff number
+		res, err := w.conn.ExecContext(context.Background(), "INSERT INTO staff_numbers (user_name) VALUES (?)", u.Name)
+		if err != nil {
+			return err
+		}
+		number, err = res.LastInsertId() // the staff number, never given before
 		return err
 	})
 	if err != nil {
@@ -45,7 +49,8 @@ func (s *Store) AddUser(ctx context.Context, u *intake.User) error {
 	return nil
 }
 
-const userSelect = "SELECT name, role, grid, password_hash, created, rowid FROM users"
+const userSelect = "SELECT name, role, grid, password_hash, created, " +
+	"(SELECT number FROM staff_numbers WHERE user_name = users.name) FROM users"
 
 func scanUser(r scanner) (*intake.User, error) {
 	var u intake.User
