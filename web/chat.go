@@ -457,36 +457,11 @@ func (c *chatConn) message(f clientFrame) {
 		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
 		return
 	}
-	var r bot.Reply
-	handled := false
-	switch fresh.Handoff {
-	case bot.HandoffWaiting, bot.HandoffLive:
-		if fresh.Handoff == bot.HandoffWaiting && f.Type == "choose" && f.Option == optKeepBot {
-			if _, err = c.s.endHandoff(ctx, c.conv.ID, []string{bot.HandoffWaiting}, ""); err == nil {
-				go c.s.broadcastState()
-				st = bot.DialogState{}
-				r, handled = bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，已取消转人工，请继续问我。", Options: []bot.Option{}}, true
-			}
-			break
-		}
+	r, handled, toPerson, err := c.withPerson(ctx, &d, fresh, f, text, &st, community)
+	if toPerson {
 		c.toOperator(ctx, f.ID, text)
 		c.s.metrics.ask("operator", time.Since(start))
 		return
-	case bot.HandoffOffered:
-		if _, err = c.s.endHandoff(ctx, c.conv.ID, []string{bot.HandoffOffered}, ""); err != nil {
-			break
-		}
-		go c.s.broadcastState()
-		switch {
-		case f.Type == "choose" && f.Option == optHandoffTicket:
-			desc, terr := c.s.transcript(ctx, c.conv.ID)
-			if err = terr; err == nil {
-				r, handled = d.StartReport(ctx, &st, community, f.ID, fresh.Guess, desc), true
-			}
-		case f.Type == "choose" && f.Option == optKeepBot:
-			st = bot.DialogState{}
-			r, handled = bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，请继续问我。", Options: []bot.Option{}}, true
-		}
 	}
 	if err == nil && !handled {
 		if f.Type == "ask" {
@@ -540,6 +515,46 @@ func (c *chatConn) message(f clientFrame) {
 	c.s.log.Debug("chat reply", "type", f.Type, "decision", r.Decision, "ticket", r.Ticket != nil)
 	c.queueJSON(r)
 	c.s.metrics.ask(r.Decision, time.Since(start))
+}
+
+// withPerson answers a message of a conversation a person is involved in (docs/operator.md):
+// waiting for one or talking to one, the message goes to the person (toPerson), unless the
+// resident stops waiting; offered a ticket instead, the resident takes it or goes back to the bot.
+// handled is false when the bot should answer as usual.
+func (c *chatConn) withPerson(ctx context.Context, d *bot.Dialogue, conv *bot.Conversation, f clientFrame, text string,
+	st *bot.DialogState, community string) (r bot.Reply, handled, toPerson bool, err error) {
+	chose := func(option string) bool { return f.Type == "choose" && f.Option == option }
+	switch conv.Handoff {
+	case bot.HandoffWaiting, bot.HandoffLive:
+		if conv.Handoff != bot.HandoffWaiting || !chose(optKeepBot) {
+			return r, false, true, nil
+		}
+		moved, err := c.s.endHandoff(ctx, conv.ID, []string{bot.HandoffWaiting}, "")
+		if err != nil || !moved {
+			return r, false, err == nil, err // taken meanwhile: the person gets it
+		}
+		go c.s.broadcastState()
+		*st = bot.DialogState{}
+		return bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，已取消转人工，请继续问我。", Options: []bot.Option{}}, true, false, nil
+	case bot.HandoffOffered:
+		moved, err := c.s.endHandoff(ctx, conv.ID, []string{bot.HandoffOffered}, "")
+		if err != nil || !moved {
+			return r, false, err == nil, err // an operator took it meanwhile
+		}
+		go c.s.broadcastState()
+		switch {
+		case chose(optHandoffTicket):
+			desc, err := c.s.transcript(ctx, conv.ID)
+			if err != nil {
+				return r, false, false, err
+			}
+			return d.StartReport(ctx, st, community, f.ID, conv.Guess, desc), true, false, nil
+		case chose(optKeepBot):
+			*st = bot.DialogState{}
+			return bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，请继续问我。", Options: []bot.Option{}}, true, false, nil
+		}
+	}
+	return r, false, false, nil
 }
 
 // optionLabel is how a choice shows in the history: the label the resident tapped.
