@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -153,6 +154,18 @@ func (c *chatConn) pendingSurveys(ctx context.Context) {
 	}
 }
 
+// chatRatingText is what a resident is told in the chat of a refused rating (the API's messages
+// speak of its methods).
+var chatRatingText = map[string]string{
+	"rating":        "请选择满意、基本满意或不满意。",
+	"solved":        "请告诉我们问题解决了没有。",
+	"comment":       "留言最多 500 字。",
+	"already_rated": "这次办理已经评价过了。如需修改，24小时内可以在评价页面修改。",
+	"too_late":      "评价已超过24小时，不能再修改。",
+	"not_resolved":  "工单还没有办结，办结后再评价。",
+	"conflict":      "工单刚刚有变化，请稍后再评价。",
+}
+
 // rateFrame is the chat's rating: only of a ticket this conversation opened.
 type rateFrame struct {
 	ID      string `json:"id"`
@@ -169,7 +182,7 @@ func (c *chatConn) rateInChat(f rateFrame) {
 	}
 	req := ratingRequest{Rating: f.Rating, Solved: f.Solved, Comment: f.Comment}
 	if fe := req.check(); fe != nil {
-		c.fail("bad_rating", "评价不完整："+fe.Error(), f.ID)
+		c.fail("bad_rating", chatRatingText[fe.Field], f.ID)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
@@ -191,7 +204,7 @@ func (c *chatConn) rateInChat(f rateFrame) {
 		return
 	}
 	if refused != nil {
-		c.fail(refused.code, refused.message, f.ID)
+		c.fail(refused.code, cmp.Or(chatRatingText[refused.code], refused.message), f.ID)
 		return
 	}
 	reopened := got.Status != intake.Rated
@@ -231,11 +244,16 @@ func (c *chatConn) rememberAnswer(r bot.Reply) {
 
 func (c *chatConn) feedback(f feedbackFrame) {
 	if !c.signals.Allow() {
+		c.fail(errRateLimited, "操作太快了，请稍后再试。", f.ReplyTo)
+		return
+	}
+	if f.Helpful == nil {
+		c.fail("bad_feedback", "请选择有帮助或没帮助。", f.ReplyTo)
 		return
 	}
 	topic, ok := c.answers[f.ReplyTo]
-	if !ok || f.Helpful == nil {
-		c.fail("not_found", "这条回答不能评价了 (no answer with that id)", f.ReplyTo)
+	if !ok {
+		c.fail("not_found", "这条回答已经不能评价了。", f.ReplyTo)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)

@@ -16,9 +16,19 @@
  * ({"type":"ack"}); the resident's messages are then only stored for the operator (a "received"
  * frame marks them sent); typing shows both ways ({"type":"typing"}, at most one every 2 s).
  *
+ * A resolved ticket of the conversation brings a survey (docs/rates.md, "The survey"): a card in the
+ * conversation with 满意 / 基本满意 / 不满意, 问题解决了吗 是 / 否 and an optional comment, sent as a
+ * {"type":"rate"} frame; one card per ticket number for the page's life. Under every bot answer
+ * the resident may say whether it helped ({"type":"feedback"}; a second tap on the other changes
+ * the vote).
+ *
  * Test hooks: host element #hotline-widget; in its shadow root [data-testid=launcher], =input,
- * =send, =messages, =msg (with data-from; data-sent once received; data-notice, data-handoff),
- * =option (with data-option-id), =status, =typing, =agent-status (with data-state).
+ * =send, =messages, =msg (with data-from; data-sent once received; data-notice, data-handoff;
+ * data-reply-to on bot replies), =option (with data-option-id), =status, =typing, =agent-status
+ * (with data-state); =feedback-yes, =feedback-no (aria-pressed) in each answer's message;
+ * =survey-card (with data-number, data-state: open, sending, rated, or the refusal's code) holding
+ * =survey-rating-<id>, =survey-solved-yes, =survey-solved-no, =survey-comment, =survey-submit,
+ * =survey-result and =survey-link.
  */
 (function () {
   "use strict";
@@ -128,6 +138,36 @@
     ".msg.resident.sent::after { content: '已发送'; font-size: .7em; color: #8a96a3; margin: 1px 4px 0; }",
     ".msg.notice { max-width: 100%; align-items: stretch; }",
     ".msg.notice .bubble { background: #fffbea; border: 1px solid #f0e2b6; color: #1f2933; text-align: left; font-size: .95em; padding: 8px 12px; }",
+    ".feedback { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 6px; margin: 4px 0 0 2px; font-size: .8em; color: #52606d; }",
+    ".feedback button { border: 1px solid #c4cdd5; background: #fff; color: #1f2933; border-radius: 14px; padding: 1px 10px;",
+    "  cursor: pointer; min-height: 32px; }",
+    ".feedback button:hover { border-color: #1661ab; }",
+    ".feedback button[aria-pressed=true] { background: #1661ab; border-color: #1661ab; color: #fff; }",
+    ".feedback button:focus-visible, .survey button:focus-visible { outline: 3px solid #f5a623; outline-offset: 1px; }",
+    ".feedback .fb-note { color: #8a96a3; }",
+    ".msg.survey-msg { max-width: 100%; align-items: stretch; }",
+    ".survey { background: #fff; border: 1px solid #9cc3e6; border-left: 3px solid #1661ab; border-radius: 10px; padding: 10px 12px; }",
+    ".survey .s-text { margin: 0 0 6px; white-space: pre-wrap; word-break: break-word; overflow-wrap: anywhere; }",
+    ".survey .s-q { font-size: .9em; color: #52606d; margin: 8px 0 3px; }",
+    ".survey .s-choices { display: flex; flex-wrap: wrap; gap: 6px; }",
+    ".survey .s-choices button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 16px;",
+    "  padding: 4px 12px; cursor: pointer; min-height: 36px; }",
+    ".survey .s-choices button[aria-pressed=true] { background: #1661ab; color: #fff; }",
+    ".survey .s-choices button:disabled { cursor: default; opacity: .65; }",
+    ".survey textarea { width: 100%; resize: vertical; border: 1px solid #c4cdd5; border-radius: 8px; padding: 6px 8px;",
+    "  min-height: 3em; max-height: 10em; display: block; margin-top: 8px; background: #fff; }",
+    ".survey textarea:focus { outline: 2px solid #1661ab; border-color: #1661ab; }",
+    ".survey textarea:disabled { background: #f4f6f8; color: #52606d; }",
+    ".survey .s-bar { display: flex; align-items: center; gap: 8px; margin-top: 6px; }",
+    ".survey .s-count { font-size: .8em; color: #52606d; margin-right: auto; }",
+    ".survey .s-count.over { color: #d93025; font-weight: 600; }",
+    ".survey .s-submit { border: none; background: #1661ab; color: #fff; border-radius: 8px; padding: 6px 18px; cursor: pointer; min-height: 38px; }",
+    ".survey .s-submit:disabled { background: #a9b8c6; cursor: default; }",
+    ".survey .s-result { margin-top: 6px; font-size: .9em; white-space: pre-wrap; }",
+    ".survey .s-result:empty { display: none; }",
+    ".survey .s-result.ok { color: #1e6b2a; font-weight: 600; }",
+    ".survey .s-result.bad { color: #a1261c; }",
+    ".survey .s-link { display: inline-block; margin-top: 6px; font-size: .85em; color: #0b57a4; text-decoration: underline; }",
     ".agent-bar { flex: none; padding: 4px 12px; font-size: .85em; background: #e8f5e9; color: #1e6b2a; border-bottom: 1px solid #c6e6c9; }",
     ".agent-bar:empty { display: none; }",
     ".agent-bar.waiting { background: #fff8e1; color: #7a5a00; border-color: #f0e2b6; }",
@@ -702,17 +742,377 @@
         }
         m.appendChild(box);
       }
+      var replyTo = str(reply.reply_to);
+      if (from === "bot" && replyTo) {
+        m.setAttribute("data-reply-to", replyTo);
+        if (reply.decision === "answer") {
+          m.appendChild(feedbackRow(replyTo));
+        }
+      }
     }
     list.appendChild(m);
     if (!quiet) {
       reveal(m, from === "resident");
     }
-    if (!isOpen && from !== "resident") {
+    if (from !== "resident") {
+      countUnread();
+    }
+    return m;
+  }
+
+  function countUnread() {
+    if (!isOpen) {
       unread += 1;
       badge.textContent = unread > 9 ? "9+" : String(unread);
       badge.className = "badge on";
     }
-    return m;
+  }
+
+  // ---- 这个回答有帮助吗 (docs/rates.md): one vote per answer, a second tap on the other changes it ----
+
+  var votes = {}; // an answer's reply_to → true (helpful) or false, as voted from this page
+  var voteRows = {}; // an answer's reply_to → its row's controls, to show a refused vote
+
+  function feedbackRow(replyTo) {
+    var row = el("div", "feedback");
+    row.setAttribute("role", "group");
+    row.setAttribute("aria-label", "这个回答有帮助吗？");
+    row.appendChild(el("span", "fb-q", "这个回答有帮助吗？"));
+    var yes = el("button", "", "👍 有帮助");
+    yes.type = "button";
+    yes.setAttribute("data-testid", "feedback-yes");
+    var no = el("button", "", "👎 没帮助");
+    no.type = "button";
+    no.setAttribute("data-testid", "feedback-no");
+    var note = el("span", "fb-note");
+    note.setAttribute("aria-live", "polite");
+    row.appendChild(yes);
+    row.appendChild(no);
+    row.appendChild(note);
+    var ctl = {
+      show: function () {
+        var v = votes[replyTo];
+        yes.setAttribute("aria-pressed", v === true ? "true" : "false");
+        no.setAttribute("aria-pressed", v === false ? "true" : "false");
+        row.setAttribute("data-vote", v === true ? "yes" : v === false ? "no" : "");
+      },
+      note: note,
+      row: row
+    };
+    function vote(helpful) {
+      if (votes[replyTo] === helpful) {
+        return; // the same vote again: nothing changes
+      }
+      if (!ready || !sendFrame({ type: "feedback", reply_to: replyTo, helpful: helpful })) {
+        note.textContent = "未连接，请稍后再试";
+        return;
+      }
+      votes[replyTo] = helpful;
+      row.removeAttribute("data-error");
+      note.textContent = helpful ? "谢谢！" : "谢谢，我们会改进这个回答。";
+      ctl.show();
+    }
+    yes.addEventListener("click", function () {
+      vote(true);
+    });
+    no.addEventListener("click", function () {
+      vote(false);
+    });
+    ctl.show();
+    voteRows[replyTo] = ctl; // a re-rendered history replaces the row
+    return row;
+  }
+
+  // voteRefused shows, in the answer's own row, that the server could not take the vote.
+  function voteRefused(replyTo, msg) {
+    var ctl = voteRows[replyTo];
+    delete votes[replyTo];
+    ctl.show();
+    ctl.row.setAttribute("data-error", str(msg.code));
+    ctl.note.textContent = str(msg.message) || "这条回答不能评价了";
+  }
+
+  // ---- the survey (docs/rates.md): one card per ticket number for the page's life ----
+
+  var surveys = {}; // ticket number → its card's state
+  var rating = {}; // client id of a rate frame awaiting its answer → the card's state
+  var MAX_COMMENT = 500;
+  var DEFAULT_RATINGS = [
+    { id: "satisfied", label: "满意" },
+    { id: "basically_satisfied", label: "基本满意" },
+    { id: "dissatisfied", label: "不满意" }
+  ];
+  // Refusals after which the card cannot be sent again (the others may be corrected or retried).
+  var SURVEY_FINAL = { already_rated: true, too_late: true, not_resolved: true, not_found: true };
+
+  // serverLink resolves the rating page's link against the widget's own server (never the page
+  // that embeds it); only http(s) links are shown.
+  function serverLink(link, number) {
+    var path = str(link) || "/rate?n=" + encodeURIComponent(number);
+    try {
+      var u = new URL(path, origin.protocol + "//" + origin.host + "/");
+      if (u.protocol === "http:" || u.protocol === "https:") {
+        return u.href;
+      }
+    } catch (e) {
+      /* no link */
+    }
+    return "";
+  }
+
+  function onSurvey(msg) {
+    var number = str(msg.number);
+    if (!number) {
+      return;
+    }
+    var have = surveys[number];
+    if (have && have.done) {
+      // Rated, and asked again: the ticket was redone (重办) and resolved anew, and its new
+      // resolution is rated afresh, in the same card.
+      resetSurvey(have, msg);
+      list.appendChild(have.m);
+      reveal(have.m, false);
+      countUnread();
+      return;
+    }
+    if (have) {
+      // Asked again (a reconnect's welcome redrew the conversation): the same card, as it was.
+      if (!list.contains(have.m)) {
+        list.appendChild(have.m);
+        reveal(have.m, false);
+      }
+      return;
+    }
+    var s = { number: number, rating: "", solved: null, busy: false, done: false };
+    surveys[number] = s;
+    var m = el("div", "msg survey-msg");
+    m.setAttribute("data-testid", "msg");
+    m.setAttribute("data-from", "system");
+    m.setAttribute("data-survey", number);
+    s.m = m;
+    var card = el("div", "survey");
+    card.setAttribute("data-testid", "survey-card");
+    card.setAttribute("data-number", number);
+    card.setAttribute("role", "group");
+    card.setAttribute("aria-label", "工单 " + number + " 的评价");
+    s.card = card;
+    m.appendChild(card);
+    s.text = el("p", "s-text", str(msg.text) || "工单 " + number + " 已办结，请您评价。");
+    card.appendChild(s.text);
+
+    var ratings = Array.isArray(msg.ratings) && msg.ratings.length ? msg.ratings : DEFAULT_RATINGS;
+    var rbox = el("div", "s-choices");
+    rbox.setAttribute("role", "group");
+    rbox.setAttribute("aria-label", "对办理结果满意吗？");
+    s.ratingButtons = [];
+    for (var i = 0; i < ratings.length; i++) {
+      var r = ratings[i] || {};
+      var rid = str(r.id);
+      if (!rid) {
+        continue;
+      }
+      var b = el("button", "", str(r.label) || rid);
+      b.type = "button";
+      b.setAttribute("data-testid", "survey-rating-" + rid);
+      b.setAttribute("data-rating", rid);
+      b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", pickRating(s, rid));
+      rbox.appendChild(b);
+      s.ratingButtons.push(b);
+    }
+    card.appendChild(rbox);
+
+    card.appendChild(el("div", "s-q", "问题解决了吗？"));
+    var sbox = el("div", "s-choices");
+    sbox.setAttribute("role", "group");
+    sbox.setAttribute("aria-label", "问题解决了吗？");
+    s.yes = el("button", "", "是");
+    s.yes.type = "button";
+    s.yes.setAttribute("data-testid", "survey-solved-yes");
+    s.no = el("button", "", "否");
+    s.no.type = "button";
+    s.no.setAttribute("data-testid", "survey-solved-no");
+    s.yes.addEventListener("click", function () {
+      s.solved = true;
+      surveyUpdate(s);
+    });
+    s.no.addEventListener("click", function () {
+      s.solved = false;
+      surveyUpdate(s);
+    });
+    sbox.appendChild(s.yes);
+    sbox.appendChild(s.no);
+    card.appendChild(sbox);
+
+    s.comment = el("textarea", "");
+    s.comment.setAttribute("data-testid", "survey-comment");
+    s.comment.setAttribute("rows", "2");
+    s.comment.setAttribute("placeholder", "还想说点什么？（选填，最多 " + MAX_COMMENT + " 字）");
+    s.comment.setAttribute("aria-label", "评价意见（选填）");
+    s.comment.addEventListener("input", function () {
+      surveyUpdate(s);
+    });
+    s.comment.addEventListener("keydown", function (ev) {
+      ev.stopPropagation(); // Escape and Enter here are the comment's, not the panel's
+      if (ev.key === "Escape") {
+        s.comment.blur();
+      }
+    });
+    card.appendChild(s.comment);
+
+    var bar = el("div", "s-bar");
+    s.count = el("span", "s-count", "0/" + MAX_COMMENT);
+    s.count.setAttribute("aria-live", "polite");
+    s.submit = el("button", "s-submit", "提交");
+    s.submit.type = "button";
+    s.submit.setAttribute("data-testid", "survey-submit");
+    s.submit.addEventListener("click", function () {
+      submitSurvey(s);
+    });
+    bar.appendChild(s.count);
+    bar.appendChild(s.submit);
+    card.appendChild(bar);
+
+    s.result = el("div", "s-result");
+    s.result.setAttribute("data-testid", "survey-result");
+    s.result.setAttribute("role", "status");
+    s.result.setAttribute("aria-live", "polite");
+    card.appendChild(s.result);
+
+    var href = serverLink(msg.link, number);
+    if (href) {
+      s.link = el("a", "s-link", "也可以在评价页面评价");
+      s.link.setAttribute("data-testid", "survey-link");
+      s.link.setAttribute("href", href);
+      s.link.setAttribute("target", "_blank");
+      s.link.setAttribute("rel", "noopener");
+      card.appendChild(s.link);
+    }
+
+    surveyUpdate(s);
+    list.appendChild(m);
+    reveal(m, false);
+    countUnread();
+  }
+
+  function resetSurvey(s, msg) {
+    s.rating = "";
+    s.solved = null;
+    s.done = false;
+    s.busy = false;
+    s.comment.value = "";
+    s.text.textContent = str(msg.text) || "工单 " + s.number + " 已办结，请您评价。";
+    s.card.removeAttribute("data-reopened");
+    s.card.removeAttribute("data-state");
+    surveyResult(s, "", "");
+    surveyUpdate(s);
+  }
+
+  function pickRating(s, id) {
+    return function () {
+      s.rating = id;
+      surveyUpdate(s);
+    };
+  }
+
+  // surveyUpdate shows the card's choices and what may be pressed.
+  function surveyUpdate(s) {
+    var locked = s.busy || s.done;
+    for (var i = 0; i < s.ratingButtons.length; i++) {
+      var b = s.ratingButtons[i];
+      b.setAttribute("aria-pressed", b.getAttribute("data-rating") === s.rating ? "true" : "false");
+      b.disabled = locked;
+    }
+    s.yes.setAttribute("aria-pressed", s.solved === true ? "true" : "false");
+    s.no.setAttribute("aria-pressed", s.solved === false ? "true" : "false");
+    s.yes.disabled = locked;
+    s.no.disabled = locked;
+    s.comment.disabled = locked;
+    var n = charCount(s.comment.value.trim());
+    s.count.textContent = n + "/" + MAX_COMMENT;
+    s.count.className = "s-count" + (n > MAX_COMMENT ? " over" : "");
+    s.submit.disabled = locked || !ready || !s.rating || s.solved === null || n > MAX_COMMENT;
+    if (!s.card.getAttribute("data-state") || !s.done) {
+      s.card.setAttribute("data-state", s.busy ? "sending" : "open");
+    }
+  }
+
+  function surveyResult(s, text, kind) {
+    s.result.textContent = text;
+    s.result.className = "s-result" + (kind ? " " + kind : "");
+  }
+
+  function submitSurvey(s) {
+    surveyUpdate(s);
+    if (s.submit.disabled) {
+      return;
+    }
+    var id = nextID();
+    var frame = { type: "rate", id: id, number: s.number, rating: s.rating, solved: s.solved, comment: s.comment.value.trim() };
+    if (!sendFrame(frame)) {
+      surveyResult(s, "连接中断，请稍后再提交", "bad");
+      return;
+    }
+    s.busy = true;
+    rating[id] = s;
+    surveyResult(s, "正在提交…", "");
+    surveyUpdate(s);
+  }
+
+  // onRated: the rating is taken (and the ticket reopened if it said so).
+  function onRated(msg) {
+    var id = str(msg.reply_to);
+    var s = rating[id] || surveys[str(msg.number)];
+    delete rating[id];
+    if (!s) {
+      return;
+    }
+    s.busy = false;
+    s.done = true;
+    surveyResult(s, str(msg.text) || "感谢您的评价！", "ok");
+    surveyUpdate(s);
+    s.card.setAttribute("data-state", "rated");
+    if (msg.reopened) {
+      s.card.setAttribute("data-reopened", "1");
+    }
+  }
+
+  // surveyRefused shows why a rating was refused in its card.
+  function surveyRefused(id, msg) {
+    var s = rating[id];
+    delete rating[id];
+    var code = str(msg.code);
+    s.busy = false;
+    s.done = !!SURVEY_FINAL[code];
+    surveyResult(s, str(msg.message) || errorText[code] || "评价没有提交成功，请稍后再试。", "bad");
+    surveyUpdate(s);
+    s.card.setAttribute("data-state", code || "error");
+  }
+
+  // surveysOffline: the connection dropped with ratings unanswered; they may be sent again.
+  function surveysOffline() {
+    for (var id in rating) {
+      if (Object.prototype.hasOwnProperty.call(rating, id)) {
+        var s = rating[id];
+        s.busy = false;
+        surveyResult(s, "连接中断，请重新提交", "bad");
+        surveyUpdate(s);
+      }
+    }
+    rating = {};
+    for (var n in surveys) {
+      if (Object.prototype.hasOwnProperty.call(surveys, n)) {
+        surveyUpdate(surveys[n]);
+      }
+    }
+  }
+
+  function surveysOnline() {
+    for (var n in surveys) {
+      if (Object.prototype.hasOwnProperty.call(surveys, n)) {
+        surveyUpdate(surveys[n]);
+      }
+    }
   }
 
   function greet() {
@@ -810,6 +1210,7 @@
       clearInterval(pingTimer);
       pingTimer = null;
       updateComposer();
+      surveysOffline();
       if (isOpen) {
         scheduleReconnect();
       } else {
@@ -865,6 +1266,7 @@
           sendFrame({ type: "ping" });
         }, PING_EVERY);
         updateComposer();
+        surveysOnline();
         ackShown();
         break;
       }
@@ -877,6 +1279,15 @@
         break;
       }
       case "error": {
+        var eid = str(msg.reply_to);
+        if (eid && rating[eid]) {
+          surveyRefused(eid, msg); // shown in its card
+          break;
+        }
+        if (eid && !pending[eid] && voteRows[eid] && votes[eid] !== undefined) {
+          voteRefused(eid, msg); // quietly, under the answer
+          break;
+        }
         if (msg.reply_to) {
           delete pending[str(msg.reply_to)];
           delete sentEls[str(msg.reply_to)];
@@ -945,6 +1356,15 @@
           sm.setAttribute("data-sent", "1");
         }
         setTyping();
+        break;
+      }
+      case "survey": {
+        // A resolved ticket of this conversation, to rate.
+        onSurvey(msg);
+        break;
+      }
+      case "rated": {
+        onRated(msg);
         break;
       }
       case "notice": {
