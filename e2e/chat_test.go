@@ -51,30 +51,7 @@ func TestChatWidget(t *testing.T) {
 	srv.waitReady(t, 60*time.Second)
 	base := "http://" + addr
 
-	// The browser: a fresh profile, nothing that talks to the network on its own.
-	profile := t.TempDir()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil { // starts the browser, with no deadline
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
+	browser, stop := startBrowser(t, 1280, 900)
 	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	defer cancel()
 
@@ -94,7 +71,7 @@ func TestChatWidget(t *testing.T) {
 	}
 	console := chromedp.Console(browser)
 	consoleDone := make(chan struct{})
-	defer func() { cancelBrowser(); <-consoleDone }() // no logging after the test
+	defer func() { stop(); <-consoleDone }() // no logging after the test
 	go func() {
 		defer close(consoleDone)
 		for m, err := range console {

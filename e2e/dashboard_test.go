@@ -1090,28 +1090,7 @@ const dashHelpersJS = `window.dashVisible = function (sel) {
 func (h *dashHotline) browser(width, height int64) *dashTab {
 	t := h.t
 	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(int(width), int(height)),
-	)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	if err := chromedp.Do(browser); err != nil {
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
+	browser, stop := startBrowser(t, int(width), int(height))
 	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	tab := &dashTab{t: t, h: h, ctx: ctx, dialogs: &atomic.Int32{}, exceptions: &lockedList{}}
 	if err := chromedp.Listen(browser, func(ev any) {
@@ -1143,9 +1122,8 @@ func (h *dashHotline) browser(width, height int64) *dashTab {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		cancelBrowser()
+		stop()
 		<-consoleDone
-		cancelAlloc()
 	})
 	if width < 500 {
 		tab.do(chromedp.EmulateViewport(width, height, chromedp.EmulateScale(2), chromedp.EmulateMobile))
