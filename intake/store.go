@@ -108,7 +108,7 @@ type CannedReply struct {
 	ID        int64     `json:"id"`
 	Title     string    `json:"title"`
 	Text      string    `json:"text"`
-	Updated   time.Time `json:"updated_at"`
+	Updated   time.Time `json:"updated_at,omitzero"` // zero for the replies that come with the service
 	UpdatedBy string    `json:"updated_by"`
 }
 
