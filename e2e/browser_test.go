@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -42,4 +43,23 @@ func startBrowser(t *testing.T, width, height int) (browser context.Context, sto
 		t.Fatalf("starting %s: %v", chromiumPath, err)
 	}
 	return browser, stop
+}
+
+// clickUntil clicks sel until js holds: a real click can miss while the page is still moving (a
+// long reply scrolled into view), and this one may safely be repeated.
+func (p *pageDriver) clickUntil(sel, what, js string) {
+	p.t.Helper()
+	deadline := time.Now().Add(waitWithin)
+	for {
+		p.click(sel)
+		for settle := time.Now().Add(2 * time.Second); time.Now().Before(settle); time.Sleep(waitEvery) {
+			if ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			p.waitJS(what, js) // fails with the widget's state
+			return
+		}
+	}
 }

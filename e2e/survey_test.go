@@ -81,13 +81,11 @@ func TestWidgetSurvey(t *testing.T) {
 			y.getAttribute('aria-pressed') === 'false' && n.getAttribute('aria-pressed') === 'false'; })()`, root, jsString(answer)))
 
 	// 👍, then a change of mind: 👎. The server keeps one vote per answer.
-	res.click(answer + " [data-testid=feedback-yes]")
-	res.waitJS("👍 highlighted", votePressed(answer, "yes"))
+	res.clickUntil(answer+" [data-testid=feedback-yes]", "👍 highlighted", votePressed(answer, "yes"))
 	surveyStats(t, mgr, "the 👍 counted", func(s *dashStats) bool {
 		return s.Bot.Votes == 1 && s.Bot.Helpful == 1 && s.Bot.Unhelpful == 0
 	})
-	res.click(answer + " [data-testid=feedback-no]")
-	res.waitJS("👎 highlighted instead", votePressed(answer, "no"))
+	res.clickUntil(answer+" [data-testid=feedback-no]", "👎 highlighted instead", votePressed(answer, "no"))
 	surveyStats(t, mgr, "the vote changed to 👎", func(s *dashStats) bool {
 		return s.Bot.Votes == 1 && s.Bot.Helpful == 0 && s.Bot.Unhelpful == 1 && dibaoUnhelpful(s) == 1
 	})
@@ -243,8 +241,7 @@ func TestWidgetSurvey(t *testing.T) {
 		t.Errorf("%s survey cards after the reload; the ticket is rated\n%s", n, res.state())
 	}
 	newAnswer := fmt.Sprintf(`[data-testid=msg][data-from=bot][data-reply-to=%q]`, again)
-	res.click(newAnswer + " [data-testid=feedback-yes]")
-	res.waitJS("👍 on the new answer", votePressed(newAnswer, "yes"))
+	res.clickUntil(newAnswer+" [data-testid=feedback-yes]", "👍 on the new answer", votePressed(newAnswer, "yes"))
 	surveyStats(t, mgr, "the new answer's 👍", func(s *dashStats) bool {
 		return s.Bot.Votes == 2 && s.Bot.Helpful == 1 && s.Bot.Unhelpful == 1
 	})
