@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
@@ -21,6 +22,12 @@ import (
 // GET /ws/operator: a console's live connection (docs/operator.md). Operators take waiting chats,
 // talk to residents, hand chats back to the bot and turn them into tickets; every console is told
 // of every change.
+
+// A console may send opRate requests a second on average, in bursts of opBurst.
+const (
+	opRate  = 10
+	opBurst = 40
+)
 
 // deskRoles may open the operator socket.
 var deskRoles = []intake.Role{intake.RoleOperator, intake.RoleManager}
@@ -41,7 +48,8 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	c := &opConn{wsConn: newWSConn(ws, s.log, "operator", s.chatIdle), s: s, user: staffUser(r)}
+	c := &opConn{wsConn: newWSConn(ws, s.log, "operator", s.chatIdle), s: s, user: staffUser(r),
+		limit: rate.NewLimiter(opRate, opBurst)}
 	if !s.chat.add(&c.wsConn) {
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeRestart, "service restart"),
 			time.Now().Add(time.Second))
@@ -67,8 +75,9 @@ func (s *Server) sameOrigin(r *http.Request, origin string) bool {
 // opConn is one console's connection.
 type opConn struct {
 	wsConn
-	s    *Server
-	user *intake.User
+	s     *Server
+	user  *intake.User
+	limit *rate.Limiter // a console's requests: generous for people, a stop for a runaway script
 }
 
 func (c *opConn) run() {
@@ -128,6 +137,12 @@ func (c *opConn) handle(mt int, data []byte) {
 	}
 	if f.Type == "ping" {
 		c.queue(outFrame{data: pongFrame})
+		return
+	}
+	if !c.limit.Allow() {
+		if f.Type != "typing" {
+			c.queueJSON(resultFrame{Type: "result", ReplyTo: f.ID, Code: errRateLimited, Message: "操作太快了，请稍后再试 (rate limited)"})
+		}
 		return
 	}
 	if utf8.RuneCountInString(f.ID) > chatMaxID {

@@ -471,3 +471,27 @@ func TestOperatorSocketAccess(t *testing.T) {
 		}
 	}
 }
+
+// A console flooding requests is slowed down with a clear result, and stays connected.
+func TestOperatorFlood(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	op := e.console("a")
+	var ids []string
+	for range 60 {
+		ids = append(ids, op.send(map[string]string{"type": "take", "conversation": "nope"}))
+	}
+	limited := 0
+	for _, id := range ids {
+		r := op.want("result", func(f opFrame) bool { return f.ReplyTo == id })
+		if r.Code == "rate_limited" {
+			limited++
+		} else if r.Code != "not_found" {
+			t.Errorf("request %s: %+v", id, r)
+		}
+	}
+	if limited == 0 || limited == len(ids) {
+		t.Errorf("%d of %d requests limited; want the burst through and the rest limited", limited, len(ids))
+	}
+	op.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`))
+	op.want("pong", nil)
+}
