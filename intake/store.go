@@ -51,7 +51,10 @@ type Users interface {
 	AddUser(ctx context.Context, u *User) error // ErrConflict when the name is taken
 	User(ctx context.Context, name string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
+	// SetPassword replaces the password hash and ends the user's sessions.
 	SetPassword(ctx context.Context, name, hash string) error
+	// RevokeAccess ends the user's sessions and deletes their API tokens; it returns how many.
+	RevokeAccess(ctx context.Context, name string) (int, error)
 
 	AddSession(ctx context.Context, s Session) error
 	Session(ctx context.Context, tokenHash string, now time.Time) (*Session, error) // ErrNotFound when unknown or expired

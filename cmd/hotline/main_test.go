@@ -879,3 +879,66 @@ func TestBenchChat(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// hotline user passwd logs a staff member out everywhere; hotline user revoke also ends their
+// API tokens. Checked against a running server.
+func TestUserPasswdAndRevoke(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	user := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := runCmd(t, stdin, append([]string{"user", args[0], "--data", data}, args[1:]...)...)
+		if code != 0 {
+			t.Fatalf("user %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	user("first-password\n", "add", "--role", "operator", "zhao")
+	token := user("", "token", "zhao")
+	addr := freeAddr(t)
+	s := startServe(t, addr, nil, "--addr", addr, "--data", data)
+	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	me := func(header http.Header) int {
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/me", nil)
+		req.Header = header
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	login := func(password string) http.Header {
+		resp, err := client.Post(s.base+"/api/v1/login", "application/json",
+			strings.NewReader(`{"name":"zhao","password":"`+password+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("login with %q: %s", password, resp.Status)
+		}
+		return http.Header{"Cookie": {resp.Cookies()[0].Name + "=" + resp.Cookies()[0].Value}}
+	}
+	bearer := http.Header{"Authorization": {"Bearer " + token}}
+	session := login("first-password")
+	if me(session) != http.StatusOK || me(bearer) != http.StatusOK {
+		t.Fatal("the session and the token do not work to begin with")
+	}
+	user("second-password\n", "passwd", "zhao")
+	if got := me(session); got != http.StatusUnauthorized {
+		t.Errorf("the session after a new password: %d, want 401", got)
+	}
+	if got := me(bearer); got != http.StatusOK {
+		t.Errorf("the API token after a new password: %d, want it still working", got)
+	}
+	session = login("second-password")
+	user("", "revoke", "zhao")
+	if got, got2 := me(session), me(bearer); got != http.StatusUnauthorized || got2 != http.StatusUnauthorized {
+		t.Errorf("after revoke: session %d, token %d; want both 401", got, got2)
+	}
+	if code, _, errOut := runCmd(t, "", "user", "revoke", "--data", data, "nobody"); code != 1 || !strings.Contains(errOut, "nobody") {
+		t.Errorf("revoking an unknown user: exit %d, %q", code, errOut)
+	}
+	s.stop(t)
+}

@@ -28,7 +28,7 @@ func openStore(dataDir string) (*sqlite.Store, error) {
 
 func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return exitError{code: 2, msg: "usage: hotline user add|token|list ..."}
+		return exitError{code: 2, msg: userUsage}
 	}
 	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
 	data := fs.String("data", envOr("HOTLINE_DATA", "./data"), "data directory (env HOTLINE_DATA)")
@@ -53,14 +53,8 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err := checkUser(u, *guide); err != nil {
 			return exitError{code: 2, msg: err.Error()}
 		}
-		fmt.Fprintf(stderr, "password for %s (at least 8 characters): ", u.Name)
-		password, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !(errors.Is(err, io.EOF) && password != "") {
-			return fmt.Errorf("reading the password: %w", err)
-		}
-		fmt.Fprintln(stderr)
-		if u.PasswordHash, err = web.HashPassword(strings.TrimRight(password, "\r\n")); err != nil {
-			return exitError{code: 2, msg: err.Error()}
+		if u.PasswordHash, err = readPassword(u.Name, stdin, stderr); err != nil {
+			return err
 		}
 		if err := st.AddUser(ctx, u); err != nil {
 			if errors.Is(err, intake.ErrConflict) {
@@ -92,10 +86,48 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, u.Grid, u.Created.In(intake.Beijing).Format("2006-01-02"))
 		}
 		tw.Flush()
+	case "passwd":
+		if fs.NArg() != 1 {
+			return exitError{code: 2, msg: "usage: hotline user passwd NAME  (the new password on stdin)"}
+		}
+		hash, err := readPassword(fs.Arg(0), stdin, stderr)
+		if err != nil {
+			return err
+		}
+		if err := st.SetPassword(ctx, fs.Arg(0), hash); err != nil {
+			return fmt.Errorf("user %s: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their sessions are ended\n", fs.Arg(0))
+	case "revoke":
+		if fs.NArg() != 1 {
+			return exitError{code: 2, msg: "usage: hotline user revoke NAME"}
+		}
+		n, err := st.RevokeAccess(ctx, fs.Arg(0))
+		if err != nil {
+			return fmt.Errorf("user %s: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stdout, "ended %d sessions and API tokens of %s\n", n, fs.Arg(0))
 	default:
-		return exitError{code: 2, msg: "usage: hotline user add|token|list ..."}
+		return exitError{code: 2, msg: userUsage}
 	}
 	return nil
+}
+
+const userUsage = "usage: hotline user add|passwd|token|revoke|list ..."
+
+// readPassword asks for a password on stdin and hashes it.
+func readPassword(name string, stdin io.Reader, stderr io.Writer) (string, error) {
+	fmt.Fprintf(stderr, "password for %s (at least 8 characters): ", name)
+	password, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && password != "") {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	fmt.Fprintln(stderr)
+	hash, err := web.HashPassword(strings.TrimRight(password, "\r\n"))
+	if err != nil {
+		return "", exitError{code: 2, msg: err.Error()}
+	}
+	return hash, nil
 }
 
 // checkUser validates a new account: a known role, a name, and for a grid worker a grid of the

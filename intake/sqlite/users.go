@@ -95,7 +95,8 @@ func (s *Store) ListUsers(ctx context.Context) ([]*intake.User, error) {
 	return out, nil
 }
 
-// SetPassword replaces a user's password hash (ErrNotFound). It leaves the user's sessions alone.
+// SetPassword replaces a user's password hash and ends their browser sessions, in one
+// transaction (ErrNotFound): whoever knew the old password is logged out.
 func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
 	err := s.write(ctx, func(w *writer) error {
 		res, err := w.passwordSet.Exec(hash, name)
@@ -107,9 +108,34 @@ func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
 		} else if n == 0 {
 			return fmt.Errorf("%w: user %q", intake.ErrNotFound, name)
 		}
-		return nil
+		_, err = w.conn.ExecContext(context.Background(), "DELETE FROM sessions WHERE user_name = ?", name)
+		return err
 	})
 	return wrap("set password", err)
+}
+
+// RevokeAccess ends a user's sessions and deletes their API tokens (ErrNotFound for an unknown
+// user), and returns how many it ended.
+func (s *Store) RevokeAccess(ctx context.Context, name string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(w *writer) error {
+		if err := w.userMustExist(name); err != nil {
+			return err
+		}
+		for _, q := range []string{"DELETE FROM sessions WHERE user_name = ?", "DELETE FROM api_tokens WHERE user_name = ?"} {
+			res, err := w.conn.ExecContext(context.Background(), q, name)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	return int(n), wrap("revoke access", err)
 }
 
 // userMustExist gives ErrNotFound for a session or token of an unknown user, rather than the

@@ -130,3 +130,51 @@ func TestTokens(t *testing.T) {
 		t.Errorf("token of an unknown user: %v; want ErrNotFound", err)
 	}
 }
+
+// A new password ends the user's sessions; revoking ends sessions and API tokens. Other users
+// keep theirs.
+func TestPasswordAndRevoke(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+	for _, name := range []string{"a", "b"} {
+		if err := s.AddUser(ctx, &intake.User{Name: name, Role: intake.RoleOperator}); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range []string{"s1-" + name, "s2-" + name} {
+			if err := s.AddSession(ctx, intake.Session{TokenHash: h, User: name, Expires: later}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.AddToken(ctx, intake.APIToken{TokenHash: "t-" + name, User: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetPassword(ctx, "a", "$argon2id$new"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "s1-a", time.Now()); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("a's session after a new password: %v, want ended", err)
+	}
+	if _, err := s.Token(ctx, "t-a"); err != nil {
+		t.Errorf("a's API token after a new password: %v, want kept (revoke ends tokens)", err)
+	}
+	if n, err := s.RevokeAccess(ctx, "b"); err != nil || n != 3 {
+		t.Errorf("RevokeAccess(b) = %d, %v; want 2 sessions and 1 token", n, err)
+	}
+	if _, err := s.Token(ctx, "t-b"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("b's token after revoking: %v", err)
+	}
+	if _, err := s.Session(ctx, "s2-b", time.Now()); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("b's session after revoking: %v", err)
+	}
+	if _, err := s.Token(ctx, "t-a"); err != nil {
+		t.Errorf("revoking b touched a's token: %v", err)
+	}
+	if _, err := s.RevokeAccess(ctx, "ghost"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("RevokeAccess(ghost): %v, want ErrNotFound", err)
+	}
+	if err := s.SetPassword(ctx, "ghost", "x"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("SetPassword(ghost): %v, want ErrNotFound", err)
+	}
+}
