@@ -139,8 +139,11 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 		}
 		if n == 0 {
 			var one int
-			if err := w.conn.QueryRowContext(bg, "SELECT 1 FROM conversations WHERE id = ?", id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			switch err := w.conn.QueryRowContext(bg, "SELECT 1 FROM conversations WHERE id = ?", id).Scan(&one); {
+			case errors.Is(err, sql.ErrNoRows):
 				return bot.ErrNoConversation
+			case err != nil:
+				return err
 			}
 		}
 		moved = n == 1
