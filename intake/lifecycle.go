@@ -212,6 +212,15 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 		next.Extension = &ext
 	case ActUrge:
 		next.Urged++
+		if t.Status == Dispatched && now.After(t.SignBy) {
+			// Urged while unsigned past its deadline: it is late, and has a new sign deadline
+			// (at the town, where it cannot move up, the deadline job urges it again then).
+			if t.SignedOnTime == nil {
+				late := false
+				next.SignedOnTime = &late
+			}
+			next.SignBy = sla.SignBy(next.Urgency, next.Category, now)
+		}
 	case ActReopen:
 		if err := need("a reason"); err != nil {
 			return Event{}, err

@@ -277,8 +277,9 @@ func (s *Service) assignee(t *Ticket, tier Tier) string {
 }
 
 // CheckDeadlines is one round of the SLA job: a dispatched ticket not signed by its deadline
-// moves up one tier (to whoever answers there) and is marked urged; a ticket past its finish
-// deadline is marked overdue. Each change applies only to the version of the ticket the round
+// moves up one tier (to whoever answers there) and is marked urged — at the town, where there is
+// nowhere higher, it is urged with a new sign deadline; a ticket past its finish deadline is
+// marked overdue. Each change applies only to the version of the ticket the round
 // read: if a worker signed it meanwhile, or another node already escalated it, the change is
 // dropped and the next round looks again. It returns how many tickets it escalated and marked.
 func (s *Service) CheckDeadlines(ctx context.Context) (escalated, overdue int, err error) {
@@ -290,7 +291,17 @@ func (s *Service) CheckDeadlines(ctx context.Context) (escalated, overdue int, e
 	for _, t := range late {
 		version := t.Version
 		if t.Status == Dispatched && t.SignBy.Before(now) {
-			if _, ok := t.Tier.Up(); ok {
+			if _, ok := t.Tier.Up(); !ok {
+				// At the town there is nowhere higher: it is urged, with a new sign deadline.
+				up, err := s.systemChange(ctx, t.Number, version, Change{Action: ActUrge, Note: "超时未签收，催办"})
+				if err != nil {
+					return escalated, overdue, err
+				}
+				if up == nil {
+					continue // someone acted first
+				}
+				version = up.Version
+			} else {
 				up, err := s.systemChange(ctx, t.Number, version, Change{Action: ActEscalate, Note: "超时未签收，升级"})
 				if err != nil {
 					return escalated, overdue, err

@@ -548,14 +548,23 @@ func TestCheckDeadlinesEscalatesUnsigned(t *testing.T) {
 		t.Errorf("tier %s, urged %d, assignee %q; want town, 2, %q", got.Tier, got.Urged, got.Assignee, town)
 	}
 
-	// At the town there is nowhere higher: nothing more happens.
-	clk.Set(got.SignBy.Add(time.Hour))
+	// At the town there is nowhere higher: the ticket is urged, with a new sign deadline, and
+	// urged again only when that one passes.
+	now = got.SignBy.Add(time.Hour)
+	clk.Set(now)
 	if esc, over, err := svc.CheckDeadlines(ctx); err != nil || esc != 0 || over != 0 {
-		t.Errorf("at the town: escalated %d, overdue %d, %v; want nothing", esc, over, err)
+		t.Errorf("at the town: escalated %d, overdue %d, %v; want no escalation", esc, over, err)
 	}
 	after, _ := st.Get(ctx, tk.Number)
-	if after.Version != got.Version || after.Urged != 2 || after.Tier != intake.TierTown {
-		t.Errorf("at the town the ticket changed: version %d→%d, urged %d", got.Version, after.Version, after.Urged)
+	if after.Version != got.Version+1 || after.Urged != 3 || after.Tier != intake.TierTown || !after.SignBy.Equal(now.Add(2*time.Hour)) {
+		t.Errorf("at the town: version %d→%d, urged %d, tier %s, sign by %v; want one urge and a sign deadline at %v",
+			got.Version, after.Version, after.Urged, after.Tier, after.SignBy, now.Add(2*time.Hour))
+	}
+	if _, _, err := svc.CheckDeadlines(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.Get(ctx, tk.Number); again.Version != after.Version {
+		t.Errorf("urged again before the new deadline: version %d→%d", after.Version, again.Version)
 	}
 
 	// A signed ticket is not escalated however late.
