@@ -137,7 +137,7 @@ type ratedFrame struct {
 
 func surveyFor(t *intake.Ticket) surveyFrame {
 	return surveyFrame{Type: "survey", Number: t.Number, Ratings: ratingLabels, Link: "/rate?n=" + t.Number,
-		Text: "工单 " + t.Number + " 已办结，请您评价：对办理结果满意吗？问题解决了吗？"}
+		Text: "工单 " + t.Number + " 已办结。您对办理结果满意吗？"}
 }
 
 // pendingSurveys sends a survey for each resolved, unrated ticket the conversation opened.
