@@ -199,8 +199,19 @@ func (c *storeCollector) gather() []prometheus.Metric {
 		s.log.Error("metrics: reading tickets", "err", err)
 	}
 	if counts, err := s.reports.OverdueCounts(ctx); err == nil {
+		// Every category and tier has a series, 0 when nothing is overdue, so that queries
+		// comparing with an hour ago see the rise from nothing.
+		n := map[[2]string]int{}
+		for cat := range categoryNames {
+			for _, tier := range []intake.Tier{intake.TierGrid, intake.TierCommunity, intake.TierTown} {
+				n[[2]string{cat, string(tier)}] = 0
+			}
+		}
 		for _, o := range counts {
-			gauge(overdueDesc, float64(o.N), o.Category, string(o.Tier))
+			n[[2]string{o.Category, string(o.Tier)}] = o.N
+		}
+		for k, v := range n {
+			gauge(overdueDesc, float64(v), k[0], k[1])
 		}
 	} else {
 		up = 0

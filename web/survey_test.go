@@ -327,6 +327,7 @@ func TestMetrics(t *testing.T) {
 		`hotline_rate{rate="satisfied"} 1`,
 		`hotline_rate_target{rate="satisfied"} 0.9`,
 		`hotline_handoffs_waiting 0`,
+		`hotline_tickets_overdue{category="municipal",tier="town"} 0`,
 		`hotline_reply_seconds_count 1`,
 		`hotline_store_up 1`,
 	} {
