@@ -63,3 +63,22 @@ func (p *pageDriver) clickUntil(sel, what, js string) {
 		}
 	}
 }
+
+// pollJS re-evaluates a JavaScript boolean in ctx every waitEvery until it is true, failing the
+// test after waitWithin with dump: what the page shows.
+func pollJS(t *testing.T, ctx context.Context, what, js string, dump func() string) {
+	t.Helper()
+	deadline := time.Now().Add(waitWithin)
+	var lastErr error
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		lastErr = err
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("waiting for %s: not within %v (last error: %v)\n%s", what, waitWithin, lastErr, dump())
+		}
+		time.Sleep(waitEvery)
+	}
+}

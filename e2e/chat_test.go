@@ -340,20 +340,10 @@ func (p *pageDriver) state() *chatState {
 // 15 s.
 func (p *pageDriver) waitJS(what, js string) {
 	p.t.Helper()
-	deadline := time.Now().Add(waitWithin)
-	var lastErr error
-	for {
-		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](js))
-		if err == nil && ok {
-			return
-		}
-		lastErr = err
-		if time.Now().After(deadline) || p.ctx.Err() != nil {
-			st, _ := chromedp.Run(p.ctx, chromedp.Evaluate[*chatState](stateJS))
-			p.t.Fatalf("waiting for %s: not within %v (last error: %v)\nwidget:\n%s\nserver output:\n%s", what, waitWithin, lastErr, st, p.srv.output)
-		}
-		time.Sleep(waitEvery)
-	}
+	pollJS(p.t, p.ctx, what, js, func() string {
+		st, _ := chromedp.Run(p.ctx, chromedp.Evaluate[*chatState](stateJS))
+		return fmt.Sprintf("widget:\n%s\nserver output:\n%s", st, p.srv.output)
+	})
 }
 
 // waitState polls the widget's state every 100 ms until cond holds, failing the test after 15 s.

@@ -1170,20 +1170,10 @@ func (p *dashTab) text(sel string) string {
 // what the page shows.
 func (p *dashTab) waitJS(what, js string) {
 	p.t.Helper()
-	deadline := time.Now().Add(waitWithin)
-	var lastErr error
-	for {
-		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](js))
-		if err == nil && ok {
-			return
-		}
-		lastErr = err
-		if time.Now().After(deadline) || p.ctx.Err() != nil {
-			shown, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 3000) : ''`))
-			p.t.Fatalf("waiting for %s: not within %v (last error: %v)\nthe page shows:\n%s\nserver output:\n%s", what, waitWithin, lastErr, shown, p.h.srv.output)
-		}
-		time.Sleep(waitEvery)
-	}
+	pollJS(p.t, p.ctx, what, js, func() string {
+		shown, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 3000) : ''`))
+		return fmt.Sprintf("the page shows:\n%s\nserver output:\n%s", shown, p.h.srv.output)
+	})
 }
 
 // click clicks the middle of an element with the mouse once it is visible, enabled and not
