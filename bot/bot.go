@@ -39,6 +39,8 @@ var (
 	ErrEmpty       = errors.New("empty message")
 	ErrTooLong     = fmt.Errorf("message longer than %d characters", MaxRunes)
 	ErrInvalidUTF8 = errors.New("message is not valid UTF-8")
+	// ErrUnknownCommunity is returned for a Message.Community the guide does not have.
+	ErrUnknownCommunity = errors.New("unknown community")
 )
 
 // Message is one resident message with what is known of its context.
@@ -154,6 +156,11 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 	}
 	if utf8.RuneCountInString(m.Text) > MaxRunes {
 		return Decision{}, ErrTooLong
+	}
+	if m.Community != "" {
+		if _, ok := b.guide.Community(m.Community); !ok {
+			return Decision{}, fmt.Errorf("%w %q", ErrUnknownCommunity, m.Community)
+		}
 	}
 	text := b.an.Normalize(m.Text)
 	if text == "" {

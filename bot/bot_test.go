@@ -277,10 +277,9 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%q: got %s, %v; want %s", text, d.Decision, err, want)
 		}
 	}
-	// An unknown community id is ignored, not an error.
-	d, err := b.Decide(ctx, bot.Message{Text: "网格员电话", Community: "no-such-place"})
-	if err != nil || d.Decision != bot.Contact || d.Contact != nil {
-		t.Errorf("unknown community: %s %v %v", d.Decision, d.Contact, err)
+	// An unknown community id is an error naming it, not a silent guess.
+	if _, err := b.Decide(ctx, bot.Message{Text: "网格员电话", Community: "no-such-place"}); !errors.Is(err, bot.ErrUnknownCommunity) || !strings.Contains(err.Error(), "no-such-place") {
+		t.Errorf("unknown community: err %v, want ErrUnknownCommunity naming the id", err)
 	}
 	// The longest message allowed is read.
 	if _, err := b.Decide(ctx, bot.Message{Text: strings.Repeat("暖气不热", bot.MaxRunes/4)}); err != nil {

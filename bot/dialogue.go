@@ -104,6 +104,9 @@ var (
 // Ask answers a typed message. community is the conversation's known community (it may be
 // updated through st when the resident names or picks one).
 func (d *Dialogue) Ask(ctx context.Context, st *DialogState, community *string, id, text string) (Reply, error) {
+	if _, ok := d.Bot.guide.Community(*community); !ok {
+		*community = "" // from a guide since replaced
+	}
 	if st.Flow != "" {
 		if r, handled, err := d.continueFlow(ctx, st, community, id, text); handled || err != nil {
 			return r, err

@@ -31,7 +31,8 @@ func FuzzDecide(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, community string) {
 		d, err := b.Decide(context.Background(), bot.Message{Text: text, Community: community})
 		if err != nil {
-			if !errors.Is(err, bot.ErrEmpty) && !errors.Is(err, bot.ErrTooLong) && !errors.Is(err, bot.ErrInvalidUTF8) {
+			if !errors.Is(err, bot.ErrEmpty) && !errors.Is(err, bot.ErrTooLong) && !errors.Is(err, bot.ErrInvalidUTF8) &&
+				!errors.Is(err, bot.ErrUnknownCommunity) {
 				t.Fatalf("Decide(%q): unexpected error %v", text, err)
 			}
 			return

@@ -210,6 +210,10 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, bot.ErrEmpty), errors.Is(err, bot.ErrTooLong), errors.Is(err, bot.ErrInvalidUTF8):
 		writeError(w, http.StatusBadRequest, "invalid_text", err.Error())
 		return
+	case errors.Is(err, bot.ErrUnknownCommunity):
+		// The id is not echoed back: it may be anything a page put there.
+		writeError(w, http.StatusBadRequest, "unknown_community", "community: no such community in the guide")
+		return
 	case err != nil:
 		s.internal(w, "ask", err)
 		return

@@ -272,6 +272,7 @@ func TestAskRejectsBadRequests(t *testing.T) {
 		{"text of the wrong type", `{"text":42}`, http.StatusBadRequest, "invalid_json"},
 		{"empty body", ``, http.StatusBadRequest, "invalid_json"},
 		{"missing text", `{"community":"wy-jinqiao"}`, http.StatusBadRequest, "missing_field"},
+		{"unknown community", `{"text":"网格员电话","community":"no-such-place"}`, http.StatusBadRequest, "unknown_community"},
 		{"null text", `{"text":null}`, http.StatusBadRequest, "missing_field"},
 		{"empty text", `{"text":""}`, http.StatusBadRequest, "invalid_text"},
 		{"whitespace text", `{"text":" \t\n\u3000 "}`, http.StatusBadRequest, "invalid_text"},
@@ -347,9 +348,9 @@ func TestAskHTMLIsData(t *testing.T) {
 	if strings.Contains(d.Text, "<img") {
 		t.Errorf("the reply echoes the HTML payload: %q", d.Text)
 	}
-	// The same payload in the community field is not reflected either.
+	// The same payload in the community field is refused without being reflected.
 	r = askJSON(t, ts, "网格员电话", payload)
-	if r.status != http.StatusOK || bytes.Contains(r.body, []byte("<img")) {
+	if r.status != http.StatusBadRequest || bytes.Contains(r.body, []byte("<img")) {
 		t.Errorf("community %q: %d %s", payload, r.status, r.body)
 	}
 }

@@ -29,6 +29,9 @@ func cmdAsk(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	if _, ok := eng.guide.Community(*community); *community != "" && !ok {
+		return exitError{code: 2, msg: fmt.Sprintf("--community: unknown community %q", *community)}
+	}
 	if *jsonl {
 		return askLines(ctx, eng.bot, *community, stdin, stdout)
 	}

@@ -427,6 +427,7 @@ func TestAskJSONL(t *testing.T) {
 		{"楼下着火了 冒黑烟", []check{decision("emergency"), field("text", "119")}},
 		{"   ", []check{errorLine("empty message")}},
 		{`{"q":"低保咋申请"}`, []check{decision("answer"), field("topic", "dibao")}},
+		{`{"q":"网格员电话","community":"no-such-place"}`, []check{errorLine(`unknown community "no-such-place"`)}},
 	}
 	var in strings.Builder
 	for _, l := range lines {
@@ -529,6 +530,14 @@ func TestAskJSONLEmptyInput(t *testing.T) {
 	code, out, errOut := runCmd(t, "", "ask", "--jsonl")
 	if code != 0 || out != "" {
 		t.Fatalf("ask --jsonl on no input: exit %d, stdout %q, stderr %q; want 0 and nothing", code, out, errOut)
+	}
+}
+
+func TestAskUnknownCommunityFlag(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCmd(t, "底保咋办\n", "ask", "--jsonl", "--community", "no-such-place")
+	if code != 2 || out != "" || !strings.Contains(errOut, `unknown community "no-such-place"`) {
+		t.Fatalf("ask --community no-such-place: exit %d, stdout %q, stderr %q; want 2 naming the id", code, out, errOut)
 	}
 }
 
