@@ -38,11 +38,18 @@ func (d GuideDirectory) Grid(id string) bool {
 	return false
 }
 
-// Route: the grid is the compound's grid when the address names one, else the community's
+// Route: without a community, the community is the one the address names (by compound, name or
+// street). The grid is the compound's grid when the address names one, else the community's
 // 总网格. The grid tier goes to its 网格员 (or 网格长), the community tier to the 总网格's 网格长
 // or 社区书记, the town tier to the town office.
 func (d GuideDirectory) Route(community, address string) (Route, bool) {
-	c, ok := d.Guide.Community(community)
+	var c *search.Community
+	var ok bool
+	if community == "" {
+		c, ok = d.Guide.Locate(address)
+	} else {
+		c, ok = d.Guide.Community(community)
+	}
 	if !ok {
 		return Route{}, false
 	}

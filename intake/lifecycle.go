@@ -130,7 +130,7 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 	note := strings.TrimSpace(c.Note)
 	need := func(what string) error {
 		if note == "" {
-			return fmt.Errorf("%w: %s needs %s", ErrInvalid, c.Action, what)
+			return fmt.Errorf("%w: %s needs %s in its note", ErrInvalid, c.Action, what)
 		}
 		return nil
 	}

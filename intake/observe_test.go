@@ -82,7 +82,7 @@ func TestObserveCreateAndApply(t *testing.T) {
 
 	// Not dispatched: the creation event itself.
 	n := streetlight()
-	n.Community, n.Actor = "", "op1"
+	n.Community, n.Address, n.Actor = "", "路边", "op1" // an address that names no place
 	waiting, _, err := svc.Create(ctx, n, "")
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ type Directory interface {
 	// Grid reports whether a grid id exists.
 	Grid(id string) bool
 	// Route finds the grid responsible for an address in a community, and who answers for it
-	// at each tier.
+	// at each tier. Without a community it finds the community the address names, if any.
 	Route(community, address string) (Route, bool)
 }
 
@@ -128,8 +128,12 @@ func (s *Service) Create(ctx context.Context, n NewTicket, idemKey string) (*Tic
 	t.DueBy = s.SLA.DueBy(t.Urgency, t.Category, now)
 	actor := cmp.Or(n.Actor, "resident")
 	events := []Event{{At: now, Actor: actor, Action: ActCreate, To: Received, Note: string(t.Channel)}}
-	if t.Community != "" {
-		if r, ok := s.Dir.Route(t.Community, t.Address); ok && (r.Grid != "" || r.Assignee[TierGrid] != "") {
+	if t.Community != "" || t.Address != "" {
+		r, ok := s.Dir.Route(t.Community, t.Address)
+		if ok {
+			t.Community = r.Community // found by the address when none was given
+		}
+		if ok && (r.Grid != "" || r.Assignee[TierGrid] != "") {
 			ev, err := t.Apply(Change{Action: ActDispatch, Actor: "system", Grid: r.Grid, Assignee: r.Assignee[TierGrid]}, now, s.SLA)
 			if err != nil {
 				return nil, false, err

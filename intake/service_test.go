@@ -180,6 +180,20 @@ func streetlight() intake.NewTicket {
 	}
 }
 
+func TestCreateRoutesByAddress(t *testing.T) {
+	svc, _, _ := newService(t)
+	n := streetlight()
+	n.Community = ""
+	tk, _, err := svc.Create(context.Background(), n, "")
+	if err != nil || tk.Community != "wy-jinqiao" || tk.Grid != "wy-jinqiao-g2" || tk.Status != intake.Dispatched || tk.Assignee != "网格员 廖某凤" {
+		t.Errorf("a report naming 虹亚小区 without a community: %+v, %v; want dispatched to wy-jinqiao-g2's 网格员", tk, err)
+	}
+	n.Address = "城外的某个地方"
+	if tk, _, err = svc.Create(context.Background(), n, ""); err != nil || tk.Community != "" || tk.Status != intake.Received {
+		t.Errorf("an address naming no place: %+v, %v; want received, for the dispatcher", tk, err)
+	}
+}
+
 func TestCreateDispatchesToTheGrid(t *testing.T) {
 	svc, st, _ := newService(t)
 	dir := sampleDirectory(t)
@@ -248,7 +262,7 @@ func TestCreateDispatchesToTheGrid(t *testing.T) {
 func TestCreateWithoutCommunityWaits(t *testing.T) {
 	svc, _, _ := newService(t)
 	n := streetlight()
-	n.Community = ""
+	n.Community, n.Address = "", "3号楼东侧" // no community, and an address that names none
 	n.Urgency = intake.Urgent
 	tk, _, err := svc.Create(context.Background(), n, "")
 	if err != nil {
@@ -470,6 +484,13 @@ func TestGuideDirectoryRoute(t *testing.T) {
 	}
 	if _, ok := dir.Route("wy-atlantis", "x"); ok {
 		t.Error("Route found an unknown community")
+	}
+	// Without a community, the address finds it.
+	if r, ok := dir.Route("", "虹亚小区4号楼"); !ok || r.Community != "wy-jinqiao" || r.Grid != "wy-jinqiao-g2" {
+		t.Errorf("Route(\"\", 虹亚小区4号楼) = %+v, %v; want wy-jinqiao, grid g2", r, ok)
+	}
+	if _, ok := dir.Route("", "火星基地"); ok {
+		t.Error("Route found a community for an address that names none")
 	}
 	if cat, ok := dir.Topic("report-streetlight"); !ok || cat != "municipal" {
 		t.Errorf("Topic(report-streetlight) = %q, %v", cat, ok)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -214,6 +215,39 @@ func (c *Community) GridFor(place string) *Grid {
 		}
 	}
 	return c.TopGrid()
+}
+
+// Locate returns the community a free-text place lies in: the one whose compound (by name or
+// alias), own name or street appears in it. The longest name found decides, so "新华小区" beats
+// the street "新华街"; a longest name two communities share locates nothing, and so do names of
+// one character.
+func (g *Guide) Locate(place string) (*Community, bool) {
+	var best *Community
+	bestLen, tie := 1, false
+	consider := func(c *Community, names []string) {
+		for _, n := range names {
+			if n == "" || !strings.Contains(place, n) {
+				continue
+			}
+			switch l := utf8.RuneCountInString(n); {
+			case l > bestLen:
+				best, bestLen, tie = c, l, false
+			case l == bestLen && best != c:
+				tie = true
+			}
+		}
+	}
+	for _, c := range g.Communities() {
+		consider(c, append([]string{c.Name}, c.Aliases...))
+		consider(c, c.Streets)
+		for _, cp := range c.Compounds {
+			consider(c, append([]string{cp.Name}, cp.Aliases...))
+		}
+	}
+	if best == nil || tie {
+		return nil, false
+	}
+	return best, true
 }
 
 // TopGrid returns the community's 总网格.

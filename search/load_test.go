@@ -772,6 +772,41 @@ func TestGuideHelpers(t *testing.T) {
 	}
 }
 
+func TestLocate(t *testing.T) {
+	g := loadSample(t)
+	for place, want := range map[string]string{
+		"新华小区5号楼门口":   "wy-xinhua",  // a compound
+		"俺们锦绣家园西门口":   "wy-xinhua",  // another compound of the same community
+		"金桥家属院后面那条巷子": "wy-jinqiao", // a compound's alias
+		"丰收路中段":       "wy-jinqiao", // a street
+		"中山社区居委会门口":   "wy-zhongshan",
+		"新华街和中山路口":    "", // two streets of two communities, as long as each other
+		"火星基地":        "",
+		"":            "",
+	} {
+		c, ok := g.Locate(place)
+		if got := ""; ok {
+			got = c.ID
+			if got != want {
+				t.Errorf("Locate(%q) = %s, want %q", place, got, want)
+			}
+		} else if want != "" {
+			t.Errorf("Locate(%q) found nothing, want %s", place, want)
+		}
+	}
+	// The longest name decides: a compound beats a street of another community.
+	two := &search.Guide{Towns: []search.Town{{Communities: []search.Community{
+		{ID: "a", Name: "甲社区", Streets: []string{"幸福路"}},
+		{ID: "b", Name: "乙社区", Compounds: []search.Compound{{Name: "幸福路小区"}}},
+	}}}}
+	if c, ok := two.Locate("幸福路小区3号楼"); !ok || c.ID != "b" {
+		t.Errorf("Locate(幸福路小区3号楼) = %v, %v; want b, the compound", c, ok)
+	}
+	if c, ok := two.Locate("幸福路口"); !ok || c.ID != "a" {
+		t.Errorf("Locate(幸福路口) = %v, %v; want a, the street", c, ok)
+	}
+}
+
 func TestTopGridByTier(t *testing.T) {
 	c := &search.Community{Grids: []search.Grid{
 		{ID: "g1", Tier: search.TierBasic, Parent: "g0"},
