@@ -148,3 +148,62 @@ func TestDefaultSLA(t *testing.T) {
 		t.Errorf("urgent housing sign by %v; want the urgent +30m", got)
 	}
 }
+
+func TestParseSLA(t *testing.T) {
+	known := func(c string) bool { return c == "heating" || c == "municipal" }
+	file := `# deadlines of this city
+default:
+  normal: {sign: 1h, finish: 3d}
+categories:
+  heating:
+    normal: {sign: 30m, finish: 24h}
+`
+	s, err := intake.ParseSLA(strings.NewReader(file), intake.DefaultCalendar(), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fri := bj(2026, 11, 27, 19, 0)
+	for _, tc := range []struct {
+		u             intake.Urgency
+		cat           string
+		signBy, dueBy time.Time
+		why           string
+	}{
+		{intake.Normal, "municipal", fri.Add(time.Hour), endOfDay(2026, 12, 2), "the file's default: 1 hour, 3 working days"},
+		{intake.Normal, "heating", fri.Add(30 * time.Minute), fri.Add(24 * time.Hour), "the category's own limit"},
+		{intake.Urgent, "heating", fri.Add(30 * time.Minute), fri.Add(24 * time.Hour), "urgent is not in the file: the built-in default"},
+	} {
+		if got := s.SignBy(tc.u, tc.cat, fri); !got.Equal(tc.signBy) {
+			t.Errorf("%s: sign by %v, want %v", tc.why, got, tc.signBy)
+		}
+		if got := s.DueBy(tc.u, tc.cat, fri); !got.Equal(tc.dueBy) {
+			t.Errorf("%s: due by %v, want %v", tc.why, got, tc.dueBy)
+		}
+	}
+	if s, err := intake.ParseSLA(strings.NewReader(""), intake.DefaultCalendar(), known); err != nil || !s.DueBy(intake.Normal, "heating", fri).Equal(endOfDay(2026, 12, 4)) {
+		t.Errorf("an empty file: %v; want the defaults (5 working days)", err)
+	}
+
+	bad := `default:
+  normal: {sign: soon, finish: 5d}
+  someday: {sign: 1h, finish: 5d}
+  urgent: {sign: 30m, finish: 90m}
+categories:
+  astrology:
+    normal: {sign: 1h, finish: 1d}
+  heating:
+    normal: {sign: 1h, finish: 0d}
+`
+	_, err = intake.ParseSLA(strings.NewReader(bad), intake.DefaultCalendar(), known)
+	for _, want := range []string{
+		`default.normal.sign: "soon"`, "default.someday: unknown urgency", `default.urgent.finish: "90m"`,
+		"categories.astrology: unknown category", `categories.heating.normal.finish: "0d"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad file: error %v, want it to say %q", err, want)
+		}
+	}
+	if _, err := intake.ParseSLA(strings.NewReader("default:\n  normal: {sign: 1h, finsh: 2d}\n"), intake.DefaultCalendar(), known); err == nil || !strings.Contains(err.Error(), "finsh") {
+		t.Errorf("a misspelt key: %v, want it named", err)
+	}
+}

@@ -609,6 +609,16 @@ func TestServeFailsEarly(t *testing.T) {
 			t.Fatal("serve on a broken guide ran until the test deadline")
 		}
 	})
+	t.Run("broken deadlines file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "sla.yaml")
+		if err := os.WriteFile(file, []byte("categories:\n  cooking:\n    normal: {sign: 1h, finish: 2d}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"), "--sla", file)
+		if code != 1 || !strings.Contains(errOut, "categories.cooking: unknown category") {
+			t.Fatalf("serve with a broken --sla: exit %d, stderr %q; want 1 naming the problem", code, errOut)
+		}
+	})
 	t.Run("data directory under a file", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "file")
 		if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -807,6 +817,36 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("/healthz once ready: %+v (%v), want status ok and ready true", h, err)
 	}
 
+	s.stop(t)
+}
+
+// TestServeDeadlinesFile: a --sla file sets the deadlines of new tickets.
+func TestServeDeadlinesFile(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "sla.yaml")
+	if err := os.WriteFile(file, []byte("categories:\n  municipal:\n    normal: {sign: 15m, finish: 6h}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	s := startServe(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--sla", file)
+	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	resp, err := client.Post(s.base+"/api/v1/tickets", "application/json", strings.NewReader(
+		`{"topic":"report-streetlight","community":"wy-jinqiao","description":"路灯不亮","phone":"13812345678"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tk struct {
+		Created time.Time `json:"created_at"`
+		DueBy   time.Time `json:"due_by"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tk)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/tickets: %s, %v", resp.Status, err)
+	}
+	if got := tk.DueBy.Sub(tk.Created); got != 6*time.Hour {
+		t.Errorf("a municipal ticket is due %v after creation, want the file's 6h", got)
+	}
 	s.stop(t)
 }
 

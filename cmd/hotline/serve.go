@@ -24,6 +24,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	data := fs.String("data", envOr("HOTLINE_DATA", "./data"), "data directory (env HOTLINE_DATA)")
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (env HOTLINE_GUIDE; default: built-in sample)")
 	holidays := fs.String("holidays", envOr("HOTLINE_HOLIDAYS", ""), "holidays file for the working-day calendar (default: built-in)")
+	slaFile := fs.String("sla", envOr("HOTLINE_SLA", ""), "deadlines by urgency and category, YAML (env HOTLINE_SLA; default: sign in 2h/30m, finish in 5 working days/24h; see docs/intake.md)")
 	checkEvery := fs.Duration("deadline-check", time.Minute, "how often overdue tickets are looked for")
 	chatIPRate := fs.Int("chat-ip-rate", 0, "chat messages a minute per client address (0: 30; -1: no limit, for hotline bench chat)")
 	chatIdle := fs.Duration("chat-idle", 2*time.Minute, "close a chat that sends nothing and answers no ping for this long")
@@ -63,12 +64,24 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
+	sla := intake.DefaultSLA(cal)
+	if *slaFile != "" {
+		f, err := os.Open(*slaFile)
+		if err != nil {
+			return err
+		}
+		sla, err = intake.ParseSLA(f, cal, func(c string) bool { _, ok := spec.Categories[c]; return ok })
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *slaFile, err)
+		}
+	}
 	store, err := openStore(*data)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc := &intake.Service{Store: store, SLA: intake.DefaultSLA(cal), Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log}
+	svc := &intake.Service{Store: store, SLA: sla, Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log}
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
