@@ -161,9 +161,18 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 	if !created {
 		status = http.StatusOK
 	}
+	notice := fmt.Sprintf("已受理，工单号 %s，%s 前办结", t.Number, t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04"))
+	if entry.Emergency != nil {
+		// A ticket follows an emergency up; it does not send help. Say who does, first.
+		var calls []string
+		for _, n := range entry.Emergency.Numbers {
+			calls = append(calls, n.Name+" "+n.Number)
+		}
+		notice = "危险还在发生请立即拨打：" + strings.Join(calls, "，") + "。" + notice
+	}
 	writeJSON(w, status, []map[string]any{{
 		"service_request_id": t.Number,
-		"service_notice":     fmt.Sprintf("已受理，工单号 %s，%s 前办结", t.Number, t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04")),
+		"service_notice":     notice,
 		"account_id":         nil,
 	}})
 }

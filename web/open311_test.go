@@ -196,6 +196,20 @@ func TestOpen311CreateRequest(t *testing.T) {
 	if acc, ok := out[0]["account_id"]; !ok || string(acc) != "null" {
 		t.Errorf("account_id %s, want null", acc)
 	}
+	if strings.Contains(notice, "119") {
+		t.Errorf("a street light's notice %q names an emergency number", notice)
+	}
+	// An emergency is recorded as one, and its notice says whom to call before anything else.
+	r = f.o311Post(f.o311Form("service_code", "emergency-gas-leak", "description", "楼道里煤气味很大"))
+	out = nil
+	decode(t, r, &out)
+	if r.status != http.StatusCreated || len(out) != 1 {
+		t.Fatalf("an emergency request: %d %s", r.status, r.body)
+	}
+	json.Unmarshal(out[0]["service_notice"], &notice)
+	if !strings.HasPrefix(notice, "危险还在发生请立即拨打") || !strings.Contains(notice, "119") {
+		t.Errorf("emergency notice %q, want the numbers to call first", notice)
+	}
 	d := f.staffGet(opName, id)
 	if d.Grid != f.grid || d.Status != "dispatched" {
 		t.Errorf("routed to %q (%s), want %s dispatched", d.Grid, d.Status, f.grid)
