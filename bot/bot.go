@@ -316,20 +316,35 @@ func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64)
 	var comm *search.Community
 	var grid *search.Grid
 	compound := ""
-	places, err := b.index.SearchContacts(ctx, text, 3)
-	if err == nil && len(places) > 0 {
-		p := places[0]
-		if c, ok := b.guide.Community(p.CommunityID); ok {
+	// A town named alone (乌拉山镇的社区电话) is not any one of its communities: look for a
+	// place without the town's name, and only within that town.
+	town, query := b.townNamed(text)
+	places, err := b.index.SearchContacts(ctx, query, 3)
+	for _, p := range places {
+		if err != nil {
+			break
+		}
+		if c, ok := b.guide.Community(p.CommunityID); ok && (town == nil || c.TownID == town.ID) {
 			comm, compound = c, p.Compound
 			if g, ok := c.Grid(p.GridID); ok {
 				grid = g
 			}
+			break
 		}
 	}
 	if comm == nil && m.Community != "" {
-		if c, ok := b.guide.Community(m.Community); ok {
+		if c, ok := b.guide.Community(m.Community); ok && (town == nil || c.TownID == town.ID) {
 			comm, grid = c, c.TopGrid()
 		}
+	}
+	if comm == nil && town != nil {
+		d.Text = renderTown(town)
+		for _, c := range b.guide.Communities() {
+			if c.TownID == town.ID {
+				d.Options = append(d.Options, Option{ID: "community:" + c.ID, Label: c.TownName + " " + c.Name})
+			}
+		}
+		return d
 	}
 	if comm == nil {
 		d.Text = askCommunityText
@@ -344,6 +359,25 @@ func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64)
 	d.Contact = Card(comm, grid, compound)
 	d.Text = renderCard(d.Contact)
 	return d
+}
+
+// townNamed returns the town whose name or alias (the longest found) the text names, and the text
+// without it; or nil and the text unchanged.
+func (b *Bot) townNamed(text string) (*search.Town, string) {
+	var town *search.Town
+	name := ""
+	for i := range b.guide.Towns {
+		t := &b.guide.Towns[i]
+		for _, n := range append([]string{t.Name}, t.Aliases...) {
+			if len(n) > len(name) && strings.Contains(text, n) {
+				town, name = t, n
+			}
+		}
+	}
+	if town == nil {
+		return nil, text
+	}
+	return town, strings.ReplaceAll(text, name, " ")
 }
 
 // Card builds the contact card of a community and one of its grids.

@@ -226,6 +226,42 @@ func TestContactCard(t *testing.T) {
 	if !strings.HasPrefix(d.Options[0].ID, "community:") {
 		t.Errorf("option id %q", d.Options[0].ID)
 	}
+
+	// A town named alone: its office, and a question listing only its communities — even for a
+	// resident known to live in another town.
+	var town *search.Town
+	for i := range g.Towns {
+		if g.Towns[i].Name == "乌拉特前旗乌拉山镇" {
+			town = &g.Towns[i]
+		}
+	}
+	if town == nil || len(town.Communities) < 2 {
+		t.Fatal("sample guide: 乌拉特前旗乌拉山镇 with several communities")
+	}
+	for _, community := range []string{"", "wy-jinqiao"} {
+		d, err = b.Decide(ctx, bot.Message{Text: "乌拉山镇的社区电话多少", Community: community})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Decision != bot.Contact || d.Contact != nil || len(d.Options) != len(town.Communities) || !strings.Contains(d.Text, town.Office.Phone) {
+			t.Fatalf("community %q: got %s card %v, %d options, %q; want the town office and its %d communities", community, d.Decision, d.Contact, len(d.Options), d.Text, len(town.Communities))
+		}
+		for i, o := range d.Options {
+			if o.ID != "community:"+town.Communities[i].ID {
+				t.Errorf("option %d is %s, want %s", i, o.ID, town.Communities[i].ID)
+			}
+		}
+	}
+	// A town and one of its compounds: that compound's card; the town's name does not pull in
+	// a community of the same name elsewhere.
+	cp := town.Communities[0].Compounds[0]
+	d, err = b.Decide(ctx, bot.Message{Text: "乌拉山镇" + cp.Name + "的网格员电话"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Decision != bot.Contact || d.Contact == nil || d.Contact.CommunityID != town.Communities[0].ID || d.Contact.Compound != cp.Name {
+		t.Errorf("乌拉山镇%s: got %s %+v, want the card of %s", cp.Name, d.Decision, d.Contact, cp.Name)
+	}
 }
 
 func TestClarifyOffersAtMostThreeTopics(t *testing.T) {

@@ -64,6 +64,30 @@ func renderEntry(e *search.Entry) string {
 	return b.String()
 }
 
+// renderTown writes a town's office and asks which of its communities.
+func renderTown(t *search.Town) string {
+	var b strings.Builder
+	b.WriteString(t.Name)
+	if t.Office.Phone != "" {
+		fmt.Fprintf(&b, "\n便民服务中心电话：%s", t.Office.Phone)
+	}
+	if t.Office.Address != "" {
+		fmt.Fprintf(&b, "\n地址：%s", t.Office.Address)
+	}
+	if t.Office.Hours != "" {
+		fmt.Fprintf(&b, "\n办公时间：%s", t.Office.Hours)
+	}
+	var names []string
+	for _, c := range t.Communities {
+		names = append(names, c.Name)
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(&b, "\n下设社区：%s", strings.Join(names, "、"))
+	}
+	b.WriteString("\n" + askCommunityText)
+	return b.String()
+}
+
 // renderCard writes a contact card for a person to read.
 func renderCard(c *ContactCard) string {
 	var b strings.Builder
