@@ -221,7 +221,7 @@ func (b *Bot) decide(ctx context.Context, m Message, text string, hits []search.
 		return b.decline(hits)
 	}
 	if e.Kind == search.KindEmergency {
-		if top.Score >= b.cal.SureEmergency {
+		if top.Score >= b.cal.SureEmergency && namesDanger(text, e) {
 			return b.fromEntry(e, conf)
 		}
 		// A weak match to an emergency with no danger word: ask, but give the numbers at once.
@@ -240,6 +240,18 @@ func (b *Bot) decide(ctx context.Context, m Message, text string, hits []search.
 		return b.clarify(hits, conf)
 	}
 	return b.fromEntry(e, conf)
+}
+
+// namesDanger reports whether the text itself says one of an emergency entry's words. A match
+// through sound-alikes alone (淹着了 heard as 烟着了) is not enough to send someone to 119: the
+// resident is asked, with the numbers given at once.
+func namesDanger(text string, e *search.Entry) bool {
+	for _, k := range e.Keywords {
+		if strings.Contains(text, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // plausible drops hits the text's own words rule out: an emergency entry when the text talks

@@ -64,37 +64,45 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestDevSet holds the bot to the targets on the dev set: strict accuracy of at least 90%, at most
-// one out-of-scope message answered as if in scope, and every emergency caught.
-func TestDevSet(t *testing.T) {
+// TestLabelledSets holds the bot to the targets on the dev set and on the two sets written apart
+// from the guide: strict accuracy of at least 90%, at most one out-of-scope message answered as
+// if in scope, and every emergency caught.
+func TestLabelledSets(t *testing.T) {
 	b, _ := newBot(t)
-	f, err := os.Open("../testdata/dev.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	items, err := bot.ReadLabelled(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != 208 {
-		t.Fatalf("dev set has %d messages, want 208", len(items))
-	}
-	rep, err := b.Evaluate(context.Background(), items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sb strings.Builder
-	rep.Print(&sb, true)
-	t.Log("\n" + sb.String())
-	if acc := rep.Accuracy(); acc < 0.90 {
-		t.Errorf("strict accuracy %.3f, want at least 0.90", acc)
-	}
-	if rep.OutOfScopeAnswered > 1 {
-		t.Errorf("%d out-of-scope messages answered as in scope, want at most 1", rep.OutOfScopeAnswered)
-	}
-	if rep.EmergenciesMissed > 0 {
-		t.Errorf("%d emergencies missed, want none", rep.EmergenciesMissed)
+	for _, set := range []struct {
+		file string
+		size int
+	}{{"dev.jsonl", 208}, {"extra.jsonl", 274}, {"extra2.jsonl", 230}} {
+		t.Run(set.file, func(t *testing.T) {
+			f, err := os.Open("../testdata/" + set.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			items, err := bot.ReadLabelled(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) != set.size {
+				t.Fatalf("%s has %d messages, want %d", set.file, len(items), set.size)
+			}
+			rep, err := b.Evaluate(context.Background(), items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sb strings.Builder
+			rep.Print(&sb, true)
+			t.Log("\n" + sb.String())
+			if acc := rep.Accuracy(); acc < 0.90 {
+				t.Errorf("strict accuracy %.3f, want at least 0.90", acc)
+			}
+			if rep.OutOfScopeAnswered > 1 {
+				t.Errorf("%d out-of-scope messages answered as in scope, want at most 1", rep.OutOfScopeAnswered)
+			}
+			if rep.EmergenciesMissed > 0 {
+				t.Errorf("%d emergencies missed, want none", rep.EmergenciesMissed)
+			}
+		})
 	}
 }
 
@@ -155,6 +163,11 @@ func TestEmergencyWinsOverEverything(t *testing.T) {
 		"暖气不热的事先不说了 楼下着火了",
 		"有人拿刀砍人 快来",
 		"俺爸突然晕倒了叫不醒",
+		// danger in words the index does not have, caught by the danger cues
+		"对门楼上窗户往外冒火",
+		"邻居家老汉从房顶上摔下来了 满脸是血",
+		"俺家油锅着了 盖不住",
+		"娃娃掉冰窟窿里了",
 	} {
 		d := decide(t, text)
 		if d.Decision != bot.Emergency {
@@ -179,6 +192,26 @@ func TestHazardIsNotAnEmergency(t *testing.T) {
 		}
 		if d.Topic != want {
 			t.Errorf("%s: topic %s, want %s", text, d.Topic, want)
+		}
+	}
+}
+
+// TestEverydayWordsAreNotDanger: words that look like a danger cue in everyday speech, and a
+// match through sound-alikes alone, never send anyone to 119 (at most, the resident is asked
+// with the numbers shown).
+func TestEverydayWordsAreNotDanger(t *testing.T) {
+	for _, text := range []string{
+		"燃气灶火苗小是咋回事",
+		"俺气得直冒火",
+		"打了好几回电话没反应",
+		"抢了个座位",
+		"手机掉水里了",
+		"楼上掉下来个花盆把车砸了",
+		"前年出车祸落下残疾 想办残疾证",
+		"地下室被水淹着了", // 淹着了 sounds like 烟着了
+	} {
+		if d := decide(t, text); d.Decision == bot.Emergency {
+			t.Errorf("%s: treated as an emergency (%s)", text, d.Topic)
 		}
 	}
 }

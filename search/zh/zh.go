@@ -258,7 +258,7 @@ func (a *Analyzer) Correct(s string) string {
 				break
 			}
 			words := a.byKey[strings.Join(syl[i:i+n], " ")]
-			if len(words) == 0 || a.isWord(cand) {
+			if len(words) == 0 || a.isWord(cand) || a.straddles(runes, i, n) {
 				continue
 			}
 			if w, ok := sharesRune(cand, words); ok {
@@ -274,6 +274,21 @@ func (a *Analyzer) Correct(s string) string {
 		}
 	}
 	return string(out)
+}
+
+// straddles reports whether the run runes[i:i+n] cuts through a word written correctly: its
+// first character ends a word begun before it, or its last begins a word that goes on after it.
+// 上回反映 holds 回反, which sounds like 回访, but 反映 is what was written.
+func (a *Analyzer) straddles(runes []rune, i, n int) bool {
+	for k := 2; k <= 3; k++ {
+		if i-k+1 >= 0 && HanCount(string(runes[i-k+1:i+1])) == k && a.isWord(string(runes[i-k+1:i+1])) {
+			return true
+		}
+		if j := i + n - 1; j+k <= len(runes) && HanCount(string(runes[j:j+k])) == k && a.isWord(string(runes[j:j+k])) {
+			return true
+		}
+	}
+	return false
 }
 
 // sharesRune picks the first word that has at least one rune in the same place as cand, other

@@ -63,7 +63,7 @@ func analyzer(t *testing.T) *zh.Analyzer {
 	t.Helper()
 	anOnce.Do(func() {
 		an, anErr = zh.NewAnalyzer([]string{
-			"低保", "网格员", "人工", "物业", "流浪狗", "助餐点", "失业", "公示",
+			"低保", "网格员", "人工", "物业", "流浪狗", "助餐点", "失业", "公示", "回访",
 			"金桥小区", "虹亚小区", "塞上花园", "ＸＹＺ小区",
 		}, testSynonyms)
 	})
@@ -94,6 +94,9 @@ func TestCorrect(t *testing.T) {
 		{"这个公式不对", "这个公式不对"},       // gong shi, like 公示
 		{"午夜十二点", "午夜十二点"},         // wu ye, like 物业
 		{"无业人员能办低保吗", "无业人员能办低保吗"}, // a rare real word is still a word
+		// a run that cuts through real words is no typo: 回反 (hui fan, like 回访) in 上回反映
+		{"上回反映的事有人管没", "上回反映的事有人管没"},
+		{"俺们上回反映过", "俺们上回反映过"},
 		// nothing to correct
 		{"hello world 123", "hello world 123"},
 		{"底", "底"},
