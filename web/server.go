@@ -82,7 +82,7 @@ type Server struct {
 	chatIPPerMinute int
 	chatIdle        time.Duration
 
-	ticketLimit, loginLimit *limiter
+	ticketLimit, lookupLimit, loginLimit *limiter
 	routes                  []string // "METHOD /path", for the OpenAPI coverage test
 }
 
@@ -99,6 +99,10 @@ func New(cfg Config) *Server {
 		deskHours:   cfg.DeskHours,
 		handoffWait: cmp.Or(cfg.HandoffWait, 3*time.Minute),
 		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
+		// Following tickets (status, ratings) has its own bucket, so a household that has just
+		// reported several problems can still follow them; it still caps phone-tail guessing at
+		// 10 a minute per address.
+		lookupLimit: newLimiter(6*time.Second, 10),
 		loginLimit:  newLimiter(2*time.Second, 10),
 	}
 	if s.log == nil {

@@ -79,7 +79,7 @@ func (s *Server) rate(ctx context.Context, t *intake.Ticket, req ratingRequest, 
 
 // rateTicket serves POST (rate) and PUT (change the rating) /api/v1/tickets/{number}/rating.
 func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) {
-	if !s.ticketLimit.allow(clientIP(r)) {
+	if !s.lookupLimit.allow(clientIP(r)) {
 		tooMany(w)
 		return
 	}

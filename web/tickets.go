@@ -183,7 +183,7 @@ func hasCookie(r *http.Request) bool {
 }
 
 func (s *Server) getTicketForResident(w http.ResponseWriter, r *http.Request, number, tail string) {
-	if !s.ticketLimit.allow(clientIP(r)) {
+	if !s.lookupLimit.allow(clientIP(r)) {
 		tooMany(w)
 		return
 	}

@@ -600,10 +600,41 @@ func TestCreateTicketRateLimit(t *testing.T) {
 	if got := f.list(opName, ""); len(got) != 1 {
 		t.Errorf("%d tickets, want 1: the limited request must not create one", len(got))
 	}
+	// Following tickets is counted apart: the reporter can still look theirs up.
+	if r := f.anon(http.MethodGet, "/api/v1/tickets/20991231-0001?phone_tail=1234", ""); r.status != http.StatusNotFound {
+		t.Errorf("a lookup after the creation limit: %v, want 404 (not limited)", r)
+	}
 	// Another server has its own limiter.
 	if r := newFixture(t).anon(http.MethodPost, "/api/v1/tickets", reportBody()); r.status != http.StatusCreated {
 		t.Errorf("a fresh server: %v", r)
 	}
+}
+
+// TestPhoneTailGuessingIsLimited: one address cannot walk the 10,000 phone tails of a ticket.
+func TestPhoneTailGuessingIsLimited(t *testing.T) {
+	f := newFixture(t)
+	created := f.anon(http.MethodPost, "/api/v1/tickets", reportBody())
+	var tk struct {
+		Number string `json:"number"`
+	}
+	decode(t, created, &tk)
+	limited := false
+	for tail := 0; tail < 20 && !limited; tail++ {
+		r := f.anon(http.MethodGet, fmt.Sprintf("/api/v1/tickets/%s?phone_tail=%04d", tk.Number, tail), "")
+		switch r.status {
+		case http.StatusNotFound:
+		case http.StatusTooManyRequests:
+			limited = tail >= 10 // the burst of 10 is allowed
+		default:
+			t.Fatalf("guess %04d: %v", tail, r)
+		}
+	}
+	if !limited {
+		t.Error("20 phone-tail guesses from one address were all answered, want 429 after the burst")
+	}
+	// Rating is followed in the same bucket: it needs the phone tail too.
+	r := f.anon(http.MethodPost, "/api/v1/tickets/"+tk.Number+"/rating", `{"phone_tail":"0000","rating":"满意","solved":true}`)
+	wantErr(t, r, http.StatusTooManyRequests, "rate_limited")
 }
 
 func TestResidentLooksUpTicket(t *testing.T) {
