@@ -83,7 +83,7 @@ type Server struct {
 	chatIdle        time.Duration
 
 	ticketLimit, lookupLimit, loginLimit *limiter
-	routes                  []string // "METHOD /path", for the OpenAPI coverage test
+	routes                               []string // "METHOD /path", for the OpenAPI coverage test
 }
 
 // New returns a server with no bot yet.
