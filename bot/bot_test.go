@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the two sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the three sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message answered as
 // if in scope, and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -72,7 +72,7 @@ func TestLabelledSets(t *testing.T) {
 	for _, set := range []struct {
 		file string
 		size int
-	}{{"dev.jsonl", 208}, {"extra.jsonl", 274}, {"extra2.jsonl", 230}} {
+	}{{"dev.jsonl", 208}, {"extra.jsonl", 274}, {"extra2.jsonl", 230}, {"extra3.jsonl", 230}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {
@@ -168,6 +168,7 @@ func TestEmergencyWinsOverEverything(t *testing.T) {
 		"邻居家老汉从房顶上摔下来了 满脸是血",
 		"俺家油锅着了 盖不住",
 		"娃娃掉冰窟窿里了",
+		"楼下那家窗户冒黑烟 看着有火光",
 	} {
 		d := decide(t, text)
 		if d.Decision != bot.Emergency {
@@ -209,6 +210,10 @@ func TestEverydayWordsAreNotDanger(t *testing.T) {
 		"楼上掉下来个花盆把车砸了",
 		"前年出车祸落下残疾 想办残疾证",
 		"地下室被水淹着了", // 淹着了 sounds like 烟着了
+		"燃气灶打不着火了 是不是没气了",
+		"去年骑车被车撞了 对方不赔 能找免费律师不",
+		"楼道堆满杂物 消防通道堵死了 着火了都跑不出去",
+		"燃气报警器老是响 可是一点味儿都没有",
 	} {
 		if d := decide(t, text); d.Decision == bot.Emergency {
 			t.Errorf("%s: treated as an emergency (%s)", text, d.Topic)
