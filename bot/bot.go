@@ -172,7 +172,7 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 			return b.fromEntry(e, 1), nil
 		}
 	}
-	if statusRe.MatchString(text) {
+	if statusRe.match(text) {
 		return b.simple(Status, 1, statusText), nil
 	}
 	hits, err := b.index.SearchEntries(ctx, text, 8)
@@ -262,7 +262,7 @@ func (b *Bot) plausible(text string, hits []search.EntryHit) []search.EntryHit {
 	for _, h := range hits {
 		switch {
 		case h.Kind == search.KindEmergency && hedged(text):
-		case h.Kind == search.KindIntent && h.ID == Contact && !contactTargetRe.MatchString(text):
+		case h.Kind == search.KindIntent && h.ID == Contact && !contactTargetRe.match(text):
 		default:
 			out = append(out, h)
 		}
