@@ -38,6 +38,9 @@ func (s *Server) mountStatic() {
 			h.Set("Referrer-Policy", "no-referrer")
 		}))
 	s.mux.Handle("GET /console.js", staticFile("static/console.js", "application/javascript; charset=utf-8", "no-cache", nil))
+	// What the staff pages (the console and the dashboard) share: their words and language switch,
+	// the API wrapper and the login form. Both load it before their own script.
+	s.mux.Handle("GET /staff.js", staticFile("static/staff.js", "application/javascript; charset=utf-8", "no-cache", nil))
 	// The managers' dashboard (its data needs a manager's login) and the residents' rating page.
 	for _, page := range []string{"dashboard", "rate"} {
 		s.mux.Handle("GET /"+page, staticFile("static/"+page+".html", "text/html; charset=utf-8", "no-cache", pageHeaders))

@@ -4,6 +4,8 @@
  * Staff log in (POST /api/v1/login); the console then stays live over GET /ws/operator, which
  * carries the chats (waiting, live, offered) and tells every console what changed, and works
  * tickets through the REST API. Plain JavaScript, no build step, nothing loaded from elsewhere.
+ * The language switch, the words the staff pages share, the REST wrapper and the login form are
+ * staff.js's (GET /staff.js, loaded first).
  *
  * Resident text (and everything else from the server) is put in the page with textContent,
  * createTextNode or attributes, never as HTML.
@@ -50,9 +52,7 @@
       "conn.none": "未连接", "conn.connecting": "连接中…", "conn.open": "在线", "conn.closed": "连接中断，正在重连…",
       "alert.title": "未查看的提醒",
       "notify.enable": "开启桌面通知",
-      "logout": "退出",
-      "login.title": "坐席登录", "login.name": "用户名", "login.password": "密码", "login.submit": "登录",
-      "login.missing": "请输入用户名和密码", "login.expired": "登录已过期，请重新登录", "login.failed": "登录失败",
+      "login.title": "坐席登录",
       "role.operator": "话务员", "role.manager": "值班长", "role.admin": "管理员", "role.grid_worker": "网格员",
       "whoami": "{name}（{role}）", "whoami.number": "{name}（{role}，工号 {number}）",
       "waiting.title": "等待人工", "waiting.empty": "暂无等待的居民", "waiting.guess": "机器人判断：{title}",
@@ -80,9 +80,6 @@
       "filter.status": "状态", "filter.tier": "层级", "filter.community": "社区",
       "filter.allStatus": "全部状态", "filter.allTier": "全部层级", "filter.allCommunity": "全部社区",
       "tickets.count": "共 {n} 件", "ticket.none": "在左侧选择一个工单",
-      "status.received": "受理", "status.dispatched": "派单", "status.signed": "签收", "status.in_progress": "办理",
-      "status.resolved": "办结", "status.rated": "评价", "status.closed": "结案", "status.returned": "退单",
-      "tier.grid": "网格", "tier.community": "社区", "tier.town": "镇",
       "urgency.normal": "一般", "urgency.urgent": "加急", "urgency.emergency": "紧急",
       "tag.overdue": "超期", "tag.urged": "催办 ×{n}", "tag.reopened": "重办 ×{n}", "tag.extension": "延期{state}",
       "ext.requested": "待批", "ext.approved": "已批", "ext.refused": "驳回",
@@ -113,9 +110,7 @@
       "conn.none": "Offline", "conn.connecting": "Connecting…", "conn.open": "Online", "conn.closed": "Disconnected, reconnecting…",
       "alert.title": "Unseen alerts",
       "notify.enable": "Enable notifications",
-      "logout": "Log out",
-      "login.title": "Operator login", "login.name": "User name", "login.password": "Password", "login.submit": "Log in",
-      "login.missing": "Enter your name and password", "login.expired": "Your session expired: please log in again", "login.failed": "Login failed",
+      "login.title": "Operator login",
       "role.operator": "operator", "role.manager": "manager", "role.admin": "admin", "role.grid_worker": "grid worker",
       "whoami": "{name} ({role})", "whoami.number": "{name} ({role}, no. {number})",
       "waiting.title": "Waiting for a person", "waiting.empty": "Nobody is waiting", "waiting.guess": "Bot's guess: {title}",
@@ -143,9 +138,6 @@
       "filter.status": "Status", "filter.tier": "Tier", "filter.community": "Community",
       "filter.allStatus": "All statuses", "filter.allTier": "All tiers", "filter.allCommunity": "All communities",
       "tickets.count": "{n} tickets", "ticket.none": "Pick a ticket on the left",
-      "status.received": "Received", "status.dispatched": "Dispatched", "status.signed": "Signed", "status.in_progress": "In progress",
-      "status.resolved": "Resolved", "status.rated": "Rated", "status.closed": "Closed", "status.returned": "Returned",
-      "tier.grid": "Grid", "tier.community": "Community", "tier.town": "Town",
       "urgency.normal": "Normal", "urgency.urgent": "Urgent", "urgency.emergency": "Emergency",
       "tag.overdue": "Overdue", "tag.urged": "Urged ×{n}", "tag.reopened": "Reopened ×{n}", "tag.extension": "Extension {state}",
       "ext.requested": "requested", "ext.approved": "approved", "ext.refused": "refused",
@@ -172,50 +164,21 @@
     }
   };
 
-  const LANG_KEY = "hotline.console.lang";
+  // The language, the words (these over the ones staff.js shares), the REST wrapper and the login
+  // form come from staff.js.
+  const staff = HotlineStaff.page({
+    langKey: "hotline.console.lang",
+    words: DICT,
+    csrf: function () {
+      return me && me.csrf;
+    },
+    onUnauthorized: sessionExpired,
+  });
+  const { t, tk, lang, api } = staff;
+  const { str, $, clear, load, save } = HotlineStaff;
   const SIGNED_KEY = "hotline.console.signedIn"; // "1": a session cookie may exist, ask GET /api/v1/me
-  let lang = load(LANG_KEY) === "en" ? "en" : "zh";
-
-  function t(key, vars) {
-    let s = DICT[lang][key];
-    if (s === undefined) {
-      s = DICT.zh[key];
-    }
-    if (s === undefined) {
-      return key;
-    }
-    if (vars) {
-      s = s.replace(/\{(\w+)\}/g, function (m, k) {
-        return vars[k] === undefined || vars[k] === null ? m : String(vars[k]);
-      });
-    }
-    return s;
-  }
-  // tk translates key if the dictionary has it, else returns fallback (the server's own label).
-  function tk(key, fallback) {
-    return DICT[lang][key] !== undefined || DICT.zh[key] !== undefined ? t(key) : fallback;
-  }
-
-  function load(key) {
-    try {
-      return window.localStorage.getItem(key) || "";
-    } catch (e) {
-      return "";
-    }
-  }
-  function save(key, value) {
-    try {
-      window.localStorage.setItem(key, value);
-    } catch (e) {
-      /* not kept */
-    }
-  }
 
   // ---- DOM helpers: text only ----
-
-  function $(id) {
-    return document.getElementById(id);
-  }
 
   // h builds an element. props: class, text, testid, on<event>, data-* and other attributes
   // (set as attributes, so as text); children: elements or strings (text nodes).
@@ -255,16 +218,6 @@
     return e;
   }
 
-  function str(v) {
-    return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
-  }
-
-  function clear(e) {
-    while (e.firstChild) {
-      e.removeChild(e.firstChild);
-    }
-  }
-
   function oneLine(s, max) {
     const x = str(s).replace(/\s+/g, " ").trim();
     return x.length > max ? x.slice(0, max - 1) + "…" : x;
@@ -278,12 +231,12 @@
 
   const fmtCache = {};
   function fmt(kind) {
-    const key = lang + kind;
+    const key = lang() + kind;
     if (!fmtCache[key]) {
       const opts = kind === "clock" ? { hour: "2-digit", minute: "2-digit", hour12: false } :
         { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false };
       try {
-        fmtCache[key] = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", Object.assign({ timeZone: "Asia/Shanghai" }, opts));
+        fmtCache[key] = new Intl.DateTimeFormat(lang() === "en" ? "en-GB" : "zh-CN", Object.assign({ timeZone: "Asia/Shanghai" }, opts));
       } catch (e) {
         fmtCache[key] = null;
       }
@@ -334,12 +287,6 @@
   const tabsEl = $("tabs");
   const tabChats = $("tab-chats");
   const tabTickets = $("tab-tickets");
-  const loginView = $("login-view");
-  const loginForm = $("login-form");
-  const loginName = $("login-name");
-  const loginPassword = $("login-password");
-  const loginSubmit = $("login-submit");
-  const loginError = $("login-error");
   const deskEl = $("desk");
   const sideEl = $("side");
   const waitingList = $("waiting-list");
@@ -415,52 +362,6 @@
     showStatus(str(err && err.code) || "error", str(err && err.message), "bad");
   }
 
-  // ---- REST ----
-
-  function ApiError(status, code, message) {
-    this.status = status;
-    this.code = code;
-    this.message = message;
-  }
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    const init = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    if (method !== "GET" && method !== "HEAD" && me && me.csrf) {
-      headers["X-CSRF-Token"] = me.csrf;
-    }
-    let resp;
-    try {
-      resp = await fetch(path, init);
-    } catch (e) {
-      throw new ApiError(0, "network", t("err.network"));
-    }
-    let data = null;
-    const text = await resp.text().catch(function () {
-      return "";
-    });
-    if (text) {
-      try {
-        data = JSON.parse(text);
-      } catch (e) {
-        data = null;
-      }
-    }
-    if (!resp.ok) {
-      const code = str(data && data.code) || "http_" + resp.status;
-      const message = str(data && data.error) || resp.statusText;
-      if (resp.status === 401 && me && path !== "/api/v1/login") {
-        sessionExpired();
-      }
-      throw new ApiError(resp.status, code, message);
-    }
-    return data;
-  }
-
   // ---- login ----
 
   function isManager() {
@@ -477,41 +378,17 @@
     notifyBtn.hidden = true;
     whoamiEl.textContent = "";
     setConn("none");
-    loginView.hidden = false;
-    loginError.textContent = message || "";
-    try {
-      loginName.focus();
-    } catch (e) {
-      /* fine */
-    }
+    login.show(message);
   }
 
-  loginForm.addEventListener("submit", async function (ev) {
-    ev.preventDefault();
-    loginError.textContent = "";
-    const name = loginName.value.trim();
-    const password = loginPassword.value;
-    if (!name || !password) {
-      loginError.textContent = t("login.missing");
-      return;
-    }
-    loginSubmit.disabled = true;
-    try {
-      const u = await api("POST", "/api/v1/login", { name: name, password: password });
-      loginPassword.value = "";
-      save(SIGNED_KEY, "1");
-      startDesk(u);
-    } catch (e) {
-      loginError.textContent = e.message || t("login.failed");
-      loginError.dataset.code = str(e.code);
-    } finally {
-      loginSubmit.disabled = false;
-    }
+  const login = staff.loginForm(function (u) {
+    save(SIGNED_KEY, "1");
+    startDesk(u);
   });
 
   function startDesk(u) {
     me = { name: str(u.name), role: str(u.role), grid: str(u.grid), csrf: str(u.csrf), number: "" };
-    loginView.hidden = true;
+    login.hide();
     deskEl.hidden = false;
     logoutBtn.hidden = false;
     tabsEl.hidden = !canChat();
@@ -568,11 +445,7 @@
   }
 
   logoutBtn.addEventListener("click", async function () {
-    try {
-      await api("POST", "/api/v1/logout");
-    } catch (e) {
-      /* logged out anyway */
-    }
+    await staff.logout();
     save(SIGNED_KEY, "");
     teardown();
     renderAll();
@@ -1071,7 +944,7 @@
   // fill replaces a list's items only when what they show changed: a button replaced between a
   // press and its release would lose the click.
   function fill(list, items, kind) {
-    const sig = JSON.stringify([lang, selected, me && me.name, me && me.number, items.map(function (c) {
+    const sig = JSON.stringify([lang(), selected, me && me.name, me && me.number, items.map(function (c) {
       const id = str(c.id);
       const last = turnsOf(id);
       return [id, c.state, c.operator, c.agent, c.community_name, c.community, c.guess, unread.get(id) || 0,
@@ -1297,7 +1170,7 @@
   function categoryName(code) {
     for (const c of CATEGORIES) {
       if (c[0] === code) {
-        return lang === "en" ? c[2] : c[1];
+        return lang() === "en" ? c[2] : c[1];
       }
     }
     return str(code);
@@ -1331,7 +1204,7 @@
 
   function fillTicketSelects(c) {
     fillSelect(tfCategory, [["", t("tf.categoryNone")]].concat(CATEGORIES.map(function (x) {
-      return [x[0], lang === "en" ? x[2] : x[1]];
+      return [x[0], lang() === "en" ? x[2] : x[1]];
     })));
     fillSelect(tfTopic, topicOptions(c));
     fillSelect(tfCommunity, [["", t("tf.communityNone")]].concat(communities.map(function (x) {
@@ -1677,7 +1550,7 @@
   }
 
   function statusLabel(tk0) {
-    return lang === "zh" && tk0.status_label ? str(tk0.status_label) : tk("status." + str(tk0.status), str(tk0.status));
+    return lang() === "zh" && tk0.status_label ? str(tk0.status_label) : tk("status." + str(tk0.status), str(tk0.status));
   }
 
   function tagsOf(x) {
@@ -1701,7 +1574,7 @@
   }
 
   function renderTickets() {
-    const sig = JSON.stringify([lang, selectedTicket, communities.length, tickets]);
+    const sig = JSON.stringify([lang(), selectedTicket, communities.length, tickets]);
     if (ticketListEl._sig === sig) {
       return; // unchanged: keep the rows (and a click in progress on one)
     }
@@ -2103,19 +1976,8 @@
   // ---- language ----
 
   function applyLang() {
-    document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
-    for (const e of Array.from(document.querySelectorAll("[data-i18n]"))) {
-      e.textContent = t(e.getAttribute("data-i18n"));
-    }
-    for (const e of Array.from(document.querySelectorAll("[data-i18n-placeholder]"))) {
-      e.setAttribute("placeholder", t(e.getAttribute("data-i18n-placeholder")));
-    }
-    for (const e of Array.from(document.querySelectorAll("[data-i18n-title]"))) {
-      e.setAttribute("title", t(e.getAttribute("data-i18n-title")));
-    }
-    langBtn.textContent = lang === "zh" ? "English" : "中文";
-    langBtn.setAttribute("lang", lang === "zh" ? "en" : "zh-CN");
-    langBtn.setAttribute("aria-pressed", lang === "en" ? "true" : "false");
+    staff.applyTexts(langBtn);
+    langBtn.setAttribute("aria-pressed", lang() === "en" ? "true" : "false");
     setConn(connEl.dataset.state || "none");
     updateTitle();
   }
@@ -2139,9 +2001,7 @@
     }
   }
 
-  langBtn.addEventListener("click", function () {
-    lang = lang === "zh" ? "en" : "zh";
-    save(LANG_KEY, lang);
+  staff.langButton(langBtn, function () {
     applyLang();
     renderAll();
   });

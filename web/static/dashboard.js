@@ -13,6 +13,9 @@
  *
  * Every string from the server goes into the page with textContent (or an SVG text node), never
  * as markup.
+ *
+ * The language switch, the words the staff pages share, the REST wrapper and the login form are
+ * staff.js's (GET /staff.js, loaded first).
  */
 (function () {
   "use strict";
@@ -22,14 +25,7 @@
   const WORDS = {
     zh: {
       title: "热线统计看板",
-      logout: "退出",
       "login.title": "经理登录",
-      "login.name": "用户名",
-      "login.password": "密码",
-      "login.submit": "登录",
-      "login.missing": "请输入用户名和密码",
-      "login.expired": "登录已过期，请重新登录",
-      "login.failed": "登录失败",
       "forbidden.title": "没有查看权限",
       "forbidden.text": "账号 {name}（{role}）不能查看统计：看板只对经理和管理员开放。",
       "forbidden.switch": "换个账号登录",
@@ -102,14 +98,7 @@
     },
     en: {
       title: "Hotline dashboard",
-      logout: "Log out",
       "login.title": "Manager login",
-      "login.name": "User name",
-      "login.password": "Password",
-      "login.submit": "Log in",
-      "login.missing": "Enter your name and password",
-      "login.expired": "Your session expired: please log in again",
-      "login.failed": "Login failed",
       "forbidden.title": "Not allowed",
       "forbidden.text": "{name} ({role}) may not see the statistics: the dashboard is for managers and admins.",
       "forbidden.switch": "Log in as someone else",
@@ -189,37 +178,20 @@
   // Chart colours (SVG presentation attributes take no CSS variables).
   const COLORS = { sat: "#2e8540", basic: "#8cc68f", dis: "#d9534f", blue: "#1661ab", bar: "#4a86c5" };
   const RATE_ORDER = ["signed_on_time", "resolved_on_time", "solved", "satisfied"];
-  const TIERS = {
-    zh: { grid: "网格", community: "社区", town: "镇" },
-    en: { grid: "Grid", community: "Community", town: "Town" },
-  };
-  const STATUSES = {
-    zh: { received: "受理", dispatched: "派单", signed: "签收", in_progress: "办理", resolved: "办结", rated: "评价", closed: "结案", returned: "退单" },
-    en: { received: "Received", dispatched: "Dispatched", signed: "Signed", in_progress: "In progress", resolved: "Resolved", rated: "Rated", closed: "Closed", returned: "Returned" },
-  };
 
-  let lang = "zh";
-  try {
-    if (localStorage.getItem("hotline.dashboard.lang") === "en") {
-      lang = "en";
-    }
-  } catch (e) {
-    /* no storage: Chinese */
-  }
+  // The language, the words (these over the ones staff.js shares: the login form's, ticket statuses
+  // and tiers), the REST wrapper and the login form come from staff.js.
+  const staff = HotlineStaff.page({
+    langKey: "hotline.dashboard.lang",
+    words: WORDS,
+    csrf: function () {
+      return me && me.csrf;
+    },
+    statusInMessage: true,
+  });
+  const { t, tk, lang, api } = staff;
+  const { str, $, clear } = HotlineStaff;
 
-  function t(key, vars) {
-    let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.zh[key] || key;
-    if (vars) {
-      s = s.replace(/\{(\w+)\}/g, function (m, k) {
-        return Object.prototype.hasOwnProperty.call(vars, k) ? String(vars[k]) : m;
-      });
-    }
-    return s;
-  }
-
-  function str(v) {
-    return typeof v === "string" ? v : v === null || v === undefined ? "" : String(v);
-  }
   function num(v) {
     return typeof v === "number" && isFinite(v) ? v : 0;
   }
@@ -266,19 +238,10 @@
 
   // ---- the page ----
 
-  function $(id) {
-    return document.getElementById(id);
-  }
   const statusEl = $("status");
   const whoamiEl = $("whoami");
   const langBtn = $("lang");
   const logoutBtn = $("logout");
-  const loginView = $("login-view");
-  const loginForm = $("login-form");
-  const loginName = $("login-name");
-  const loginPassword = $("login-password");
-  const loginSubmit = $("login-submit");
-  const loginError = $("login-error");
   const forbiddenView = $("forbidden-view");
   const forbiddenText = $("forbidden-text");
   const switchBtn = $("switch-user");
@@ -321,25 +284,14 @@
     }
     return e;
   }
-  function clear(node) {
-    while (node.firstChild) {
-      node.removeChild(node.firstChild);
-    }
-  }
-
   function showStatus(message, kind) {
     statusEl.className = "status" + (kind ? " " + kind : "");
     statusEl.textContent = message || "";
   }
 
   function applyLang() {
-    document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+    staff.applyTexts(langBtn);
     document.title = t("title");
-    for (const node of document.querySelectorAll("[data-i18n]")) {
-      node.textContent = t(node.dataset.i18n);
-    }
-    langBtn.textContent = lang === "en" ? "中文" : "English";
-    langBtn.setAttribute("lang", lang === "en" ? "zh-CN" : "en");
     renderWhoami();
     if (me && !forbiddenView.hidden) {
       renderForbidden();
@@ -349,61 +301,10 @@
     }
   }
 
-  langBtn.addEventListener("click", function () {
-    lang = lang === "en" ? "zh" : "en";
-    try {
-      localStorage.setItem("hotline.dashboard.lang", lang);
-    } catch (e) {
-      /* fine */
-    }
-    applyLang();
-  });
+  staff.langButton(langBtn, applyLang);
 
   function renderWhoami() {
     whoamiEl.textContent = me ? me.name + " · " + t("role." + me.role) : "";
-  }
-
-  // ---- REST ----
-
-  function ApiError(status, code, message, field) {
-    this.status = status;
-    this.code = code;
-    this.message = message;
-    this.field = field;
-  }
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    const init = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    if (method !== "GET" && me && me.csrf) {
-      headers["X-CSRF-Token"] = me.csrf;
-    }
-    let resp;
-    try {
-      resp = await fetch(path, init);
-    } catch (e) {
-      throw new ApiError(0, "network", t("err.network"), "");
-    }
-    const text = await resp.text().catch(function () {
-      return "";
-    });
-    let data = null;
-    if (text) {
-      try {
-        data = JSON.parse(text);
-      } catch (e) {
-        data = null;
-      }
-    }
-    if (!resp.ok) {
-      throw new ApiError(resp.status, str(data && data.code) || "http_" + resp.status,
-        str(data && data.error) || resp.status + " " + resp.statusText, str(data && data.field));
-    }
-    return data;
   }
 
   // ---- who is looking ----
@@ -419,14 +320,8 @@
     dash.hidden = true;
     forbiddenView.hidden = true;
     logoutBtn.hidden = true;
-    loginView.hidden = false;
-    loginError.textContent = message || "";
     showStatus("");
-    try {
-      loginName.focus();
-    } catch (e) {
-      /* fine */
-    }
+    login.show(message);
   }
 
   function renderForbidden() {
@@ -436,7 +331,7 @@
   function showForbidden() {
     stats = null;
     dash.hidden = true;
-    loginView.hidden = true;
+    login.hide();
     forbiddenView.hidden = false;
     logoutBtn.hidden = false;
     renderForbidden();
@@ -450,41 +345,17 @@
       showForbidden();
       return;
     }
-    loginView.hidden = true;
+    login.hide();
     forbiddenView.hidden = true;
     logoutBtn.hidden = false;
     dash.hidden = false;
     load();
   }
 
-  loginForm.addEventListener("submit", async function (ev) {
-    ev.preventDefault();
-    loginError.textContent = "";
-    const name = loginName.value.trim();
-    const password = loginPassword.value;
-    if (!name || !password) {
-      loginError.textContent = t("login.missing");
-      return;
-    }
-    loginSubmit.disabled = true;
-    try {
-      const u = await api("POST", "/api/v1/login", { name: name, password: password });
-      loginPassword.value = "";
-      signedIn(u);
-    } catch (e) {
-      loginError.textContent = e.message || t("login.failed");
-      loginError.dataset.code = str(e.code);
-    } finally {
-      loginSubmit.disabled = false;
-    }
-  });
+  const login = staff.loginForm(signedIn);
 
   async function logout() {
-    try {
-      await api("POST", "/api/v1/logout");
-    } catch (e) {
-      /* the login form either way */
-    }
+    await staff.logout(); // the login form either way
     showLogin("");
   }
   logoutBtn.addEventListener("click", logout);
@@ -638,7 +509,7 @@
   }
 
   function rateName(r) {
-    if (lang === "en" && RATE_NAMES.en[r.rate]) {
+    if (lang() === "en" && RATE_NAMES.en[r.rate]) {
       return RATE_NAMES.en[r.rate];
     }
     return str(r.label) || RATE_NAMES.zh[r.rate] || str(r.rate);
@@ -810,7 +681,7 @@
 
   function groupLabel(kind, row) {
     if (kind === "tier") {
-      return (TIERS[lang] && TIERS[lang][row.key]) || str(row.label) || str(row.key);
+      return tk("tier." + str(row.key), "") || str(row.label) || str(row.key);
     }
     return str(row.label) || str(row.key);
   }
@@ -823,7 +694,7 @@
     head.appendChild(el("th", { scope: "col" }, t(kind + ".col")));
     head.appendChild(el("th", { scope: "col", class: "num" }, t("col.tickets")));
     for (const r of RATE_ORDER) {
-      head.appendChild(el("th", { scope: "col", class: "num" }, RATE_NAMES[lang][r]));
+      head.appendChild(el("th", { scope: "col", class: "num" }, RATE_NAMES[lang()][r]));
     }
     const thead = el("thead");
     thead.appendChild(head);
@@ -973,8 +844,8 @@
         number: str(o.number),
         category: labels.category.get(category) || category,
         community: labels.community.get(community) || community,
-        tier: (TIERS[lang] && TIERS[lang][o.tier]) || str(o.tier),
-        status: (STATUSES[lang] && STATUSES[lang][o.status]) || str(o.status),
+        tier: tk("tier." + str(o.tier), str(o.tier)),
+        status: tk("status." + str(o.status), str(o.status)),
         due: beijingTime(o.due_by),
         late: late,
         assignee: str(o.assignee),
