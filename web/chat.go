@@ -591,11 +591,11 @@ func (c *chatConn) signal(f clientFrame) {
 		if conv, err := c.s.convs.Conversation(ctx, c.conv.ID); err != nil || conv.Handoff != bot.HandoffLive {
 			return // only the operator holding the chat is told
 		}
-		c.s.desk.toOperators(convFrame{Type: "typing", Conversation: c.conv.ID})
+		c.s.toOperators(convFrame{Type: "typing", Conversation: c.conv.ID})
 		return
 	}
 	if f.ID != "" && len(f.ID) <= chatMaxID {
-		c.s.desk.toOperators(convFrame{Type: "delivered", Conversation: c.conv.ID, ID: f.ID})
+		c.s.toOperators(convFrame{Type: "delivered", Conversation: c.conv.ID, ID: f.ID})
 	}
 }
 

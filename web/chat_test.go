@@ -76,6 +76,7 @@ type chatOptions struct {
 	wait     time.Duration  // Config.HandoffWait
 	now      func() time.Time
 	listener func(net.Listener) net.Listener
+	bus      web.Bus // Config.Bus; the env runs RunBus until it stops
 }
 
 func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
@@ -101,7 +102,13 @@ func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
 	}
 	e.svc = svc
 	e.srv = web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins, ChatIdle: o.idle,
-		Canned: store, DeskHours: hours, HandoffWait: o.wait, Now: o.now, Reports: store})
+		Canned: store, DeskHours: hours, HandoffWait: o.wait, Now: o.now, Reports: store, Bus: o.bus})
+	if o.bus != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); e.srv.RunBus(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	if !o.noBot {
 		e.srv.SetBot(b)
 	}

@@ -159,7 +159,7 @@ func (c *opConn) handle(mt int, data []byte) {
 		res.ID, err = c.say(ctx, f)
 	case "typing":
 		if _, err = c.held(ctx, f.Conversation); err == nil {
-			c.s.desk.toResident(f.Conversation, json.RawMessage(typingFrame))
+			c.s.toResident(f.Conversation, json.RawMessage(typingFrame))
 		}
 		if err == nil {
 			return // typing is not answered
@@ -240,7 +240,7 @@ func (c *opConn) take(ctx context.Context, f opRequest) error {
 	if _, err := c.s.addTurn(ctx, f.Conversation, bot.Turn{From: "system", Text: text}); err != nil {
 		return err
 	}
-	c.s.desk.toResident(f.Conversation, handoffFrame{Type: "handoff", State: bot.HandoffLive, Agent: agent, Text: text, Options: []bot.Option{}})
+	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: bot.HandoffLive, Agent: agent, Text: text, Options: []bot.Option{}})
 	c.s.log.Info("desk: chat taken", "user", c.user.Name)
 	c.s.broadcastState()
 	return nil
@@ -255,7 +255,7 @@ func (c *opConn) operatorSays(ctx context.Context, convID, text string, contact 
 		return "", err
 	}
 	id := strconv.Itoa(t.Seq)
-	c.s.desk.toResident(convID, agentFrame{Type: "agent", ID: id, Agent: agent, Text: text, At: t.At, Contact: contact, Entry: entry})
+	c.s.toResident(convID, agentFrame{Type: "agent", ID: id, Agent: agent, Text: text, At: t.At, Contact: contact, Entry: entry})
 	return id, nil
 }
 
@@ -310,7 +310,7 @@ func (c *opConn) release(ctx context.Context, f opRequest) error {
 	if _, err := c.s.addTurn(ctx, f.Conversation, bot.Turn{From: "system", Text: text}); err != nil {
 		return err
 	}
-	c.s.desk.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: text, Options: []bot.Option{}})
+	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: text, Options: []bot.Option{}})
 	c.s.broadcastState()
 	return nil
 }
@@ -340,7 +340,7 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*bot.TicketInfo, erro
 	if _, err := c.s.addTurn(ctx, conv.ID, bot.Turn{From: "system", Text: text}); err != nil {
 		return nil, err
 	}
-	c.s.desk.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
+	c.s.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
 	return &ti, nil
 }
 

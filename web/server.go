@@ -54,7 +54,9 @@ type Config struct {
 	// ChatIdle closes a chat connection that has sent no frame and answered no ping for this
 	// long (0: 2 minutes); the server pings at a quarter of it.
 	ChatIdle time.Duration
-	Now      func() time.Time
+	// Bus joins the desks of several nodes serving one database (nil: this node alone).
+	Bus Bus
+	Now func() time.Time
 }
 
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
@@ -68,6 +70,7 @@ type Server struct {
 	guide   *search.Guide
 	convs   bot.Conversations
 	origins map[string]bool
+	bus     Bus
 	clock   func() time.Time
 	chat    *chatHub // open chat connections, when /ws/chat is mounted
 	desk    *deskHub // the switchboard between residents and consoles, with the chat
@@ -90,7 +93,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
-		convs: cfg.Conversations, origins: map[string]bool{},
+		convs: cfg.Conversations, origins: map[string]bool{}, bus: cfg.Bus,
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
 		chatIdle:    cmp.Or(cfg.ChatIdle, chatIdle),
 		canned:      cfg.Canned,

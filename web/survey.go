@@ -270,6 +270,6 @@ func (c *chatConn) feedback(f feedbackFrame) {
 // surveyAfterResolve asks the resident of an open chat to rate a resolution.
 func (s *Server) surveyAfterResolve(t *intake.Ticket) {
 	if t.ConversationID != "" {
-		s.desk.toResident(t.ConversationID, surveyFor(t))
+		s.toResident(t.ConversationID, surveyFor(t))
 	}
 }

@@ -14,8 +14,8 @@ import (
 // The switchboard joins residents' chats to the operators' consoles (docs/operator.md). Who holds
 // a chat is stored with the conversation, so every node and console agrees and two operators
 // taking one chat cannot both win; what lives here is only this node's fan-out: which residents
-// and which consoles are connected to it. (Several nodes would share the fan-out through the
-// database's notifications; one node needs none.)
+// and which consoles are connected to it. Several nodes reach each other's residents and consoles
+// through a Bus (bus.go); one node needs none.
 
 // deskHub is this node's registry of resident chats and operator consoles.
 type deskHub struct {
@@ -296,8 +296,8 @@ func (s *Server) deskState(ctx context.Context) (stateFrame, error) {
 	return out, nil
 }
 
-// broadcastState sends every console here a fresh snapshot.
-func (s *Server) broadcastState() {
+// sendState sends every console here a fresh snapshot.
+func (s *Server) sendState() {
 	s.desk.stateMu.Lock()
 	defer s.desk.stateMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
@@ -320,7 +320,7 @@ func (s *Server) addTurn(ctx context.Context, convID string, t bot.Turn) (bot.Tu
 	if err := s.convs.AddTurns(ctx, convID, turns); err != nil {
 		return bot.Turn{}, err
 	}
-	s.desk.toOperators(turnFrame{Type: "turn", Conversation: convID, Turn: turns[0]})
+	s.toOperators(turnFrame{Type: "turn", Conversation: convID, Turn: turns[0]})
 	return turns[0], nil
 }
 
@@ -361,7 +361,7 @@ func (s *Server) startHandoff(ctx context.Context, conv *bot.Conversation, r *bo
 			r.Text += "\n（目前工作人员都在忙，如果等待太久，可以改为登记工单。）"
 		}
 		r.Options = []bot.Option{keepBotOption}
-		s.desk.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: conv.ID, Text: "有居民等待人工服务"})
+		s.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: conv.ID, Text: "有居民等待人工服务"})
 	}
 	return state, nil
 }
@@ -401,7 +401,7 @@ func (s *Server) SweepHandoffs(ctx context.Context) (int, error) {
 		if _, err := s.addTurn(ctx, c.ID, bot.Turn{At: now, From: "system", Text: text}); err != nil {
 			return offered, err
 		}
-		s.desk.toResident(c.ID, handoffFrame{Type: "handoff", State: bot.HandoffOffered, Text: text,
+		s.toResident(c.ID, handoffFrame{Type: "handoff", State: bot.HandoffOffered, Text: text,
 			Options: []bot.Option{handoffTicketOption, keepBotOption}})
 	}
 	if offered > 0 {
@@ -433,10 +433,10 @@ func (s *Server) RunDesk(ctx context.Context, interval time.Duration) {
 // reaches the resident whose chat the ticket came from.
 func (s *Server) ticketChanged(t *intake.Ticket, ev intake.Event) {
 	s.metrics.ticket(t, ev)
-	s.desk.toOperators(ticketFrame{Type: "ticket", Number: t.Number, Action: ev.Action, Status: t.Status, Urgency: t.Urgency})
+	s.toOperators(ticketFrame{Type: "ticket", Number: t.Number, Action: ev.Action, Status: t.Status, Urgency: t.Urgency})
 	if ev.Action == intake.ActCreate || ev.Action == intake.ActDispatch && ev.From == intake.Received && t.Version == 1 {
 		if t.Urgency != intake.Normal {
-			s.desk.toOperators(alertFrame{Type: "alert", Kind: "urgent", Ticket: t.Number,
+			s.toOperators(alertFrame{Type: "alert", Kind: "urgent", Ticket: t.Number,
 				Text: fmt.Sprintf("紧急工单 %s（%s）", t.Number, t.Category)})
 		}
 	}
@@ -451,6 +451,6 @@ func (s *Server) ticketChanged(t *intake.Ticket, ev intake.Event) {
 		return
 	}
 	ti := info(t, nil)
-	s.desk.toResident(t.ConversationID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
+	s.toResident(t.ConversationID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
 	s.surveyAfterResolve(t)
 }
