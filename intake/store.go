@@ -136,7 +136,7 @@ type Reports interface {
 	ChatStats(ctx context.Context, from, to time.Time) (ChatStats, error)
 	// AddFeedback records a vote on a bot answer; a second vote on the same answer replaces it.
 	AddFeedback(ctx context.Context, f Feedback) error
-	// FeedbackByTopic counts the votes given in [from, to) by topic.
+	// FeedbackByTopic counts the votes given in [from, to) by topic, the least helpful first.
 	FeedbackByTopic(ctx context.Context, from, to time.Time) ([]TopicFeedback, error)
 }
 

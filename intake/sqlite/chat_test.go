@@ -3,19 +3,17 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bayannur/hotline/bot"
-	"github.com/bayannur/hotline/intake"
 )
+
+// The conversations' behaviour is tested by the conformance suite (conformance_test.go); what is
+// left is SQLite's own: reopening the file, and the migration of an old database.
 
 var chatT0 = time.Date(2025, 3, 1, 9, 30, 0, 123456789, time.UTC)
 
@@ -72,222 +70,6 @@ func normReply(r *bot.Reply) *bot.Reply {
 	}
 	c.Ticket = &ti
 	return &c
-}
-
-func TestConversationRoundTrip(t *testing.T) {
-	s, _ := openTemp(t)
-	ctx := context.Background()
-	c := conversation("c1", chatT0)
-	if err := s.CreateConversation(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.ConversationByToken(ctx, c.TokenHash, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameConversation(t, got, c)
-
-	c.State = bot.DialogState{Flow: "status", Step: "number", Emergency: true}
-	c.Community = "xinhua"
-	c.Updated = chatT0.Add(time.Minute)
-	turns := []bot.Turn{
-		{At: chatT0.Add(time.Second), From: "resident", Text: "路灯不亮"},
-		{At: chatT0.Add(2 * time.Second), From: "bot", Text: "请告诉我地点", Reply: botReply("请告诉我地点")},
-	}
-	if err := s.AppendTurns(ctx, c, turns); err != nil {
-		t.Fatal(err)
-	}
-	if turns[0].Seq != 1 || turns[1].Seq != 2 {
-		t.Errorf("seqs %d, %d; want 1, 2", turns[0].Seq, turns[1].Seq)
-	}
-	got, err = s.ConversationByToken(ctx, c.TokenHash, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameConversation(t, got, c)
-	all, err := s.Turns(ctx, c.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameTurns(t, all, turns)
-	if all[0].Reply != nil {
-		t.Errorf("resident turn reply = %+v; want nil", all[0].Reply)
-	}
-}
-
-func TestConversationErrors(t *testing.T) {
-	s, _ := openTemp(t)
-	ctx := context.Background()
-	c := conversation("c1", chatT0)
-	if err := s.CreateConversation(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	sameID := conversation("c1", chatT0)
-	sameID.TokenHash = "other"
-	if err := s.CreateConversation(ctx, sameID); !errors.Is(err, intake.ErrConflict) {
-		t.Errorf("duplicate id: err = %v; want ErrConflict", err)
-	}
-	sameToken := conversation("c2", chatT0)
-	sameToken.TokenHash = c.TokenHash
-	if err := s.CreateConversation(ctx, sameToken); !errors.Is(err, intake.ErrConflict) {
-		t.Errorf("duplicate token hash: err = %v; want ErrConflict", err)
-	}
-	if err := s.CreateConversation(ctx, &bot.Conversation{ID: "c3"}); !errors.Is(err, intake.ErrInvalid) {
-		t.Errorf("no token hash: err = %v; want ErrInvalid", err)
-	}
-	if _, err := s.ConversationByToken(ctx, "nope", time.Time{}); !errors.Is(err, bot.ErrNoConversation) {
-		t.Errorf("unknown token: err = %v; want ErrNoConversation", err)
-	}
-	if err := s.AppendTurns(ctx, conversation("ghost", chatT0), []bot.Turn{{From: "resident", Text: "hi"}}); !errors.Is(err, bot.ErrNoConversation) {
-		t.Errorf("append to unknown: err = %v; want ErrNoConversation", err)
-	}
-	if n := count(t, s, "turns"); n != 0 {
-		t.Errorf("%d turns after a failed append; want 0", n)
-	}
-	got, err := s.Turns(ctx, "ghost", 10)
-	if err != nil || got == nil || len(got) != 0 {
-		t.Errorf("Turns(unknown) = %v, %v; want an empty slice, nil", got, err)
-	}
-}
-
-func TestConversationByTokenSince(t *testing.T) {
-	s, _ := openTemp(t)
-	ctx := context.Background()
-	c := conversation("c1", chatT0)
-	if err := s.CreateConversation(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		since time.Time
-		found bool
-	}{
-		{time.Time{}, true},
-		{chatT0.Add(-time.Nanosecond), true},
-		{chatT0, false}, // updated must be after since
-		{chatT0.Add(time.Hour), false},
-		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), false},
-	} {
-		got, err := s.ConversationByToken(ctx, c.TokenHash, tc.since)
-		switch {
-		case tc.found && (err != nil || got.ID != c.ID):
-			t.Errorf("since %v: %v, %v; want c1", tc.since, got, err)
-		case !tc.found && !errors.Is(err, bot.ErrNoConversation):
-			t.Errorf("since %v: %v, %v; want ErrNoConversation", tc.since, got, err)
-		}
-	}
-	// A new turn renews it.
-	c.Updated = chatT0.Add(2 * time.Hour)
-	if err := s.AppendTurns(ctx, c, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.ConversationByToken(ctx, c.TokenHash, chatT0.Add(time.Hour)); err != nil || got.ID != c.ID {
-		t.Errorf("after an update: %v, %v; want c1", got, err)
-	}
-}
-
-func TestTurnsSeqAndLimit(t *testing.T) {
-	s, _ := openTemp(t)
-	ctx := context.Background()
-	c := conversation("c1", chatT0)
-	other := conversation("c2", chatT0)
-	for _, x := range []*bot.Conversation{c, other} {
-		if err := s.CreateConversation(ctx, x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var want []bot.Turn
-	for call, n := range []int{1, 3, 2} {
-		batch := make([]bot.Turn, n)
-		for i := range batch {
-			batch[i] = bot.Turn{At: chatT0.Add(time.Duration(len(want)+i) * time.Second), From: "resident", Text: fmt.Sprintf("m%d", len(want)+i+1)}
-		}
-		if err := s.AppendTurns(ctx, c, batch); err != nil {
-			t.Fatal(err)
-		}
-		for i := range batch {
-			if batch[i].Seq != len(want)+i+1 {
-				t.Errorf("call %d turn %d: seq %d; want %d", call, i, batch[i].Seq, len(want)+i+1)
-			}
-		}
-		want = append(want, batch...)
-		// Another conversation's turns number on their own.
-		o := []bot.Turn{{From: "bot", Text: "x"}}
-		if err := s.AppendTurns(ctx, other, o); err != nil || o[0].Seq != call+1 {
-			t.Errorf("other conversation: seq %d, %v; want %d", o[0].Seq, err, call+1)
-		}
-	}
-	for _, limit := range []int{-1, 0, 1, 4, 6, 100} {
-		got, err := s.Turns(ctx, c.ID, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := want
-		if limit > 0 && limit < len(want) {
-			w = want[len(want)-limit:]
-		}
-		sameTurns(t, got, w)
-	}
-}
-
-func TestAppendTurnsConcurrent(t *testing.T) {
-	s, _ := openTemp(t)
-	ctx := context.Background()
-	if err := s.CreateConversation(ctx, conversation("c1", chatT0)); err != nil {
-		t.Fatal(err)
-	}
-	const writers, per = 10, 3
-	var wg sync.WaitGroup
-	seqs := make([][]int, writers)
-	for g := range writers {
-		wg.Go(func() {
-			c := conversation("c1", chatT0.Add(time.Duration(g)*time.Second))
-			turns := make([]bot.Turn, per)
-			for i := range turns {
-				turns[i] = bot.Turn{At: chatT0, From: "resident", Text: fmt.Sprintf("g%d-%d", g, i)}
-			}
-			if err := s.AppendTurns(ctx, c, turns); err != nil {
-				t.Error(err)
-				return
-			}
-			for _, tu := range turns {
-				seqs[g] = append(seqs[g], tu.Seq)
-			}
-		})
-	}
-	wg.Wait()
-	var all []int
-	for g, ss := range seqs {
-		for i := 1; i < len(ss); i++ {
-			if ss[i] != ss[i-1]+1 {
-				t.Errorf("writer %d: seqs %v; want one consecutive run", g, ss)
-			}
-		}
-		all = append(all, ss...)
-	}
-	sort.Ints(all)
-	for i, n := range all {
-		if n != i+1 {
-			t.Fatalf("seqs %v; want 1..%d, each once", all, writers*per)
-		}
-	}
-	got, err := s.Turns(ctx, "c1", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != writers*per {
-		t.Fatalf("%d turns stored; want %d", len(got), writers*per)
-	}
-	bySeq := map[int]string{}
-	for _, tu := range got {
-		bySeq[tu.Seq] = tu.Text
-	}
-	for g, ss := range seqs {
-		for i, n := range ss {
-			if want := fmt.Sprintf("g%d-%d", g, i); bySeq[n] != want {
-				t.Errorf("seq %d holds %q; want %q", n, bySeq[n], want)
-			}
-		}
-	}
 }
 
 func TestConversationsSurviveReopen(t *testing.T) {

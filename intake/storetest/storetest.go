@@ -1,0 +1,128 @@
+// Package storetest is the conformance suite of the hotline stores: the behaviour every
+// implementation of intake.Store, bot.Conversations, intake.CannedReplies and intake.Reports
+// must show, whatever it keeps its data in. A store's own tests run it:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Store { return openEmptyStore(t) })
+//	}
+//
+// The suite uses only those interfaces. Besides what their comments say, it holds a store to
+// what the service relies on:
+//
+//   - Times come back exactly, to the nanosecond, and in UTC.
+//   - Errors wrap the intake errors (intake.ErrNotFound, intake.ErrConflict, intake.ErrInvalid),
+//     bot.ErrNoConversation, or the context's error, as each test says.
+//   - A new store holds no tickets, users or conversations, but does hold the canned replies
+//     that come with the service.
+//
+// Some states cannot be reached through the interfaces. A store (or a test's wrapper around
+// it) that also implements UserDeleter or DayCounterSetter gets the tests that need them;
+// without UserDeleter that test is skipped, and without DayCounterSetter it takes the long way
+// round (and is skipped with -short).
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
+)
+
+// Store is everything a hotline store implements.
+type Store interface {
+	intake.Store
+	bot.Conversations
+	intake.CannedReplies
+	intake.Reports
+}
+
+// UserDeleter is an optional test hook. No interface deletes staff accounts, so the test that
+// staff numbers are never given twice, even after the account holding the highest one is gone,
+// needs the store's own way of deleting one.
+type UserDeleter interface {
+	// DeleteUser deletes the account name and everything the store keeps about it (its staff
+	// number included), as an administrator might in the database.
+	DeleteUser(ctx context.Context, name string) error
+}
+
+// DayCounterSetter is an optional test hook that spares the numbering test creating 9,999
+// tickets to see what comes after YYYYMMDD-9999.
+type DayCounterSetter interface {
+	// SetDayCounter makes last the last ticket number given out on day (YYYYMMDD, a Beijing
+	// date), as if that many tickets had been created on it.
+	SetDayCounter(ctx context.Context, day string, last int) error
+}
+
+// test is one behaviour, run against a new, empty store.
+type test struct {
+	name string
+	run  func(t *testing.T, s Store)
+}
+
+// Run runs every conformance test against stores made by open; each call of open returns a new,
+// empty store (open registers its own cleanup). The tests are grouped by area: Tickets, Users,
+// Conversations, Desk (handoffs), Canned and Reports.
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	for _, group := range []struct {
+		name  string
+		tests []test
+	}{
+		{"Tickets", ticketTests},
+		{"Users", userTests},
+		{"Conversations", conversationTests},
+		{"Desk", deskTests},
+		{"Canned", cannedTests},
+		{"Reports", reportTests},
+	} {
+		t.Run(group.name, func(t *testing.T) {
+			for _, tc := range group.tests {
+				t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
+			}
+		})
+	}
+}
+
+// ticket is a minimal valid ticket received at created.
+func ticket(created time.Time) *intake.Ticket {
+	return &intake.Ticket{
+		Category: "市政设施", Tier: intake.TierGrid, Urgency: intake.Normal, Description: "路灯不亮",
+		Phone: "13812345678", Channel: intake.ChannelChat, Status: intake.Received,
+		Steps:   map[intake.Status]time.Time{intake.Received: created},
+		Created: created, Updated: created,
+	}
+}
+
+func createEvent(at time.Time) []intake.Event {
+	return []intake.Event{{At: at, Actor: "resident", Action: intake.ActCreate, To: intake.Received, Note: "受理"}}
+}
+
+// create stores tk with no events and no key, and returns its number.
+func create(t *testing.T, s Store, tk *intake.Ticket) string {
+	t.Helper()
+	if _, _, err := s.Create(t.Context(), tk, nil, ""); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	return tk.Number
+}
+
+// all returns every ticket in the store (at most 1000), in List's order.
+func all(t *testing.T, s Store) []*intake.Ticket {
+	t.Helper()
+	ts, err := s.List(t.Context(), intake.Filter{Limit: 1000})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	return ts
+}
+
+// events returns a ticket's audit trail.
+func events(t *testing.T, s Store, number string) []intake.Event {
+	t.Helper()
+	evs, err := s.Events(t.Context(), number)
+	if err != nil {
+		t.Fatalf("Events(%s): %v", number, err)
+	}
+	return evs
+}

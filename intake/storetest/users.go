@@ -1,0 +1,284 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+)
+
+var userTests = []test{
+	{"Users", testUsers},
+	{"Sessions", testSessions},
+	{"Tokens", testTokens},
+	{"PasswordAndRevoke", testPasswordAndRevoke},
+	{"Numbers", testUserNumbers},
+	{"NumbersNeverReused", testStaffNumbersNeverReused},
+}
+
+func addUser(t *testing.T, s Store, u *intake.User) {
+	t.Helper()
+	if err := s.AddUser(t.Context(), u); err != nil {
+		t.Fatalf("AddUser(%s): %v", u.Name, err)
+	}
+}
+
+// Accounts: added, read, listed by name, their password changed; names are unique, roles known.
+func testUsers(t *testing.T, s Store) {
+	ctx := t.Context()
+	created := time.Date(2026, 1, 5, 9, 0, 0, 0, intake.Beijing)
+	li := &intake.User{Name: "li", Role: intake.RoleGridWorker, Grid: "g1", PasswordHash: "$argon2id$a", Created: created}
+	addUser(t, s, li)
+	admin := &intake.User{Name: "admin", Role: intake.RoleAdmin}
+	addUser(t, s, admin)
+	if admin.Created.IsZero() {
+		t.Error("AddUser left Created zero; want it set to now")
+	}
+	if err := s.AddUser(ctx, &intake.User{Name: "li", Role: intake.RoleOperator}); !errors.Is(err, intake.ErrConflict) {
+		t.Errorf("duplicate name: %v; want ErrConflict", err)
+	}
+	if err := s.AddUser(ctx, &intake.User{Name: "x", Role: "boss"}); !errors.Is(err, intake.ErrInvalid) {
+		t.Errorf("unknown role: %v; want ErrInvalid", err)
+	}
+
+	got, err := s.User(ctx, "li")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != (intake.User{Name: "li", Number: 1, Role: intake.RoleGridWorker, Grid: "g1", PasswordHash: "$argon2id$a", Created: created.UTC()}) {
+		t.Errorf("User(li) = %+v", got)
+	}
+	if _, err := s.User(ctx, "nobody"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("unknown user: %v; want ErrNotFound", err)
+	}
+	users, err := s.ListUsers(ctx)
+	if err != nil || len(users) != 2 || users[0].Name != "admin" || users[1].Name != "li" {
+		t.Errorf("ListUsers = %v, %v; want admin, li", users, err)
+	}
+	if len(users) == 2 && (*users[1] != *got || !users[0].Created.Equal(admin.Created)) {
+		t.Errorf("ListUsers = %+v, %+v; want them as User gives them", users[0], users[1])
+	}
+
+	if err := s.SetPassword(ctx, "li", "$argon2id$b"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "li"); got.PasswordHash != "$argon2id$b" {
+		t.Errorf("password hash %q after SetPassword", got.PasswordHash)
+	}
+	if err := s.SetPassword(ctx, "nobody", "h"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("SetPassword of an unknown user: %v; want ErrNotFound", err)
+	}
+}
+
+// A session is found by its token hash until it expires; it belongs to a known user.
+func testSessions(t *testing.T, s Store) {
+	ctx := t.Context()
+	addUser(t, s, &intake.User{Name: "li", Role: intake.RoleOperator})
+	now := time.Date(2026, 2, 3, 10, 0, 0, 0, intake.Beijing)
+	sess := intake.Session{TokenHash: "h1", User: "li", CSRF: "csrf1", Expires: now.Add(time.Hour)}
+	if err := s.AddSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Session(ctx, "h1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (intake.Session{TokenHash: "h1", User: "li", CSRF: "csrf1", Expires: sess.Expires.UTC()}); *got != want {
+		t.Errorf("Session = %+v; want %+v", got, want)
+	}
+	if _, err := s.Session(ctx, "h1", now.Add(time.Hour)); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("at its expiry: %v; want ErrNotFound", err)
+	}
+	if _, err := s.Session(ctx, "h1", now.Add(2*time.Hour)); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("expired: %v; want ErrNotFound", err)
+	}
+	if _, err := s.Session(ctx, "nope", now); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("unknown: %v; want ErrNotFound", err)
+	}
+	if err := s.AddSession(ctx, sess); !errors.Is(err, intake.ErrConflict) {
+		t.Errorf("same token twice: %v; want ErrConflict", err)
+	}
+	if err := s.AddSession(ctx, intake.Session{TokenHash: "h2", User: "ghost", Expires: now}); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("session of an unknown user: %v; want ErrNotFound", err)
+	}
+	if err := s.DeleteSession(ctx, "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "h1", now); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("after DeleteSession: %v; want ErrNotFound", err)
+	}
+	if err := s.DeleteSession(ctx, "h1"); err != nil {
+		t.Errorf("deleting a deleted session: %v; want nil", err)
+	}
+}
+
+// An API token is found by its token hash; it belongs to a known user.
+func testTokens(t *testing.T, s Store) {
+	ctx := t.Context()
+	addUser(t, s, &intake.User{Name: "bot", Role: intake.RoleOperator})
+	created := time.Date(2026, 2, 3, 10, 0, 0, 0, intake.Beijing)
+	tok := intake.APIToken{TokenHash: "t1", User: "bot", Label: "open311 bridge", Created: created}
+	if err := s.AddToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Token(ctx, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.Created = created.UTC()
+	if *got != tok {
+		t.Errorf("Token = %+v; want %+v", got, tok)
+	}
+	if _, err := s.Token(ctx, "t2"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("unknown token: %v; want ErrNotFound", err)
+	}
+	if err := s.AddToken(ctx, tok); !errors.Is(err, intake.ErrConflict) {
+		t.Errorf("same token twice: %v; want ErrConflict", err)
+	}
+	if err := s.AddToken(ctx, intake.APIToken{TokenHash: "t3", User: "ghost"}); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("token of an unknown user: %v; want ErrNotFound", err)
+	}
+}
+
+// A new password ends the user's sessions; revoking ends sessions and API tokens. Other users
+// keep theirs.
+func testPasswordAndRevoke(t *testing.T, s Store) {
+	ctx := t.Context()
+	later := time.Now().Add(time.Hour)
+	for _, name := range []string{"a", "b"} {
+		addUser(t, s, &intake.User{Name: name, Role: intake.RoleOperator})
+		for _, h := range []string{"s1-" + name, "s2-" + name} {
+			if err := s.AddSession(ctx, intake.Session{TokenHash: h, User: name, Expires: later}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.AddToken(ctx, intake.APIToken{TokenHash: "t-" + name, User: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetPassword(ctx, "a", "$argon2id$new"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"s1-a", "s2-a"} {
+		if _, err := s.Session(ctx, h, time.Now()); !errors.Is(err, intake.ErrNotFound) {
+			t.Errorf("a's session %s after a new password: %v, want ended", h, err)
+		}
+	}
+	if _, err := s.Token(ctx, "t-a"); err != nil {
+		t.Errorf("a's API token after a new password: %v, want kept (revoke ends tokens)", err)
+	}
+	if _, err := s.Session(ctx, "s1-b", time.Now()); err != nil {
+		t.Errorf("a's new password ended b's session: %v", err)
+	}
+	if n, err := s.RevokeAccess(ctx, "b"); err != nil || n != 3 {
+		t.Errorf("RevokeAccess(b) = %d, %v; want 2 sessions and 1 token", n, err)
+	}
+	if _, err := s.Token(ctx, "t-b"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("b's token after revoking: %v", err)
+	}
+	for _, h := range []string{"s1-b", "s2-b"} {
+		if _, err := s.Session(ctx, h, time.Now()); !errors.Is(err, intake.ErrNotFound) {
+			t.Errorf("b's session %s after revoking: %v", h, err)
+		}
+	}
+	if _, err := s.Token(ctx, "t-a"); err != nil {
+		t.Errorf("revoking b touched a's token: %v", err)
+	}
+	if n, err := s.RevokeAccess(ctx, "b"); err != nil || n != 0 {
+		t.Errorf("RevokeAccess(b) again = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := s.RevokeAccess(ctx, "ghost"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("RevokeAccess(ghost): %v, want ErrNotFound", err)
+	}
+	if err := s.SetPassword(ctx, "ghost", "x"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("SetPassword(ghost): %v, want ErrNotFound", err)
+	}
+}
+
+// AddUser gives each account a staff number (工号): positive, larger than the last, one per
+// account; a refused account takes none.
+func testUserNumbers(t *testing.T, s Store) {
+	ctx := t.Context()
+	var users []*intake.User
+	for _, name := range []string{"zhao", "qian", "sun"} {
+		u := &intake.User{Name: name, Role: intake.RoleOperator}
+		addUser(t, s, u)
+		if u.Number <= 0 {
+			t.Errorf("AddUser(%s) set number %d; want a positive one", name, u.Number)
+		}
+		if n := len(users); n > 0 && u.Number <= users[n-1].Number {
+			t.Errorf("%s got number %d after %s's %d; want larger", name, u.Number, users[n-1].Name, users[n-1].Number)
+		}
+		users = append(users, u)
+	}
+	// A refused user takes no number.
+	dup := &intake.User{Name: "zhao", Role: intake.RoleAdmin}
+	if err := s.AddUser(ctx, dup); !errors.Is(err, intake.ErrConflict) || dup.Number != 0 {
+		t.Errorf("duplicate: number %d, %v; want 0, ErrConflict", dup.Number, err)
+	}
+	next := &intake.User{Name: "li", Role: intake.RoleManager}
+	addUser(t, s, next)
+	users = append(users, next)
+	seen := map[int]string{}
+	for _, u := range users {
+		if other, ok := seen[u.Number]; ok {
+			t.Errorf("%s and %s share number %d", other, u.Name, u.Number)
+		}
+		seen[u.Number] = u.Name
+		got, err := s.User(ctx, u.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Number != u.Number {
+			t.Errorf("User(%s).Number = %d; want %d, as AddUser set", u.Name, got.Number, u.Number)
+		}
+	}
+	listed, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != len(users) {
+		t.Errorf("ListUsers: %d users; want %d", len(listed), len(users))
+	}
+	for _, got := range listed {
+		if seen[got.Number] != got.Name {
+			t.Errorf("ListUsers: %s has number %d; want it as AddUser set", got.Name, got.Number)
+		}
+	}
+}
+
+// A staff number is never given twice, even after the account with the highest one is gone, and
+// not to an account of the same name either. Needs UserDeleter.
+func testStaffNumbersNeverReused(t *testing.T, s Store) {
+	d, ok := s.(UserDeleter)
+	if !ok {
+		t.Skip("the store does not implement storetest.UserDeleter")
+	}
+	ctx := t.Context()
+	first := &intake.User{Name: "zhou", Role: intake.RoleOperator}
+	last := &intake.User{Name: "wu", Role: intake.RoleOperator}
+	for _, u := range []*intake.User{first, last} {
+		addUser(t, s, u)
+	}
+	if err := d.DeleteUser(ctx, last.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.User(ctx, last.Name); !errors.Is(err, intake.ErrNotFound) {
+		t.Fatalf("User(%s) after DeleteUser: %v; want ErrNotFound", last.Name, err)
+	}
+	next := &intake.User{Name: "zheng", Role: intake.RoleOperator}
+	addUser(t, s, next)
+	if next.Number <= last.Number {
+		t.Errorf("after %s (number %d) was deleted, %s got number %d; want a new one", last.Name, last.Number, next.Name, next.Number)
+	}
+	got, err := s.User(ctx, next.Name)
+	if err != nil || got.Number != next.Number {
+		t.Errorf("User(%s) = %+v, %v; want number %d", next.Name, got, err, next.Number)
+	}
+	again := &intake.User{Name: last.Name, Role: intake.RoleOperator}
+	addUser(t, s, again)
+	if again.Number <= next.Number {
+		t.Errorf("%s added again got number %d; want a new one, after %d", again.Name, again.Number, next.Number)
+	}
+}
