@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what the tests need (Debian's chromium for
 # the browser tests, Debian's prometheus package for its promtool, which the alert-rule and /metrics
-# tests run), then runs every Go test with the race detector.
+# tests run, Debian's postgresql for the PostgreSQL store's tests), then runs every Go test with the
+# race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,22 +21,25 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
 fi
 
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "installing promtool (Debian's prometheus package) for the metrics tests…"
-  # Only the promtool binary is wanted: the Prometheus server the package brings is never started.
-  # A policy-rc.d that answers 101 makes the package scripts leave the service alone (Docker images
-  # ship one already; if not, one is put there for the install and taken away after).
-  policy=/usr/sbin/policy-rc.d
-  own_policy=
+# apt_install_quiet installs packages without starting the services they bring (their servers are
+# never wanted: the tests start what they need themselves). A policy-rc.d that answers 101 makes
+# the package scripts leave services alone (Docker images ship one already; if not, one is put there
+# for the install and taken away after).
+apt_install_quiet() {
+  local policy=/usr/sbin/policy-rc.d own_policy= status=0
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
     $SUDO chmod 755 "$policy"
     own_policy=1
   fi
-  status=0
-  apt_install --no-install-recommends prometheus || status=$?
+  apt_install --no-install-recommends "$@" || status=$?
   if [ -n "$own_policy" ]; then $SUDO rm -f "$policy"; fi
-  if [ "$status" -ne 0 ]; then exit "$status"; fi
+  return "$status"
+}
+
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing promtool (Debian's prometheus package) for the metrics tests…"
+  apt_install_quiet prometheus
   if [ -d /run/systemd/system ]; then
     # Not at boot either.
     $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
@@ -43,6 +47,16 @@ if ! command -v promtool >/dev/null 2>&1; then
   if ! command -v promtool >/dev/null 2>&1; then
     echo "promtool is still missing after installing Debian's prometheus package" >&2
     exit 1
+  fi
+fi
+
+# The PostgreSQL store's tests start a throwaway server of their own (intake/postgres/pgtest) from
+# the package's binaries; the cluster and service the package sets up are not used.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  echo "installing PostgreSQL for the PostgreSQL store's tests…"
+  apt_install_quiet postgresql
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now postgresql.service >/dev/null 2>&1 || true
   fi
 fi
 
