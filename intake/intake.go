@@ -261,3 +261,21 @@ var (
 
 // MaxDescription bounds a ticket's description, in characters.
 const MaxDescription = 4000
+
+// CleanText drops the control characters nobody means to send (all but tab, line feed and
+// carriage return): nobody reads them, and stores differ on them (PostgreSQL's text refuses NUL).
+func CleanText(s string) string {
+	if !strings.ContainsFunc(s, badControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if badControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func badControl(r rune) bool {
+	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
+}

@@ -127,7 +127,7 @@ func (t *Ticket) Apply(c Change, now time.Time, sla *SLA) (Event, error) {
 	for k, v := range t.Steps {
 		next.Steps[k] = v
 	}
-	note := strings.TrimSpace(c.Note)
+	note := strings.TrimSpace(CleanText(c.Note))
 	need := func(what string) error {
 		if note == "" {
 			return fmt.Errorf("%w: %s needs %s in its note", ErrInvalid, c.Action, what)

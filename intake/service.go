@@ -172,10 +172,10 @@ func sameRequest(stored, t *Ticket) bool {
 func (s *Service) validate(n NewTicket) (*Ticket, error) {
 	t := &Ticket{
 		Topic: strings.TrimSpace(n.Topic), Category: strings.TrimSpace(n.Category),
-		Community: strings.TrimSpace(n.Community), Address: strings.TrimSpace(n.Address),
-		Name: strings.TrimSpace(n.Name), Urgency: n.Urgency, Channel: n.Channel,
+		Community: strings.TrimSpace(n.Community), Address: strings.TrimSpace(CleanText(n.Address)),
+		Name: strings.TrimSpace(CleanText(n.Name)), Urgency: n.Urgency, Channel: n.Channel,
 		ConversationID: n.ConversationID, Lat: n.Lat, Lng: n.Lng,
-		Description: strings.TrimSpace(n.Description),
+		Description: strings.TrimSpace(CleanText(n.Description)),
 	}
 	if t.Topic != "" {
 		cat, ok := s.Dir.Topic(t.Topic)

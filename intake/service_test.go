@@ -694,3 +694,34 @@ func TestCheckDeadlinesOverdueAtTheTown(t *testing.T) {
 		t.Errorf("second run changed the ticket: version %d→%d", got.Version, again.Version)
 	}
 }
+
+func TestControlCharactersAreDropped(t *testing.T) {
+	for in, want := range map[string]string{
+		"路灯\x00不亮":       "路灯不亮",
+		"第一行\n第二行\t缩进\r": "第一行\n第二行\t缩进\r",
+		"\x1b[31m红字\x7f":  "[31m红字",
+		"":                "",
+	} {
+		if got := intake.CleanText(in); got != want {
+			t.Errorf("CleanText(%q) = %q, want %q", in, got, want)
+		}
+	}
+	svc, _, _ := newService(t)
+	n := streetlight()
+	n.Description, n.Address, n.Name = "3号楼\x00东侧路灯不亮", "虹亚小区\x003号楼", "王\x00女士"
+	tk, _, err := svc.Create(context.Background(), n, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Description != "3号楼东侧路灯不亮" || tk.Address != "虹亚小区3号楼" || tk.Name != "王女士" {
+		t.Errorf("stored %q, %q, %q; want the control characters gone", tk.Description, tk.Address, tk.Name)
+	}
+	tk, err = svc.Apply(context.Background(), tk.Number, tk.Version, intake.Change{Action: intake.ActNote, Actor: "op", Note: "已\x00联系"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := svc.Store.Events(context.Background(), tk.Number)
+	if err != nil || evs[len(evs)-1].Note != "已联系" {
+		t.Errorf("note stored as %q (%v), want 已联系", evs[len(evs)-1].Note, err)
+	}
+}

@@ -416,7 +416,7 @@ func (c *chatConn) message(f clientFrame) {
 	}
 	var text string
 	if f.Type == "ask" {
-		text = strings.TrimSpace(f.Text)
+		text = strings.TrimSpace(intake.CleanText(f.Text))
 		switch {
 		case text == "":
 			c.fail(errBadText, "消息不能为空 (empty text)", f.ID)

@@ -929,3 +929,23 @@ func TestChatIdle(t *testing.T) {
 		t.Fatalf("closed: %s", line)
 	}
 }
+
+// TestChatDropsControlCharacters: a NUL or an escape in a resident's message is dropped, not
+// answered with an error (PostgreSQL's text cannot hold a NUL) nor stored.
+func TestChatDropsControlCharacters(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	c := e.dial()
+	w := c.hello("", "wy-jinqiao")
+	wantDecisionTopic(t, c.ask("俺家暖气\x00不热\x1b"), bot.Report, "report-heating")
+	again := e.dial().hello(w.Session, "")
+	found := false
+	for _, turn := range again.History {
+		found = found || turn.Text == "俺家暖气不热"
+		if strings.ContainsAny(turn.Text, "\x00\x1b") {
+			t.Errorf("stored turn %q holds a control character", turn.Text)
+		}
+	}
+	if !found {
+		t.Errorf("history %+v lacks the message without its control characters", again.History)
+	}
+}

@@ -260,7 +260,7 @@ func (c *opConn) operatorSays(ctx context.Context, convID, text string, contact 
 }
 
 func (c *opConn) say(ctx context.Context, f opRequest) (string, error) {
-	text := strings.TrimSpace(f.Text)
+	text := strings.TrimSpace(intake.CleanText(f.Text))
 	switch {
 	case text == "":
 		return "", badRequest("text: empty")
