@@ -699,8 +699,8 @@ func TestControlCharactersAreDropped(t *testing.T) {
 	for in, want := range map[string]string{
 		"路灯\x00不亮":       "路灯不亮",
 		"第一行\n第二行\t缩进\r": "第一行\n第二行\t缩进\r",
-		"\x1b[31m红字\x7f":  "[31m红字",
-		"":                "",
+		"\x1b[31m红字\x7f": "[31m红字",
+		"":               "",
 	} {
 		if got := intake.CleanText(in); got != want {
 			t.Errorf("CleanText(%q) = %q, want %q", in, got, want)
