@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/bayannur/hotline/intake/postgres/pgtest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -36,7 +38,7 @@ var (
 func TestMain(m *testing.M) {
 	// In-process serve runs log through slog.Default; keep the test output readable.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	code := m.Run()
+	code := pgtest.Main(m) // runs the tests, then stops the PostgreSQL server if one was started
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
@@ -617,6 +619,19 @@ func TestServeFailsEarly(t *testing.T) {
 		code, _, errOut := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"), "--sla", file)
 		if code != 1 || !strings.Contains(errOut, "categories.cooking: unknown category") {
 			t.Fatalf("serve with a broken --sla: exit %d, stderr %q; want 1 naming the problem", code, errOut)
+		}
+	})
+	t.Run("database not PostgreSQL", func(t *testing.T) {
+		code, _, errOut := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"), "--database", "mysql://x/y")
+		if code != 1 || !strings.Contains(errOut, "want a postgres:// URL") {
+			t.Fatalf("serve --database mysql://: exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("database that does not answer", func(t *testing.T) {
+		code, _, errOut := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"),
+			"--database", "postgres://hotline:secret-pw@"+freeAddr(t)+"/hotline")
+		if code != 1 || !strings.Contains(errOut, "postgres") || strings.Contains(errOut, "secret-pw") {
+			t.Fatalf("serve on a database nobody listens at: exit %d, stderr %q; want 1, without the password", code, errOut)
 		}
 	})
 	t.Run("data directory under a file", func(t *testing.T) {

@@ -333,7 +333,7 @@ func seedOverdueTicket(t *testing.T, data string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(data)
+	st, _, err := openStore(context.Background(), "", data)
 	if err != nil {
 		t.Fatal(err)
 	}

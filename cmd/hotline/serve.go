@@ -22,6 +22,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("HOTLINE_ADDR", ":8080"), "listen address (env HOTLINE_ADDR)")
 	data := fs.String("data", envOr("HOTLINE_DATA", "./data"), "data directory (env HOTLINE_DATA)")
+	database := fs.String("database", envOr("HOTLINE_DATABASE", ""), databaseUsage)
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (env HOTLINE_GUIDE; default: built-in sample)")
 	holidays := fs.String("holidays", envOr("HOTLINE_HOLIDAYS", ""), "holidays file for the working-day calendar (default: built-in)")
 	slaFile := fs.String("sla", envOr("HOTLINE_SLA", ""), "deadlines by urgency and category, YAML (env HOTLINE_SLA; default: sign in 2h/30m, finish in 5 working days/24h; see docs/intake.md)")
@@ -76,7 +77,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("%s: %w", *slaFile, err)
 		}
 	}
-	store, err := openStore(*data)
+	store, bus, err := openStore(ctx, *database, *data)
 	if err != nil {
 		return err
 	}
@@ -89,14 +90,18 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
-		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals})
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("listening", "addr", ln.Addr().String(), "data", *data)
+	storeName := "sqlite:" + *data // never the PostgreSQL URL: it may hold a password
+	if *database != "" {
+		storeName = "postgres"
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "store", storeName)
 
 	// Health checks answer at once; the bot joins when its guide is indexed.
 	ready := make(chan error, 1)
@@ -115,6 +120,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopWatch()
 	go svc.WatchDeadlines(watchCtx, *checkEvery)
 	go srv.RunDesk(watchCtx, cmp.Or(*handoffWait/6, time.Second))
+	go srv.RunBus(watchCtx) // with several nodes on PostgreSQL: their desks are one
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 

@@ -7,24 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bayannur/hotline/intake"
-	"github.com/bayannur/hotline/intake/sqlite"
 	"github.com/bayannur/hotline/web"
 )
-
-// openStore opens the embedded ticket store in the data directory, making the directory if needed.
-func openStore(dataDir string) (*sqlite.Store, error) {
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	return sqlite.Open(filepath.Join(dataDir, "hotline.db"))
-}
 
 func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -32,6 +21,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
 	data := fs.String("data", envOr("HOTLINE_DATA", "./data"), "data directory (env HOTLINE_DATA)")
+	database := fs.String("database", envOr("HOTLINE_DATABASE", ""), databaseUsage)
 	role := fs.String("role", "", "add: operator, manager, admin or grid_worker")
 	grid := fs.String("grid", "", "add: the grid id of a grid worker")
 	label := fs.String("label", "", "token: what the token is for")
@@ -39,7 +29,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, _, err := openStore(ctx, *database, *data)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/bayannur/hotline/intake/postgres/pgtest"
+)
+
+// wsPeer is one WebSocket client of a node: a resident's chat or an operator's console.
+type wsPeer struct {
+	t    *testing.T
+	name string
+	ws   *websocket.Conn
+}
+
+func dialPeer(t *testing.T, name, u string, h http.Header) *wsPeer {
+	t.Helper()
+	ws, resp, err := (&websocket.Dialer{HandshakeTimeout: 5 * time.Second}).Dial(u, h)
+	if err != nil {
+		t.Fatalf("%s: dial %s: %v (%v)", name, u, err, resp)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &wsPeer{t: t, name: name, ws: ws}
+}
+
+func (p *wsPeer) send(v map[string]string) {
+	p.t.Helper()
+	p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := p.ws.WriteJSON(v); err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+}
+
+// want reads frames until one of type typ for which ok holds (any, when ok is nil).
+func (p *wsPeer) want(typ string, ok func(map[string]any) bool) map[string]any {
+	p.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p.ws.SetReadDeadline(deadline)
+		var f map[string]any
+		if err := p.ws.ReadJSON(&f); err != nil {
+			p.t.Fatalf("%s waiting for %s: %v", p.name, typ, err)
+		}
+		if f["type"] == typ && (ok == nil || ok(f)) {
+			return f
+		}
+	}
+}
+
+// TestServeTwoNodesOnPostgres runs two hotline serve processes on one PostgreSQL database: a
+// resident chatting with node B asks for a person, an operator logged in on node A takes the chat
+// and they talk, each through their own node.
+func TestServeTwoNodesOnPostgres(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Server(t)
+	if code, _, errOut := runCmd(t, "a-long-password\n", "user", "add", "--database", db, "--role", "operator", "zhang"); code != 0 {
+		t.Fatalf("user add on PostgreSQL: exit %d: %s", code, errOut)
+	}
+	var nodes []*server
+	for _, name := range []string{"a", "b"} {
+		addr := freeAddr(t)
+		s := startServe(t, addr, nil, "--addr", addr, "--database", db, "--data", filepath.Join(t.TempDir(), name), "--desk-hours", "always")
+		nodes = append(nodes, s)
+	}
+	for _, s := range nodes {
+		s.waitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+	}
+	a, b := nodes[0], nodes[1]
+
+	// The operator logs in on node A; the session is in the database.
+	jar, _ := cookiejar.New(nil)
+	staff := &http.Client{Jar: jar, Timeout: 5 * time.Second}
+	resp, err := staff.Post(a.base+"/api/v1/login", "application/json", strings.NewReader(`{"name":"zhang","password":"a-long-password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login on node A: %s", resp.Status)
+	}
+	base, _ := url.Parse(a.base)
+	var cookies []string
+	for _, c := range jar.Cookies(base) {
+		cookies = append(cookies, c.String())
+	}
+	ws := func(s *server, path string) string { return "ws" + strings.TrimPrefix(s.base, "http") + path }
+	console := dialPeer(t, "console on A", ws(a, "/ws/operator"), http.Header{"Cookie": {strings.Join(cookies, "; ")}, "Origin": {a.base}})
+	console.want("state", nil)
+
+	resident := dialPeer(t, "resident on B", ws(b, "/ws/chat"), http.Header{"Origin": {b.base}})
+	resident.send(map[string]string{"type": "hello", "session": "", "community": "wy-jinqiao"})
+	resident.want("welcome", nil)
+	resident.send(map[string]string{"type": "ask", "id": "m1", "text": "我要找人工客服"})
+	if f := resident.want("reply", nil); f["decision"] != "handoff" {
+		t.Fatalf("resident on B: reply %v, want a handoff", f)
+	}
+	alert := console.want("alert", func(f map[string]any) bool { return f["kind"] == "handoff" })
+	conv, _ := alert["conversation"].(string)
+
+	console.send(map[string]string{"type": "take", "id": "t1", "conversation": conv})
+	if r := console.want("result", func(f map[string]any) bool { return f["reply_to"] == "t1" }); r["ok"] != true {
+		t.Fatalf("take on A: %v", r)
+	}
+	if f := resident.want("handoff", nil); f["state"] != "live" {
+		t.Fatalf("resident on B: %v, want a live chat", f)
+	}
+	console.send(map[string]string{"type": "say", "id": "s1", "conversation": conv, "text": "您好，请讲"})
+	if f := resident.want("agent", nil); f["text"] != "您好，请讲" {
+		t.Fatalf("resident on B got %v", f)
+	}
+	resident.send(map[string]string{"type": "ask", "id": "m2", "text": "俺家暖气不热"})
+	console.want("turn", func(f map[string]any) bool {
+		b, _ := json.Marshal(f["turn"])
+		return f["conversation"] == conv && strings.Contains(string(b), `"from":"resident"`) && strings.Contains(string(b), "俺家暖气不热")
+	})
+	for _, s := range nodes {
+		s.stop(t)
+	}
+}
