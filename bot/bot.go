@@ -332,10 +332,10 @@ func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64)
 	// place without the town's name, and only within that town.
 	town, query := b.townNamed(text)
 	places, err := b.index.SearchContacts(ctx, query, 3)
+	if err != nil {
+		places = nil // the contact is still found by the known community, or asked for
+	}
 	for _, p := range places {
-		if err != nil {
-			break
-		}
 		if c, ok := b.guide.Community(p.CommunityID); ok && (town == nil || c.TownID == town.ID) {
 			comm, compound = c, p.Compound
 			if g, ok := c.Grid(p.GridID); ok {
