@@ -5,11 +5,8 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
+	mig "github.com/bayannur/hotline/intake/internal/migrations"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -23,11 +20,7 @@ var migrationFiles embed.FS
 // migrations are the embedded migrations, read once.
 var migrations = mustReadMigrations(migrationFiles, "migrations")
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = mig.Migration
 
 // migrateLock is the pg_advisory_xact_lock key that serializes the migrations of the nodes
 // starting at once on one database (advisory locks are per database).
@@ -42,35 +35,7 @@ func mustReadMigrations(fsys fs.FS, dir string) []migration {
 }
 
 // readMigrations lists the NNNN_name.sql files of dir in fsys, sorted by number.
-func readMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: want a name like 0001_init.sql", e.Name())
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s have the same number", other, e.Name())
-		}
-		seen[v] = e.Name()
-		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
+func readMigrations(fsys fs.FS, dir string) ([]migration, error) { return mig.Read(fsys, dir) }
 
 // migrate applies the migrations the database does not have yet, all in one transaction that
 // first takes an advisory lock: of several nodes starting at once, one migrates and the others
@@ -97,15 +62,15 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) error {
 			have[v] = true
 		}
 		for _, m := range ms {
-			if have[m.version] {
+			if have[m.Version] {
 				continue
 			}
 			// Without arguments Exec uses the simple protocol, which runs several statements.
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
 		return nil

@@ -116,7 +116,7 @@ func TestChatMigrationOnOldDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) < 2 || ms[0].version != 1 || ms[1].version != 2 {
+	if len(ms) < 2 || ms[0].Version != 1 || ms[1].Version != 2 {
 		t.Fatalf("embedded migrations %v; want 0001, 0002, …", ms)
 	}
 	func() {

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	mig "github.com/bayannur/hotline/intake/internal/migrations"
 )
 
 // migrations are applied in the order of their number, each in its own transaction, and recorded
@@ -20,42 +18,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = mig.Migration
 
 // readMigrations lists the NNNN_name.sql files of dir in fsys, sorted by number.
-func readMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: want a name like 0001_init.sql", e.Name())
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s have the same number", other, e.Name())
-		}
-		seen[v] = e.Name()
-		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
+func readMigrations(fsys fs.FS, dir string) ([]migration, error) { return mig.Read(fsys, dir) }
 
 // migrate applies the migrations the database does not have yet. Each runs in a BEGIN IMMEDIATE
 // transaction that first checks schema_migrations again, so two processes opening the same new
@@ -70,7 +36,7 @@ func migrate(ctx context.Context, conn *sql.Conn, ms []migration) error {
 	}
 	for _, m := range ms {
 		if err := applyMigration(ctx, conn, m); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -87,18 +53,18 @@ func applyMigration(ctx context.Context, conn *sql.Conn, m migration) (err error
 		}
 	}()
 	var n int
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		_, err := conn.ExecContext(ctx, "COMMIT")
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, m.sql); err != nil {
+	if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
-		m.version, m.name, time.Now().UnixNano()); err != nil {
+		m.Version, m.Name, time.Now().UnixNano()); err != nil {
 		return err
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")

@@ -96,7 +96,7 @@ func TestMigrationsOnceAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].version != 1 {
+	if len(ms) == 0 || ms[0].Version != 1 {
 		t.Fatalf("embedded migrations %v; want 0001 first", ms)
 	}
 	applied := func(s *Store) string {
