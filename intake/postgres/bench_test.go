@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/intake/postgres/pgtest"
+	"github.com/bayannur/hotline/intake/storetest"
 )
 
 // BenchmarkCreate: about 64 callers creating tickets of one day at once, each with an
@@ -33,7 +34,7 @@ func BenchmarkCreate(b *testing.B) {
 		for pb.Next() {
 			now := time.Now()
 			key := fmt.Sprintf("bench-%d", n.Add(1))
-			if _, _, err := s.Create(ctx, ticket(now), createEvent(now), key); err != nil {
+			if _, _, err := s.Create(ctx, storetest.Ticket(now), storetest.CreateEvent(now), key); err != nil {
 				b.Error(err)
 				return
 			}

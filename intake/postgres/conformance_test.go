@@ -14,18 +14,31 @@ import (
 // stored form) is tested in postgres_test.go.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		s, _ := openTest(t)
-		return hooked{s}
+		s, url := openTest(t)
+		return hooked{s, url}
 	})
 }
 
 // hooked gives the suite the test hooks it cannot have through the interfaces.
-type hooked struct{ *Store }
+type hooked struct {
+	*Store
+	url string // the database's
+}
 
 var (
 	_ storetest.UserDeleter      = hooked{}
 	_ storetest.DayCounterSetter = hooked{}
+	_ storetest.Reopener         = hooked{}
 )
+
+// Reopen closes the store's connections and opens the database again, as a restarted node would.
+func (h hooked) Reopen(t *testing.T) storetest.Store {
+	t.Helper()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return hooked{openURL(t, h.url), h.url}
+}
 
 // DeleteUser deletes an account, and its sessions and tokens (ON DELETE CASCADE). Its staff
 // number came from a sequence, which never gives it again.

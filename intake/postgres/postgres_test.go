@@ -15,6 +15,7 @@ import (
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/postgres/pgtest"
+	"github.com/bayannur/hotline/intake/storetest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -47,19 +48,6 @@ func nodes(t *testing.T, n int) []*Store {
 		out = append(out, openURL(t, url))
 	}
 	return out
-}
-
-func ticket(created time.Time) *intake.Ticket {
-	return &intake.Ticket{
-		Category: "市政设施", Tier: intake.TierGrid, Urgency: intake.Normal, Description: "路灯不亮",
-		Phone: "13812345678", Channel: intake.ChannelChat, Status: intake.Received,
-		Steps:   map[intake.Status]time.Time{intake.Received: created},
-		Created: created, Updated: created,
-	}
-}
-
-func createEvent(at time.Time) []intake.Event {
-	return []intake.Event{{At: at, Actor: "resident", Action: intake.ActCreate, To: intake.Received, Note: "受理"}}
 }
 
 func scalar[T any](t testing.TB, s *Store, q string, args ...any) T {
@@ -178,7 +166,7 @@ func TestNodesNumbering(t *testing.T) {
 				if k%2 == 0 {
 					key = fmt.Sprint("k-", k)
 				}
-				st, created, err := s.Create(ctx, ticket(day), createEvent(day), key)
+				st, created, err := s.Create(ctx, storetest.Ticket(day), storetest.CreateEvent(day), key)
 				if err != nil || !created {
 					t.Errorf("create %d: %v, %v", k, created, err)
 					return
@@ -213,7 +201,7 @@ func TestNodesIdempotencyRace(t *testing.T) {
 		for i := range 16 {
 			wg.Go(func() {
 				<-start
-				st, ok, err := ns[i%2].Create(ctx, ticket(now), createEvent(now), key)
+				st, ok, err := ns[i%2].Create(ctx, storetest.Ticket(now), storetest.CreateEvent(now), key)
 				if err != nil {
 					t.Error(err)
 					return
@@ -246,8 +234,8 @@ func TestNodesUpdateRace(t *testing.T) {
 	ns := nodes(t, 2)
 	ctx := t.Context()
 	now := time.Now()
-	tk := ticket(now)
-	if _, _, err := ns[0].Create(ctx, tk, createEvent(now), ""); err != nil {
+	tk := storetest.Ticket(now)
+	if _, _, err := ns[0].Create(ctx, tk, storetest.CreateEvent(now), ""); err != nil {
 		t.Fatal(err)
 	}
 	sla := intake.DefaultSLA(intake.DefaultCalendar())
@@ -397,7 +385,7 @@ func TestTimesToTheNanosecond(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
 	created := time.Date(2026, 3, 2, 9, 30, 15, 123456789, intake.Beijing)
-	tk := ticket(created)
+	tk := storetest.Ticket(created)
 	if _, _, err := s.Create(ctx, tk, nil, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +429,7 @@ func TestErrorMapping(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
 	// PostgreSQL's text cannot hold NUL, which SQLite's can: refused as invalid, not a 500.
-	nul := ticket(time.Now())
+	nul := storetest.Ticket(time.Now())
 	nul.Description = "a\x00b"
 	if _, _, err := s.Create(ctx, nul, nil, ""); !errors.Is(err, intake.ErrInvalid) {
 		t.Errorf("Create with a NUL: %v; want ErrInvalid", err)
@@ -450,7 +438,7 @@ func TestErrorMapping(t *testing.T) {
 		t.Errorf("refused ticket numbered %s", nul.Number)
 	}
 	// The refused ticket took no number.
-	tk := ticket(time.Date(2026, 1, 2, 10, 0, 0, 0, intake.Beijing))
+	tk := storetest.Ticket(time.Date(2026, 1, 2, 10, 0, 0, 0, intake.Beijing))
 	if _, _, err := s.Create(ctx, tk, nil, ""); err != nil || tk.Number != "20260102-0001" {
 		t.Errorf("next ticket %q, %v; want 20260102-0001", tk.Number, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bayannur/hotline/intake/storetest"
 )
 
 // BenchmarkCreate: about 64 callers creating tickets at once, each with an idempotency key and
@@ -22,7 +24,7 @@ func BenchmarkCreate(b *testing.B) {
 		for pb.Next() {
 			now := time.Now()
 			key := fmt.Sprintf("bench-%d", n.Add(1))
-			if _, _, err := s.Create(ctx, ticket(now), createEvent(now), key); err != nil {
+			if _, _, err := s.Create(ctx, storetest.Ticket(now), storetest.CreateEvent(now), key); err != nil {
 				b.Error(err)
 				return
 			}

@@ -9,23 +9,41 @@ import (
 	"github.com/bayannur/hotline/intake/storetest"
 )
 
-// TestConformance runs the behaviour every hotline store shares (intake/storetest). What is
-// SQLite's own (migrations, query plans, the group commit, reopening a file, a crash) is tested
-// in the other files.
+// TestConformance runs the behaviour every hotline store shares (intake/storetest), reopening
+// the file included. What is SQLite's own (migrations, query plans, the group commit, the open
+// settings, a crash) is tested in the other files.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		s, _ := openTemp(t)
-		return hooked{s}
+		s, path := openTemp(t)
+		return hooked{s, path}
 	})
 }
 
 // hooked gives the suite the test hooks it cannot have through the interfaces.
-type hooked struct{ *Store }
+type hooked struct {
+	*Store
+	path string // the database file
+}
 
 var (
 	_ storetest.UserDeleter      = hooked{}
 	_ storetest.DayCounterSetter = hooked{}
+	_ storetest.Reopener         = hooked{}
 )
+
+// Reopen closes the store and opens its file again.
+func (h hooked) Reopen(t *testing.T) storetest.Store {
+	t.Helper()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return hooked{s, h.path}
+}
 
 // DeleteUser deletes an account, its sessions and tokens (ON DELETE CASCADE) and its staff
 // number's row.

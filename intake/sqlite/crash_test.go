@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/storetest"
 )
 
 // crashDBEnv, when set, makes TestCrashChild create tickets in the database it names.
@@ -101,7 +102,7 @@ func TestCrash(t *testing.T) {
 		}
 		byNumber[number] = key
 		// The same key again must find the acknowledged ticket, and write nothing.
-		st, created, err := s.Create(ctx, ticket(time.Now()), nil, key)
+		st, created, err := s.Create(ctx, storetest.Ticket(time.Now()), nil, key)
 		if err != nil || created || st.Number != number {
 			t.Errorf("%s: acknowledged as %s; after the crash created %v, number %v, %v", key, number, created, st, err)
 		}
@@ -143,7 +144,7 @@ func TestCrashChild(t *testing.T) {
 			for time.Now().Before(stop) {
 				key := fmt.Sprintf("k-%d", next.Add(1)-1)
 				now := time.Now()
-				st, _, err := s.Create(ctx, ticket(now), []intake.Event{{At: now, Actor: "resident", Action: intake.ActCreate, To: intake.Received}}, key)
+				st, _, err := s.Create(ctx, storetest.Ticket(now), []intake.Event{{At: now, Actor: "resident", Action: intake.ActCreate, To: intake.Received}}, key)
 				if err != nil {
 					t.Error(err)
 					return

@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
-	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/storetest"
 )
 
 func openTemp(tb testing.TB) (*Store, string) {
@@ -24,20 +23,6 @@ func openTemp(tb testing.TB) (*Store, string) {
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s, path
-}
-
-// ticket is a minimal valid ticket received at created.
-func ticket(created time.Time) *intake.Ticket {
-	return &intake.Ticket{
-		Category: "市政设施", Tier: intake.TierGrid, Urgency: intake.Normal, Description: "路灯不亮",
-		Phone: "13812345678", Channel: intake.ChannelChat, Status: intake.Received,
-		Steps:   map[intake.Status]time.Time{intake.Received: created},
-		Created: created, Updated: created,
-	}
-}
-
-func createEvent(at time.Time) []intake.Event {
-	return []intake.Event{{At: at, Actor: "resident", Action: intake.ActCreate, To: intake.Received, Note: "受理"}}
 }
 
 // query runs a read on the write connection, inside the writer's transaction, so that it sees
@@ -79,7 +64,7 @@ func TestOpenOddPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Create(context.Background(), ticket(time.Now()), nil, ""); err != nil {
+	if _, _, err := s.Create(context.Background(), storetest.Ticket(time.Now()), nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -108,7 +93,7 @@ func TestMigrationsOnceAcrossReopen(t *testing.T) {
 	if n := strings.Count(first, ":") / 2; n != len(ms) {
 		t.Fatalf("schema_migrations %q; want %d rows", first, len(ms))
 	}
-	if _, _, err := s.Create(context.Background(), ticket(time.Now()), nil, "k"); err != nil {
+	if _, _, err := s.Create(context.Background(), storetest.Ticket(time.Now()), nil, "k"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -194,7 +179,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 
 	insert := func(number string) func(w *writer) error {
 		return func(w *writer) error {
-			args, err := ticketArgs(ticket(time.Now()))
+			args, err := ticketArgs(storetest.Ticket(time.Now()))
 			if err != nil {
 				return err
 			}
@@ -267,7 +252,7 @@ func TestCloseDrainsQueue(t *testing.T) {
 			if i%100 != 0 {
 				return nil
 			}
-			args, err := ticketArgs(ticket(time.Now()))
+			args, err := ticketArgs(storetest.Ticket(time.Now()))
 			if err != nil {
 				return err
 			}
@@ -281,7 +266,7 @@ func TestCloseDrainsQueue(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if _, _, err := s.Create(short, ticket(time.Now()), nil, ""); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := s.Create(short, storetest.Ticket(time.Now()), nil, ""); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Create with the queue full: err = %v; want the ctx's", err)
 	}
 
@@ -296,7 +281,7 @@ func TestCloseDrainsQueue(t *testing.T) {
 			t.Fatalf("queued write %d: %v; want it done before Close returns", i, err)
 		}
 	}
-	if _, _, err := s.Create(ctx, ticket(time.Now()), nil, ""); !errors.Is(err, ErrClosed) {
+	if _, _, err := s.Create(ctx, storetest.Ticket(time.Now()), nil, ""); !errors.Is(err, ErrClosed) {
 		t.Errorf("Create after Close: %v; want ErrClosed", err)
 	}
 
@@ -307,58 +292,5 @@ func TestCloseDrainsQueue(t *testing.T) {
 	defer s.Close()
 	if n := count(t, s, "tickets"); n != queueLen/100+1 {
 		t.Errorf("%d tickets after reopen; want %d", n, queueLen/100+1)
-	}
-}
-
-// TestCreatesSurviveReopen: tickets created at once, and so committed in shared batches, are all
-// there after Close and Open, with their events. (The suite checks concurrent creates on an open
-// store.)
-func TestCreatesSurviveReopen(t *testing.T) {
-	s, path := openTemp(t)
-	ctx := context.Background()
-	const workers, each = 20, 10
-	numbers := make([]string, workers*each)
-	var wg sync.WaitGroup
-	for g := range workers {
-		wg.Go(func() {
-			for i := range each {
-				k := g*each + i
-				st, created, err := s.Create(ctx, ticket(time.Now()), createEvent(time.Now()), fmt.Sprintf("c-%d", k))
-				if err != nil || !created {
-					t.Errorf("create %d: created %v, %v", k, created, err)
-					return
-				}
-				numbers[k] = st.Number
-			}
-		})
-	}
-	wg.Wait()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for k, n := range numbers {
-		got, err := s.Get(ctx, n)
-		if err != nil {
-			t.Errorf("ticket %d (%q) after reopen: %v", k, n, err)
-			continue
-		}
-		if got.Number != n {
-			t.Errorf("Get(%q).Number = %q", n, got.Number)
-		}
-		// The same key again finds it.
-		if st, created, err := s.Create(ctx, ticket(time.Now()), nil, fmt.Sprintf("c-%d", k)); err != nil || created || st.Number != n {
-			t.Errorf("key c-%d after reopen: created %v, %v, %v; want %s", k, created, st, err, n)
-		}
-	}
-	if n := count(t, s, "tickets"); n != workers*each {
-		t.Errorf("%d tickets; want %d", n, workers*each)
-	}
-	if n := count(t, s, "events"); n != workers*each {
-		t.Errorf("%d events; want %d", n, workers*each)
 	}
 }

@@ -20,6 +20,7 @@ var conversationTests = []test{
 	{"TurnsSeqAndLimit", testTurnsSeqAndLimit},
 	{"AppendTurnsConcurrent", testAppendTurnsConcurrent},
 	{"AddTurns", testAddTurns},
+	{"SurviveReopen", testConversationsSurviveReopen},
 }
 
 var chatT0 = time.Date(2025, 3, 1, 9, 30, 0, 123456789, time.UTC)
@@ -382,6 +383,32 @@ func testAddTurns(t *testing.T, s Store) {
 	}
 	if got := turns(t, s, "ghost", 0); len(got) != 0 {
 		t.Errorf("%d turns stored for an unknown conversation", len(got))
+	}
+}
+
+// A conversation and its turns are there after the store is closed and opened again, and its
+// turns go on being numbered from where they were. Needs Reopener.
+func testConversationsSurviveReopen(t *testing.T, s Store) {
+	r := reopener(t, s)
+	ctx := t.Context()
+	c := conversation("c1", chatT0)
+	createConversation(t, s, c)
+	c.State.Step = "confirm"
+	c.Updated = chatT0.Add(time.Minute)
+	ts := []bot.Turn{{At: chatT0, From: "resident", Text: "你好"}, {At: chatT0, From: "bot", Text: "您好", Reply: botReply("您好")}}
+	if err := s.AppendTurns(ctx, c, ts); err != nil {
+		t.Fatal(err)
+	}
+	s = r.Reopen(t)
+	got, err := s.ConversationByToken(ctx, c.TokenHash, chatT0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameConversation(t, got, c)
+	sameTurns(t, turns(t, s, c.ID, 0), ts)
+	more := []bot.Turn{{At: chatT0, From: "resident", Text: "确认"}}
+	if err := s.AppendTurns(ctx, c, more); err != nil || more[0].Seq != 3 {
+		t.Errorf("append after reopen: seq %d, %v; want 3", more[0].Seq, err)
 	}
 }
 

@@ -17,6 +17,7 @@ var deskTests = []test{
 	{"SetHandoff", testSetHandoff},
 	{"SetHandoffConcurrentTakes", testSetHandoffConcurrentTakes},
 	{"Handoffs", testHandoffs},
+	{"HandoffSurvivesReopen", testHandoffSurvivesReopen},
 }
 
 // wantHandoff checks a conversation's handoff fields.
@@ -219,4 +220,39 @@ func testHandoffs(t *testing.T, s Store) {
 	if got, want := handoffIDs(t, s), []string{"b", "d"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Handoffs = %v; want %v", got, want)
 	}
+}
+
+// A handoff, its holder and the operator's turns are there after the store is closed and opened
+// again, and the chat is still the holder's alone to release. Needs Reopener.
+func testHandoffSurvivesReopen(t *testing.T, s Store) {
+	r := reopener(t, s)
+	for _, id := range []string{"c1", "c2"} {
+		createConversation(t, s, conversation(id, chatT0))
+	}
+	at := chatT0.Add(time.Minute)
+	setHandoff(t, s, "c1", []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffWaiting, Guess: "streetlight", At: chatT0}, true)
+	setHandoff(t, s, "c1", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffLive, Operator: "wang", At: at}, true)
+	if err := s.AddTurns(t.Context(), "c1", []bot.Turn{{At: at, From: "operator", Agent: "12", Text: "您好"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	s = r.Reopen(t)
+	for _, c := range []struct {
+		id, state, operator, guess string
+		at                         time.Time
+	}{
+		{"c1", bot.HandoffLive, "wang", "streetlight", at},
+		{"c2", bot.HandoffNone, "", "", time.Time{}},
+	} {
+		wantHandoff(t, conversationByID(t, s, c.id), c.state, c.operator, c.guess, c.at)
+	}
+	if ids := handoffIDs(t, s); !reflect.DeepEqual(ids, []string{"c1"}) {
+		t.Errorf("Handoffs after reopen = %v; want [c1]", ids)
+	}
+	if got := turns(t, s, "c1", 0); len(got) != 1 || got[0].Agent != "12" || got[0].From != "operator" || got[0].Seq != 1 {
+		t.Errorf("turns after reopen = %+v; want the operator's, agent 12", got)
+	}
+	// Still held by wang: only wang releases it.
+	setHandoff(t, s, "c1", []string{bot.HandoffLive}, "li", bot.HandoffChange{State: bot.HandoffNone}, false)
+	setHandoff(t, s, "c1", []string{bot.HandoffLive}, "wang", bot.HandoffChange{State: bot.HandoffNone}, true)
 }

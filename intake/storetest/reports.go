@@ -36,7 +36,7 @@ func testTicketsCreated(t *testing.T, s Store) {
 	from := time.Date(2026, 8, 1, 0, 0, 0, 0, intake.Beijing)
 	to := from.Add(24 * time.Hour)
 	mk := func(created time.Time) *intake.Ticket {
-		tk := ticket(created)
+		tk := Ticket(created)
 		create(t, s, tk)
 		return tk
 	}
@@ -89,7 +89,7 @@ func testOverdueCounts(t *testing.T, s Store) {
 	}
 	now := time.Date(2026, 9, 1, 9, 0, 0, 0, intake.Beijing)
 	mk := func(category string, tier intake.Tier, status intake.Status, overdue bool) *intake.Ticket {
-		tk := ticket(now)
+		tk := Ticket(now)
 		tk.Category, tk.Tier, tk.Status, tk.Overdue = category, tier, status, overdue
 		create(t, s, tk)
 		return tk
@@ -160,7 +160,7 @@ func testChatStats(t *testing.T, s Store) {
 	setHandoff(t, s, "served", []string{bot.HandoffLive}, "op", bot.HandoffChange{State: bot.HandoffNone, At: at.Add(2 * time.Minute)}, true)
 	setHandoff(t, s, "offered", []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffOffered, At: at}, true)
 	for _, id := range []string{"ticket", "before-ticket"} {
-		tk := ticket(at)
+		tk := Ticket(at)
 		tk.ConversationID = id
 		create(t, s, tk)
 	}

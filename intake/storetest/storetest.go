@@ -16,9 +16,12 @@
 //     that come with the service.
 //
 // Some states cannot be reached through the interfaces. A store (or a test's wrapper around
-// it) that also implements UserDeleter or DayCounterSetter gets the tests that need them;
-// without UserDeleter that test is skipped, and without DayCounterSetter it takes the long way
-// round (and is skipped with -short).
+// it) that also implements UserDeleter, DayCounterSetter or Reopener gets the tests that need
+// them; without UserDeleter that test is skipped, without Reopener the tests that data survives
+// closing the store and opening it again are skipped, and without DayCounterSetter the
+// numbering test takes the long way round (and is skipped with -short).
+//
+// Ticket and CreateEvent are fixtures for the stores' own tests as well.
 package storetest
 
 import (
@@ -55,6 +58,25 @@ type DayCounterSetter interface {
 	SetDayCounter(ctx context.Context, day string, last int) error
 }
 
+// Reopener is an optional test hook: a store that can be closed and opened again on the same
+// data (the same file, the same database), as a restart of the service does. It gets the tests
+// that what was written before survives.
+type Reopener interface {
+	// Reopen closes the store, failing t if that fails, and returns a new store on the same data,
+	// closed when t ends. The new store implements the same test hooks.
+	Reopen(t *testing.T) Store
+}
+
+// reopener returns s's Reopener, or skips the test if s has none.
+func reopener(t *testing.T, s Store) Reopener {
+	t.Helper()
+	r, ok := s.(Reopener)
+	if !ok {
+		t.Skip("the store does not implement storetest.Reopener")
+	}
+	return r
+}
+
 // test is one behaviour, run against a new, empty store.
 type test struct {
 	name string
@@ -84,8 +106,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	}
 }
 
-// ticket is a minimal valid ticket received at created.
-func ticket(created time.Time) *intake.Ticket {
+// Ticket is a minimal valid ticket received at created.
+func Ticket(created time.Time) *intake.Ticket {
 	return &intake.Ticket{
 		Category: "市政设施", Tier: intake.TierGrid, Urgency: intake.Normal, Description: "路灯不亮",
 		Phone: "13812345678", Channel: intake.ChannelChat, Status: intake.Received,
@@ -94,7 +116,8 @@ func ticket(created time.Time) *intake.Ticket {
 	}
 }
 
-func createEvent(at time.Time) []intake.Event {
+// CreateEvent is the audit trail of a ticket a resident created at at: its one create event.
+func CreateEvent(at time.Time) []intake.Event {
 	return []intake.Event{{At: at, Actor: "resident", Action: intake.ActCreate, To: intake.Received, Note: "受理"}}
 }
 

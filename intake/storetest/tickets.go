@@ -22,6 +22,7 @@ var ticketTests = []test{
 	{"IdempotencyConcurrent", testIdempotencyConcurrent},
 	{"CreateCanceled", testCreateCanceled},
 	{"ConcurrentCreates", testConcurrentCreates},
+	{"CreatesSurviveReopen", testCreatesSurviveReopen},
 	{"List", testList},
 	{"ListLimit", testListLimit},
 	{"Late", testLate},
@@ -151,7 +152,7 @@ func testRoundTrip(t *testing.T, s Store) {
 	}
 	// A time the store cannot keep is refused, never stored wrong.
 	farAt := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
-	far := ticket(farAt)
+	far := Ticket(farAt)
 	if _, _, err := s.Create(ctx, far, nil, ""); err != nil {
 		if !errors.Is(err, intake.ErrInvalid) {
 			t.Errorf("Create in 2300: %v; want ErrInvalid or success", err)
@@ -175,7 +176,7 @@ func testNumbering(t *testing.T, s Store) {
 		{time.Date(2026, 11, 25, 15, 59, 59, 0, time.UTC), "20261125-0001"}, // 23:59:59 in Beijing
 		{time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC), "20261126-0001"},   // 01:00 the next day in Beijing
 	} {
-		if got := create(t, s, ticket(c.created)); got != c.want {
+		if got := create(t, s, Ticket(c.created)); got != c.want {
 			t.Errorf("ticket created %s numbered %s; want %s", c.created.Format(time.RFC3339), got, c.want)
 		}
 	}
@@ -198,7 +199,7 @@ func testNumberingPast9999(t *testing.T, s Store) {
 		for g := range workers {
 			wg.Go(func() {
 				for i := g; i < 9998; i += workers {
-					if _, _, err := s.Create(ctx, ticket(jan1), nil, ""); err != nil {
+					if _, _, err := s.Create(ctx, Ticket(jan1), nil, ""); err != nil {
 						t.Error(err)
 						return
 					}
@@ -211,7 +212,7 @@ func testNumberingPast9999(t *testing.T, s Store) {
 		}
 	}
 	for _, want := range []string{"20270101-9999", "20270101-10000", "20270101-10001"} {
-		if got := create(t, s, ticket(jan1)); got != want {
+		if got := create(t, s, Ticket(jan1)); got != want {
 			t.Errorf("got %s; want %s", got, want)
 		}
 	}
@@ -221,14 +222,14 @@ func testNumberingPast9999(t *testing.T, s Store) {
 func testIdempotency(t *testing.T, s Store) {
 	ctx := t.Context()
 	now := time.Date(2026, 5, 6, 10, 0, 0, 0, intake.Beijing)
-	first := ticket(now)
-	st, created, err := s.Create(ctx, first, createEvent(now), "req-1")
+	first := Ticket(now)
+	st, created, err := s.Create(ctx, first, CreateEvent(now), "req-1")
 	if err != nil || !created || st.Number != "20260506-0001" {
 		t.Fatalf("first: %v %v %v", st, created, err)
 	}
-	retry := ticket(now.Add(time.Second))
+	retry := Ticket(now.Add(time.Second))
 	retry.Description = "the same request, sent again"
-	retryEvents := createEvent(now)
+	retryEvents := CreateEvent(now)
 	st, created, err = s.Create(ctx, retry, retryEvents, "req-1")
 	if err != nil || created {
 		t.Fatalf("retry: created %v, %v; want false, nil", created, err)
@@ -246,13 +247,13 @@ func testIdempotency(t *testing.T, s Store) {
 		t.Errorf("%d events; want 1: the retry's are not written", n)
 	}
 	// The retry took no number.
-	other := ticket(now)
+	other := Ticket(now)
 	if _, _, err := s.Create(ctx, other, nil, "req-2"); err != nil || other.Number != "20260506-0002" {
 		t.Errorf("next ticket %q, %v; want 20260506-0002", other.Number, err)
 	}
 	// No key: no deduplication.
 	for range 2 {
-		if _, created, err := s.Create(ctx, ticket(now), nil, ""); err != nil || !created {
+		if _, created, err := s.Create(ctx, Ticket(now), nil, ""); err != nil || !created {
 			t.Errorf("without a key: created %v, %v", created, err)
 		}
 	}
@@ -266,7 +267,7 @@ func testIdempotencyConcurrent(t *testing.T, s Store) {
 	numbers, createdN := map[string]bool{}, 0
 	for range 16 {
 		wg.Go(func() {
-			st, created, err := s.Create(ctx, ticket(time.Now()), createEvent(time.Now()), "same")
+			st, created, err := s.Create(ctx, Ticket(time.Now()), CreateEvent(time.Now()), "same")
 			if err != nil {
 				t.Error(err)
 				return
@@ -289,8 +290,8 @@ func testIdempotencyConcurrent(t *testing.T, s Store) {
 func testCreateCanceled(t *testing.T, s Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	tk := ticket(time.Now())
-	evs := createEvent(time.Now())
+	tk := Ticket(time.Now())
+	evs := CreateEvent(time.Now())
 	if _, _, err := s.Create(ctx, tk, evs, "k"); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v; want context.Canceled", err)
 	}
@@ -300,25 +301,26 @@ func testCreateCanceled(t *testing.T, s Store) {
 	if n := len(all(t, s)); n != 0 {
 		t.Errorf("%d tickets after a canceled Create; want none", n)
 	}
-	again := ticket(time.Now())
-	if _, created, err := s.Create(t.Context(), again, createEvent(time.Now()), "k"); err != nil || !created {
+	again := Ticket(time.Now())
+	if _, created, err := s.Create(t.Context(), again, CreateEvent(time.Now()), "k"); err != nil || !created {
 		t.Errorf("the key again: created %v, %v; want a new ticket: the canceled Create kept no key", created, err)
 	} else if n := len(events(t, s, again.Number)); n != 1 {
 		t.Errorf("%d events; want 1", n)
 	}
 }
 
-// Many callers creating at once each get their own number, and every ticket and event is kept.
-func testConcurrentCreates(t *testing.T, s Store) {
+// createConcurrently creates workers×each tickets, each with its create event, from workers
+// goroutines at once, with the keys c-0, c-1, …, and returns their numbers in the keys' order.
+func createConcurrently(t *testing.T, s Store, workers, each int) []string {
+	t.Helper()
 	ctx := t.Context()
-	const workers, each = 20, 10
 	numbers := make([]string, workers*each)
 	var wg sync.WaitGroup
 	for g := range workers {
 		wg.Go(func() {
 			for i := range each {
 				k := g*each + i
-				st, created, err := s.Create(ctx, ticket(time.Now()), createEvent(time.Now()), fmt.Sprintf("c-%d", k))
+				st, created, err := s.Create(ctx, Ticket(time.Now()), CreateEvent(time.Now()), fmt.Sprintf("c-%d", k))
 				if err != nil || !created {
 					t.Errorf("create %d: created %v, %v", k, created, err)
 					return
@@ -328,6 +330,14 @@ func testConcurrentCreates(t *testing.T, s Store) {
 		})
 	}
 	wg.Wait()
+	return numbers
+}
+
+// Many callers creating at once each get their own number, and every ticket and event is kept.
+func testConcurrentCreates(t *testing.T, s Store) {
+	ctx := t.Context()
+	const workers, each = 20, 10
+	numbers := createConcurrently(t, s, workers, each)
 	seen := map[string]bool{}
 	for k, n := range numbers {
 		if seen[n] {
@@ -351,13 +361,47 @@ func testConcurrentCreates(t *testing.T, s Store) {
 	}
 }
 
+// Tickets created at once (in a store that commits in batches, committed together) are all there
+// after the store is closed and opened again, with their events and their keys. Needs Reopener.
+func testCreatesSurviveReopen(t *testing.T, s Store) {
+	r := reopener(t, s)
+	const workers, each = 20, 10
+	numbers := createConcurrently(t, s, workers, each)
+	s = r.Reopen(t)
+	ctx := t.Context()
+	for k, n := range numbers {
+		got, err := s.Get(ctx, n)
+		if err != nil {
+			t.Errorf("ticket %d (%q) after reopen: %v", k, n, err)
+			continue
+		}
+		if got.Number != n {
+			t.Errorf("Get(%q).Number = %q", n, got.Number)
+		}
+		// The same key again finds it.
+		if st, created, err := s.Create(ctx, Ticket(time.Now()), nil, fmt.Sprintf("c-%d", k)); err != nil || created || st.Number != n {
+			t.Errorf("key c-%d after reopen: created %v, %v, %v; want %s", k, created, st, err, n)
+		}
+	}
+	tickets, evs := all(t, s), 0
+	for _, tk := range tickets {
+		evs += len(events(t, s, tk.Number))
+	}
+	if len(tickets) != workers*each {
+		t.Errorf("%d tickets; want %d", len(tickets), workers*each)
+	}
+	if evs != workers*each {
+		t.Errorf("%d events; want %d", evs, workers*each)
+	}
+}
+
 // Filters, the order (overdue, then emergency, urgent, normal, then newest first), limit and
 // offset; text matches literally in the number, description or address.
 func testList(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := time.Date(2026, 4, 1, 8, 0, 0, 0, intake.Beijing)
 	mk := func(hour int, edit func(*intake.Ticket)) string {
-		tk := ticket(base.Add(time.Duration(hour) * time.Hour))
+		tk := Ticket(base.Add(time.Duration(hour) * time.Hour))
 		edit(tk)
 		return create(t, s, tk)
 	}
@@ -429,7 +473,7 @@ func testListLimit(t *testing.T, s Store) {
 	for g := range 13 {
 		wg.Go(func() {
 			for i := range 77 {
-				if _, _, err := s.Create(ctx, ticket(time.Now()), nil, fmt.Sprint(g, "-", i)); err != nil {
+				if _, _, err := s.Create(ctx, Ticket(time.Now()), nil, fmt.Sprint(g, "-", i)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -453,7 +497,7 @@ func testLate(t *testing.T, s Store) {
 	past, future := now.Add(-time.Minute), now.Add(time.Minute)
 	want := map[string]string{} // number → why it is late
 	mk := func(why string, late bool, edit func(*intake.Ticket)) {
-		tk := ticket(now.Add(-48 * time.Hour))
+		tk := Ticket(now.Add(-48 * time.Hour))
 		tk.SignBy, tk.DueBy = future, future
 		edit(tk)
 		create(t, s, tk)
@@ -501,8 +545,8 @@ func testUpdateAndEvents(t *testing.T, s Store) {
 	ctx := t.Context()
 	now := time.Date(2026, 7, 1, 9, 0, 0, 0, intake.Beijing)
 	sla := intake.DefaultSLA(intake.DefaultCalendar())
-	tk := ticket(now)
-	if _, _, err := s.Create(ctx, tk, createEvent(now), ""); err != nil {
+	tk := Ticket(now)
+	if _, _, err := s.Create(ctx, tk, CreateEvent(now), ""); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range []intake.Change{
@@ -544,7 +588,7 @@ func testUpdateAndEvents(t *testing.T, s Store) {
 	if err := s.Update(ctx, &stale, intake.Event{Action: intake.ActNote, Note: "x"}); !errors.Is(err, intake.ErrConflict) {
 		t.Errorf("stale update: %v; want ErrConflict", err)
 	}
-	unknown := ticket(now)
+	unknown := Ticket(now)
 	unknown.Number, unknown.Version = "20260701-0999", 2
 	if err := s.Update(ctx, unknown, intake.Event{Action: intake.ActNote, Note: "x"}); !errors.Is(err, intake.ErrNotFound) {
 		t.Errorf("update of an unknown number: %v; want ErrNotFound", err)
@@ -567,8 +611,8 @@ func testUpdateAndEvents(t *testing.T, s Store) {
 func testUpdateRace(t *testing.T, s Store) {
 	ctx := t.Context()
 	now := time.Now()
-	tk := ticket(now)
-	if _, _, err := s.Create(ctx, tk, createEvent(now), ""); err != nil {
+	tk := Ticket(now)
+	if _, _, err := s.Create(ctx, tk, CreateEvent(now), ""); err != nil {
 		t.Fatal(err)
 	}
 	sla := intake.DefaultSLA(intake.DefaultCalendar())
