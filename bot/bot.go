@@ -172,6 +172,9 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 			return b.fromEntry(e, 1), nil
 		}
 	}
+	if f := focus(text); f != "" {
+		text = f
+	}
 	if statusRe.match(text) {
 		return b.simple(Status, 1, statusText), nil
 	}
@@ -189,8 +192,8 @@ func (b *Bot) decide(ctx context.Context, m Message, text string, hits []search.
 		return b.decline(hits)
 	}
 	hits = b.plausible(text, hits)
-	if len(hits) == 0 {
-		return b.decline(nil)
+	if len(hits) == 0 || hits[0].Score < b.cal.MinScore {
+		return b.decline(hits)
 	}
 	top := hits[0]
 	// An emergency entry close behind the best still wins: danger is never second. (Hedged
@@ -254,6 +257,11 @@ func namesDanger(text string, e *search.Entry) bool {
 	return false
 }
 
+func (b *Bot) namesDangerOf(text, id string) bool {
+	e, ok := b.guide.Entry(id)
+	return ok && namesDanger(text, e)
+}
+
 // plausible drops hits the text's own words rule out: an emergency entry when the text talks
 // about a danger rather than being in one, and the contact intent when no person or place is
 // named.
@@ -262,6 +270,9 @@ func (b *Bot) plausible(text string, hits []search.EntryHit) []search.EntryHit {
 	for _, h := range hits {
 		switch {
 		case h.Kind == search.KindEmergency && hedged(text):
+		case h.Kind == search.KindEmergency && h.Score < b.cal.SureEmergency && !b.namesDangerOf(text, h.ID):
+			// A weak match to an emergency whose words the text does not say (WiFi连不上):
+			// nothing to ask about.
 		case h.Kind == search.KindIntent && h.ID == Contact && !contactTargetRe.match(text):
 		default:
 			out = append(out, h)

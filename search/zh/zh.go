@@ -262,6 +262,11 @@ func (a *Analyzer) Correct(s string) string {
 				continue
 			}
 			if w, ok := sharesRune(cand, words); ok {
+				// A misspelling the guide lists (网个员) stands for its group's word when
+				// that sounds the same (网格员): correct to what was meant.
+				if c, ok := a.canon[w]; ok && c != w && a.fuzzyKey(c) == a.fuzzyKey(w) {
+					w = c
+				}
 				out = append(out, []rune(w)...)
 				i += n
 				replaced = true
