@@ -175,7 +175,7 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 	if f := focus(text); f != "" {
 		text = f
 	}
-	if statusRe.match(text) {
+	if statusRe.match(text) || statusEarlierRe.match(text) {
 		return b.simple(Status, 1, statusText), nil
 	}
 	hits, err := b.index.SearchEntries(ctx, text, 8)

@@ -66,7 +66,7 @@ func TestCuesMatchAsTheirExpressions(t *testing.T) {
 		}
 		file.Close()
 	}
-	cues := map[string]cue{"hedge": hedgeRe, "status": statusRe, "contact": contactTargetRe, "notDanger": notDanger}
+	cues := map[string]cue{"hedge": hedgeRe, "status": statusRe, "statusEarlier": statusEarlierRe, "contact": contactTargetRe, "notDanger": notDanger}
 	for _, c := range emergencyCues {
 		cues[c.topic] = c.cue
 		if c.cue.runes == "" {

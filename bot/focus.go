@@ -20,8 +20,14 @@ var (
 // focus keeps the part of a message the resident is asking about: without what they say they do
 // not mean, and after a change of subject when enough follows it.
 func focus(text string) string {
-	for _, re := range []*regexp.Regexp{contrastNot, contrastNo} {
-		text = re.ReplaceAllString(text, "$1$2")
+	if strings.Contains(text, "不是") {
+		text = contrastNot.ReplaceAllString(text, "$1$2")
+	}
+	if strings.Contains(text, "没") && strings.Contains(text, "是") {
+		text = contrastNo.ReplaceAllString(text, "$1$2")
+	}
+	if !strings.ContainsAny(text, "顺另还再对") {
+		return strings.TrimSpace(text)
 	}
 	if locs := shiftRe.FindAllStringIndex(text, -1); locs != nil {
 		if rest := text[locs[len(locs)-1][1]:]; hanCount(rest) >= 4 {
