@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the four sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the five sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -72,7 +72,7 @@ func TestLabelledSets(t *testing.T) {
 	for _, set := range []struct {
 		file string
 		size int
-	}{{"dev.jsonl", 208}, {"extra.jsonl", 274}, {"extra2.jsonl", 230}, {"extra3.jsonl", 230}, {"extra4.jsonl", 240}} {
+	}{{"dev.jsonl", 208}, {"extra.jsonl", 274}, {"extra2.jsonl", 230}, {"extra3.jsonl", 230}, {"extra4.jsonl", 240}, {"extra5.jsonl", 230}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {
@@ -171,6 +171,7 @@ func TestEmergencyWinsOverEverything(t *testing.T) {
 		"娃娃掉冰窟窿里了",
 		"楼下那家窗户冒黑烟 看着有火光",
 		"有人正翘俺家门 我在屋里不敢出声",
+		"俺老汉突然说不出话 半边身子动不了",
 	} {
 		d := decide(t, text)
 		if d.Decision != bot.Emergency {
@@ -211,6 +212,19 @@ func TestWhatIsMeant(t *testing.T) {
 		"谢谢你们上次修了路灯 顺便问问电动车能在楼道充电不":   "report-ebike-charging",
 	} {
 		if d := decide(t, text); d.Topic != want {
+			t.Errorf("%s: %s/%s, want %s", text, d.Decision, d.Topic, want)
+		}
+	}
+	// An assault that draws blood is a crime first: 110 comes before 120.
+	if d := decide(t, "楼下几个人拿着棍子打一个人 打得满脸是血"); d.Topic != "emergency-crime" {
+		t.Errorf("an assault with blood: %s/%s, want emergency-crime", d.Decision, d.Topic)
+	}
+	for text, want := range map[string]string{
+		"批下来没": bot.Status, "我那事呢": bot.Status, "之前登记的漏水 说派人来看 人呢": bot.Status,
+		"谢了": bot.Smalltalk, "你真笨": bot.Smalltalk, "给我回个电话吧 我说不清楚": bot.Handoff,
+		"头疼吃什么药": bot.Decline,
+	} {
+		if d := decide(t, text); d.Decision != want {
 			t.Errorf("%s: %s/%s, want %s", text, d.Decision, d.Topic, want)
 		}
 	}
