@@ -113,8 +113,10 @@ type Analyzer struct {
 	byKey  map[string][]string
 	maxLen int
 	pyArgs pinyin.Args
-	// canon maps each member of a synonym group to the group's first word.
-	canon map[string]string
+	// canon maps each member of a synonym group to the group's first word; canonMax is the
+	// longest member, in runes.
+	canon    map[string]string
+	canonMax int
 	// syllable holds the toneless pinyin of each character of the CJK Unified Ideographs block,
 	// so that the hot path does no pinyin lookups.
 	syllable []string
@@ -136,6 +138,7 @@ func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
 		for _, w := range grp {
 			if w = Fold(w); w != "" {
 				a.canon[w] = Fold(grp[0])
+				a.canonMax = max(a.canonMax, utf8.RuneCountInString(w))
 				vocab = append(vocab, w)
 			}
 		}
@@ -392,12 +395,21 @@ func (a *Analyzer) PinyinBigrams(s string) []string {
 // each: for 俺家暖器不热 it returns 暖气. The index adds them to both sides of a match, so 取暖
 // finds an entry that only says 供暖.
 func (a *Analyzer) Canonicals(s string) []string {
+	// Every run of up to canonMax runes is looked up: a few hundred map lookups for a message,
+	// rather than a search of the message for each of the synonyms.
+	starts := make([]int, 0, len(s)+1)
+	for i := range s {
+		starts = append(starts, i)
+	}
+	starts = append(starts, len(s))
 	var out []string
 	seen := map[string]bool{}
-	for w, c := range a.canon {
-		if !seen[c] && strings.Contains(s, w) {
-			seen[c] = true
-			out = append(out, c)
+	for i := 0; i+1 < len(starts); i++ {
+		for n := 1; n <= a.canonMax && i+n < len(starts); n++ {
+			if c, ok := a.canon[s[starts[i]:starts[i+n]]]; ok && !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
 		}
 	}
 	sort.Strings(out)
