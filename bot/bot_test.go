@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the five sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the seven sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -72,7 +72,8 @@ func TestLabelledSets(t *testing.T) {
 	for _, set := range []struct {
 		file string
 		size int
-	}{{"dev.jsonl", 208}, {"extra.jsonl", 274}, {"extra2.jsonl", 230}, {"extra3.jsonl", 230}, {"extra4.jsonl", 240}, {"extra5.jsonl", 230}} {
+	}{{"dev.jsonl", 208}, {"extra.jsonl", 274}, {"extra2.jsonl", 230}, {"extra3.jsonl", 230}, {"extra4.jsonl", 240}, {"extra5.jsonl", 230},
+		{"extra6.jsonl", 200}, {"extra7.jsonl", 200}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {
@@ -172,6 +173,8 @@ func TestEmergencyWinsOverEverything(t *testing.T) {
 		"楼下那家窗户冒黑烟 看着有火光",
 		"有人正翘俺家门 我在屋里不敢出声",
 		"俺老汉突然说不出话 半边身子动不了",
+		"门口有个老人摔倒了，头上流了很多血，起不来",
+		"有个男的在抢一个女生的包 两个人还在拉扯",
 	} {
 		d := decide(t, text)
 		if d.Decision != bot.Emergency {
@@ -221,6 +224,8 @@ func TestWhatIsMeant(t *testing.T) {
 	}
 	for text, want := range map[string]string{
 		"批下来没": bot.Status, "我那事呢": bot.Status, "之前登记的漏水 说派人来看 人呢": bot.Status,
+		"上次反映暖气不热，说会派人来看，请问大概什么时候能到？": bot.Status, "夜来报的那个下水道的事 有人管了没": bot.Status,
+		"网个员的手机号或者微信能发我一下吗": bot.Contact,
 		"谢了": bot.Smalltalk, "你真笨": bot.Smalltalk, "给我回个电话吧 我说不清楚": bot.Handoff,
 		"头疼吃什么药": bot.Decline,
 	} {
@@ -255,6 +260,8 @@ func TestEverydayWordsAreNotDanger(t *testing.T) {
 		"楼道堆满杂物 消防通道堵死了 着火了都跑不出去",
 		"燃气报警器老是响 可是一点味儿都没有",
 		"邻居装摄像头对着俺家门 说了不听 快打起来了",
+		"双十一抢购手机 哪家便宜",
+		"俺老汉脑梗以后就瘫在炕上了 能不能约人上门给洗洗头",
 	} {
 		if d := decide(t, text); d.Decision == bot.Emergency {
 			t.Errorf("%s: treated as an emergency (%s)", text, d.Topic)

@@ -255,7 +255,12 @@ func (a *Analyzer) Correct(s string) string {
 				continue
 			}
 			if a.vocab[cand] {
-				out = append(out, runes[i:i+n]...)
+				w := cand
+				// A misspelling the guide lists stands for its group's word of the same sound.
+				if c, ok := a.canon[cand]; ok && c != cand && a.fuzzyKey(c) == a.fuzzyKey(cand) {
+					w = c
+				}
+				out = append(out, []rune(w)...)
 				i += n
 				replaced = true
 				break

@@ -326,6 +326,7 @@ func TestCorrectToWhatWasMeant(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"给个网各员的电话": "给个网格员的电话", // not 网个员, the listed misspelling
+		"网个员的手机号":  "网格员的手机号",  // the listed misspelling itself
 		"屋里去暖不行":   "屋里取暖不行",   // 暖气 is 取暖's group word, but it does not sound like it
 	} {
 		if got := a.Correct(in); got != want {
