@@ -263,8 +263,8 @@ func (c *Community) TopGrid() *Grid {
 	return nil
 }
 
-// Vocabulary lists the words the guide itself uses to name things: titles, keywords, synonyms and
-// place names. The analyzer keeps them whole when segmenting and corrects typos towards them.
+// Vocabulary lists the words the guide itself uses to name things: keywords and synonyms. The
+// analyzer keeps them whole when segmenting and corrects typos towards them.
 func (g *Guide) Vocabulary() []string {
 	var v []string
 	for _, e := range g.Entries {
@@ -273,6 +273,15 @@ func (g *Guide) Vocabulary() []string {
 	for _, grp := range g.Synonyms {
 		v = append(v, grp...)
 	}
+	sort.Strings(v)
+	return v
+}
+
+// PlaceNames lists the names of towns, communities, streets and compounds, with their aliases. The
+// analyzer keeps them whole but never corrects towards them: 前进 and 新华 are everyday words
+// too (翻墙进 is no typo of 前进).
+func (g *Guide) PlaceNames() []string {
+	var v []string
 	for _, t := range g.Towns {
 		v = append(v, t.Name)
 		v = append(v, t.Aliases...)

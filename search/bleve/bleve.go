@@ -393,7 +393,7 @@ func Build(ctx context.Context, g *search.Guide, extra []search.Entry) (*Index, 
 	for _, e := range extra {
 		vocab = append(vocab, e.Keywords...)
 	}
-	an, err := zh.NewAnalyzer(vocab, g.Synonyms)
+	an, err := zh.NewAnalyzer(vocab, g.Synonyms, g.PlaceNames()...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -125,9 +125,10 @@ type Analyzer struct {
 const cjkFirst, cjkLast = 0x4E00, 0x9FFF
 
 // NewAnalyzer builds an analyzer whose segmenter and homophone corrector know vocab (the guide's
-// keywords, synonyms, titles and place names) in addition to the general dictionary, and which
-// maps each member of a synonym group to the group's first word.
-func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
+// keywords and synonyms) in addition to the general dictionary, and which maps each member of a
+// synonym group to the group's first word. names (places) are kept whole by the segmenter and
+// left as written, but no typo is corrected towards them.
+func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyzer, error) {
 	dict, err := loadBaseDict()
 	if err != nil {
 		return nil, fmt.Errorf("zh: reading the embedded dictionary: %w", err)
@@ -170,6 +171,12 @@ func NewAnalyzer(vocab []string, synonyms [][]string) (*Analyzer, error) {
 			if n > a.maxLen {
 				a.maxLen = n
 			}
+		}
+	}
+	for _, w := range names {
+		if w = Fold(w); w != "" && !strings.Contains(w, " ") && !a.vocab[w] {
+			a.vocab[w] = true
+			fmt.Fprintf(&extra, "%s 2000\n", w)
 		}
 	}
 	if err := a.seg.LoadDictStr(dict + extra.String()); err != nil {

@@ -334,3 +334,18 @@ func TestCorrectToWhatWasMeant(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesAreNotCorrectionTargets: a place name is kept whole, but a run that merely sounds like
+// it is left alone: 墙进 (qiang jin) is no typo of the community 前进 (qian jin).
+func TestNamesAreNotCorrectionTargets(t *testing.T) {
+	a, err := zh.NewAnalyzer(nil, nil, "前进", "塞上花园")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Correct("有人翻墙进了院子"); got != "有人翻墙进了院子" {
+		t.Errorf("Correct = %q, want the text as written", got)
+	}
+	if ws := a.Words("我住塞上花园"); !contains(ws, "塞上花园") {
+		t.Errorf("Words = %q, want the place name whole", ws)
+	}
+}
