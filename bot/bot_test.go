@@ -307,6 +307,11 @@ func TestContactCard(t *testing.T) {
 		t.Errorf("reply %q lacks the grid worker's phone", d.Text)
 	}
 
+	// A compound's name mistyped (虹压 for 虹亚) is still that compound.
+	if d, err := b.Decide(ctx, bot.Message{Text: "虹压小区网格员电话"}); err != nil || d.Contact == nil || d.Contact.Compound != "虹亚小区" {
+		t.Errorf("虹压小区: %s %+v %v, want the card of 虹亚小区", d.Decision, d.Contact, err)
+	}
+
 	// The resident's community known from context.
 	d, err = b.Decide(ctx, bot.Message{Text: "俺们网格员是谁", Community: "hl-dongfeng"})
 	if err != nil {

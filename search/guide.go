@@ -278,8 +278,8 @@ func (g *Guide) Vocabulary() []string {
 }
 
 // PlaceNames lists the names of towns, communities, streets and compounds, with their aliases. The
-// analyzer keeps them whole but never corrects towards them: 前进 and 新华 are everyday words
-// too (翻墙进 is no typo of 前进).
+// analyzer keeps them whole, and corrects typos only towards the longer ones: 前进 and 新华 are
+// everyday words too (翻墙进 is no typo of 前进).
 func (g *Guide) PlaceNames() []string {
 	var v []string
 	for _, t := range g.Towns {

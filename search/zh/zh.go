@@ -126,8 +126,9 @@ const cjkFirst, cjkLast = 0x4E00, 0x9FFF
 
 // NewAnalyzer builds an analyzer whose segmenter and homophone corrector know vocab (the guide's
 // keywords and synonyms) in addition to the general dictionary, and which maps each member of a
-// synonym group to the group's first word. names (places) are kept whole by the segmenter and
-// left as written, but no typo is corrected towards them.
+// synonym group to the group's first word. names (places) are kept whole by the segmenter; typos
+// are corrected towards names of three characters or more (虹压小区 → 虹亚小区), never towards
+// two-character ones, which are everyday words too (翻墙进 is no typo of the community 前进).
 func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyzer, error) {
 	dict, err := loadBaseDict()
 	if err != nil {
@@ -177,6 +178,13 @@ func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyze
 		if w = Fold(w); w != "" && !strings.Contains(w, " ") && !a.vocab[w] {
 			a.vocab[w] = true
 			fmt.Fprintf(&extra, "%s 2000\n", w)
+			// A whole name (虹亚小区) is a typo target; a two-character one (前进, 新华) is an
+			// everyday word too.
+			if n := utf8.RuneCountInString(w); n >= 3 && n <= 6 && HanCount(w) == n {
+				key := a.fuzzyKey(w)
+				a.byKey[key] = append(a.byKey[key], w)
+				a.maxLen = max(a.maxLen, n)
+			}
 		}
 	}
 	if err := a.seg.LoadDictStr(dict + extra.String()); err != nil {

@@ -336,7 +336,7 @@ func TestCorrectToWhatWasMeant(t *testing.T) {
 }
 
 // TestNamesAreNotCorrectionTargets: a place name is kept whole, but a run that merely sounds like
-// it is left alone: 墙进 (qiang jin) is no typo of the community 前进 (qian jin).
+// a two-character one is left alone: 墙进 (qiang jin) is no typo of the community 前进 (qian jin).
 func TestNamesAreNotCorrectionTargets(t *testing.T) {
 	a, err := zh.NewAnalyzer(nil, nil, "前进", "塞上花园")
 	if err != nil {
@@ -347,5 +347,9 @@ func TestNamesAreNotCorrectionTargets(t *testing.T) {
 	}
 	if ws := a.Words("我住塞上花园"); !contains(ws, "塞上花园") {
 		t.Errorf("Words = %q, want the place name whole", ws)
+	}
+	// A whole name is still a typo target.
+	if got := a.Correct("我住塞上华园"); got != "我住塞上花园" {
+		t.Errorf("Correct(我住塞上华园) = %q, want 我住塞上花园", got)
 	}
 }
