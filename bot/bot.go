@@ -172,6 +172,11 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 			return b.fromEntry(e, 1), nil
 		}
 	}
+	if id, ok := dangerBySigns(text); ok {
+		if e, found := b.guide.Entry(id); found {
+			return b.fromEntry(e, 1), nil
+		}
+	}
 	if f := focus(text); f != "" {
 		text = f
 	}

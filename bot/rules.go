@@ -23,6 +23,7 @@ var emergencyCues = []struct {
 	)},
 	{"emergency-fire", anyOf(
 		`着火了|起火了|失火了|着大火|火着起来|烧起来了|烧着了|着起来了|火起来了|燃起来了|火灾了|火苗子`,
+		`(zhao|qi|shi) ?huo ?le`, // typed in pinyin, in a hurry
 		`冒(黑|浓)?烟了|(窗户?|屋里|家里|楼道|楼上|楼下).{0,2}冒(黑|浓)?烟|火光`,
 		`(窗户?|屋|房|楼|车|顶|家).{0,4}(往外)?(冒|蹿|窜)火|往外(冒|蹿|窜)火`,
 		`(屋|房|楼|车)里?着了|好像着(了|火)`,
@@ -34,7 +35,7 @@ var emergencyCues = []struct {
 	)},
 	{"emergency-crime", anyOf(
 		`(拿|持|举|提)(着)?(菜刀|刀子?|棍子?|棒子|铁锹|斧头|斧子)|砍人|捅人|要砍|要杀`,
-		`抢劫|抢东西|抢包|在(抢|偷)|(抢|偷)了?.{0,6}(包|手机|钱包|金链子?|项链|电动车)|被抢了|刚(才|刚)?.{0,6}(偷|抢)(了|走)`,
+		`被.{0,8}抢(走|了)|抢劫|抢东西|抢包|在(抢|偷)|(抢|偷)了?.{0,6}(包|手机|钱包|金链子?|项链|电动车)|被抢了|刚(才|刚)?.{0,6}(偷|抢)(了|走)`,
 		`正在?(撬|砸|偷|抢)|正在?翘.{0,3}(门|锁|窗)|正在打|撬.{0,4}(门|锁|窗)|有人(撬|砸|偷)(车|锁)|有人(撬|翘|砸)门`,
 		`正在打人|打人了|往死里打|打群架|打起来了|动刀子|家暴|绑架|入室`,
 		`(围着|几个人).{0,8}打|打一个人|(要|还要|正在|在)打(我|俺)`,
@@ -61,7 +62,7 @@ var emergencyCues = []struct {
 // anyOf is a cue matching any of the patterns.
 func anyOf(patterns ...string) cue { return newCue(strings.Join(patterns, "|")) }
 
-var hedgeRe = newCue(`怕|担心|隐患|万一|要是|如果|一旦|假如|跑不出|出不去|容易|会不会|以防|预防|防范|没闻(到|着)|闻不(到|着)|上次|以前|去年|前年|那年|当年|落下|上个?月|上礼拜|上星期|上周|前些天|演练|知识|宣传|注意啥|没(有)?(漏|味)|(味|味儿|味道)(都|也)?没有|一点味(儿)?(也|都)?没|不漏|申请|补助|救助|赔|律师|官司|起诉|消防通道|(脑梗|中风|偏瘫|瘫痪)(以后|之后|后遗症|好几年|多年)`)
+var hedgeRe = newCue(`怕|担心|隐患|万一|要是|如果|一旦|假如|跑不出|出不去|容易|会不会|以防|预防|防范|没闻(到|着)|闻不(到|着)|上次|以前|去年|前年|那年|当年|落下|上个?月|上礼拜|上星期|上周|前些天|演练|知识|宣传|注意啥|没(有)?(漏|味)|(味|味儿|味道)(都|也)?没有|一点味(儿)?(也|都)?没|不漏|申请|补助|救助|赔|律师|官司|起诉|消防通道|救济|补贴|没闻见|闻不见|(脑梗|中风|偏瘫|瘫痪)(以后|之后|后遗症|好几年|多年)`)
 
 // statusRe finds a resident asking how far an earlier case has got. It wins over the topic the
 // case was about: "暖气不热那事到哪一步了" asks for a status, not for a new report.
@@ -79,10 +80,10 @@ func hedged(text string) bool { return hedgeRe.match(text) }
 
 // notDanger finds phrases that hold a danger word but mean something else: 打不着火 (the stove
 // will not light) holds 着火.
-var notDanger = newCue(`(打|点|烧)不着(火)?|不着火|没着火|(快|要|差点|差一点)(就)?打起来|抢购|抢票|抢红包|抢座|抢车位`)
+var notDanger = newCue(`(打|点|烧)不着(火)?|不着火|没着火|没打着(火)?|(快|要|差点|差一点)(就)?打起来|抢购|抢票|抢红包|抢座|抢车位`)
 
 func emergencyCue(text string) (string, bool) {
-	if hedged(text) {
+	if hedged(text) || overRe.MatchString(text) {
 		return "", false
 	}
 	text = notDanger.replace(text, " ")

@@ -1,0 +1,37 @@
+package bot
+
+import "testing"
+
+func TestDangerBySigns(t *testing.T) {
+	for text, want := range map[string]string{
+		// told by its signs, none of them a danger pattern
+		"超市门口一个老汉突然栽倒了 浑身抽 嘴里吐白沫":      "emergency-medical",
+		"孩子吃葡萄卡嗓子了 脸憋得发紫 咳不出来":         "emergency-medical",
+		"车间冲床把工友的手压住了拔不出来 地上好多血":       "emergency-medical",
+		"被马蜂蜇了以后嗓子眼发紧 脸肿得眼睛都睁不开":       "emergency-medical",
+		"上坟烧纸把旁边的枯草点了 火越烧越大 扑不过来":      "emergency-fire",
+		"楼道里的电动车电瓶突然炸了 烟大得看不见楼梯":       "emergency-fire",
+		"刚换的气罐接上以后有一股味 减压阀那儿嗞嗞地响":      "emergency-gas-leak",
+		"孩子拧开了灶台旋钮没打着火 开了好半天 屋里全是味":    "emergency-gas-leak",
+		"前夫堵在我家门口踹门 说今天不开门就弄死我":        "emergency-crime",
+		"学校门口有个陌生男的硬拽一个小女孩往面包车上拉 女孩在哭": "emergency-crime",
+		"一帮人冲进我们店里见东西就砸 玻璃柜台全碎了 还在砸":   "emergency-crime",
+	} {
+		got, ok := dangerBySigns(text)
+		if !ok || got != want {
+			t.Errorf("%s: %q %v, want %s", text, got, ok, want)
+		}
+	}
+	for _, text := range []string{
+		"家里房子着火烧没了 现在火早灭了 有没有啥临时的救济能领", // over, and a relief question
+		"俺家然气管子老化了 胶皮管子都裂了 没闻见味 能来换换么", // a hazard without the smell
+		"刚才油锅着了一下 我拿锅盖盖灭了 现在没事了",       // over
+		"燃气灶打不着火 是不是没气了",               // not a fire
+		"楼下烧烤店天天冒烟 呛得人受不了",             // a nuisance, no urgency, few signs
+		"血压高吃什么好",
+	} {
+		if got, ok := dangerBySigns(text); ok {
+			t.Errorf("%s: %s, want no emergency", text, got)
+		}
+	}
+}
