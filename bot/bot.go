@@ -167,12 +167,7 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 		// Emoji, punctuation: nothing to look up.
 		return b.smalltalk(1), nil
 	}
-	if id, ok := emergencyCue(text); ok {
-		if e, found := b.guide.Entry(id); found {
-			return b.fromEntry(e, 1), nil
-		}
-	}
-	if id, ok := dangerBySigns(text); ok {
+	if id, ok := danger(text); ok {
 		if e, found := b.guide.Entry(id); found {
 			return b.fromEntry(e, 1), nil
 		}

@@ -6,39 +6,122 @@ import (
 	"strings"
 )
 
-// A cue is a regular expression with the runes one of which every match of it contains: a text
-// with none of them is passed over without running the expression. Most messages hold none of a
-// danger pattern's runes, and the patterns are long alternations that are slow to try.
+// A cue is a regular expression split into its top-level alternatives, each with the runes one of
+// which every match of it contains: an alternative whose runes the text lacks is passed over
+// without running it. Most messages hold none of a danger pattern's words, and the patterns are
+// long alternations that are slow to try whole.
 type cue struct {
+	re    *regexp.Regexp // the whole expression
+	parts []part
+}
+
+type part struct {
 	re    *regexp.Regexp
-	runes string // "": no such set is known, always run the expression
+	runes []rune // nil: no such set is known, always run it
+}
+
+// scan is a text with the set of its runes, made once and asked by every part.
+type scan struct {
+	text  string
+	han   [(cjkLast - cjkFirst + 64) / 64]uint64 // the CJK Unified Ideographs the text holds
+	other map[rune]bool                          // and the rest
+}
+
+const cjkFirst, cjkLast = 0x4E00, 0x9FFF
+
+func newScan(text string) *scan {
+	sc := &scan{text: text}
+	for _, r := range text {
+		if r >= cjkFirst && r <= cjkLast {
+			sc.han[(r-cjkFirst)/64] |= 1 << ((r - cjkFirst) % 64)
+		} else {
+			if sc.other == nil {
+				sc.other = map[rune]bool{}
+			}
+			sc.other[r] = true
+		}
+	}
+	return sc
+}
+
+func (sc *scan) has(r rune) bool {
+	if r >= cjkFirst && r <= cjkLast {
+		return sc.han[(r-cjkFirst)/64]&(1<<((r-cjkFirst)%64)) != 0
+	}
+	return sc.other[r]
 }
 
 func newCue(expr string) cue {
-	re := regexp.MustCompile(expr)
-	c := cue{re: re}
-	if p, err := syntax.Parse(expr, syntax.Perl); err == nil {
-		if rs, ok := required(p.Simplify()); ok {
-			c.runes = string(rs)
+	c := cue{re: regexp.MustCompile(expr)}
+	for _, alt := range splitTop(expr) {
+		p := part{re: regexp.MustCompile(alt)}
+		if t, err := syntax.Parse(alt, syntax.Perl); err == nil {
+			if rs, ok := required(t.Simplify()); ok {
+				p.runes = rs
+			}
 		}
+		c.parts = append(c.parts, p)
 	}
 	return c
 }
 
-// match reports whether the expression matches text.
-func (c cue) match(text string) bool {
-	if c.runes != "" && !strings.ContainsAny(text, c.runes) {
-		return false
+// may reports whether the part can match the scanned text at all.
+func (p part) may(sc *scan) bool {
+	if p.runes == nil {
+		return true
 	}
-	return c.re.MatchString(text)
+	for _, r := range p.runes {
+		if sc.has(r) {
+			return true
+		}
+	}
+	return false
 }
 
-// replace replaces every match in text with repl.
-func (c cue) replace(text, repl string) string {
-	if c.runes != "" && !strings.ContainsAny(text, c.runes) {
-		return text
+// match reports whether the expression matches text.
+func (c cue) match(text string) bool { return c.matchIn(newScan(text)) }
+
+// matchIn is match on a scanned text.
+func (c cue) matchIn(sc *scan) bool {
+	for _, p := range c.parts {
+		if p.may(sc) && p.re.MatchString(sc.text) {
+			return true
+		}
 	}
-	return c.re.ReplaceAllString(text, repl)
+	return false
+}
+
+// replace replaces every match of each alternative in text with repl, alternative by alternative.
+func (c cue) replace(text, repl string) string {
+	sc := newScan(text)
+	for _, p := range c.parts {
+		if p.may(sc) {
+			text = p.re.ReplaceAllString(text, repl)
+		}
+	}
+	return text
+}
+
+// splitTop splits a pattern at its top-level alternations: a|b(c|d) is a and b(c|d).
+func splitTop(expr string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(expr); i++ {
+		switch expr[i] {
+		case '\\':
+			i++
+		case '(', '[':
+			depth++
+		case ')', ']':
+			depth--
+		case '|':
+			if depth == 0 {
+				out = append(out, expr[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, expr[start:])
 }
 
 // worse reports whether runes a pass over fewer texts than b would: more common runes, or as many

@@ -1,6 +1,10 @@
 package bot
 
-import "regexp"
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
 
 // The danger score catches what the danger patterns (rules.go) do not spell out: an emergency told
 // by its signs. Each emergency has signs, strong (2) and weak (1); a message that shows signs of
@@ -10,24 +14,16 @@ import "regexp"
 // The weights and thresholds were set on the labelled sets in testdata/ so that no message that is
 // not an emergency scores (docs/bot.md).
 
-type sign struct {
-	re *regexp.Regexp
-	w  int
-}
+// signsOf are an emergency's strong signs, worth 2 each, and weak ones, worth 1.
+type signsOf struct{ strong, weak cue }
 
-func signs(strong, weak string) []sign {
-	out := []sign{{regexp.MustCompile(strong), 2}}
-	if weak != "" {
-		out = append(out, sign{regexp.MustCompile(weak), 1})
-	}
-	return out
-}
+func newSigns(strong, weak string) signsOf { return signsOf{newCue(strong), newCue(weak)} }
 
 var dangerSigns = []struct {
 	topic string
-	signs []sign
+	signsOf
 }{
-	{"emergency-medical", signs(
+	{"emergency-medical", newSigns(
 		`抽(搐|风|起来|过去)|浑身(发)?抽|吐白沫|不动弹|一动不动|没(了)?反应|没知觉|背过气|栽倒|晕(倒|过去|了)|昏(倒|过去|迷)|不省人事|没气了|`+
 			`(脸|嘴唇|嘴|手)(憋得|都)?(发)?(紫|青)|脸(都)?(白了|惨白|煞白)|喘(不上|不过|不动|气越来越)|喘气.{0,4}费劲|胸口.{0,3}不起伏|不喘气|没(了)?心跳|呼吸(困难|越来越)|上不来气|按胸口|`+
 			`卡(住|在)?(嗓子|喉咙|气管)|噎(住|着)|嗓子(眼)?发紧|肿得|蜇|过敏|`+
@@ -36,13 +32,13 @@ var dangerSigns = []struct {
 			`(喝|吃)了?.{0,8}(农药|药水|老鼠药|消毒水)|(农药|老鼠药|消毒水).{0,6}(喝|吃)了?|打完药.{0,8}吐|中毒|浑身(冒)?冷汗|眼珠子?缩|瞳孔|`+
 			`烫(掉|伤|起泡|了一)|开水(浇|烫|洒)|说话.{0,6}(含糊|不清|不利索)|(脸|嘴)(也)?歪|抬不起来|半边`,
 		`血|吐|疼|哭|倒|摔|冷汗|喘|发烧`)},
-	{"emergency-fire", signs(
+	{"emergency-fire", newSigns(
 		`着(了|火)|起火|烧(起来|过来|着|大了|到)|越烧越大|火(快|就)?(燎|窜|蹿|舔)|火苗|火光|火势|冒(黑|浓)?烟|烟(大得|好大|呛|滚|太大)|看不见楼梯|炸了|爆炸|扑不(灭|过来|住)|zhao ?huo|qi ?huo|shi ?huo`,
 		`火|烟|烧|焦`)},
-	{"emergency-gas-leak", signs(
+	{"emergency-gas-leak", newSigns(
 		`(漏|跑|冒|往外).{0,2}气|气.{0,3}(漏|味)|(煤|燃|然|天然|液化)(气|汽|起)味|臭鸡蛋|漏气|(嗞嗞|呲呲|嘶嘶|滋滋|嗤嗤)|肥皂水.{0,6}泡|(减压阀|阀门|软管|管子|气罐|罐子|接口).{0,6}(漏|裂|响|嗞|呲|坏|松)|(旋钮|开关|阀门).{0,6}(开着|没关|拧开)|拧开.{0,6}(旋钮|开关|阀门)|(满屋子?|屋里|一屋子|厨房).{0,4}(全是|都是)(气|味)`,
 		`煤气|燃气|然气|天然气|液化气|气罐|煤气罐|味`)},
-	{"emergency-crime", signs(
+	{"emergency-crime", newSigns(
 		`抢(走|了)|(偷|拆).{0,8}(还在|正)|偷铜线|砸(东西|店|门|车|玻璃)|砸车窗|见东西就砸|还在砸|掏东西|(砍|菜|杀猪)刀|拿着.{0,3}(刀|棍|棒|铁锹|斧)|踹门|弄死|杀了|(打|揍)(人|我|俺|老婆|媳妇|孩子|娃)|喊救命|`+
 			`(扯|拽|抢)了?.{0,6}(金链子?|项链|包|手机)|推倒|拽.{0,8}(车|走)|硬拽|往.{0,6}车上(拉|拽|拖)|面包车|(闯|冲|翻|爬)(进|过).{0,6}(家|院|店|屋|墙)|翻.{0,4}院墙|院子里转悠|撬|绑|拐|`+
 			`不让(我)?下车|不停车|车门锁着|往郊外|进人了|往.{0,4}(车|三轮)上装|两伙人|在打|打成一团|还没停`,
@@ -63,19 +59,40 @@ const (
 // chronicRe: a nuisance that keeps happening (天天冒烟) is a report more often than an emergency.
 var chronicRe = regexp.MustCompile(`天天|每天|经常|老是|总是|一到晚上|好几天了|好长时间|一直都`)
 
-// dangerScore returns the emergency a message shows the most signs of, and their worth. A weak sign
-// is counted only outside the strong ones (the 烟 of 冒烟 counts once).
-func dangerScore(text string) (string, int) {
+// dangerScore returns the emergency a message shows the most signs of, and their worth. Strong
+// signs are the places where any strong pattern matches, overlapping ones counted once; weak signs
+// are counted outside them (the 烟 of 冒烟 counts once), at most three.
+func dangerScore(sc *scan) (string, int) {
+	text := sc.text
 	best, bestScore := "", 0
 	for _, d := range dangerSigns {
-		score, rest := 0, text
-		for _, s := range d.signs {
-			n := len(s.re.FindAllStringIndex(rest, 3))
-			score += s.w * n
-			if n > 0 {
-				rest = s.re.ReplaceAllString(rest, " ")
+		var spans [][]int
+		for _, p := range d.strong.parts {
+			if p.may(sc) {
+				spans = append(spans, p.re.FindAllStringIndex(text, 3)...)
 			}
 		}
+		sort.Slice(spans, func(i, j int) bool {
+			return spans[i][0] < spans[j][0] || spans[i][0] == spans[j][0] && spans[i][1] > spans[j][1]
+		})
+		score, end := 0, -1
+		var rest strings.Builder
+		for _, sp := range spans {
+			if sp[0] >= end {
+				score += 2
+				rest.WriteString(text[max(end, 0):sp[0]])
+				rest.WriteString(" ")
+				end = sp[1]
+			}
+		}
+		rest.WriteString(text[max(end, 0):])
+		weak, r := 0, rest.String()
+		for _, p := range d.weak.parts {
+			if p.may(sc) { // the rest's runes are among the text's
+				weak += len(p.re.FindAllStringIndex(r, 3))
+			}
+		}
+		score += min(weak, 3)
 		if score > bestScore {
 			best, bestScore = d.topic, score
 		}
@@ -83,13 +100,11 @@ func dangerScore(text string) (string, int) {
 	return best, bestScore
 }
 
-// dangerBySigns decides an emergency from its signs, when there are enough of them.
-func dangerBySigns(text string) (string, bool) {
-	if hedged(text) || overRe.MatchString(text) {
-		return "", false
-	}
-	text = notDanger.replace(text, " ")
-	topic, score := dangerScore(text)
+// dangerBySigns decides an emergency from its signs, when there are enough of them. The caller has
+// ruled out hedges and dangers that are over.
+func dangerBySigns(sc *scan) (string, bool) {
+	text := sc.text
+	topic, score := dangerScore(sc)
 	need := dangerNeed
 	if urgentRe.MatchString(text) {
 		need = dangerNeedUrgent

@@ -2,6 +2,8 @@ package bot
 
 import "testing"
 
+// TestDangerBySigns: emergencies told only by their signs are caught; hazards, dangers that are over
+// and nuisances are not.
 func TestDangerBySigns(t *testing.T) {
 	for text, want := range map[string]string{
 		// told by its signs, none of them a danger pattern
@@ -17,7 +19,7 @@ func TestDangerBySigns(t *testing.T) {
 		"学校门口有个陌生男的硬拽一个小女孩往面包车上拉 女孩在哭": "emergency-crime",
 		"一帮人冲进我们店里见东西就砸 玻璃柜台全碎了 还在砸":   "emergency-crime",
 	} {
-		got, ok := dangerBySigns(text)
+		got, ok := danger(text)
 		if !ok || got != want {
 			t.Errorf("%s: %q %v, want %s", text, got, ok, want)
 		}
@@ -30,7 +32,7 @@ func TestDangerBySigns(t *testing.T) {
 		"楼下烧烤店天天冒烟 呛得人受不了",             // a nuisance, no urgency, few signs
 		"血压高吃什么好",
 	} {
-		if got, ok := dangerBySigns(text); ok {
+		if got, ok := danger(text); ok {
 			t.Errorf("%s: %s, want no emergency", text, got)
 		}
 	}

@@ -224,7 +224,7 @@ func simpleReply(id, decision, text string) Reply {
 // continueFlow takes a message as the answer to the pending question. handled is false when the
 // message is a new question instead (the flow is then dropped): an emergency always is.
 func (d *Dialogue) continueFlow(ctx context.Context, st *DialogState, community *string, id, text string) (Reply, bool, error) {
-	if topic, danger := emergencyCue(d.Bot.an.Normalize(text)); danger && topic != st.Topic {
+	if topic, now := danger(d.Bot.an.Normalize(text)); now && topic != st.Topic {
 		*st = DialogState{}
 		return Reply{}, false, nil
 	}

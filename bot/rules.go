@@ -82,15 +82,17 @@ func hedged(text string) bool { return hedgeRe.match(text) }
 // will not light) holds 着火.
 var notDanger = newCue(`(打|点|烧)不着(火)?|不着火|没着火|没打着(火)?|(快|要|差点|差一点)(就)?打起来|抢购|抢票|抢红包|抢座|抢车位`)
 
-func emergencyCue(text string) (string, bool) {
+// danger finds an emergency happening now: by its patterns, else by enough of its signs (danger.go).
+// Nothing counts when the text hedges or the danger is over.
+func danger(text string) (string, bool) {
 	if hedged(text) || overRe.MatchString(text) {
 		return "", false
 	}
-	text = notDanger.replace(text, " ")
+	sc := newScan(notDanger.replace(text, " "))
 	for _, c := range emergencyCues {
-		if c.cue.match(text) {
+		if c.cue.matchIn(sc) {
 			return c.topic, true
 		}
 	}
-	return "", false
+	return dangerBySigns(sc)
 }
