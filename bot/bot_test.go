@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the nine sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the ten sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -77,7 +77,7 @@ func TestLabelledSets(t *testing.T) {
 		dangerWords bool
 	}{{"dev.jsonl", 208, false}, {"extra.jsonl", 274, false}, {"extra2.jsonl", 230, false}, {"extra3.jsonl", 230, false},
 		{"extra4.jsonl", 240, false}, {"extra5.jsonl", 230, false}, {"extra6.jsonl", 200, false}, {"extra7.jsonl", 200, false},
-		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}} {
+		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {
@@ -277,6 +277,7 @@ func TestEverydayWordsAreNotDanger(t *testing.T) {
 		"俺老汉脑梗以后就瘫在炕上了 能不能约人上门给洗洗头",
 		"这个视频火了",
 		"医院抽血化验要空腹吗",
+		"有人打电话说我孙子出车祸了让我赶紧打钱 我还没打 是不是骗子", // a scam, not a crash
 	} {
 		if d := decide(t, text); d.Decision == bot.Emergency {
 			t.Errorf("%s: treated as an emergency (%s)", text, d.Topic)

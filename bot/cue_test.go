@@ -50,7 +50,7 @@ func sameRunes(a, b string) bool {
 // match; and every part of a danger pattern has runes to go by (else it gains nothing).
 func TestCuesMatchAsTheirExpressions(t *testing.T) {
 	texts := []string{"", "着", "煤气", "120", "打120", "20261125-0007", "有结果没"}
-	for _, f := range []string{"dev.jsonl", "extra.jsonl", "extra2.jsonl", "extra3.jsonl", "extra4.jsonl", "extra5.jsonl", "extra6.jsonl", "extra7.jsonl", "extra8.jsonl", "extra9.jsonl"} {
+	for _, f := range []string{"dev.jsonl", "extra.jsonl", "extra2.jsonl", "extra3.jsonl", "extra4.jsonl", "extra5.jsonl", "extra6.jsonl", "extra7.jsonl", "extra8.jsonl", "extra9.jsonl", "extra10.jsonl"} {
 		file, err := os.Open("../testdata/" + f)
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +83,8 @@ func TestCuesMatchAsTheirExpressions(t *testing.T) {
 			if got := c.match(text); got != want {
 				t.Errorf("%s on %q: match %v, the expression %v", name, text, got, want)
 			}
-			if got := c.replace(text, " "); c.re.MatchString(got) {
+			// replace is used to blank what is not danger: it must leave none of it.
+			if got := c.replace(text, " "); name == "notDanger" && c.re.MatchString(got) {
 				t.Errorf("%s on %q: replace left a match in %q", name, text, got)
 			}
 			if want {

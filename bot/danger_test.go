@@ -18,6 +18,10 @@ func TestDangerBySigns(t *testing.T) {
 		"前夫堵在我家门口踹门 说今天不开门就弄死我":        "emergency-crime",
 		"学校门口有个陌生男的硬拽一个小女孩往面包车上拉 女孩在哭": "emergency-crime",
 		"一帮人冲进我们店里见东西就砸 玻璃柜台全碎了 还在砸":   "emergency-crime",
+		"孩子把纽扣电池吞下去了 一直哭":              "emergency-medical",
+		"工地脚手架塌了 底下压着两个工人":             "emergency-medical",
+		"装修师傅把墙里的燃气管打穿了 气哧哧往外冒":        "emergency-gas-leak",
+		"喝醉的拿着啤酒瓶子到处抡 已经打伤一个人了":        "emergency-crime",
 	} {
 		got, ok := danger(text)
 		if !ok || got != want {
