@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the ten sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the eleven sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -77,7 +77,8 @@ func TestLabelledSets(t *testing.T) {
 		dangerWords bool
 	}{{"dev.jsonl", 208, false}, {"extra.jsonl", 274, false}, {"extra2.jsonl", 230, false}, {"extra3.jsonl", 230, false},
 		{"extra4.jsonl", 240, false}, {"extra5.jsonl", 230, false}, {"extra6.jsonl", 200, false}, {"extra7.jsonl", 200, false},
-		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true}} {
+		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true},
+		{"extra11.jsonl", 100, true}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {
@@ -187,7 +188,11 @@ func TestEmergencyWinsOverEverything(t *testing.T) {
 		"开水烫了孩子一身 皮都起泡了",
 		"我男人喝醉了拿着菜刀要砍我",
 		"街上一个男的拽着一个女娃往车上拉",
-		"有人翻墙进了邻居家院子", // 墙进 is no typo of the community 前进
+		"有人翻墙进了邻居家院子",                 // 墙进 is no typo of the community 前进
+		"超市仓库突然好多烟 有人喊着火了 我带着孩子出不去咋办", // trapped, not hypothetical
+		"收割机卷住了胳膊 好不容易拉出来了 血止不住",      // 好不容易 is no hedge
+		"一个男的从我下车就一直跟着我 现在就在我后面",
+		"燃气表那儿在呲气",
 	} {
 		d := decide(t, text)
 		if d.Decision != bot.Emergency {
@@ -278,6 +283,7 @@ func TestEverydayWordsAreNotDanger(t *testing.T) {
 		"这个视频火了",
 		"医院抽血化验要空腹吗",
 		"有人打电话说我孙子出车祸了让我赶紧打钱 我还没打 是不是骗子", // a scam, not a crash
+		"楼道里堆了纸箱子和旧沙发 真着火了可咋跑",
 	} {
 		if d := decide(t, text); d.Decision == bot.Emergency {
 			t.Errorf("%s: treated as an emergency (%s)", text, d.Topic)
