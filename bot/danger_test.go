@@ -22,6 +22,10 @@ func TestDangerBySigns(t *testing.T) {
 		"工地脚手架塌了 底下压着两个工人":             "emergency-medical",
 		"装修师傅把墙里的燃气管打穿了 气哧哧往外冒":        "emergency-gas-leak",
 		"喝醉的拿着啤酒瓶子到处抡 已经打伤一个人了":        "emergency-crime",
+		// told by a frightened child: 害怕 is fear now, not the hedge 怕
+		"妈妈不在家 厨房里好臭好臭 像臭鸡蛋的味道 我好害怕": "emergency-gas-leak",
+		"爸爸在打妈妈 妈妈一直在哭 我好害怕":         "emergency-crime",
+		"爷爷不说话了 叫他也不醒":               "emergency-medical",
 	} {
 		got, ok := danger(text)
 		if !ok || got != want {
