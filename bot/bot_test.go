@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the thirteen sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the fifteen sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -78,7 +78,8 @@ func TestLabelledSets(t *testing.T) {
 	}{{"dev.jsonl", 208, false}, {"extra.jsonl", 274, false}, {"extra2.jsonl", 230, false}, {"extra3.jsonl", 230, false},
 		{"extra4.jsonl", 240, false}, {"extra5.jsonl", 230, false}, {"extra6.jsonl", 200, false}, {"extra7.jsonl", 200, false},
 		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true},
-		{"extra11.jsonl", 100, true}, {"extra12.jsonl", 228, false}, {"extra13.jsonl", 100, true}} {
+		{"extra11.jsonl", 100, true}, {"extra12.jsonl", 228, false}, {"extra13.jsonl", 100, true},
+		{"extra14.jsonl", 100, true}, {"extra15.jsonl", 200, false}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {

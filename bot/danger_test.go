@@ -26,6 +26,10 @@ func TestDangerBySigns(t *testing.T) {
 		"妈妈不在家 厨房里好臭好臭 像臭鸡蛋的味道 我好害怕": "emergency-gas-leak",
 		"爸爸在打妈妈 妈妈一直在哭 我好害怕":         "emergency-crime",
 		"爷爷不说话了 叫他也不醒":               "emergency-medical",
+		"孩子吃果冻卡住了 脸憋得通红 咳不出来":        "emergency-medical",
+		"老人过马路让电动车撞了 躺地上起不来":         "emergency-medical",
+		"俺家门正被人砸 外头好几个人 喊着要钱":        "emergency-crime",
+		"地头烧秸秆烧大了 风一刮往村里跑":           "emergency-fire",
 	} {
 		got, ok := danger(text)
 		if !ok || got != want {
