@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the fifteen sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the sixteen sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -79,7 +79,7 @@ func TestLabelledSets(t *testing.T) {
 		{"extra4.jsonl", 240, false}, {"extra5.jsonl", 230, false}, {"extra6.jsonl", 200, false}, {"extra7.jsonl", 200, false},
 		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true},
 		{"extra11.jsonl", 100, true}, {"extra12.jsonl", 228, false}, {"extra13.jsonl", 100, true},
-		{"extra14.jsonl", 100, true}, {"extra15.jsonl", 200, false}} {
+		{"extra14.jsonl", 100, true}, {"extra15.jsonl", 200, false}, {"extra16.jsonl", 100, true}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {
@@ -194,6 +194,9 @@ func TestEmergencyWinsOverEverything(t *testing.T) {
 		"收割机卷住了胳膊 好不容易拉出来了 血止不住",      // 好不容易 is no hedge
 		"一个男的从我下车就一直跟着我 现在就在我后面",
 		"燃气表那儿在呲气",
+		"楼道里那堆杂物被谁点着了 烟很大 我们家门都出不去", // trapped: 都出不去 without a 着火了 before it
+		"医院停车场一辆电动车突然自燃了 火越来越旺",
+		"我们这栋楼楼道里现在然气味特别重 大家都往外跑呢",
 	} {
 		d := decide(t, text)
 		if d.Decision != bot.Emergency {

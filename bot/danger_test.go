@@ -30,6 +30,8 @@ func TestDangerBySigns(t *testing.T) {
 		"老人过马路让电动车撞了 躺地上起不来":         "emergency-medical",
 		"俺家门正被人砸 外头好几个人 喊着要钱":        "emergency-crime",
 		"地头烧秸秆烧大了 风一刮往村里跑":           "emergency-fire",
+		"工地上有人从脚手架上掉下来了 腿骨头都露出来了":    "emergency-medical",
+		"公交站有个男的一直对一个女孩动手动脚 女孩在挣扎":   "emergency-crime",
 	} {
 		got, ok := danger(text)
 		if !ok || got != want {

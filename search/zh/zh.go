@@ -319,19 +319,25 @@ func (a *Analyzer) straddles(runes []rune, i, n int) bool {
 	return false
 }
 
-// sharesRune picks the first word that has at least one rune in the same place as cand, other
-// than a function character: 能不能 shares only 不 with 冷不冷 and is no typo of it.
+// sharesRune picks the word that has the most runes in the same place as cand, other than
+// function characters, and at least one: 能不能 shares only 不 with 冷不冷 and is no typo of it, and
+// 然气味 is 燃气味 (two shared) rather than the listed misspelling 燃期味 (one).
 func sharesRune(cand string, words []string) (string, bool) {
 	c := []rune(cand)
+	best, bestN := "", 0
 	for _, w := range words {
 		wr := []rune(w)
+		n := 0
 		for j := range c {
 			if j < len(wr) && wr[j] == c[j] && !strings.ContainsRune(functionChars, c[j]) {
-				return w, true
+				n++
 			}
 		}
+		if n > bestN {
+			best, bestN = w, n
+		}
 	}
-	return "", false
+	return best, bestN > 0
 }
 
 // Normalize folds and corrects s: the text the index is queried with.

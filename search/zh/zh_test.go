@@ -320,13 +320,14 @@ func TestNewAnalyzerConcurrent(t *testing.T) {
 // TestCorrectToWhatWasMeant: a misspelling the guide lists (for the index) is not what a typo is
 // corrected to when its group's word sounds the same.
 func TestCorrectToWhatWasMeant(t *testing.T) {
-	a, err := zh.NewAnalyzer([]string{"网个员", "网格员", "取暖"}, [][]string{{"网格员", "网个员"}, {"暖气", "取暖"}})
+	a, err := zh.NewAnalyzer([]string{"网个员", "网格员", "取暖", "燃期味", "燃气味"}, [][]string{{"网格员", "网个员"}, {"暖气", "取暖"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for in, want := range map[string]string{
 		"给个网各员的电话": "给个网格员的电话", // not 网个员, the listed misspelling
 		"网个员的手机号":  "网格员的手机号",  // the listed misspelling itself
+		"楼道里然气味好重": "楼道里燃气味好重", // the word sharing the most characters, not the listed 燃期味
 		"屋里去暖不行":   "屋里取暖不行",   // 暖气 is 取暖's group word, but it does not sound like it
 	} {
 		if got := a.Correct(in); got != want {
