@@ -270,6 +270,8 @@ func (b *Bot) plausible(text string, hits []search.EntryHit) []search.EntryHit {
 	for _, h := range hits {
 		switch {
 		case h.Kind == search.KindEmergency && hedged(text):
+		case h.Kind == search.KindEmergency && notDanger.match(text) && !b.namesDangerOf(notDanger.replace(text, " "), h.ID):
+			// The danger word is in a phrase that means something else (热得要着火了).
 		case h.Kind == search.KindEmergency && h.Score < b.cal.SureEmergency && !b.namesDangerOf(text, h.ID):
 			// A weak match to an emergency whose words the text does not say (WiFi连不上):
 			// nothing to ask about.

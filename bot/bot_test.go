@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the sixteen sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the eighteen sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -79,7 +79,8 @@ func TestLabelledSets(t *testing.T) {
 		{"extra4.jsonl", 240, false}, {"extra5.jsonl", 230, false}, {"extra6.jsonl", 200, false}, {"extra7.jsonl", 200, false},
 		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true},
 		{"extra11.jsonl", 100, true}, {"extra12.jsonl", 228, false}, {"extra13.jsonl", 100, true},
-		{"extra14.jsonl", 100, true}, {"extra15.jsonl", 200, false}, {"extra16.jsonl", 100, true}} {
+		{"extra14.jsonl", 100, true}, {"extra15.jsonl", 200, false}, {"extra16.jsonl", 100, true},
+		{"extra17.jsonl", 80, true}, {"extra18.jsonl", 210, false}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {
@@ -286,6 +287,7 @@ func TestEverydayWordsAreNotDanger(t *testing.T) {
 		"俺老汉脑梗以后就瘫在炕上了 能不能约人上门给洗洗头",
 		"这个视频火了",
 		"医院抽血化验要空腹吗",
+		"这天热得都要着火了",
 		"有人打电话说我孙子出车祸了让我赶紧打钱 我还没打 是不是骗子", // a scam, not a crash
 		"楼道里堆了纸箱子和旧沙发 真着火了可咋跑",
 	} {

@@ -32,6 +32,10 @@ func TestDangerBySigns(t *testing.T) {
 		"地头烧秸秆烧大了 风一刮往村里跑":           "emergency-fire",
 		"工地上有人从脚手架上掉下来了 腿骨头都露出来了":    "emergency-medical",
 		"公交站有个男的一直对一个女孩动手动脚 女孩在挣扎":   "emergency-crime",
+		"灶台底下的软管裂了 正往外呲气":            "emergency-gas-leak", // two patterns over one phrase count twice
+		"孩子吃葡萄卡住了 脸都憋紫了":             "emergency-medical",
+		"一家人都头疼恶心站不稳 屋里生着炉子":         "emergency-medical",
+		"俺家进贼了 人还在屋里翻东西":             "emergency-crime",
 	} {
 		got, ok := danger(text)
 		if !ok || got != want {
