@@ -64,7 +64,7 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the eighteen sets written apart
+// TestLabelledSets holds the bot to the targets on the dev set and on the nineteen sets written apart
 // from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
 // answered as if in scope (one of the dev set's eight), and every emergency caught.
 func TestLabelledSets(t *testing.T) {
@@ -80,7 +80,7 @@ func TestLabelledSets(t *testing.T) {
 		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true},
 		{"extra11.jsonl", 100, true}, {"extra12.jsonl", 228, false}, {"extra13.jsonl", 100, true},
 		{"extra14.jsonl", 100, true}, {"extra15.jsonl", 200, false}, {"extra16.jsonl", 100, true},
-		{"extra17.jsonl", 80, true}, {"extra18.jsonl", 210, false}} {
+		{"extra17.jsonl", 80, true}, {"extra18.jsonl", 210, false}, {"extra19.jsonl", 208, false}} {
 		t.Run(set.file, func(t *testing.T) {
 			f, err := os.Open("../testdata/" + set.file)
 			if err != nil {

@@ -57,7 +57,7 @@ var dangerSigns = []struct {
 }
 
 // urgentRe: the resident says it is happening now.
-var urgentRe = regexp.MustCompile(`突然|刚才|刚刚|刚被|刚把|这会儿|现在|正在|正往|还在|一直|越来越|快(来|点|告诉|帮|救)|马上|赶紧|救命|害怕|吓死|好怕|怎么办|咋办|咋弄|咋整|谁懂|不行了|快要|[！!]{2,}`)
+var urgentRe = regexp.MustCompile(`突然|刚才|刚刚|刚被|刚把|这会儿|现在|正在|正往|还在(烧|冒|漏|响|呲|打|砸|流|抢|往|屋|里|车|那|走|转)|一直|越来越|快(来|点|告诉|帮|救)|马上|赶紧|救命|害怕|吓死|好怕|怎么办|咋办|咋弄|咋整|谁懂|不行了|快要|[！!]{2,}`)
 
 // overRe: the danger is over.
 var overRe = regexp.MustCompile(`没事了|(盖|扑|浇)灭了|火(早|已经|都)灭了|早灭了|已经灭了|灭掉了|已经好了|消停了`)
@@ -105,7 +105,10 @@ func dangerScore(sc *scan) (string, int) {
 		weak := 0
 		for _, p := range d.weak.parts {
 			if p.may(sc) { // the rest's runes are among the text's
-				weak += len(p.re.FindAllStringIndex(rest, 3))
+				if n := len(p.re.FindAllStringIndex(rest, 3)); n > 0 {
+					weak += n
+					rest = p.re.ReplaceAllString(rest, " ") // 煤气罐 is one sign, not also 煤气 and 气罐
+				}
 			}
 		}
 		score += min(weak, 3)
