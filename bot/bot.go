@@ -1,19 +1,19 @@
 // Package bot decides what to do with one resident message: answer from the guide, take a report,
 // raise an emergency, find a contact, look up a case, call a human, chat, decline, or ask back.
-// It depends only on the search package's guide and Index interface.
+// It depends only on the search package's guide and Index interface; its decision is a model
+// learned from the guide's labelled messages (train.go, model/).
 package bot
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/bayannur/hotline/bot/model"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/zh"
 )
@@ -57,15 +57,16 @@ type Option struct {
 
 // Decision is what the bot decided for a message.
 type Decision struct {
-	Decision string            `json:"decision"`
-	Topic    string            `json:"topic"`
-	Category string            `json:"category"`
-	Score    float64           `json:"score"`
-	Text     string            `json:"text"`
-	Options  []Option          `json:"options"`
-	Contact  *ContactCard      `json:"contact,omitempty"`
-	Entry    *search.Entry     `json:"-"`
-	Hits     []search.EntryHit `json:"-"`
+	Decision string        `json:"decision"`
+	Topic    string        `json:"topic"`
+	Category string        `json:"category"`
+	Score    float64       `json:"score"`
+	Text     string        `json:"text"`
+	Options  []Option      `json:"options"`
+	Contact  *ContactCard  `json:"contact,omitempty"`
+	Entry    *search.Entry `json:"-"`
+	// Labels are the model's three most probable labels, for tuning.
+	Labels []Scored `json:"-"`
 }
 
 // ContactCard is the community and grid a resident can turn to.
@@ -83,204 +84,194 @@ type ContactCard struct {
 	People      []search.Person `json:"people,omitempty"`
 }
 
-//go:embed intents.yaml
-var intentsYAML []byte
-
-// Intents returns the bot's own pseudo-entries (kind intent) to index beside the guide.
-func Intents() ([]search.Entry, error) {
-	var doc struct {
-		Intents []search.Entry `yaml:"intents"`
-	}
-	if err := yaml.Unmarshal(intentsYAML, &doc); err != nil {
-		return nil, fmt.Errorf("bot: intents.yaml: %w", err)
-	}
-	for i := range doc.Intents {
-		doc.Intents[i].Kind = search.KindIntent
-	}
-	return doc.Intents, nil
-}
-
-// Bot answers residents from a guide through an index.
+// Bot answers residents from a guide: a model learned from the guide's labelled messages decides
+// what a message is about, the index finds places and communities for contacts.
 type Bot struct {
-	guide *search.Guide
-	index search.Index
-	an    *zh.Analyzer
-	cal   Calibration
-	menu  []Option
+	guide  *search.Guide
+	index  search.Index
+	an     *zh.Analyzer
+	feat   *featurizer
+	model  *model.Model
+	cal    Calibration
+	menu   []Option
+	labels []labelInfo // per model class
 }
 
-// New returns a bot over a guide, an index that holds the guide's entries and the bot's Intents,
-// and the analyzer the index was built with.
-func New(g *search.Guide, idx search.Index, an *zh.Analyzer) *Bot {
-	b := &Bot{guide: g, index: idx, an: an, cal: DefaultCalibration}
+// labelInfo is what the bot knows of one of the model's labels.
+type labelInfo struct {
+	entry     *search.Entry // nil for contact, status, handoff, smalltalk, none
+	emergency bool
+}
+
+// Calibration holds the thresholds the decision uses. They are chosen by cross-validation
+// (CrossValidate), never by hand, and kept in the guide's calibration.yaml.
+type Calibration struct {
+	// Temperature divides the model's scores before the softmax that makes them probabilities.
+	Temperature float64 `yaml:"temperature"`
+	// Answer: a best label less probable than this is asked about instead of acted on.
+	Answer float64 `yaml:"answer"`
+	// Emergency: from this probability that a message is an emergency, the emergency numbers
+	// open the first reply whatever the decision (chosen so that every emergency of
+	// cross-validation gets them).
+	Emergency float64 `yaml:"emergency"`
+}
+
+// DefaultCalibration is used for a guide without calibration.yaml.
+var DefaultCalibration = Calibration{Temperature: 0.1, Answer: 0.5, Emergency: 0.05}
+
+// New trains the bot's model on a guide and returns the bot. idx holds the guide's places (for
+// contacts) and entries (for the console's search); an is the analyzer it was built with.
+func New(g *search.Guide, idx search.Index, an *zh.Analyzer) (*Bot, error) {
+	cal := DefaultCalibration
+	if g.Calibration != nil {
+		cal = Calibration{Temperature: g.Calibration.Temperature, Answer: g.Calibration.Answer, Emergency: g.Calibration.Emergency}
+	}
+	all := trainingSet(g, an)
+	l := newLearner(g, an, all)
+	m, err := l.train(all)
+	if err != nil {
+		return nil, fmt.Errorf("bot: training: %w", err)
+	}
+	return newBot(g, idx, an, l.feat, m, cal), nil
+}
+
+func newBot(g *search.Guide, idx search.Index, an *zh.Analyzer, feat *featurizer, m *model.Model, cal Calibration) *Bot {
+	m.Temperature = cal.Temperature
+	b := &Bot{guide: g, index: idx, an: an, feat: feat, model: m, cal: cal}
 	b.menu = []Option{
 		{ID: "menu:procedure", Label: "问办事（低保、医保、开证明…）"},
 		{ID: "menu:report", Label: "反映问题（暖气、路灯、漏水…）"},
 		{ID: Contact, Label: "找社区和网格员"},
 	}
+	for _, l := range m.Labels {
+		var li labelInfo
+		if e, ok := g.Entry(l); ok {
+			li = labelInfo{entry: e, emergency: e.Kind == search.KindEmergency}
+		}
+		b.labels = append(b.labels, li)
+	}
 	return b
 }
 
-// Calibration holds the thresholds the decision uses; see docs/bot.md for how they were set.
-type Calibration struct {
-	// MinScore: a best entry scoring below it is not trusted at all (decline).
-	MinScore float64
-	// ClarifyBelow: a best entry below it is offered as an option rather than answered outright.
-	ClarifyBelow float64
-	// CloseRatio: a runner-up scoring at least this share of the best makes the bot ask which.
-	CloseRatio float64
-	// EmergencyRatio: an emergency entry among the next two hits at this share of the best or more
-	// is taken over the best.
-	EmergencyRatio float64
-	// SureEmergency: an emergency entry found by search alone (no danger word matched) is acted
-	// on from this score; below it the bot asks, with the emergency numbers in the question.
-	SureEmergency float64
-	// Scale maps a raw BM25 score to the 0..1 confidence reported: 1 - exp(-score/Scale).
-	Scale float64
+// analysis is what the model makes of one message: read once, used by every step after.
+type analysis struct {
+	text      string    // normalised
+	scores    []float64 // per model label: the model's decision values
+	probs     []float64 // per model label: their softmax
+	best      int       // the most probable label
+	emergency float64   // the probability that it is an emergency, any of them
+	worst     int       // the most probable emergency label, -1 when the guide has none
+	known     int       // features of characters and syllables the model has seen
 }
 
-// DefaultCalibration was set on the dev set, see docs/bot.md.
-var DefaultCalibration = Calibration{MinScore: 0.07, ClarifyBelow: 0.12, CloseRatio: 0.9, EmergencyRatio: 0.8, SureEmergency: 0.25, Scale: 0.5}
+func (b *Bot) analyse(text string) analysis {
+	doc, nText := b.feat.features(text)
+	scores := b.model.Scores(doc)
+	a := analysis{text: text, scores: scores, probs: b.model.Probabilities(scores), worst: -1, known: b.model.Known(doc[:nText])}
+	for i, p := range a.probs {
+		if p > a.probs[a.best] {
+			a.best = i
+		}
+		if b.labels[i].emergency {
+			a.emergency += p
+			if a.worst < 0 || p > a.probs[a.worst] {
+				a.worst = i
+			}
+		}
+	}
+	return a
+}
 
-func (b *Bot) confidence(raw float64) float64 {
-	return math.Round((1-math.Exp(-raw/b.cal.Scale))*1000) / 1000
+func (a analysis) conf() float64 { return math.Round(a.probs[a.best]*1000) / 1000 }
+
+// check validates a message as every entry point must.
+func (b *Bot) check(m Message) error {
+	if !utf8.ValidString(m.Text) {
+		return ErrInvalidUTF8
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		return ErrEmpty
+	}
+	if utf8.RuneCountInString(m.Text) > MaxRunes {
+		return ErrTooLong
+	}
+	if m.Community != "" {
+		if _, ok := b.guide.Community(m.Community); !ok {
+			return fmt.Errorf("%w %q", ErrUnknownCommunity, m.Community)
+		}
+	}
+	return nil
 }
 
 // Decide decides what to do with one message.
 func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
-	if !utf8.ValidString(m.Text) {
-		return Decision{}, ErrInvalidUTF8
+	if err := b.check(m); err != nil {
+		return Decision{}, err
 	}
-	if strings.TrimSpace(m.Text) == "" {
-		return Decision{}, ErrEmpty
-	}
-	if utf8.RuneCountInString(m.Text) > MaxRunes {
-		return Decision{}, ErrTooLong
-	}
-	if m.Community != "" {
-		if _, ok := b.guide.Community(m.Community); !ok {
-			return Decision{}, fmt.Errorf("%w %q", ErrUnknownCommunity, m.Community)
-		}
+	if err := ctx.Err(); err != nil {
+		return Decision{}, err
 	}
 	text := b.an.Normalize(m.Text)
 	if text == "" {
 		// Emoji, punctuation: nothing to look up.
 		return b.smalltalk(1), nil
 	}
-	if id, ok := danger(text); ok {
-		if e, found := b.guide.Entry(id); found {
-			return b.fromEntry(e, 1), nil
-		}
-	}
-	if f := focus(text); f != "" {
-		text = f
-	}
-	if statusRe.match(text) || statusEarlierRe.match(text) {
-		return b.simple(Status, 1, statusText), nil
-	}
-	hits, err := b.index.SearchEntries(ctx, text, 8)
-	if err != nil {
-		return Decision{}, err
-	}
-	d := b.decide(ctx, m, text, hits)
-	d.Hits = hits
-	return d, nil
+	return b.decide(ctx, m, b.analyse(text)), nil
 }
 
-func (b *Bot) decide(ctx context.Context, m Message, text string, hits []search.EntryHit) Decision {
-	if len(hits) == 0 || hits[0].Score < b.cal.MinScore {
-		return b.decline(hits)
+// decide acts on the model's reading of a message.
+func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
+	if a.known == 0 { // no Chinese and no pinyin: letters and digits the model never saw
+		return b.decline(a)
 	}
-	hits = b.plausible(text, hits)
-	if len(hits) == 0 || hits[0].Score < b.cal.MinScore {
-		return b.decline(hits)
+	label, li := b.model.Labels[a.best], b.labels[a.best]
+	sure := a.probs[a.best] >= b.cal.Answer
+	var d Decision
+	switch {
+	case li.emergency:
+		// Danger is never asked about: the numbers go out at once.
+		d = b.fromEntry(li.entry, a.conf())
+	case label == "none":
+		d = b.decline(a)
+	case !sure || label == Clarify:
+		d = b.clarify(a)
+	case li.entry != nil:
+		d = b.fromEntry(li.entry, a.conf())
+	case label == Contact:
+		d = b.contact(ctx, m, a.text, a.conf())
+	case label == Status:
+		d = b.simple(Status, a.conf(), statusText)
+	case label == Handoff:
+		d = b.simple(Handoff, a.conf(), handoffText)
+	default:
+		d = b.smalltalk(a.conf())
 	}
-	top := hits[0]
-	// An emergency entry close behind the best still wins: danger is never second. (Hedged
-	// emergencies are already gone.)
-	for _, h := range hits[1:min(3, len(hits))] {
-		if h.Kind == search.KindEmergency && h.Score >= b.cal.EmergencyRatio*top.Score {
-			top = h
-			break
-		}
-	}
-	conf := b.confidence(top.Score)
-	if top.Kind == search.KindIntent {
-		switch top.ID {
-		case Contact:
-			return b.contact(ctx, m, text, conf)
-		case Status:
-			return b.simple(Status, conf, statusText)
-		case Handoff:
-			return b.simple(Handoff, conf, handoffText)
-		case Smalltalk:
-			return b.smalltalk(conf)
-		default: // offtopic-*
-			return b.decline(hits)
-		}
-	}
-	e, ok := b.guide.Entry(top.ID)
-	if !ok {
-		return b.decline(hits)
-	}
-	if e.Kind == search.KindEmergency {
-		if top.Score >= b.cal.SureEmergency && namesDanger(text, e) {
-			return b.fromEntry(e, conf)
-		}
-		// A weak match to an emergency with no danger word: ask, but give the numbers at once.
-		d := b.clarify(hits, conf)
+	if d.Decision != Emergency && a.emergency >= b.cal.Emergency {
+		// It may be an emergency: whatever else is said, the numbers come first.
 		d.Text = emergencyNumbersText + "\n" + d.Text
-		return d
-	}
-	// Unsure: a weak best, or a runner-up nearly as good, and the resident is asked which.
-	contenders := 0
-	for _, h := range hits {
-		if h.Kind != search.KindIntent && h.Score >= b.cal.CloseRatio*top.Score {
-			contenders++
+		if d.Decision == Clarify && a.worst >= 0 {
+			d.Options = append([]Option{{ID: b.labels[a.worst].entry.ID, Label: b.labels[a.worst].entry.Title}}, d.Options...)
+			d.Options = d.Options[:min(3, len(d.Options))]
 		}
 	}
-	if top.Score < b.cal.ClarifyBelow || contenders > 1 {
-		return b.clarify(hits, conf)
-	}
-	return b.fromEntry(e, conf)
+	d.Labels = b.top(a, 3)
+	return d
 }
 
-// namesDanger reports whether the text itself says one of an emergency entry's words. A match
-// through sound-alikes alone (淹着了 heard as 烟着了) is not enough to send someone to 119: the
-// resident is asked, with the numbers given at once.
-func namesDanger(text string, e *search.Entry) bool {
-	for _, k := range e.Keywords {
-		if strings.Contains(text, k) {
-			return true
-		}
+// top returns the n most probable labels of an analysis, for tuning and the console.
+func (b *Bot) top(a analysis, n int) []Scored {
+	out := make([]Scored, 0, len(a.probs))
+	for i, p := range a.probs {
+		out = append(out, Scored{Label: b.model.Labels[i], P: math.Round(p*1000) / 1000})
 	}
-	return false
+	sort.SliceStable(out, func(i, j int) bool { return out[i].P > out[j].P })
+	return out[:min(n, len(out))]
 }
 
-func (b *Bot) namesDangerOf(text, id string) bool {
-	e, ok := b.guide.Entry(id)
-	return ok && namesDanger(text, e)
-}
-
-// plausible drops hits the text's own words rule out: an emergency entry when the text talks
-// about a danger rather than being in one, and the contact intent when no person or place is
-// named.
-func (b *Bot) plausible(text string, hits []search.EntryHit) []search.EntryHit {
-	out := hits[:0:0]
-	for _, h := range hits {
-		switch {
-		case h.Kind == search.KindEmergency && hedged(text):
-		case h.Kind == search.KindEmergency && notDanger.match(text) && !b.namesDangerOf(notDanger.replace(text, " "), h.ID):
-			// The danger word is in a phrase that means something else (热得要着火了).
-		case h.Kind == search.KindEmergency && h.Score < b.cal.SureEmergency && !b.namesDangerOf(text, h.ID):
-			// A weak match to an emergency whose words the text does not say (WiFi连不上):
-			// nothing to ask about.
-		case h.Kind == search.KindIntent && h.ID == Contact && !contactTargetRe.match(text):
-		default:
-			out = append(out, h)
-		}
-	}
-	return out
+// Scored is a label with its probability.
+type Scored struct {
+	Label string  `json:"label"`
+	P     float64 `json:"p"`
 }
 
 func (b *Bot) fromEntry(e *search.Entry, conf float64) Decision {
@@ -305,26 +296,25 @@ func (b *Bot) smalltalk(conf float64) Decision {
 	return Decision{Decision: Smalltalk, Score: conf, Text: smalltalkText, Options: b.menu}
 }
 
-func (b *Bot) decline(hits []search.EntryHit) Decision {
-	d := Decision{Decision: Decline, Text: declineText, Options: b.menu}
-	if len(hits) > 0 {
-		d.Score = b.confidence(hits[0].Score)
-	}
-	return d
+func (b *Bot) decline(a analysis) Decision {
+	return Decision{Decision: Decline, Text: declineText, Options: b.menu, Score: a.conf()}
 }
 
-func (b *Bot) clarify(hits []search.EntryHit, conf float64) Decision {
-	d := Decision{Decision: Clarify, Score: conf, Text: clarifyText}
-	for _, h := range hits {
-		if h.Kind == search.KindIntent {
-			continue
+// clarify asks which of the likeliest topics the resident means: the three guide topics the model
+// scores highest (by score, not probability: when the message is too vague for any topic, the
+// probabilities of all topics are next to nothing, their scores still rank them).
+func (b *Bot) clarify(a analysis) Decision {
+	d := Decision{Decision: Clarify, Score: a.conf(), Text: clarifyText, Options: []Option{}}
+	var topics []int
+	for i, li := range b.labels {
+		if li.entry != nil {
+			topics = append(topics, i)
 		}
-		if e, ok := b.guide.Entry(h.ID); ok {
-			d.Options = append(d.Options, Option{ID: e.ID, Label: e.Title})
-		}
-		if len(d.Options) == 3 {
-			break
-		}
+	}
+	sort.SliceStable(topics, func(x, y int) bool { return a.scores[topics[x]] > a.scores[topics[y]] })
+	for _, i := range topics[:min(3, len(topics))] {
+		e := b.labels[i].entry
+		d.Options = append(d.Options, Option{ID: e.ID, Label: e.Title})
 	}
 	if len(d.Options) > 0 {
 		if e, ok := b.guide.Entry(d.Options[0].ID); ok {

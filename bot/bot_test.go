@@ -3,8 +3,7 @@ package bot_test
 import (
 	"context"
 	"errors"
-	"os"
-	"sort"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -36,17 +35,13 @@ func newBot(tb testing.TB) (*bot.Bot, *search.Guide) {
 			sampleErr = problems
 			return
 		}
-		intents, err := bot.Intents()
+		idx, an, err := bleve.Build(context.Background(), g, nil)
 		if err != nil {
 			sampleErr = err
 			return
 		}
-		idx, an, err := bleve.Build(context.Background(), g, intents)
-		if err != nil {
-			sampleErr = err
-			return
-		}
-		sampleBot, sampleGuide = bot.New(g, idx, an), g
+		sampleBot, sampleErr = bot.New(g, idx, an)
+		sampleGuide = g
 	})
 	if sampleErr != nil {
 		tb.Fatal(sampleErr)
@@ -64,54 +59,45 @@ func decide(t *testing.T, text string) bot.Decision {
 	return d
 }
 
-// TestLabelledSets holds the bot to the targets on the dev set and on the nineteen sets written apart
-// from the guide: strict accuracy of at least 90%, at most one out-of-scope message in eight
-// answered as if in scope (one of the dev set's eight), and every emergency caught.
-func TestLabelledSets(t *testing.T) {
-	b, _ := newBot(t)
-	for _, set := range []struct {
-		file string
-		size int
-		// dangerWords: the set's out-of-scope messages are everyday uses of danger words and
-		// safety questions (这个视频火了, 着火了往哪跑), held to emergencies and accuracy only.
-		dangerWords bool
-	}{{"dev.jsonl", 208, false}, {"extra.jsonl", 274, false}, {"extra2.jsonl", 230, false}, {"extra3.jsonl", 230, false},
-		{"extra4.jsonl", 240, false}, {"extra5.jsonl", 230, false}, {"extra6.jsonl", 200, false}, {"extra7.jsonl", 200, false},
-		{"extra8.jsonl", 160, true}, {"extra9.jsonl", 140, true}, {"extra10.jsonl", 120, true},
-		{"extra11.jsonl", 100, true}, {"extra12.jsonl", 228, false}, {"extra13.jsonl", 100, true},
-		{"extra14.jsonl", 100, true}, {"extra15.jsonl", 200, false}, {"extra16.jsonl", 100, true},
-		{"extra17.jsonl", 80, true}, {"extra18.jsonl", 210, false}, {"extra19.jsonl", 208, false}} {
-		t.Run(set.file, func(t *testing.T) {
-			f, err := os.Open("../testdata/" + set.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			items, err := bot.ReadLabelled(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(items) != set.size {
-				t.Fatalf("%s has %d messages, want %d", set.file, len(items), set.size)
-			}
-			rep, err := b.Evaluate(context.Background(), items)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var sb strings.Builder
-			rep.Print(&sb, true)
-			t.Log("\n" + sb.String())
-			if acc := rep.Accuracy(); acc < 0.90 {
-				t.Errorf("strict accuracy %.3f, want at least 0.90", acc)
-			}
-			// The dev set's bar, one of its eight: one in eight at most.
-			if most := max(1, rep.OutOfScope/8); !set.dangerWords && rep.OutOfScopeAnswered > most {
-				t.Errorf("%d of %d out-of-scope messages answered as in scope, want at most %d", rep.OutOfScopeAnswered, rep.OutOfScope, most)
-			}
-			if rep.EmergenciesMissed > 0 {
-				t.Errorf("%d emergencies missed, want none", rep.EmergenciesMissed)
-			}
-		})
+// TestCrossValidation holds the bot to the issue's goals on messages its model has not seen (each
+// fold of the guide's labelled sets decided by a model trained without it), and holds the shipped
+// calibration.yaml to what cross-validation chooses: it is never set by hand.
+func TestCrossValidation(t *testing.T) {
+	_, g := newBot(t)
+	idx, an, err := bleve.Build(context.Background(), g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	rep, err := bot.CrossValidate(context.Background(), g, idx, an, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	rep.Print(&sb)
+	t.Log("\n" + sb.String())
+	if acc := rep.Accuracy(); acc < 0.97 {
+		t.Errorf("strict accuracy %.3f, want at least 0.97", acc)
+	}
+	if rep.EmergenciesWithNumbers != rep.Emergencies {
+		t.Errorf("%d of %d emergencies got the numbers in the first reply, want all", rep.EmergenciesWithNumbers, rep.Emergencies)
+	}
+	if caught := float64(rep.Emergencies-rep.EmergenciesMissed) / float64(rep.Emergencies); caught < 0.98 {
+		t.Errorf("%.3f of emergencies decided as such, want at least 0.98", caught)
+	}
+	if other := rep.Total - rep.Emergencies; float64(rep.FalseEmergencies) > 0.01*float64(other) {
+		t.Errorf("%d of %d other messages decided as emergencies, want at most 1%%", rep.FalseEmergencies, other)
+	}
+	if float64(rep.OutOfScopeAnswered) > 0.10*float64(rep.OutOfScope) {
+		t.Errorf("%d of %d out-of-scope messages answered as in scope, want at most 10%%", rep.OutOfScopeAnswered, rep.OutOfScope)
+	}
+	shipped := g.Calibration
+	if shipped == nil {
+		t.Fatal("the built-in guide has no calibration.yaml")
+	}
+	got := rep.Calibration
+	if math.Abs(got.Temperature-shipped.Temperature) > 1e-4 || got.Answer != shipped.Answer || got.Emergency != shipped.Emergency {
+		t.Errorf("calibration.yaml holds %+v, cross-validation chooses %+v: run `hotline eval --cv 10 --guide search/sample --write`", *shipped, got)
 	}
 }
 
@@ -475,21 +461,16 @@ func TestConcurrentDecisions(t *testing.T) {
 	}
 }
 
-func TestIntentsAreWellFormed(t *testing.T) {
-	intents, err := bot.Intents()
-	if err != nil {
-		t.Fatal(err)
+func TestIntentsTeachEveryLabel(t *testing.T) {
+	_, g := newBot(t)
+	labels := map[string]int{}
+	for _, in := range g.Intents {
+		labels[in.Label] += len(in.Examples)
 	}
-	var ids []string
-	for _, in := range intents {
-		ids = append(ids, in.ID)
-		if in.Kind != search.KindIntent || len(in.Keywords) == 0 || len(in.Examples) < 6 {
-			t.Errorf("intent %s: kind %q, %d keywords, %d examples", in.ID, in.Kind, len(in.Keywords), len(in.Examples))
+	for _, l := range []string{"contact", "status", "handoff", "smalltalk", "none"} {
+		if labels[l] < 6 {
+			t.Errorf("intents teach %s with %d examples, want at least 6", l, labels[l])
 		}
-	}
-	sort.Strings(ids)
-	if got := strings.Join(ids, ","); !strings.HasPrefix(got, "contact,handoff,offtopic-") || !strings.HasSuffix(got, ",smalltalk,status") {
-		t.Errorf("intents %s", got)
 	}
 }
 

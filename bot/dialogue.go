@@ -107,16 +107,38 @@ func (d *Dialogue) Ask(ctx context.Context, st *DialogState, community *string, 
 	if _, ok := d.Bot.guide.Community(*community); !ok {
 		*community = "" // from a guide since replaced
 	}
+	m := Message{Text: text, Community: *community}
+	if err := d.Bot.check(m); err != nil {
+		return Reply{}, err
+	}
+	norm := d.Bot.an.Normalize(text)
+	if norm == "" {
+		// Emoji, punctuation: nothing to read, and a pending question stays pending.
+		return reply(id, d.Bot.smalltalk(1)), nil
+	}
+	a := d.Bot.analyse(norm)
 	if st.Flow != "" {
-		if r, handled, err := d.continueFlow(ctx, st, community, id, text); handled || err != nil {
+		if d.interrupts(st, a) {
+			*st = DialogState{}
+		} else if r, handled, err := d.continueFlow(ctx, st, community, id, text, a); handled || err != nil {
 			return r, err
 		}
 	}
-	dec, err := d.Bot.Decide(ctx, Message{Text: text, Community: *community})
-	if err != nil {
-		return Reply{}, err
+	return d.fromDecision(ctx, st, community, id, text, d.Bot.decide(ctx, m, a))
+}
+
+// interrupts reports whether a message inside a flow is no answer to its question, before the
+// flow reads it: an emergency (other than the one being reported) or a wish for a person. No flow
+// ever traps a resident. Inside a flow the model's most probable label must say so: an answer
+// (a place, a phone number) is nothing the model was taught, and its low emergency probability
+// must not throw away the report it completes.
+func (d *Dialogue) interrupts(st *DialogState, a analysis) bool {
+	b := d.Bot
+	label, li := b.model.Labels[a.best], b.labels[a.best]
+	if li.emergency {
+		return !st.Emergency || label != st.Topic
 	}
-	return d.fromDecision(ctx, st, community, id, text, dec)
+	return label == Handoff && a.probs[a.best] >= b.cal.Answer
 }
 
 // fromDecision turns a fresh decision into a reply, starting a flow where one is needed.
@@ -223,18 +245,18 @@ func simpleReply(id, decision, text string) Reply {
 
 // continueFlow takes a message as the answer to the pending question. handled is false when the
 // message is a new question instead (the flow is then dropped): an emergency always is.
-func (d *Dialogue) continueFlow(ctx context.Context, st *DialogState, community *string, id, text string) (Reply, bool, error) {
-	if topic, now := danger(d.Bot.an.Normalize(text)); now && topic != st.Topic {
-		*st = DialogState{}
-		return Reply{}, false, nil
-	}
+func (d *Dialogue) continueFlow(ctx context.Context, st *DialogState, community *string, id, text string, a analysis) (Reply, bool, error) {
 	switch st.Flow {
 	case "report":
-		return d.continueReport(ctx, st, id, text)
+		return d.continueReport(ctx, st, id, text, a)
 	case "status":
 		r, ok, err := d.tryStatus(ctx, st, id, text)
 		if ok || err != nil {
 			return r, true, err
+		}
+		if d.looksLikeQuestion(a) {
+			*st = DialogState{}
+			return Reply{}, false, nil
 		}
 		if st.Retries++; st.Retries > maxStepRetries {
 			*st = DialogState{}
@@ -248,13 +270,13 @@ func (d *Dialogue) continueFlow(ctx context.Context, st *DialogState, community 
 	return Reply{}, false, nil
 }
 
-func (d *Dialogue) continueReport(ctx context.Context, st *DialogState, id, text string) (Reply, bool, error) {
+func (d *Dialogue) continueReport(ctx context.Context, st *DialogState, id, text string, a analysis) (Reply, bool, error) {
 	text = strings.TrimSpace(text)
 	switch st.Step {
 	case "describe", "message":
 		st.Description = text
 	case "place":
-		if looksLikeQuestion(d, text) {
+		if d.looksLikeQuestion(a) {
 			*st = DialogState{}
 			return Reply{}, false, nil
 		}
@@ -292,18 +314,15 @@ func (d *Dialogue) continueReport(ctx context.Context, st *DialogState, id, text
 	return r, true, nil
 }
 
-// looksLikeQuestion: an answer to "where?" that the bot reads as a confident new question (a
-// procedure, a status, a human) rather than a place.
-func looksLikeQuestion(d *Dialogue, text string) bool {
-	dec, err := d.Bot.Decide(context.Background(), Message{Text: text})
-	if err != nil {
+// looksLikeQuestion: an answer to "where?" or "which ticket?" that the model reads as a
+// confident new question (a procedure, a status, a human) rather than the answer.
+func (d *Dialogue) looksLikeQuestion(a analysis) bool {
+	b := d.Bot
+	if a.probs[a.best] < b.cal.Answer {
 		return false
 	}
-	switch dec.Decision {
-	case Answer, Status, Handoff:
-		return dec.Score >= 0.5
-	}
-	return false
+	label, li := b.model.Labels[a.best], b.labels[a.best]
+	return li.entry != nil && li.entry.Kind == search.KindProcedure || label == Status || label == Handoff
 }
 
 func yes(text string) bool {

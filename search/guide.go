@@ -6,6 +6,7 @@ package search
 import (
 	"embed"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -155,6 +156,15 @@ type Guide struct {
 	Entries  []Entry
 	Towns    []Town
 	Synonyms [][]string
+	// Intents, Training and Patterns teach the bot's model (intents.yaml, training/*.jsonl,
+	// patterns.yaml); each is optional, and a guide without them is learned from its entries'
+	// examples and keywords alone.
+	Intents  []Intent
+	Training []Labelled
+	Patterns []Pattern
+	// Calibration is the model's calibration chosen by cross-validation (calibration.yaml,
+	// written by `hotline eval --cv`); nil when the guide has none.
+	Calibration *Calibration
 
 	byID        map[string]*Entry
 	communities map[string]*Community
@@ -342,4 +352,44 @@ func SpecFS() fs.FS {
 		panic(err)
 	}
 	return sub
+}
+
+// Intent is what a resident wants of the service itself rather than of a guide topic (contact,
+// status, handoff, smalltalk) or something out of scope (label none). Its examples and keywords
+// train the bot's model under its label.
+type Intent struct {
+	ID       string   `yaml:"id"`
+	Label    string   `yaml:"label"` // the label its examples teach; the id when empty
+	Title    string   `yaml:"title"`
+	Keywords []string `yaml:"keywords"`
+	Examples []string `yaml:"examples"`
+	Line     int      `yaml:"-"`
+}
+
+// Labelled is one labelled resident message: its label is a topic id or an intent's label.
+type Labelled struct {
+	Q     string `json:"q"`
+	Label string `json:"label"`
+	File  string `json:"-"`
+	Line  int    `json:"-"`
+}
+
+// Pattern is one of the few regular expressions that stay live beside the learned model: each
+// is a feature the model weighs (a hedge like 上周 or 万一, a danger that is over, a word of
+// urgency), and each carries examples it must and must not match, checked with the guide.
+type Pattern struct {
+	Name    string         `yaml:"name"`
+	Means   string         `yaml:"means"`
+	Expr    string         `yaml:"pattern"`
+	Match   []string       `yaml:"match"`
+	NoMatch []string       `yaml:"nomatch"`
+	Re      *regexp.Regexp `yaml:"-"`
+	Line    int            `yaml:"-"`
+}
+
+// Calibration holds the thresholds the bot's decision uses, chosen by cross-validation.
+type Calibration struct {
+	Temperature float64 `yaml:"temperature"`
+	Answer      float64 `yaml:"answer"`
+	Emergency   float64 `yaml:"emergency"`
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/bayannur/hotline/search/zh"
 )
 
 // Problem is one thing wrong with a guide, reported as file:line: reason.
@@ -99,6 +102,10 @@ func Load(fsys fs.FS, spec *Spec) (*Guide, Problems) {
 	l.entries()
 	l.contacts()
 	l.synonyms()
+	l.intents()
+	l.training()
+	l.patterns()
+	l.calibration()
 	l.g.index()
 	sort.SliceStable(l.problems, func(i, j int) bool {
 		a, b := l.problems[i], l.problems[j]
@@ -441,5 +448,158 @@ func (l *loader) synonyms() {
 			seen[w] = gn.Line
 		}
 		l.g.Synonyms = append(l.g.Synonyms, grp)
+	}
+}
+
+// Labels the bot knows besides topic ids: what residents want of the service itself, none (out of
+// scope) and clarify (too vague to act on: the bot asks).
+var intentLabels = map[string]bool{"contact": true, "status": true, "handoff": true, "smalltalk": true, "none": true, "clarify": true}
+
+func (l *loader) optional(name string) bool {
+	_, err := fs.Stat(l.fsys, name)
+	return err == nil
+}
+
+func (l *loader) intents() {
+	const name = "intents.yaml"
+	if !l.optional(name) {
+		return
+	}
+	root := l.parse(name)
+	if root == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, n := range items(field(root, "intents")) {
+		var in Intent
+		if !l.decode(name, n, &in) {
+			continue
+		}
+		in.Line = n.Line
+		if in.Label == "" {
+			in.Label = in.ID
+		}
+		switch {
+		case !idPattern.MatchString(in.ID):
+			l.add(name, n.Line, "intent id %q: use lowercase letters, digits and '-'", in.ID)
+		case seen[in.ID]:
+			l.add(name, n.Line, "duplicate intent id %q", in.ID)
+		case !intentLabels[in.Label]:
+			l.add(name, n.Line, "intent %s: label %q is not one of contact, status, handoff, smalltalk, none, clarify", in.ID, in.Label)
+		case len(in.Examples) < 6:
+			l.add(name, n.Line, "intent %s: %d examples, want at least 6", in.ID, len(in.Examples))
+		}
+		seen[in.ID] = true
+		l.g.Intents = append(l.g.Intents, in)
+	}
+}
+
+// training reads the labelled sets of training/*.jsonl: one {"q": …, "label": …} a line.
+func (l *loader) training() {
+	names, _ := fs.Glob(l.fsys, "training/*.jsonl")
+	for _, name := range names {
+		b, err := fs.ReadFile(l.fsys, name)
+		if err != nil {
+			l.add(name, 0, "cannot read: %v", err)
+			continue
+		}
+		if line, what := badText(b); line > 0 {
+			l.add(name, line, "%s", what)
+			continue
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			var it Labelled
+			if err := json.Unmarshal([]byte(line), &it); err != nil {
+				l.add(name, i+1, "invalid JSON: %v", err)
+				continue
+			}
+			switch {
+			case strings.TrimSpace(it.Q) == "":
+				l.add(name, i+1, "empty q")
+				continue
+			case it.Label == "":
+				l.add(name, i+1, "no label")
+				continue
+			case !intentLabels[it.Label]:
+				if _, ok := l.spec.Topics[it.Label]; !ok {
+					l.add(name, i+1, "unknown label %q (a topic id, or contact, status, handoff, smalltalk, none, clarify)", it.Label)
+					continue
+				}
+			}
+			it.File, it.Line = name, i+1
+			l.g.Training = append(l.g.Training, it)
+		}
+	}
+}
+
+// patterns reads patterns.yaml and checks each pattern against its examples (folded as the bot
+// folds residents' text).
+func (l *loader) patterns() {
+	const name = "patterns.yaml"
+	if !l.optional(name) {
+		return
+	}
+	root := l.parse(name)
+	if root == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, n := range items(field(root, "patterns")) {
+		var p Pattern
+		if !l.decode(name, n, &p) {
+			continue
+		}
+		p.Line = n.Line
+		if !idPattern.MatchString(p.Name) || seen[p.Name] {
+			l.add(name, n.Line, "pattern name %q: want a unique name of lowercase letters, digits and '-'", p.Name)
+			continue
+		}
+		seen[p.Name] = true
+		re, err := regexp.Compile(p.Expr)
+		if err != nil {
+			l.add(name, lineOf(n, "pattern"), "pattern %s: %v", p.Name, err)
+			continue
+		}
+		if len(p.Match) == 0 || len(p.NoMatch) == 0 {
+			l.add(name, n.Line, "pattern %s: needs examples it must match and must not match", p.Name)
+		}
+		for _, ex := range p.Match {
+			if !re.MatchString(zh.Fold(ex)) {
+				l.add(name, lineOf(n, "match"), "pattern %s does not match %q", p.Name, ex)
+			}
+		}
+		for _, ex := range p.NoMatch {
+			if re.MatchString(zh.Fold(ex)) {
+				l.add(name, lineOf(n, "nomatch"), "pattern %s matches %q, which it must not", p.Name, ex)
+			}
+		}
+		p.Re = re
+		l.g.Patterns = append(l.g.Patterns, p)
+	}
+}
+
+func (l *loader) calibration() {
+	const name = "calibration.yaml"
+	if !l.optional(name) {
+		return
+	}
+	root := l.parse(name)
+	if root == nil {
+		return
+	}
+	var c Calibration
+	if !l.decode(name, root, &c) {
+		return
+	}
+	switch {
+	case c.Temperature <= 0:
+		l.add(name, lineOf(root, "temperature"), "temperature must be above 0")
+	case c.Answer <= 0 || c.Answer >= 1 || c.Emergency <= 0 || c.Emergency >= 1:
+		l.add(name, root.Line, "answer and emergency are probabilities between 0 and 1")
+	default:
+		l.g.Calibration = &c
 	}
 }

@@ -41,17 +41,12 @@ func sampleBot(t *testing.T) *bot.Bot {
 			botErr = problems
 			return
 		}
-		intents, err := bot.Intents()
+		idx, an, err := bleve.Build(context.Background(), g, nil)
 		if err != nil {
 			botErr = err
 			return
 		}
-		idx, an, err := bleve.Build(context.Background(), g, intents)
-		if err != nil {
-			botErr = err
-			return
-		}
-		theBot = bot.New(g, idx, an)
+		theBot, botErr = bot.New(g, idx, an)
 	})
 	if botErr != nil {
 		t.Fatal(botErr)

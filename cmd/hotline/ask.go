@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/search/bleve"
 )
 
 func cmdAsk(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -140,12 +142,23 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (default: built-in sample)")
 	min := fs.Float64("min", 0, "exit 1 when strict accuracy is below this fraction")
-	hits := fs.Bool("hits", false, "list the index's best candidates under each confusion")
+	hits := fs.Bool("hits", false, "list the model's most probable labels under each confusion")
+	cv := fs.Int("cv", 0, "cross-validate on the guide's labelled sets (training/) with this many folds, instead of FILE")
+	write := fs.Bool("write", false, "with --cv: write the calibration chosen to the guide directory's calibration.yaml")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if *cv > 0 {
+		if fs.NArg() != 0 {
+			return exitError{code: 2, msg: "usage: hotline eval --cv K [--guide DIR [--write]] (no FILE: the guide's own labelled sets are used)"}
+		}
+		if *write && *guide == "" {
+			return exitError{code: 2, msg: "--write needs --guide DIR (the built-in guide is read-only: use --guide search/sample in the source tree)"}
+		}
+		return crossValidate(ctx, *guide, *cv, *write, *min, stdout)
+	}
 	if fs.NArg() != 1 {
-		return exitError{code: 2, msg: "usage: hotline eval [--guide DIR] [--min 0.9] FILE"}
+		return exitError{code: 2, msg: "usage: hotline eval [--guide DIR] [--min 0.9] FILE, or hotline eval --cv K [--guide DIR [--write]]"}
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
@@ -170,6 +183,38 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rep.Print(stdout, *hits)
 	if rep.Accuracy() < *min {
 		return exitError{code: 1, msg: fmt.Sprintf("strict accuracy %.3f is below %.3f", rep.Accuracy(), *min)}
+	}
+	return nil
+}
+
+func crossValidate(ctx context.Context, dir string, k int, write bool, minAcc float64, stdout io.Writer) error {
+	g, _, err := loadGuide(dir)
+	if err != nil {
+		return err
+	}
+	idx, an, err := bleve.Build(ctx, g, nil)
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	rep, err := bot.CrossValidate(ctx, g, idx, an, k)
+	if err != nil {
+		return err
+	}
+	rep.Print(stdout)
+	if write {
+		c := rep.Calibration
+		text := fmt.Sprintf("# The bot's calibration, chosen by %d-fold cross-validation over the labelled sets of training/:\n"+
+			"# written by `hotline eval --cv %d --guide DIR --write`; run it again after changing the training data.\n"+
+			"temperature: %.4f\nanswer: %.3f\nemergency: %.3f\n", k, k, c.Temperature, c.Answer, c.Emergency)
+		path := filepath.Join(dir, "calibration.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nwrote %s\n", path)
+	}
+	if rep.Accuracy() < minAcc {
+		return exitError{code: 1, msg: fmt.Sprintf("strict accuracy %.3f is below %.3f", rep.Accuracy(), minAcc)}
 	}
 	return nil
 }

@@ -152,15 +152,16 @@ func loadGuide(dir string) (*search.Guide, *search.Spec, error) {
 
 // buildBot indexes a loaded guide and builds the bot over it.
 func buildBot(ctx context.Context, g *search.Guide) (*engine, error) {
-	intents, err := bot.Intents()
+	idx, an, err := bleve.Build(ctx, g, nil)
 	if err != nil {
 		return nil, err
 	}
-	idx, an, err := bleve.Build(ctx, g, intents)
+	b, err := bot.New(g, idx, an)
 	if err != nil {
+		idx.Close()
 		return nil, err
 	}
-	return &engine{guide: g, bot: bot.New(g, idx, an), index: idx}, nil
+	return &engine{guide: g, bot: b, index: idx}, nil
 }
 
 // loadEngine loads a guide and builds the bot over it.

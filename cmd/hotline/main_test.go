@@ -557,7 +557,7 @@ func TestAskBrokenGuideFails(t *testing.T) {
 func TestEval(t *testing.T) {
 	t.Run("meets the bar", func(t *testing.T) {
 		t.Parallel()
-		code, out, errOut := runCmd(t, "", "eval", "--min", "0.9", "../../testdata/dev.jsonl")
+		code, out, errOut := runCmd(t, "", "eval", "--min", "0.9", "../../search/sample/training/dev.jsonl")
 		if code != 0 {
 			t.Fatalf("eval --min 0.9: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 		}
@@ -567,12 +567,42 @@ func TestEval(t *testing.T) {
 	})
 	t.Run("below the bar", func(t *testing.T) {
 		t.Parallel()
-		code, out, errOut := runCmd(t, "", "eval", "--min", "1.01", "../../testdata/dev.jsonl")
+		code, out, errOut := runCmd(t, "", "eval", "--min", "1.01", "../../search/sample/training/dev.jsonl")
 		if code != 1 {
 			t.Fatalf("eval --min 1.01: exit %d, want 1\nstderr:\n%s", code, errOut)
 		}
 		if !strings.Contains(out, "strict accuracy") || !strings.Contains(errOut, "is below 1.010") {
 			t.Errorf("eval --min 1.01: stdout\n%s\nstderr %q; want the report and the reason", out, errOut)
+		}
+	})
+	t.Run("cross-validation writes the calibration", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, search.SampleGuide()); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, "calibration.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCmd(t, "", "eval", "--cv", "2", "--guide", dir, "--write")
+		if code != 0 {
+			t.Fatalf("eval --cv 2 --write: exit %d\n%s\n%s", code, out, errOut)
+		}
+		for _, want := range []string{"2-fold cross-validation", "calibration: temperature", "emergencies given the numbers in the first reply", "faintest emergencies", "precision", "worst confusions"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("eval --cv printed\n%s\nwant %q", out, want)
+			}
+		}
+		spec, err := search.LoadSpec(search.SpecFS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, problems := search.Load(os.DirFS(dir), spec)
+		if len(problems) > 0 || g.Calibration == nil || g.Calibration.Temperature <= 0 {
+			t.Fatalf("the written calibration.yaml: %v, %+v", problems, g.Calibration)
+		}
+		if code, _, errOut := runCmd(t, "", "eval", "--cv", "2", "--write"); code != 2 || !strings.Contains(errOut, "--guide") {
+			t.Errorf("--write without --guide: exit %d, %q; want 2 and the reason", code, errOut)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {

@@ -120,6 +120,9 @@ type Analyzer struct {
 	// syllable holds the toneless pinyin of each character of the CJK Unified Ideographs block,
 	// so that the hot path does no pinyin lookups.
 	syllable []string
+	// pinyinSet holds every toneless syllable, for reading pinyin typed in letters.
+	pinyinOnce sync.Once
+	pinyinSet  map[string]bool
 }
 
 const cjkFirst, cjkLast = 0x4E00, 0x9FFF
@@ -193,6 +196,9 @@ func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyze
 	return a, nil
 }
 
+// FuzzySyllable folds what northern speakers and pinyin typists confuse (see fuzzySyllable).
+func FuzzySyllable(s string) string { return fuzzySyllable(s) }
+
 // fuzzySyllable folds what northern speakers and pinyin typists confuse: the initials zh/z,
 // ch/c, sh/s and l/n, and the finals ang/an, eng/en, ing/in.
 func fuzzySyllable(s string) string {
@@ -228,6 +234,9 @@ func (a *Analyzer) Syllables(s string) []string {
 	}
 	return out
 }
+
+// Sounds returns the fuzzy syllable of each rune of s (see FuzzySyllable).
+func (a *Analyzer) Sounds(s string) []string { return a.sounds(s) }
 
 // sounds returns the fuzzy syllable of each rune of s.
 func (a *Analyzer) sounds(s string) []string {
@@ -440,4 +449,43 @@ func (a *Analyzer) Canonicals(s string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// SplitPinyin reads a run of letters typed as toneless pinyin (rengong, zhaohuole) as its
+// syllables, fuzzy-folded like Sounds; ok is false when the letters are not pinyin (wifi, ok).
+func (a *Analyzer) SplitPinyin(tok string) (syllables []string, ok bool) {
+	a.pinyinOnce.Do(func() {
+		a.pinyinSet = map[string]bool{}
+		for _, s := range a.syllable {
+			if s != "" {
+				a.pinyinSet[s] = true
+			}
+		}
+	})
+	n := len(tok)
+	if n == 1 && strings.Contains("aoe", tok) { // 啊, 哦, 呃: the only syllables of one letter
+		return []string{tok}, true
+	}
+	if n < 2 || n > 64 {
+		return nil, false
+	}
+	// Fewest syllables that spell the whole run, each at most six letters (zhuang).
+	best := make([]int, n+1)
+	from := make([]int, n+1)
+	for i := 1; i <= n; i++ {
+		best[i] = -1
+		for j := max(0, i-6); j < i; j++ {
+			if best[j] >= 0 && a.pinyinSet[tok[j:i]] && (best[i] < 0 || best[j]+1 < best[i]) {
+				best[i], from[i] = best[j]+1, j
+			}
+		}
+	}
+	if best[n] < 0 {
+		return nil, false
+	}
+	syllables = make([]string, best[n])
+	for i, k := n, best[n]-1; i > 0; i, k = from[i], k-1 {
+		syllables[k] = fuzzySyllable(tok[from[i]:i])
+	}
+	return syllables, true
 }

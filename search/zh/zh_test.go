@@ -354,3 +354,23 @@ func TestNamesAreNotCorrectionTargets(t *testing.T) {
 		t.Errorf("Correct(我住塞上华园) = %q, want 我住塞上花园", got)
 	}
 }
+
+func TestSplitPinyin(t *testing.T) {
+	an, err := zh.NewAnalyzer(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tok, want := range map[string]string{
+		"rengong": "ren gong", "zhaohuole": "zao huo ne", "a": "a", "shequ": "se qu",
+	} {
+		got, ok := an.SplitPinyin(tok)
+		if !ok || strings.Join(got, " ") != want {
+			t.Errorf("SplitPinyin(%q) = %q, %v; want %q", tok, got, ok, want)
+		}
+	}
+	for _, tok := range []string{"wifi", "x", "ok", "app"} {
+		if got, ok := an.SplitPinyin(tok); ok {
+			t.Errorf("SplitPinyin(%q) = %q; want no pinyin", tok, got)
+		}
+	}
+}
