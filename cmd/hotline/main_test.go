@@ -260,6 +260,22 @@ func TestGuideCheckBroken(t *testing.T) {
 			}
 			return []want{{"entries/dibao.yaml", []int{answer}, "missing answer (answer.summary)"}}
 		}},
+		{"missing short answer", func(t *testing.T, dir string) []want {
+			answer := lineOf(t, dir, "entries/dibao.yaml", "\nanswer:") + 1
+			b, err := os.ReadFile(filepath.Join(dir, "entries", "dibao.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = regexp.MustCompile(`(?m)^  short: .*\n`).ReplaceAll(b, nil)
+			if err := os.WriteFile(filepath.Join(dir, "entries", "dibao.yaml"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []want{{"entries/dibao.yaml", []int{answer}, "missing short answer (answer.short, at most 150 characters)"}}
+		}},
+		{"short answer over 150 characters", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "entries/legal-aid.yaml", "  short: ", "  short: "+strings.Repeat("法律援助", 38)) // 152 more
+			return []want{{"entries/legal-aid.yaml", []int{l}, "answer.short is"}, {"entries/legal-aid.yaml", []int{l}, "want at most 150"}}
+		}},
 		{"compound grid points nowhere", func(t *testing.T, dir string) []want {
 			l := edit(t, dir, "contacts.yaml", "grid: wy-jinqiao-g1\n", "grid: wy-jinqiao-g9\n")
 			return []want{{"contacts.yaml", []int{l}, `compound 金桥小区: grid "wy-jinqiao-g9" points nowhere in community wy-jinqiao`}}
