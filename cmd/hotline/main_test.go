@@ -389,6 +389,53 @@ func TestAskPrintsReply(t *testing.T) {
 	}
 }
 
+// ask prints the short answer, then every section a phone folds away (title, then text), so a
+// person at a terminal sees all; ask --jsonl carries the sections as "more".
+func TestAskPrintsShortTextThenSections(t *testing.T) {
+	t.Parallel()
+	const q = "办低保要什么材料"
+	code, out, errOut := runCmd(t, "", "ask", q)
+	if code != 0 {
+		t.Fatalf("ask: exit %d\nstderr:\n%s", code, errOut)
+	}
+	eng, err := loadEngine(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := eng.guide.Entry("dibao")
+	short := "【" + e.Title + "】" + e.Answer.Short + "\n"
+	if !strings.HasPrefix(out, short) {
+		t.Fatalf("ask %s printed\n%s\nwant it to start with the short answer %q", q, out, short)
+	}
+	at := len(short)
+	for _, want := range []string{"\n说明：\n" + e.Answer.Summary, "\n材料：\n1. " + e.Answer.Materials[0] + "\n2. ", "\n地点：\n", "\n步骤：\n1. ", "\n时限：\n" + string(e.Answer.TimeLimit)} {
+		i := strings.Index(out[at:], want)
+		if i < 0 {
+			t.Fatalf("ask %s printed\n%s\nwant %q after byte %d", q, out, want, at)
+		}
+		at += i + len(want)
+	}
+
+	code, out, errOut = runCmd(t, q+"\n", "ask", "--jsonl")
+	if code != 0 {
+		t.Fatalf("ask --jsonl: exit %d\nstderr:\n%s", code, errOut)
+	}
+	var d struct {
+		Topic string `json:"topic"`
+		Text  string `json:"text"`
+		More  []struct {
+			Title string `json:"title"`
+			Text  string `json:"text"`
+		} `json:"more"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if d.Topic != "dibao" || d.Text+"\n" != short || len(d.More) < 3 || d.More[2].Title != "材料" || !strings.Contains(d.More[2].Text, e.Answer.Materials[0]) {
+		t.Errorf("ask --jsonl: %s", out)
+	}
+}
+
 func TestAskJSONL(t *testing.T) {
 	t.Parallel()
 	type check func(t *testing.T, obj map[string]json.RawMessage)
