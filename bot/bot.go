@@ -63,6 +63,7 @@ type Decision struct {
 	Score    float64       `json:"score"`
 	Text     string        `json:"text"`
 	Options  []Option      `json:"options"`
+	More     []Section     `json:"more,omitempty"`
 	Contact  *ContactCard  `json:"contact,omitempty"`
 	Entry    *search.Entry `json:"-"`
 	// Labels are the model's three most probable labels, for tuning.
@@ -284,7 +285,7 @@ func (b *Bot) fromEntry(e *search.Entry, conf float64) Decision {
 	default:
 		d.Decision = Answer
 	}
-	d.Text = renderEntry(e)
+	d.Text, d.More = renderEntry(e)
 	return d
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/search"
@@ -480,5 +481,62 @@ func TestCancelledContext(t *testing.T) {
 	defer cancel()
 	if _, err := b.Decide(ctx, bot.Message{Text: "低保咋申请"}); err == nil {
 		t.Error("a decision with an expired context should fail")
+	}
+}
+
+// An answer fits a phone: 办低保要什么材料 gets the short answer under the title (688 characters
+// before), and the materials in a section the resident unfolds; the dialogue's reply carries them.
+func TestAnswerFitsAPhone(t *testing.T) {
+	const q = "办低保要什么材料"
+	d := decide(t, q)
+	if d.Decision != bot.Answer || d.Topic != "dibao" {
+		t.Fatalf("%s: got %s/%s, want answer/dibao", q, d.Decision, d.Topic)
+	}
+	e, _ := sampleGuide.Entry("dibao")
+	prefix := "【" + e.Title + "】"
+	if n, max := utf8.RuneCountInString(d.Text), search.ShortMax+utf8.RuneCountInString(prefix); n > max || !strings.HasPrefix(d.Text, prefix) {
+		t.Errorf("text of %d characters, want at most %d after %s: %q", n, max, prefix, d.Text)
+	}
+	var titles []string
+	materials := ""
+	for _, s := range d.More {
+		titles = append(titles, s.Title)
+		if s.Title == "材料" {
+			materials = s.Text
+		}
+	}
+	if got, want := strings.Join(titles, ","), "说明,条件,材料,地点,时间,电话,步骤,时限"; got != want {
+		t.Errorf("sections %s, want %s", got, want)
+	}
+	if !strings.HasPrefix(materials, "1. 申请人及家庭成员的身份证、户口簿\n2. ") || strings.Contains(d.Text, "申请人及家庭成员") {
+		t.Errorf("the materials are not numbered in their section only: section %q, text %q", materials, d.Text)
+	}
+
+	r := newChat(t, "").ask(q)
+	if r.Text != d.Text || len(r.More) != len(d.More) || r.More[2] != d.More[2] {
+		t.Errorf("the reply does not carry the decision's text and sections: %q %q", r.Text, r.More)
+	}
+}
+
+// In danger nothing needs a tap: the numbers come first, what to do now right after them, in
+// the text itself.
+func TestEmergencyTextNeedsNoTap(t *testing.T) {
+	d := decide(t, "厨房里一股煤气味")
+	e, _ := sampleGuide.Entry("emergency-gas-leak")
+	if d.Topic != e.ID || !strings.HasPrefix(d.Text, "0478-555-0119") || !strings.Contains(d.Text, "119（火警）") {
+		t.Fatalf("got %s %q, want the gas numbers first", d.Topic, d.Text)
+	}
+	for _, s := range e.Emergency.DoNow {
+		if !strings.Contains(d.Text, s) {
+			t.Errorf("what to do now (%s) is not in the text %q", s, d.Text)
+		}
+	}
+}
+
+// A report's short text still offers the ticket.
+func TestReportTextOffersATicket(t *testing.T) {
+	d := decide(t, "俺们楼门口的路灯黑了好几天了")
+	if d.Decision != bot.Report || !strings.Contains(d.Text, "需要我帮您登记工单吗") || len(d.More) == 0 {
+		t.Errorf("got %s %q %q", d.Decision, d.Text, d.More)
 	}
 }

@@ -9,13 +9,14 @@ import (
 // What the operator desk needs of the bot: the guide's entries and cards as messages an operator
 // sends, a search box over the guide, and a report started from a whole conversation.
 
-// EntryText is a guide entry's title and answer, as the bot would send it.
+// EntryText is a guide entry's title and whole answer — the bot's short text, then every section
+// — for an operator to send as one message.
 func (b *Bot) EntryText(id string) (title, text string, ok bool) {
 	e, ok := b.guide.Entry(id)
 	if !ok {
 		return "", "", false
 	}
-	return e.Title, renderEntry(e), true
+	return e.Title, FullText(renderEntry(e)), true
 }
 
 // CommunityCard is a community's contact card (its top grid) and its text.
@@ -60,7 +61,7 @@ func (b *Bot) Lookup(ctx context.Context, query string, limit int) ([]GuideHit, 
 			continue
 		}
 		if e, ok := b.guide.Entry(h.ID); ok {
-			entries = append(entries, GuideHit{ID: e.ID, Title: e.Title, Kind: e.Kind, Text: renderEntry(e)})
+			entries = append(entries, GuideHit{ID: e.ID, Title: e.Title, Kind: e.Kind, Text: FullText(renderEntry(e))})
 		}
 	}
 	cs, err := b.index.SearchContacts(ctx, text, limit)

@@ -24,6 +24,7 @@ type Reply struct {
 	Decision string       `json:"decision"`
 	Topic    string       `json:"topic,omitempty"`
 	Text     string       `json:"text"`
+	More     []Section    `json:"more,omitempty"`
 	Options  []Option     `json:"options"`
 	Contact  *ContactCard `json:"contact,omitempty"`
 	Ticket   *TicketInfo  `json:"ticket,omitempty"`
@@ -175,7 +176,7 @@ func reply(id string, d Decision) Reply {
 	if opts == nil {
 		opts = []Option{}
 	}
-	return Reply{Type: "reply", ReplyTo: id, Decision: d.Decision, Topic: d.Topic, Text: d.Text, Options: opts, Contact: d.Contact}
+	return Reply{Type: "reply", ReplyTo: id, Decision: d.Decision, Topic: d.Topic, Text: d.Text, More: d.More, Options: opts, Contact: d.Contact}
 }
 
 // Choose answers a tapped option.

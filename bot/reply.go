@@ -17,49 +17,96 @@ const (
 	askCommunityText     = "请问您住在哪个社区或哪个小区？告诉我小区名或楼号，我把对应的网格员和社区电话发给您。"
 )
 
-// renderEntry writes an entry's answer for a person to read.
-func renderEntry(e *search.Entry) string {
+// reportQuestion closes a report entry's answer: the resident is offered a ticket at once.
+const reportQuestion = "需要我帮您登记工单吗？请说一下具体地点，并留个联系电话。"
+
+// Section is one part of an entry's answer that a resident unfolds under the short text (更多):
+// 条件, 材料, 地点, 时间, 电话, 步骤, 时限, and 说明 (the summary).
+type Section struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+// renderEntry writes an entry's answer for a person to read on a phone: text, what the chat
+// bubble shows — the short answer (an emergency's starts with the numbers and goes on with what to
+// do this minute; a report's ends with the offer of a ticket) — and the sections the person may
+// unfold, only those the entry has, list items numbered.
+func renderEntry(e *search.Entry) (text string, more []Section) {
 	var b strings.Builder
-	if e.Kind == search.KindEmergency && e.Emergency != nil {
-		b.WriteString("【紧急】请立即拨打：")
-		for i, n := range e.Emergency.Numbers {
-			if i > 0 {
-				b.WriteString("，")
-			}
-			fmt.Fprintf(&b, "%s %s", n.Name, n.Number)
-		}
-		b.WriteString("\n现在就做：\n")
-		for i, s := range e.Emergency.DoNow {
-			fmt.Fprintf(&b, "%d. %s\n", i+1, s)
-		}
-		b.WriteString(e.Answer.Summary)
-		return strings.TrimSpace(b.String())
-	}
-	fmt.Fprintf(&b, "【%s】%s", e.Title, e.Answer.Summary)
 	a := e.Answer
-	list := func(label string, items []string) {
+	short := strings.TrimSpace(a.Short)
+	if e.Kind == search.KindEmergency && e.Emergency != nil {
+		// Numbers first, and what to do now without a tap: people in danger read no further.
+		if short == "" {
+			b.WriteString(callNow(e.Emergency.Numbers))
+		} else {
+			b.WriteString(short)
+		}
+		b.WriteString("\n现在就做：")
+		for i, s := range e.Emergency.DoNow {
+			fmt.Fprintf(&b, "\n%d. %s", i+1, s)
+		}
+	} else {
+		if short == "" {
+			short = a.Summary // a guide written before answer.short
+		}
+		fmt.Fprintf(&b, "【%s】%s", e.Title, short)
+		if e.Kind == search.KindReport {
+			b.WriteString("\n\n" + reportQuestion)
+		}
+	}
+	list := func(title string, items []string) {
 		if len(items) == 0 {
 			return
 		}
-		fmt.Fprintf(&b, "\n%s：", label)
+		lines := make([]string, len(items))
 		for i, it := range items {
-			fmt.Fprintf(&b, "\n%d. %s", i+1, it)
+			lines[i] = fmt.Sprintf("%d. %s", i+1, it)
+		}
+		more = append(more, Section{Title: title, Text: strings.Join(lines, "\n")})
+	}
+	line := func(title string, v search.Text) {
+		if v != "" {
+			more = append(more, Section{Title: title, Text: string(v)})
 		}
 	}
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(&b, "\n%s：%s", label, v)
-		}
+	if summary := strings.TrimSpace(a.Summary); summary != "" && summary != short {
+		more = append(more, Section{Title: "说明", Text: summary})
 	}
 	list("条件", a.Conditions)
 	list("材料", a.Materials)
-	line("地点", string(a.Where))
-	line("时间", string(a.Hours))
-	line("电话", string(a.Phone))
+	line("地点", a.Where)
+	line("时间", a.Hours)
+	line("电话", a.Phone)
 	list("步骤", a.Steps)
-	line("时限", string(a.TimeLimit))
-	if e.Kind == search.KindReport {
-		b.WriteString("\n\n需要我帮您登记工单吗？请说一下具体地点，并留个联系电话。")
+	line("时限", a.TimeLimit)
+	return b.String(), more
+}
+
+// callNow is an emergency's numbers as one line, for an entry without a short answer.
+func callNow(numbers []search.Number) string {
+	var b strings.Builder
+	b.WriteString("请立即拨打：")
+	for i, n := range numbers {
+		if i > 0 {
+			b.WriteString("，")
+		}
+		fmt.Fprintf(&b, "%s %s", n.Name, n.Number)
+	}
+	return b.String()
+}
+
+// FullText is a reply's text with every section after it, title then text, for where nothing
+// folds: a terminal, an operator's message.
+func FullText(text string, more []Section) string {
+	if len(more) == 0 {
+		return text
+	}
+	var b strings.Builder
+	b.WriteString(text)
+	b.WriteString("\n")
+	for _, s := range more {
+		fmt.Fprintf(&b, "\n%s：\n%s", s.Title, s.Text)
 	}
 	return b.String()
 }

@@ -46,6 +46,9 @@ type Entry struct {
 
 // Answer is what a resident is told about an entry.
 type Answer struct {
+	// Short is the first answer, at most ShortMax characters: the key point and where to go or
+	// whom to call, to fit a phone's chat bubble. An emergency entry's starts with its numbers.
+	Short      string   `yaml:"short" json:"short"`
 	Summary    string   `yaml:"summary" json:"summary"`
 	Conditions []string `yaml:"conditions" json:"conditions,omitempty"`
 	Materials  []string `yaml:"materials" json:"materials,omitempty"`

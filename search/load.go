@@ -288,6 +288,7 @@ func (l *loader) entries() {
 		if strings.TrimSpace(e.Answer.Summary) == "" {
 			l.add(name, at("answer"), "missing answer (answer.summary)")
 		}
+		l.short(name, root, &e)
 		switch e.Kind {
 		case KindReport:
 			if len(e.TicketFields) == 0 {
@@ -306,6 +307,43 @@ func (l *loader) entries() {
 		l.g.Entries = append(l.g.Entries, e)
 	}
 	sort.Slice(l.g.Entries, func(i, j int) bool { return l.g.Entries[i].ID < l.g.Entries[j].ID })
+}
+
+// ShortMax is the most characters (runes) an answer.short may have: a phone's chat bubble.
+const ShortMax = 150
+
+// short checks an entry's answer.short: present, at most ShortMax characters, and for an
+// emergency, starting with a number to call and giving every one of its numbers.
+func (l *loader) short(name string, root *yaml.Node, e *Entry) {
+	line := lineOf(root, "answer") // without a short key, the answer's line
+	if answer := field(root, "answer"); field(answer, "short") != nil {
+		line = lineOf(answer, "short")
+	}
+	short := strings.TrimSpace(e.Answer.Short)
+	if short == "" {
+		l.add(name, line, "missing short answer (answer.short, at most %d characters)", ShortMax)
+		return
+	}
+	if n := utf8.RuneCountInString(short); n > ShortMax {
+		l.add(name, line, "answer.short is %d characters, want at most %d", n, ShortMax)
+	}
+	if e.Kind != KindEmergency || e.Emergency == nil || len(e.Emergency.Numbers) == 0 {
+		return
+	}
+	starts := false
+	var numbers []string
+	for _, n := range e.Emergency.Numbers {
+		numbers = append(numbers, n.Number)
+		starts = starts || n.Number != "" && strings.HasPrefix(short, n.Number)
+	}
+	if !starts {
+		l.add(name, line, "an emergency's answer.short must start with the number to call (%s)", strings.Join(numbers, " or "))
+	}
+	for _, n := range e.Emergency.Numbers {
+		if n.Number != "" && !strings.Contains(short, n.Number) {
+			l.add(name, line, "answer.short does not give the number %s (%s)", n.Number, n.Name)
+		}
+	}
 }
 
 func (l *loader) contacts() {

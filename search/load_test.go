@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
 
 	"github.com/bayannur/hotline/search"
 )
@@ -53,6 +54,27 @@ func TestSpecLoads(t *testing.T) {
 	for _, id := range spec.TopicOrder {
 		if _, ok := spec.Categories[spec.Topics[id].Category]; !ok {
 			t.Errorf("topic %s has category %q, not in categories.tsv", id, spec.Topics[id].Category)
+		}
+	}
+}
+
+// Every sample entry's first answer fits a phone: at most 150 characters, and an emergency's
+// starts with a number to call.
+func TestSampleShortAnswers(t *testing.T) {
+	g := loadSample(t)
+	if len(g.Entries) != 56 {
+		t.Fatalf("%d entries, want 56", len(g.Entries))
+	}
+	for _, e := range g.Entries {
+		short := e.Answer.Short
+		if n := utf8.RuneCountInString(short); n == 0 || n > search.ShortMax {
+			t.Errorf("%s: answer.short is %d characters, want 1 to %d: %q", e.ID, n, search.ShortMax, short)
+		}
+		if strings.TrimSpace(short) != short || strings.Contains(short, "\n") {
+			t.Errorf("%s: answer.short %q is not one trimmed line", e.ID, short)
+		}
+		if e.Kind == search.KindEmergency && !strings.HasPrefix(short, e.Emergency.Numbers[0].Number) {
+			t.Errorf("%s: answer.short %q does not start with %s", e.ID, short, e.Emergency.Numbers[0].Number)
 		}
 	}
 }
@@ -257,6 +279,7 @@ title: 低保申请
 keywords: [低保, 底保]
 examples: [低保咋申请, 俺家能吃低保不, 办低保要甚材料, 低保多少钱, 低保在哪办, 低保停了咋办]
 answer:
+  short: 带身份证到社区申请低保。
   summary: 到社区申请低保。
   where: 社区服务站
 `
@@ -267,6 +290,7 @@ title: 路灯不亮
 keywords: [路灯]
 examples: [路灯坏了, 灯不亮, 院灯坏了, 路灯一闪一闪, 巷子没灯, 路灯杆歪了]
 answer:
+  short: 路灯不亮在这里报修。
   summary: 在这里报修路灯。
 ticket_fields: [address, phone]
 `
@@ -277,6 +301,7 @@ title: 火灾
 keywords: [着火]
 examples: [着火了, 起火了, 楼里冒烟, 厨房着火, 失火了, 烧起来了]
 answer:
+  short: 119：马上打火警。
   summary: 马上打119。
 emergency:
   numbers:
@@ -360,6 +385,18 @@ func TestLoadSmallGuide(t *testing.T) {
 	c, ok := g.Community("c1")
 	if !ok || c.Line != 5 || c.Grids[1].Line != 18 || c.Compounds[0].Line != 9 || g.Towns[0].Line != 2 {
 		t.Errorf("Community(c1) = %+v, %v; lines not recorded", c, ok)
+	}
+}
+
+func TestShortOf150CharactersIsFine(t *testing.T) {
+	short := strings.Repeat("低", 149) + "。"
+	entry := replace(t, goodEntry, "  short: 带身份证到社区申请低保。", "  short: "+short)
+	g, problems := search.Load(guideFS(map[string]string{"entries/dibao.yaml": entry}), loadSpec(t))
+	if len(problems) > 0 {
+		t.Fatalf("a short answer of 150 characters has problems:\n%v", problems)
+	}
+	if e, _ := g.Entry("dibao"); e.Answer.Short != short {
+		t.Errorf("short = %q", e.Answer.Short)
 	}
 }
 
@@ -466,9 +503,45 @@ func TestLoadReportsProblems(t *testing.T) {
 		{
 			name: "no answer at all",
 			files: func(t *testing.T) map[string]string {
-				return map[string]string{dibao: replace(t, goodEntry, "answer:\n  summary: 到社区申请低保。\n  where: 社区服务站\n", "")}
+				return map[string]string{dibao: replace(t, goodEntry, "answer:\n  short: 带身份证到社区申请低保。\n  summary: 到社区申请低保。\n  where: 社区服务站\n", "")}
 			},
-			want: []wantProblem{{dibao, 1, "missing answer"}},
+			want: []wantProblem{{dibao, 1, "missing answer"}, {dibao, 1, "missing short answer (answer.short"}},
+		},
+		{
+			name: "answer without short",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{dibao: replace(t, goodEntry, "  short: 带身份证到社区申请低保。\n", "")}
+			},
+			// No short key: the answer's line.
+			want: []wantProblem{{dibao, 7, "missing short answer (answer.short, at most 150 characters)"}},
+		},
+		{
+			name: "blank short",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{dibao: replace(t, goodEntry, "  short: 带身份证到社区申请低保。", `  short: "  "`)}
+			},
+			want: []wantProblem{{dibao, 8, "missing short answer (answer.short"}},
+		},
+		{
+			name: "short over 150 characters",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{dibao: replace(t, goodEntry, "  short: 带身份证到社区申请低保。", "  short: "+strings.Repeat("低", 151))}
+			},
+			want: []wantProblem{{dibao, 8, "answer.short is 151 characters, want at most 150"}},
+		},
+		{
+			name: "emergency short not starting with the number",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{"entries/emergency-fire.yaml": replace(t, goodEmergency, "  short: 119：马上打火警。", "  short: 马上打火警119。")}
+			},
+			want: []wantProblem{{"entries/emergency-fire.yaml", 8, "an emergency's answer.short must start with the number to call (119)"}},
+		},
+		{
+			name: "emergency short without one of its numbers",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{"entries/emergency-fire.yaml": replace(t, goodEmergency, "    - {name: 火警, number: \"119\"}\n", "    - {name: 火警, number: \"119\"}\n    - {name: 急救, number: \"120\"}\n")}
+			},
+			want: []wantProblem{{"entries/emergency-fire.yaml", 8, "answer.short does not give the number 120 (急救)"}},
 		},
 		{
 			name: "report without ticket_fields",
@@ -482,14 +555,14 @@ func TestLoadReportsProblems(t *testing.T) {
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{"entries/report-streetlight.yaml": replace(t, goodReport, "[address, phone]", "[address, smell]")}
 			},
-			want: []wantProblem{{"entries/report-streetlight.yaml", 9, `unknown ticket field "smell"`}},
+			want: []wantProblem{{"entries/report-streetlight.yaml", 10, `unknown ticket field "smell"`}},
 		},
 		{
 			name: "emergency without numbers",
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{"entries/emergency-fire.yaml": replace(t, goodEmergency, "  numbers:\n    - {name: 火警, number: \"119\"}\n", "")}
 			},
-			want: []wantProblem{{"entries/emergency-fire.yaml", 9, "an emergency entry needs emergency.numbers and emergency.do_now"}},
+			want: []wantProblem{{"entries/emergency-fire.yaml", 10, "an emergency entry needs emergency.numbers and emergency.do_now"}},
 		},
 		{
 			name: "emergency without the emergency block",
@@ -524,7 +597,7 @@ func TestLoadReportsProblems(t *testing.T) {
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{dibao: replace(t, goodEntry, "  where: 社区服务站", "  where: {room: 3}")}
 			},
-			want: []wantProblem{{dibao, 9, "cannot unmarshal"}},
+			want: []wantProblem{{dibao, 10, "cannot unmarshal"}},
 		},
 		{
 			name: "no entries",

@@ -434,6 +434,37 @@ func TestChatAnswer(t *testing.T) {
 	}
 }
 
+// An answer's reply carries its sections (more) beside the short text, and so does the history a
+// reconnect resumes with: the widget folds them there too.
+func TestChatAnswerCarriesMore(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	c := e.dial()
+	w := c.hello("", "")
+	f := c.ask("办低保要什么材料")
+	wantDecisionTopic(t, f, bot.Answer, "dibao")
+	hasMaterials := func(more []bot.Section) bool {
+		for _, s := range more {
+			if s.Title == "材料" && strings.Contains(s.Text, "户口簿") {
+				return true
+			}
+		}
+		return false
+	}
+	if !hasMaterials(f.More) || strings.Contains(f.Text, "材料：") {
+		t.Fatalf("reply %s: want the materials in more, not in the text", f)
+	}
+	again := e.dial().hello(w.Session, "")
+	var last *bot.Turn
+	for i := range again.History {
+		if again.History[i].From == "bot" {
+			last = &again.History[i]
+		}
+	}
+	if last == nil || last.Reply == nil || last.Reply.Text != f.Text || !hasMaterials(last.Reply.More) {
+		t.Fatalf("resumed history %+v: want the answer with its sections", again.History)
+	}
+}
+
 func TestChatReportAndStatus(t *testing.T) {
 	e := newChatEnv(t, chatOptions{})
 	c := e.dial()

@@ -41,7 +41,8 @@ func cmdAsk(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, d.Text)
+	// The short text, then every section a phone would fold: on a terminal a person sees all.
+	fmt.Fprintln(stdout, bot.FullText(d.Text, d.More))
 	for i, o := range d.Options {
 		fmt.Fprintf(stdout, "  %d) %s\n", i+1, o.Label)
 	}

@@ -260,6 +260,22 @@ func TestGuideCheckBroken(t *testing.T) {
 			}
 			return []want{{"entries/dibao.yaml", []int{answer}, "missing answer (answer.summary)"}}
 		}},
+		{"missing short answer", func(t *testing.T, dir string) []want {
+			answer := lineOf(t, dir, "entries/dibao.yaml", "\nanswer:") + 1
+			b, err := os.ReadFile(filepath.Join(dir, "entries", "dibao.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = regexp.MustCompile(`(?m)^  short: .*\n`).ReplaceAll(b, nil)
+			if err := os.WriteFile(filepath.Join(dir, "entries", "dibao.yaml"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []want{{"entries/dibao.yaml", []int{answer}, "missing short answer (answer.short, at most 150 characters)"}}
+		}},
+		{"short answer over 150 characters", func(t *testing.T, dir string) []want {
+			l := edit(t, dir, "entries/legal-aid.yaml", "  short: ", "  short: "+strings.Repeat("法律援助", 38)) // 152 more
+			return []want{{"entries/legal-aid.yaml", []int{l}, "answer.short is"}, {"entries/legal-aid.yaml", []int{l}, "want at most 150"}}
+		}},
 		{"compound grid points nowhere", func(t *testing.T, dir string) []want {
 			l := edit(t, dir, "contacts.yaml", "grid: wy-jinqiao-g1\n", "grid: wy-jinqiao-g9\n")
 			return []want{{"contacts.yaml", []int{l}, `compound 金桥小区: grid "wy-jinqiao-g9" points nowhere in community wy-jinqiao`}}
@@ -370,6 +386,53 @@ func TestAskPrintsReply(t *testing.T) {
 	}
 	if strings.HasPrefix(strings.TrimSpace(out), "{") {
 		t.Errorf("ask without --jsonl printed JSON, want text for a person:\n%s", out)
+	}
+}
+
+// ask prints the short answer, then every section a phone folds away (title, then text), so a
+// person at a terminal sees all; ask --jsonl carries the sections as "more".
+func TestAskPrintsShortTextThenSections(t *testing.T) {
+	t.Parallel()
+	const q = "办低保要什么材料"
+	code, out, errOut := runCmd(t, "", "ask", q)
+	if code != 0 {
+		t.Fatalf("ask: exit %d\nstderr:\n%s", code, errOut)
+	}
+	eng, err := loadEngine(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := eng.guide.Entry("dibao")
+	short := "【" + e.Title + "】" + e.Answer.Short + "\n"
+	if !strings.HasPrefix(out, short) {
+		t.Fatalf("ask %s printed\n%s\nwant it to start with the short answer %q", q, out, short)
+	}
+	at := len(short)
+	for _, want := range []string{"\n说明：\n" + e.Answer.Summary, "\n材料：\n1. " + e.Answer.Materials[0] + "\n2. ", "\n地点：\n", "\n步骤：\n1. ", "\n时限：\n" + string(e.Answer.TimeLimit)} {
+		i := strings.Index(out[at:], want)
+		if i < 0 {
+			t.Fatalf("ask %s printed\n%s\nwant %q after byte %d", q, out, want, at)
+		}
+		at += i + len(want)
+	}
+
+	code, out, errOut = runCmd(t, q+"\n", "ask", "--jsonl")
+	if code != 0 {
+		t.Fatalf("ask --jsonl: exit %d\nstderr:\n%s", code, errOut)
+	}
+	var d struct {
+		Topic string `json:"topic"`
+		Text  string `json:"text"`
+		More  []struct {
+			Title string `json:"title"`
+			Text  string `json:"text"`
+		} `json:"more"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if d.Topic != "dibao" || d.Text+"\n" != short || len(d.More) < 3 || d.More[2].Title != "材料" || !strings.Contains(d.More[2].Text, e.Answer.Materials[0]) {
+		t.Errorf("ask --jsonl: %s", out)
 	}
 }
 

@@ -22,9 +22,14 @@
  * the resident may say whether it helped ({"type":"feedback"}; a second tap on the other changes
  * the vote).
  *
+ * A guide answer shows its short text; the rest of it (a reply's "more": 条件, 材料, 地点…) waits
+ * behind a 更多 button in the same bubble, and 收起 folds it again.
+ *
  * Test hooks: host element #hotline-widget; in its shadow root [data-testid=launcher], =input,
  * =send, =messages, =msg (with data-from; data-sent once received; data-notice, data-handoff;
- * data-reply-to on bot replies), =option (with data-option-id), =status, =typing, =agent-status
+ * data-reply-to on bot replies), =more (the 更多 / 收起 button of a reply with sections, with
+ * aria-expanded) and =more-body holding =more-section (with data-title), =option (with
+ * data-option-id), =status, =typing, =agent-status
  * (with data-state); =feedback-yes, =feedback-no (aria-pressed) in each answer's message;
  * =survey-card (with data-number, data-state: open, sending, rated, or the refusal's code) holding
  * =survey-rating-<id>, =survey-solved-yes, =survey-solved-no, =survey-comment, =survey-submit,
@@ -186,6 +191,16 @@
     ".card .label { color: #52606d; }",
     ".card ul { margin: 4px 0 0; padding-left: 1.1em; }",
     ".card .num { font-family: ui-monospace, Menlo, Consolas, monospace; font-weight: 600; letter-spacing: .02em; }",
+    ".more-toggle { display: inline-block; margin-top: 6px; border: 1px solid #1661ab; background: #fff; color: #1661ab;",
+    "  border-radius: 16px; padding: 2px 14px; cursor: pointer; min-height: 36px; min-width: 64px; }",
+    ".more-toggle:hover { background: #e8f1fa; }",
+    ".more-toggle:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }",
+    ".more-toggle::after { content: ' ▾'; }",
+    ".more-toggle[aria-expanded=true]::after { content: ' ▴'; }",
+    ".more-body { margin-top: 6px; padding-top: 6px; border-top: 1px solid #dde3e9; }",
+    ".more-body[hidden] { display: none; }",
+    ".more-sec + .more-sec { margin-top: 8px; }",
+    ".more-title { font-weight: 600; }",
     ".options { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }",
     ".options button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 16px;",
     "  padding: 4px 12px; cursor: pointer; min-height: 36px; }",
@@ -681,6 +696,66 @@
     return box;
   }
 
+  // moreBox: the sections of a guide answer (reply.more, docs/protocol.md) folded under the short
+  // text — a 更多 button that unfolds them in the same bubble, 收起 that folds them again. The
+  // button is a real <button> with aria-expanded and aria-controls; the sections follow it, so
+  // what unfolds starts where the resident tapped and nothing above it moves.
+  var moreSeq = 0;
+  function moreBox(sections) {
+    var box = el("div", "more");
+    var body = el("div", "more-body");
+    body.id = "hotline-more-" + ++moreSeq;
+    body.setAttribute("data-testid", "more-body");
+    body.hidden = true;
+    for (var i = 0; i < sections.length; i++) {
+      var sec = sections[i] || {};
+      var title = str(sec.title);
+      var text = str(sec.text);
+      if (!title && !text) {
+        continue;
+      }
+      var part = el("div", "more-sec");
+      part.setAttribute("data-testid", "more-section");
+      part.setAttribute("data-title", title);
+      if (title) {
+        var h = el("div", "more-title", title);
+        h.setAttribute("role", "heading");
+        h.setAttribute("aria-level", "3");
+        part.appendChild(h);
+      }
+      var t = el("div", "more-text");
+      appendLinkedText(t, text);
+      part.appendChild(t);
+      body.appendChild(part);
+    }
+    if (!body.firstChild) {
+      return null;
+    }
+    var btn = el("button", "more-toggle", "更多");
+    btn.type = "button";
+    btn.setAttribute("data-testid", "more");
+    btn.setAttribute("aria-expanded", "false");
+    btn.setAttribute("aria-controls", body.id);
+    btn.addEventListener("click", function () {
+      var open = btn.getAttribute("aria-expanded") !== "true";
+      btn.setAttribute("aria-expanded", open ? "true" : "false");
+      btn.textContent = open ? "收起" : "更多";
+      body.hidden = !open;
+      if (open) {
+        // Near the bottom of the list, the unfolded sections would start out of sight: bring the
+        // button up so they show.
+        var lr = list.getBoundingClientRect();
+        var br = btn.getBoundingClientRect();
+        if (br.bottom > lr.bottom - 96) {
+          list.scrollTop += br.top - lr.top - 48;
+        }
+      }
+    });
+    box.appendChild(btn);
+    box.appendChild(body);
+    return box;
+  }
+
   // addMessage renders one turn. from: resident, bot, operator or system; reply: the bot's reply
   // object (options, contact, ticket, entry, decision) or null; live: whether its options can be
   // tapped; quiet: leave the scrolling to the caller; agent: the operator's number.
@@ -714,6 +789,12 @@
       }
       if (reply.decision === "emergency") {
         m.className += " emergency";
+      }
+      if (Array.isArray(reply.more) && reply.more.length) {
+        var more = moreBox(reply.more);
+        if (more) {
+          bubble.appendChild(more);
+        }
       }
       if (reply.contact && typeof reply.contact === "object") {
         bubble.appendChild(contactCard(reply.contact));
