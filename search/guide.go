@@ -156,8 +156,11 @@ type Person struct {
 
 // Guide is a whole loaded guide.
 type Guide struct {
-	Entries  []Entry
-	Towns    []Town
+	Entries []Entry
+	Towns   []Town
+	// Regions are the wider area's names (districts, banners, nearby cities) that residents say
+	// while asking about anything: they locate no community (contacts.yaml, regions).
+	Regions  []string
 	Synonyms [][]string
 	// Intents, Training and Patterns teach the bot's model (intents.yaml, training/*.jsonl,
 	// patterns.yaml); each is optional, and a guide without them is learned from its entries'

@@ -282,8 +282,8 @@ func (l *loader) entries() {
 		if len(e.Keywords) == 0 {
 			l.add(name, at("keywords"), "no keywords")
 		}
-		if len(e.Examples) < 6 {
-			l.add(name, at("examples"), "%d example questions, want at least 6", len(e.Examples))
+		if len(e.Examples) < 5 {
+			l.add(name, at("examples"), "%d example questions, want at least 5", len(e.Examples))
 		}
 		if strings.TrimSpace(e.Answer.Summary) == "" {
 			l.add(name, at("answer"), "missing answer (answer.summary)")
@@ -364,6 +364,9 @@ func (l *loader) contacts() {
 		default:
 			ids[id] = line
 		}
+	}
+	if rn := field(root, "regions"); rn != nil {
+		l.decode(name, rn, &l.g.Regions)
 	}
 	towns := items(field(root, "towns"))
 	if len(towns) == 0 {

@@ -429,6 +429,25 @@ func TestLoadReportsProblems(t *testing.T) {
 		want  []wantProblem
 	}{
 		{
+			name: "a pattern that fails its examples, a training line with an unknown label, an intent teaching no label",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{
+					"patterns.yaml": "patterns:\n  - name: over\n    pattern: '灭了'\n    match: [火灭了, 没事了]\n    nomatch: [火没灭了]\n" +
+						"  - name: broken\n    pattern: '(灭'\n    match: [灭]\n    nomatch: [火]\n",
+					"training/set.jsonl": `{"q": "低保咋办", "label": "dibao"}` + "\n" + `{"q": "随便", "label": "recipes"}` + "\nnot json\n",
+					"intents.yaml":       "intents:\n  - id: chat\n    label: chitchat\n    examples: [a, b, c, d, e, f]\n",
+				}
+			},
+			want: []wantProblem{
+				{"intents.yaml", 2, `intent chat: label "chitchat" is not one of`},
+				{"patterns.yaml", 4, `pattern over does not match "没事了"`},
+				{"patterns.yaml", 5, `pattern over matches "火没灭了", which it must not`},
+				{"patterns.yaml", 7, "pattern broken: error parsing regexp"},
+				{"training/set.jsonl", 2, `unknown label "recipes"`},
+				{"training/set.jsonl", 3, "invalid JSON"},
+			},
+		},
+		{
 			name: "unknown kind",
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{dibao: replace(t, goodEntry, "kind: procedure", "kind: recipe")}
@@ -487,11 +506,11 @@ func TestLoadReportsProblems(t *testing.T) {
 			want: []wantProblem{{dibao, 1, `id "Di_Bao": use lowercase letters`}},
 		},
 		{
-			name: "five examples",
+			name: "four examples",
 			files: func(t *testing.T) map[string]string {
-				return map[string]string{dibao: replace(t, goodEntry, ", 低保停了咋办]", "]")}
+				return map[string]string{dibao: replace(t, replace(t, goodEntry, ", 低保停了咋办]", "]"), ", 低保在哪办", "")}
 			},
-			want: []wantProblem{{dibao, 6, "5 example questions, want at least 6"}},
+			want: []wantProblem{{dibao, 6, "4 example questions, want at least 5"}},
 		},
 		{
 			name: "answer without summary",

@@ -50,13 +50,7 @@ type Index struct {
 	// 虹亚小区 → 小区, 临河 → nothing) before entries are indexed or searched: a place says where,
 	// not what about, and 临河 in one example question must not pull every 临河 message to it.
 	genericPlaces *strings.Replacer
-}
-
-// regionNames are Bayannur's districts and banners and nearby cities, which residents name
-// while asking about anything.
-var regionNames = []string{
-	"巴彦淖尔市", "巴彦淖尔", "临河区", "临河", "五原县", "五原", "磴口县", "磴口", "乌拉特前旗", "乌拉特中旗",
-	"乌拉特后旗", "乌拉特", "杭锦后旗", "杭锦", "陕坝", "河套", "包头", "呼和浩特", "呼市", "前旗", "中旗", "后旗",
+	regions       []string
 }
 
 // placeKinds strips the words that say what kind of place a name is (社区, 小区, 家属院…) from
@@ -68,7 +62,7 @@ var placeKinds = strings.NewReplacer(
 )
 
 // placeReplacer builds the rewriting of place names described at Index.genericPlaces.
-func placeReplacer(towns []search.Town) *strings.Replacer {
+func placeReplacer(towns []search.Town, regions []string) *strings.Replacer {
 	to := map[string]string{}
 	add := func(generic string, names ...string) {
 		for _, n := range names {
@@ -79,7 +73,7 @@ func placeReplacer(towns []search.Town) *strings.Replacer {
 			}
 		}
 	}
-	add("", regionNames...)
+	add("", regions...)
 	for _, t := range towns {
 		add("", t.Name)
 		add("", t.Aliases...)
@@ -159,6 +153,10 @@ type placeDoc struct {
 	Pinyin string `json:"py"`
 }
 
+// SetRegions sets the wider area's names (search.Guide.Regions), which Replace strips from
+// entries like the names of places: they say where, not what about.
+func (x *Index) SetRegions(names []string) { x.regions = names }
+
 // Replace rebuilds both indexes from entries and towns.
 func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []search.Town) error {
 	m, err := newMapping()
@@ -171,7 +169,7 @@ func (x *Index) Replace(ctx context.Context, entries []search.Entry, towns []sea
 	}
 	kinds := map[string]string{}
 	entryTerms, placeTerms := map[string]bool{}, map[string]bool{}
-	generic := placeReplacer(towns)
+	generic := placeReplacer(towns, x.regions)
 	batch := ei.NewBatch()
 	for _, e := range entries {
 		kw := generic.Replace(x.an.Normalize(strings.Join(append([]string{e.Title}, e.Keywords...), " ")))
@@ -399,6 +397,7 @@ func Build(ctx context.Context, g *search.Guide, extra []search.Entry) (*Index, 
 	}
 	x := New(an)
 	entries := append(append([]search.Entry{}, g.Entries...), extra...)
+	x.SetRegions(g.Regions)
 	if err := x.Replace(ctx, entries, g.Towns); err != nil {
 		return nil, nil, err
 	}
