@@ -31,6 +31,9 @@ const (
 	Clarify   = "clarify"
 )
 
+// labelNone is the model's label for messages out of scope.
+const labelNone = "none"
+
 // MaxRunes is the longest message the bot reads.
 const MaxRunes = 2000
 
@@ -129,7 +132,7 @@ func New(g *search.Guide, idx search.Index, an *zh.Analyzer) (*Bot, error) {
 	}
 	all := trainingSet(g, an)
 	l := newLearner(g, an, all)
-	m, err := l.train(all)
+	m, err := trained.get(l, all)
 	if err != nil {
 		return nil, fmt.Errorf("bot: training: %w", err)
 	}
@@ -137,7 +140,6 @@ func New(g *search.Guide, idx search.Index, an *zh.Analyzer) (*Bot, error) {
 }
 
 func newBot(g *search.Guide, idx search.Index, an *zh.Analyzer, feat *featurizer, m *model.Model, cal Calibration) *Bot {
-	m.Temperature = cal.Temperature
 	b := &Bot{guide: g, index: idx, an: an, feat: feat, model: m, cal: cal}
 	b.menu = []Option{
 		{ID: "menu:procedure", Label: "问办事（低保、医保、开证明…）"},
@@ -168,7 +170,7 @@ type analysis struct {
 func (b *Bot) analyse(text string) analysis {
 	doc, nText := b.feat.features(text)
 	scores := b.model.Scores(doc)
-	a := analysis{text: text, scores: scores, probs: b.model.Probabilities(scores), worst: -1, known: b.model.Known(doc[:nText])}
+	a := analysis{text: text, scores: scores, probs: model.Softmax(scores, b.cal.Temperature), worst: -1, known: b.model.Known(doc[:nText])}
 	for i, p := range a.probs {
 		if p > a.probs[a.best] {
 			a.best = i
@@ -232,7 +234,7 @@ func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
 	case li.emergency:
 		// Danger is never asked about: the numbers go out at once.
 		d = b.fromEntry(li.entry, a.conf())
-	case label == "none":
+	case label == labelNone:
 		d = b.decline(a)
 	case !sure || label == Clarify:
 		d = b.clarify(a)
@@ -251,8 +253,15 @@ func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
 		// It may be an emergency: whatever else is said, the numbers come first.
 		d.Text = emergencyNumbersText + "\n" + d.Text
 		if d.Decision == Clarify && a.worst >= 0 {
-			d.Options = append([]Option{{ID: b.labels[a.worst].entry.ID, Label: b.labels[a.worst].entry.Title}}, d.Options...)
-			d.Options = d.Options[:min(3, len(d.Options))]
+			// The likeliest emergency is offered first.
+			e := b.labels[a.worst].entry
+			opts := []Option{{ID: e.ID, Label: e.Title}}
+			for _, o := range d.Options {
+				if o.ID != e.ID && len(opts) < 3 {
+					opts = append(opts, o)
+				}
+			}
+			d.Options = opts
 		}
 	}
 	d.Labels = b.top(a, 3)

@@ -157,3 +157,20 @@ answer:
 		t.Error("the sample bot knows a topic it was never taught")
 	}
 }
+
+// The same guide loaded twice trains once: the second bot shares the first one's model.
+func TestTheSameGuideTrainsOnce(t *testing.T) {
+	b1, g := newBot(t)
+	idx, an, err := bleve.Build(context.Background(), g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	b2, err := bot.New(g, idx, an)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bot.SameModel(b1, b2) {
+		t.Error("the same guide was trained twice")
+	}
+}

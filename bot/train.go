@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"hash/fnv"
 	"runtime"
 	"strings"
@@ -175,13 +177,17 @@ type learner struct {
 	feat *featurizer
 	aug  *augmenter
 	cfg  model.Config
+	// words are what else the analyzer knows (synonyms, place names): they cut words for the
+	// pinyin variants.
+	words string
 }
 
 func newLearner(g *search.Guide, an *zh.Analyzer, all []example) *learner {
 	return &learner{
-		feat: &featurizer{an: an, patterns: g.Patterns},
-		aug:  newAugmenter(an, all),
-		cfg:  model.DefaultConfig,
+		feat:  &featurizer{an: an, patterns: g.Patterns},
+		aug:   newAugmenter(an, all),
+		cfg:   model.DefaultConfig,
+		words: fmt.Sprint(g.Synonyms, g.PlaceNames()),
 	}
 }
 
@@ -214,3 +220,55 @@ func (l *learner) train(exs []example) (*model.Model, error) {
 
 // runeLen is the length of s in characters.
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// trained remembers the models this process has trained, by what they were trained from: training
+// is deterministic, so a guide loaded again unchanged (a reload, every test that starts a bot)
+// gets the same model without training it again, and a guide whose examples, words or patterns
+// changed in any way is trained anew.
+var trained = &modelCache{byKey: map[[sha256.Size]byte]*model.Model{}}
+
+type modelCache struct {
+	mu    sync.Mutex
+	byKey map[[sha256.Size]byte]*model.Model
+}
+
+// maxCachedModels bounds the cache: a process that loads many different guides keeps the latest.
+const maxCachedModels = 4
+
+func (c *modelCache) get(l *learner, exs []example) (*model.Model, error) {
+	key := l.key(exs)
+	c.mu.Lock()
+	m, ok := c.byKey[key]
+	c.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	m, err := l.train(exs)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.byKey) >= maxCachedModels {
+		clear(c.byKey)
+	}
+	c.byKey[key] = m
+	c.mu.Unlock()
+	return m, nil
+}
+
+// key is a digest of everything training reads: the examples as normalised (which covers the
+// analyzer's corrections), their labels and weights, the analyzer's other words, the patterns and
+// the trainer's configuration.
+func (l *learner) key(exs []example) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%+v\n%s\n", l.cfg, l.words)
+	for _, p := range l.feat.patterns {
+		fmt.Fprintf(h, "p %q %q\n", p.Name, p.Expr)
+	}
+	for _, ex := range exs {
+		fmt.Fprintf(h, "e %q %q %g\n", ex.text, ex.label, ex.weight)
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
