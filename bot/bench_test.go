@@ -46,6 +46,7 @@ func BenchmarkTrain(b *testing.B) {
 	defer idx.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		bot.ForgetModels()
 		if _, err := bot.New(g, idx, an); err != nil {
 			b.Fatal(err)
 		}

@@ -232,6 +232,14 @@ type modelCache struct {
 	byKey map[[sha256.Size]byte]*model.Model
 }
 
+// ForgetModels drops the models this process remembers, so that the next bot trains its own:
+// for measuring training.
+func ForgetModels() {
+	trained.mu.Lock()
+	clear(trained.byKey)
+	trained.mu.Unlock()
+}
+
 // maxCachedModels bounds the cache: a process that loads many different guides keeps the latest.
 const maxCachedModels = 4
 

@@ -198,10 +198,12 @@ func TestChatWidget(t *testing.T) {
 	p.waitJS("the widget to notice the restart", root+`.querySelector('[data-testid=status]').textContent.includes('连接中断，正在重新连接')`)
 	srv = startServe(t, bin, addr, data)
 	p.srv = srv
-	srv.waitReady(t, 60*time.Second)
+	// The chat reconnects as soon as the server listens, before the bot is trained, and says so
+	// for a few seconds: watch for it first, then wait for the bot.
 	st = p.waitState("the reconnection", func(s *chatState) bool {
 		return strings.Contains(s.Status, "已重新连接") && s.has("bot", ticket) && s.hasExact("resident", markup)
 	})
+	srv.waitReady(t, 60*time.Second)
 	p.noMarkup(&dialogs)
 	before = st.count("bot")
 	p.say("网格员电话多少", false)

@@ -142,8 +142,10 @@ func TestWidgetSurvey(t *testing.T) {
 	res.waitJS("the widget to notice the restart", root+`.querySelector('[data-testid=status]').textContent.includes('连接中断')`)
 	srv = startServe(t, bin, addr, data, flags...)
 	d.srv, h.srv, res.srv = srv, srv, srv
-	srv.waitReady(t, 60*time.Second)
+	// The chat reconnects as soon as the server listens, before the bot is trained, and says so
+	// for a few seconds: watch for it first, then wait for the bot.
 	res.waitState("the reconnection", func(s *chatState) bool { return strings.Contains(s.Status, "已重新连接") })
+	srv.waitReady(t, 60*time.Second)
 	// A question answered after the reconnection: the survey of the welcome came before it.
 	before = res.state().count("bot")
 	res.say("网格员电话多少", true)
