@@ -496,17 +496,17 @@ func (l *loader) synonyms() {
 // scope) and clarify (too vague to act on: the bot asks).
 var intentLabels = map[string]bool{"contact": true, "status": true, "handoff": true, "smalltalk": true, "none": true, "clarify": true}
 
-func (l *loader) optional(name string) bool {
-	_, err := fs.Stat(l.fsys, name)
-	return err == nil
+// parseOptional parses a file the guide may leave out: nil when it is absent or has a problem.
+func (l *loader) parseOptional(name string) *yaml.Node {
+	if _, err := fs.Stat(l.fsys, name); err != nil {
+		return nil
+	}
+	return l.parse(name)
 }
 
 func (l *loader) intents() {
 	const name = "intents.yaml"
-	if !l.optional(name) {
-		return
-	}
-	root := l.parse(name)
+	root := l.parseOptional(name)
 	if root == nil {
 		return
 	}
@@ -580,10 +580,7 @@ func (l *loader) training() {
 // folds residents' text).
 func (l *loader) patterns() {
 	const name = "patterns.yaml"
-	if !l.optional(name) {
-		return
-	}
-	root := l.parse(name)
+	root := l.parseOptional(name)
 	if root == nil {
 		return
 	}
@@ -624,10 +621,7 @@ func (l *loader) patterns() {
 
 func (l *loader) calibration() {
 	const name = "calibration.yaml"
-	if !l.optional(name) {
-		return
-	}
-	root := l.parse(name)
+	root := l.parseOptional(name)
 	if root == nil {
 		return
 	}
