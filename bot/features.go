@@ -22,7 +22,21 @@ const (
 // featurizer turns normalised text into the model's features.
 type featurizer struct {
 	an       *zh.Analyzer
-	patterns []search.Pattern
+	patterns []pattern
+}
+
+// pattern is a guide pattern ready to match, with its feature.
+type pattern struct {
+	prefiltered
+	key model.Key
+}
+
+func newFeaturizer(an *zh.Analyzer, ps []search.Pattern) *featurizer {
+	f := &featurizer{an: an}
+	for _, p := range ps {
+		f.patterns = append(f.patterns, pattern{newPrefiltered(p.Re), model.Hash(featPattern, p.Name)})
+	}
+	return f
 }
 
 // features returns the features of a normalised text; the first nText are of its characters and
@@ -84,9 +98,12 @@ func (f *featurizer) features(text string) (doc model.Doc, nText int) {
 	}
 	nText = len(doc)
 	doc = append(doc, tokens...)
-	for _, p := range f.patterns {
-		if p.Re.MatchString(text) {
-			doc = append(doc, model.Hash(featPattern, p.Name))
+	if len(f.patterns) > 0 {
+		sc := newScan(text)
+		for _, p := range f.patterns {
+			if p.match(sc) {
+				doc = append(doc, p.key)
+			}
 		}
 	}
 	doc = append(doc, model.Hash(featLength, lengthBucket(zh.HanCount(text))))

@@ -179,15 +179,17 @@ type learner struct {
 	cfg  model.Config
 	// words are what else the analyzer knows (synonyms, place names): they cut words for the
 	// pinyin variants.
-	words string
+	words    string
+	patterns []search.Pattern
 }
 
 func newLearner(g *search.Guide, an *zh.Analyzer, all []example) *learner {
 	return &learner{
-		feat:  &featurizer{an: an, patterns: g.Patterns},
-		aug:   newAugmenter(an, all),
-		cfg:   model.DefaultConfig,
-		words: fmt.Sprint(g.Synonyms, g.PlaceNames()),
+		feat:     newFeaturizer(an, g.Patterns),
+		aug:      newAugmenter(an, all),
+		cfg:      model.DefaultConfig,
+		words:    fmt.Sprint(g.Synonyms, g.PlaceNames()),
+		patterns: g.Patterns,
 	}
 }
 
@@ -270,7 +272,7 @@ func (c *modelCache) get(l *learner, exs []example) (*model.Model, error) {
 func (l *learner) key(exs []example) [sha256.Size]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%+v\n%s\n", l.cfg, l.words)
-	for _, p := range l.feat.patterns {
+	for _, p := range l.patterns {
 		fmt.Fprintf(h, "p %q %q\n", p.Name, p.Expr)
 	}
 	for _, ex := range exs {
