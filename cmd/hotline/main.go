@@ -152,11 +152,19 @@ func loadGuide(dir string) (*search.Guide, *search.Spec, error) {
 
 // buildBot indexes a loaded guide and builds the bot over it.
 func buildBot(ctx context.Context, g *search.Guide) (*engine, error) {
-	idx, an, err := bleve.Build(ctx, g, nil)
+	an, err := bleve.Analyzer(g, nil)
 	if err != nil {
 		return nil, err
 	}
+	// The index and the model are made from the guide at the same time: training does not look
+	// anything up.
+	idx := bleve.New(an)
+	indexed := make(chan error, 1)
+	go func() { indexed <- idx.Load(ctx, g, nil) }()
 	b, err := bot.New(g, idx, an)
+	if ierr := <-indexed; err == nil {
+		err = ierr
+	}
 	if err != nil {
 		idx.Close()
 		return nil, err

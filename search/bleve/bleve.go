@@ -384,22 +384,32 @@ func (x *Index) Close() error {
 	return nil
 }
 
-// Build makes an analyzer that knows the guide's vocabulary and the keywords of extra entries
-// (the bot's intents), and an index holding the guide's entries, extra and the guide's places.
+// Build makes the analyzer of a guide (its words, synonyms and place names, and extra's keywords)
+// and an index of its entries (and extra) and places.
 func Build(ctx context.Context, g *search.Guide, extra []search.Entry) (*Index, *zh.Analyzer, error) {
-	vocab := g.Vocabulary()
-	for _, e := range extra {
-		vocab = append(vocab, e.Keywords...)
-	}
-	an, err := zh.NewAnalyzer(vocab, g.Synonyms, g.PlaceNames()...)
+	an, err := Analyzer(g, extra)
 	if err != nil {
 		return nil, nil, err
 	}
 	x := New(an)
-	entries := append(append([]search.Entry{}, g.Entries...), extra...)
-	x.SetRegions(g.Regions)
-	if err := x.Replace(ctx, entries, g.Towns); err != nil {
+	if err := x.Load(ctx, g, extra); err != nil {
 		return nil, nil, err
 	}
 	return x, an, nil
+}
+
+// Analyzer makes the analyzer of a guide: its words, synonyms and place names, and extra's
+// keywords.
+func Analyzer(g *search.Guide, extra []search.Entry) (*zh.Analyzer, error) {
+	vocab := g.Vocabulary()
+	for _, e := range extra {
+		vocab = append(vocab, e.Keywords...)
+	}
+	return zh.NewAnalyzer(vocab, g.Synonyms, g.PlaceNames()...)
+}
+
+// Load indexes a guide's entries (and extra) and places.
+func (x *Index) Load(ctx context.Context, g *search.Guide, extra []search.Entry) error {
+	x.SetRegions(g.Regions)
+	return x.Replace(ctx, append(append([]search.Entry{}, g.Entries...), extra...), g.Towns)
 }

@@ -133,8 +133,13 @@ const cjkFirst, cjkLast = 0x4E00, 0x9FFF
 // are corrected towards names of three characters or more (虹压小区 → 虹亚小区), never towards
 // two-character ones, which are everyday words too (翻墙进 is no typo of the community 前进).
 func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyzer, error) {
+	// The syllable table and the dictionary are made at the same time; both are made once a
+	// process and shared.
+	table := make(chan []string, 1)
+	go func() { table <- syllableTable() }()
 	dict, err := loadBaseDict()
 	if err != nil {
+		<-table
 		return nil, fmt.Errorf("zh: reading the embedded dictionary: %w", err)
 	}
 	a := &Analyzer{vocab: map[string]bool{}, byKey: map[string][]string{}, pyArgs: pinyin.NewArgs(), canon: map[string]string{}}
@@ -149,17 +154,12 @@ func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyze
 		}
 	}
 	a.pyArgs.Fallback = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
-	a.syllable = make([]string, cjkLast-cjkFirst+1)
-	for r := rune(cjkFirst); r <= cjkLast; r++ {
-		if py := pinyin.SinglePinyin(r, a.pyArgs); len(py) > 0 {
-			a.syllable[r-cjkFirst] = py[0]
-		}
-	}
 	a.seg.SkipLog = true
 	// Words are cut by the dictionary alone (no HMM), and gse loads its HMM model into
 	// package-level maps, which races when two analyzers are built at once.
 	a.seg.NotLoadHMM = true
 	var extra strings.Builder
+	var targets []string // typo targets: guide words of 2 to 6, names of 3 to 6 characters
 	for _, w := range vocab {
 		w = Fold(w)
 		if w == "" || strings.Contains(w, " ") || a.vocab[w] {
@@ -168,13 +168,8 @@ func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyze
 		a.vocab[w] = true
 		// Guide words get a high frequency so that segmentation keeps them whole.
 		fmt.Fprintf(&extra, "%s 2000\n", w)
-		n := utf8.RuneCountInString(w)
-		if n >= 2 && n <= 6 && HanCount(w) == n {
-			key := a.fuzzyKey(w)
-			a.byKey[key] = append(a.byKey[key], w)
-			if n > a.maxLen {
-				a.maxLen = n
-			}
+		if n := utf8.RuneCountInString(w); n >= 2 && n <= 6 && HanCount(w) == n {
+			targets = append(targets, w)
 		}
 	}
 	for _, w := range names {
@@ -184,16 +179,44 @@ func NewAnalyzer(vocab []string, synonyms [][]string, names ...string) (*Analyze
 			// A whole name (虹亚小区) is a typo target; a two-character one (前进, 新华) is an
 			// everyday word too.
 			if n := utf8.RuneCountInString(w); n >= 3 && n <= 6 && HanCount(w) == n {
-				key := a.fuzzyKey(w)
-				a.byKey[key] = append(a.byKey[key], w)
-				a.maxLen = max(a.maxLen, n)
+				targets = append(targets, w)
 			}
 		}
 	}
-	if err := a.seg.LoadDictStr(dict + extra.String()); err != nil {
+	loaded := make(chan error, 1)
+	go func() { loaded <- a.seg.LoadDictStr(dict + extra.String()) }()
+	a.syllable = <-table
+	for _, w := range targets {
+		key := a.fuzzyKey(w)
+		a.byKey[key] = append(a.byKey[key], w)
+		a.maxLen = max(a.maxLen, utf8.RuneCountInString(w))
+	}
+	if err := <-loaded; err != nil {
 		return nil, fmt.Errorf("zh: loading dictionary: %w", err)
 	}
 	return a, nil
+}
+
+var (
+	syllableOnce sync.Once
+	syllables    []string
+)
+
+// syllableTable holds the toneless pinyin of each character of the CJK Unified Ideographs block
+// (the character itself where it has none).
+func syllableTable() []string {
+	syllableOnce.Do(func() {
+		args := pinyin.NewArgs()
+		args.Fallback = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
+		t := make([]string, cjkLast-cjkFirst+1)
+		for r := rune(cjkFirst); r <= cjkLast; r++ {
+			if py := pinyin.SinglePinyin(r, args); len(py) > 0 {
+				t[r-cjkFirst] = py[0]
+			}
+		}
+		syllables = t
+	})
+	return syllables
 }
 
 // FuzzySyllable folds what northern speakers and pinyin typists confuse (see fuzzySyllable).
