@@ -107,18 +107,9 @@ type labelInfo struct {
 	emergency bool
 }
 
-// Calibration holds the thresholds the decision uses. They are chosen by cross-validation
-// (CrossValidate), never by hand, and kept in the guide's calibration.yaml.
-type Calibration struct {
-	// Temperature divides the model's scores before the softmax that makes them probabilities.
-	Temperature float64 `yaml:"temperature"`
-	// Answer: a best label less probable than this is asked about instead of acted on.
-	Answer float64 `yaml:"answer"`
-	// Emergency: from this probability that a message is an emergency, the emergency numbers
-	// open the first reply whatever the decision (chosen so that every emergency of
-	// cross-validation gets them).
-	Emergency float64 `yaml:"emergency"`
-}
+// Calibration holds the thresholds the decision uses (search.Calibration, the guide's
+// calibration.yaml): chosen by cross-validation (CrossValidate), never by hand.
+type Calibration = search.Calibration
 
 // DefaultCalibration is used for a guide without calibration.yaml.
 var DefaultCalibration = Calibration{Temperature: 0.1, Answer: 0.5, Emergency: 0.05}
@@ -128,7 +119,7 @@ var DefaultCalibration = Calibration{Temperature: 0.1, Answer: 0.5, Emergency: 0
 func New(g *search.Guide, idx search.Index, an *zh.Analyzer) (*Bot, error) {
 	cal := DefaultCalibration
 	if g.Calibration != nil {
-		cal = Calibration{Temperature: g.Calibration.Temperature, Answer: g.Calibration.Answer, Emergency: g.Calibration.Emergency}
+		cal = *g.Calibration
 	}
 	all := trainingSet(g, an)
 	l := newLearner(g, an, all)

@@ -26,14 +26,9 @@ var (
 func newBot(tb testing.TB) (*bot.Bot, *search.Guide) {
 	tb.Helper()
 	sampleOnce.Do(func() {
-		spec, err := search.LoadSpec(search.SpecFS())
+		g, err := search.LoadSample()
 		if err != nil {
 			sampleErr = err
-			return
-		}
-		g, problems := search.Load(search.SampleGuide(), spec)
-		if len(problems) > 0 {
-			sampleErr = problems
 			return
 		}
 		idx, an, err := bleve.Build(context.Background(), g, nil)

@@ -10,13 +10,9 @@ import (
 // The prefilter never changes what a pattern matches: every guide pattern, on its own examples
 // and on every labelled message of the guide, matches exactly as its expression does.
 func TestPrefilterMatchesAsTheExpression(t *testing.T) {
-	spec, err := search.LoadSpec(search.SpecFS())
+	g, err := search.LoadSample()
 	if err != nil {
 		t.Fatal(err)
-	}
-	g, problems := search.Load(search.SampleGuide(), spec)
-	if len(problems) > 0 {
-		t.Fatal(problems)
 	}
 	var texts []string
 	for _, p := range g.Patterns {

@@ -11,13 +11,9 @@ import (
 
 func sampleEntries(t *testing.T) []search.Entry {
 	t.Helper()
-	spec, err := search.LoadSpec(search.SpecFS())
+	g, err := search.LoadSample()
 	if err != nil {
 		t.Fatal(err)
-	}
-	g, problems := search.Load(search.SampleGuide(), spec)
-	if len(problems) > 0 {
-		t.Fatal(problems)
 	}
 	return g.Entries
 }

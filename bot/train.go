@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/bayannur/hotline/bot/model"
 	"github.com/bayannur/hotline/search"
@@ -219,9 +218,6 @@ func (l *learner) train(exs []example) (*model.Model, error) {
 	}
 	return model.Train(data, l.cfg)
 }
-
-// runeLen is the length of s in characters.
-func runeLen(s string) int { return utf8.RuneCountInString(s) }
 
 // trained remembers the models this process has trained, by what they were trained from: training
 // is deterministic, so a guide loaded again unchanged (a reload, every test that starts a bot)

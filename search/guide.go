@@ -393,9 +393,28 @@ type Pattern struct {
 	Line    int            `yaml:"-"`
 }
 
-// Calibration holds the thresholds the bot's decision uses, chosen by cross-validation.
+// Calibration holds the thresholds the bot's decision uses, chosen by cross-validation
+// (`hotline eval --cv`), never by hand.
 type Calibration struct {
+	// Temperature divides the model's scores before the softmax that makes them probabilities.
 	Temperature float64 `yaml:"temperature"`
-	Answer      float64 `yaml:"answer"`
-	Emergency   float64 `yaml:"emergency"`
+	// Answer: a best label less probable than this is asked about instead of acted on.
+	Answer float64 `yaml:"answer"`
+	// Emergency: from this probability that a message is an emergency, the emergency numbers
+	// open the first reply whatever the decision (chosen so that every emergency of
+	// cross-validation gets them).
+	Emergency float64 `yaml:"emergency"`
+}
+
+// LoadSample loads the built-in guide against the built-in spec.
+func LoadSample() (*Guide, error) {
+	spec, err := LoadSpec(SpecFS())
+	if err != nil {
+		return nil, err
+	}
+	g, problems := Load(SampleGuide(), spec)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return g, nil
 }

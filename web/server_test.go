@@ -31,14 +31,9 @@ var (
 func sampleBot(t *testing.T) *bot.Bot {
 	t.Helper()
 	botOnce.Do(func() {
-		spec, err := search.LoadSpec(search.SpecFS())
+		g, err := search.LoadSample()
 		if err != nil {
 			botErr = err
-			return
-		}
-		g, problems := search.Load(search.SampleGuide(), spec)
-		if len(problems) > 0 {
-			botErr = problems
 			return
 		}
 		idx, an, err := bleve.Build(context.Background(), g, nil)

@@ -312,16 +312,3 @@ func Softmax(scores []float64, t float64) []float64 {
 	}
 	return out
 }
-
-// Index returns the position of a label in Labels, or -1.
-func (m *Model) Index(label string) int {
-	for i, l := range m.Labels {
-		if l == label {
-			return i
-		}
-	}
-	return -1
-}
-
-// Features is the number of feature columns (without the bias).
-func (m *Model) Features() int { return len(m.idf) - 1 }

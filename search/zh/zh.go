@@ -219,9 +219,6 @@ func syllableTable() []string {
 	return syllables
 }
 
-// FuzzySyllable folds what northern speakers and pinyin typists confuse (see fuzzySyllable).
-func FuzzySyllable(s string) string { return fuzzySyllable(s) }
-
 // fuzzySyllable folds what northern speakers and pinyin typists confuse: the initials zh/z,
 // ch/c, sh/s and l/n, and the finals ang/an, eng/en, ing/in.
 func fuzzySyllable(s string) string {
