@@ -122,6 +122,10 @@ func (d *Dialogue) Ask(ctx context.Context, st *DialogState, community *string, 
 		if d.interrupts(st, a) {
 			*st = DialogState{}
 		} else if r, handled, err := d.continueFlow(ctx, st, community, id, text, a); handled || err != nil {
+			if err == nil && a.emergency >= d.Bot.cal.Emergency && !st.Emergency {
+				// Read as the answer, but it may be danger: the numbers come first all the same.
+				r.Text = emergencyNumbersText + "\n" + r.Text
+			}
 			return r, err
 		}
 	}

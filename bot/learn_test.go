@@ -174,3 +174,45 @@ func TestTheSameGuideTrainsOnce(t *testing.T) {
 		t.Error("the same guide was trained twice")
 	}
 }
+
+// Every labelled emergency of the guide, asked while a report waits for its place or a status
+// lookup for its number, gets the numbers in that first reply: as the emergency when the model
+// is sure of it, else before whatever the flow says next.
+func TestEveryEmergencyGetsTheNumbersInsideAFlow(t *testing.T) {
+	_, g := newBot(t)
+	for _, l := range g.Training {
+		e, ok := g.Entry(l.Label)
+		if !ok || e.Kind != search.KindEmergency {
+			continue
+		}
+		for _, f := range flows[:4] {
+			c := newChat(t, "")
+			f.enter(c)
+			r := c.ask(l.Q)
+			if r.Decision != bot.Emergency && !strings.HasPrefix(r.Text, numbersFirst) {
+				t.Errorf("%s, %s: %s %q, want the numbers first", f.name, l.Q, r.Decision, r.Text)
+			}
+		}
+	}
+	// Messages that may be danger without the model being sure (their first reply outside a flow
+	// opens with the numbers, though it is no emergency) keep the numbers inside a flow too.
+	maybe := 0
+	for _, q := range []string{"头有点晕", "楼上掉下来个花盆把车砸了", "打了好几回电话没反应", "想申请个东西"} {
+		if d := decide(t, q); d.Decision == bot.Emergency || !strings.HasPrefix(d.Text, numbersFirst) {
+			continue
+		}
+		maybe++
+		for _, f := range flows[:4] {
+			c := newChat(t, "")
+			f.enter(c)
+			if r := c.ask(q); r.Decision != bot.Emergency && !strings.HasPrefix(r.Text, numbersFirst) {
+				t.Errorf("%s, %s: %s %q, want the numbers first", f.name, q, r.Decision, r.Text)
+			}
+		}
+	}
+	if maybe == 0 {
+		t.Fatal("no message of the guide may be danger without being sure: nothing was checked")
+	}
+}
+
+const numbersFirst = "如果有人身危险，请立即拨打"
