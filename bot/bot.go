@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bayannur/hotline/intake"
+
 	"github.com/bayannur/hotline/bot/model"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/zh"
@@ -52,40 +54,19 @@ type Message struct {
 	Community string // the resident's community id, when known
 }
 
-// Option is a choice offered to the resident.
-type Option struct {
-	ID    string `json:"id"`
-	Label string `json:"label"`
-}
-
 // Decision is what the bot decided for a message.
 type Decision struct {
-	Decision string        `json:"decision"`
-	Topic    string        `json:"topic"`
-	Category string        `json:"category"`
-	Score    float64       `json:"score"`
-	Text     string        `json:"text"`
-	Options  []Option      `json:"options"`
-	More     []Section     `json:"more,omitempty"`
-	Contact  *ContactCard  `json:"contact,omitempty"`
-	Entry    *search.Entry `json:"-"`
+	Decision string              `json:"decision"`
+	Topic    string              `json:"topic"`
+	Category string              `json:"category"`
+	Score    float64             `json:"score"`
+	Text     string              `json:"text"`
+	Options  []intake.Option     `json:"options"`
+	More     []intake.Section    `json:"more,omitempty"`
+	Contact  *intake.ContactCard `json:"contact,omitempty"`
+	Entry    *search.Entry       `json:"-"`
 	// Labels are the model's three most probable labels, for tuning.
 	Labels []Scored `json:"-"`
-}
-
-// ContactCard is the community and grid a resident can turn to.
-type ContactCard struct {
-	Community   string          `json:"community"`
-	CommunityID string          `json:"community_id"`
-	Town        string          `json:"town"`
-	Address     string          `json:"address,omitempty"`
-	Phone       string          `json:"phone,omitempty"`
-	Hours       string          `json:"hours,omitempty"`
-	Compound    string          `json:"compound,omitempty"`
-	Grid        string          `json:"grid,omitempty"`
-	GridID      string          `json:"grid_id,omitempty"`
-	Tier        string          `json:"tier,omitempty"`
-	People      []search.Person `json:"people,omitempty"`
 }
 
 // Bot answers residents from a guide: a model learned from the guide's labelled messages decides
@@ -97,7 +78,7 @@ type Bot struct {
 	feat   *featurizer
 	model  *model.Model
 	cal    Calibration
-	menu   []Option
+	menu   []intake.Option
 	labels []labelInfo // per model class
 }
 
@@ -132,7 +113,7 @@ func New(g *search.Guide, idx search.Index, an *zh.Analyzer) (*Bot, error) {
 
 func newBot(g *search.Guide, idx search.Index, an *zh.Analyzer, feat *featurizer, m *model.Model, cal Calibration) *Bot {
 	b := &Bot{guide: g, index: idx, an: an, feat: feat, model: m, cal: cal}
-	b.menu = []Option{
+	b.menu = []intake.Option{
 		{ID: "menu:procedure", Label: "问办事（低保、医保、开证明…）"},
 		{ID: "menu:report", Label: "反映问题（暖气、路灯、漏水…）"},
 		{ID: Contact, Label: "找社区和网格员"},
@@ -246,7 +227,7 @@ func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
 		if d.Decision == Clarify && a.worst >= 0 {
 			// The likeliest emergency is offered first.
 			e := b.labels[a.worst].entry
-			opts := []Option{{ID: e.ID, Label: e.Title}}
+			opts := []intake.Option{{ID: e.ID, Label: e.Title}}
 			for _, o := range d.Options {
 				if o.ID != e.ID && len(opts) < 3 {
 					opts = append(opts, o)
@@ -276,7 +257,7 @@ type Scored struct {
 }
 
 func (b *Bot) fromEntry(e *search.Entry, conf float64) Decision {
-	d := Decision{Topic: e.ID, Category: e.Category, Score: conf, Entry: e, Options: []Option{}}
+	d := Decision{Topic: e.ID, Category: e.Category, Score: conf, Entry: e, Options: []intake.Option{}}
 	switch e.Kind {
 	case search.KindEmergency:
 		d.Decision = Emergency
@@ -290,7 +271,7 @@ func (b *Bot) fromEntry(e *search.Entry, conf float64) Decision {
 }
 
 func (b *Bot) simple(decision string, conf float64, text string) Decision {
-	return Decision{Decision: decision, Score: conf, Text: text, Options: []Option{}}
+	return Decision{Decision: decision, Score: conf, Text: text, Options: []intake.Option{}}
 }
 
 func (b *Bot) smalltalk(conf float64) Decision {
@@ -305,7 +286,7 @@ func (b *Bot) decline(a analysis) Decision {
 // scores highest (by score, not probability: when the message is too vague for any topic, the
 // probabilities of all topics are next to nothing, their scores still rank them).
 func (b *Bot) clarify(a analysis) Decision {
-	d := Decision{Decision: Clarify, Score: a.conf(), Text: clarifyText, Options: []Option{}}
+	d := Decision{Decision: Clarify, Score: a.conf(), Text: clarifyText, Options: []intake.Option{}}
 	var topics []int
 	for i, li := range b.labels {
 		if li.entry != nil {
@@ -315,7 +296,7 @@ func (b *Bot) clarify(a analysis) Decision {
 	sort.SliceStable(topics, func(x, y int) bool { return a.scores[topics[x]] > a.scores[topics[y]] })
 	for _, i := range topics[:min(3, len(topics))] {
 		e := b.labels[i].entry
-		d.Options = append(d.Options, Option{ID: e.ID, Label: e.Title})
+		d.Options = append(d.Options, intake.Option{ID: e.ID, Label: e.Title})
 	}
 	if len(d.Options) > 0 {
 		if e, ok := b.guide.Entry(d.Options[0].ID); ok {
@@ -328,7 +309,7 @@ func (b *Bot) clarify(a analysis) Decision {
 // contact finds the community and grid for the resident: from a place named in the text, else
 // from the known community, else it asks which community.
 func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64) Decision {
-	d := Decision{Decision: Contact, Score: conf, Options: []Option{}}
+	d := Decision{Decision: Contact, Score: conf, Options: []intake.Option{}}
 	var comm *search.Community
 	var grid *search.Grid
 	compound := ""
@@ -357,7 +338,7 @@ func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64)
 		d.Text = renderTown(town)
 		for _, c := range b.guide.Communities() {
 			if c.TownID == town.ID {
-				d.Options = append(d.Options, Option{ID: "community:" + c.ID, Label: c.TownName + " " + c.Name})
+				d.Options = append(d.Options, intake.Option{ID: "community:" + c.ID, Label: c.TownName + " " + c.Name})
 			}
 		}
 		return d
@@ -365,7 +346,7 @@ func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64)
 	if comm == nil {
 		d.Text = askCommunityText
 		for _, c := range b.guide.Communities() {
-			d.Options = append(d.Options, Option{ID: "community:" + c.ID, Label: c.TownName + " " + c.Name})
+			d.Options = append(d.Options, intake.Option{ID: "community:" + c.ID, Label: c.TownName + " " + c.Name})
 		}
 		return d
 	}
@@ -397,8 +378,8 @@ func (b *Bot) townNamed(text string) (*search.Town, string) {
 }
 
 // Card builds the contact card of a community and one of its grids.
-func Card(c *search.Community, g *search.Grid, compound string) *ContactCard {
-	card := &ContactCard{
+func Card(c *search.Community, g *search.Grid, compound string) *intake.ContactCard {
+	card := &intake.ContactCard{
 		Community: c.Name, CommunityID: c.ID, Town: c.TownName,
 		Address: c.Address, Phone: c.Phone, Hours: c.Hours, Compound: compound,
 	}

@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 
+	"github.com/bayannur/hotline/intake"
+
 	"github.com/bayannur/hotline/search"
 )
 
@@ -20,7 +22,7 @@ func (b *Bot) EntryText(id string) (title, text string, ok bool) {
 }
 
 // CommunityCard is a community's contact card (its top grid) and its text.
-func (b *Bot) CommunityCard(id string) (*ContactCard, string, bool) {
+func (b *Bot) CommunityCard(id string) (*intake.ContactCard, string, bool) {
 	c, ok := b.guide.Community(id)
 	if !ok {
 		return nil, "", false
@@ -81,14 +83,14 @@ func (b *Bot) Lookup(ctx context.Context, query string, limit int) ([]GuideHit, 
 // StartReport starts collecting a report whose description is already known (a conversation
 // turned into a ticket): the dialogue goes on to ask for what is missing — the place, a phone —
 // and a confirmation.
-func (d *Dialogue) StartReport(ctx context.Context, st *DialogState, community, id, topic, description string) Reply {
+func (d *Dialogue) StartReport(ctx context.Context, st *intake.DialogState, community, id, topic, description string) intake.Reply {
 	category := "other"
 	if e, ok := d.Bot.guide.Entry(topic); ok {
 		category = e.Category
 	} else {
 		topic = ""
 	}
-	*st = DialogState{Flow: "report", Topic: topic, Category: category, Description: description, Community: community}
+	*st = intake.DialogState{Flow: intake.FlowReport, Topic: topic, Category: category, Description: description, Community: community}
 	r := simpleReply(id, Report, "")
 	r.Topic = topic
 	r.Text = d.nextReportQuestion(ctx, st, &r)

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/bayannur/hotline/intake"
 
 	"github.com/bayannur/hotline/search"
 )
@@ -16,36 +17,6 @@ import (
 // the place and phone a report still needs, the ticket number a status lookup waits for, the
 // community a contact card waits for. Its state is plain data, stored with the conversation, so a
 // reconnect or a server restart picks the dialogue up where it was.
-
-// Reply is what the resident is sent for one message or choice.
-type Reply struct {
-	Type     string       `json:"type"` // always "reply"
-	ReplyTo  string       `json:"reply_to"`
-	Decision string       `json:"decision"`
-	Topic    string       `json:"topic,omitempty"`
-	Text     string       `json:"text"`
-	More     []Section    `json:"more,omitempty"`
-	Options  []Option     `json:"options"`
-	Contact  *ContactCard `json:"contact,omitempty"`
-	Ticket   *TicketInfo  `json:"ticket,omitempty"`
-}
-
-// TicketInfo is what a resident is shown of a ticket.
-type TicketInfo struct {
-	Number      string       `json:"number"`
-	Status      string       `json:"status"`
-	StatusLabel string       `json:"status_label"`
-	DueBy       time.Time    `json:"due_by"`
-	Steps       []TicketStep `json:"steps,omitempty"`
-	Reply       string       `json:"reply,omitempty"`
-}
-
-// TicketStep is one step of a ticket.
-type TicketStep struct {
-	Status string    `json:"status"`
-	Label  string    `json:"label"`
-	At     time.Time `json:"at"`
-}
 
 // TicketRequest is a report the dialogue has collected.
 type TicketRequest struct {
@@ -59,22 +30,8 @@ var ErrNoTicket = errors.New("no such ticket")
 
 // TicketDesk opens and looks up work orders for the dialogue (web adapts the intake service).
 type TicketDesk interface {
-	OpenTicket(ctx context.Context, r TicketRequest) (TicketInfo, error)
-	LookupTicket(ctx context.Context, number, phoneTail string) (TicketInfo, error)
-}
-
-// DialogState is what a conversation is in the middle of.
-type DialogState struct {
-	Flow        string `json:"flow,omitempty"` // report, status, handoff, or "" (nothing pending)
-	Step        string `json:"step,omitempty"` // report: place, phone, confirm; status: number
-	Topic       string `json:"topic,omitempty"`
-	Category    string `json:"category,omitempty"`
-	Emergency   bool   `json:"emergency,omitempty"`
-	Description string `json:"description,omitempty"`
-	Address     string `json:"address,omitempty"`
-	Phone       string `json:"phone,omitempty"`
-	Community   string `json:"community,omitempty"`
-	Retries     int    `json:"retries,omitempty"`
+	OpenTicket(ctx context.Context, r TicketRequest) (intake.TicketInfo, error)
+	LookupTicket(ctx context.Context, number, phoneTail string) (intake.TicketInfo, error)
 }
 
 // Dialogue answers the messages of one conversation at a time.
@@ -99,18 +56,17 @@ const (
 var (
 	ticketNumberRe = regexp.MustCompile(`\d{8}-\d{4,6}`)
 	phoneTailRe    = regexp.MustCompile(`(?:^|\D)(\d{4})(?:\D|$)`)
-	phoneRe        = regexp.MustCompile(`1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}-?\d{7,8}`)
 )
 
 // Ask answers a typed message. community is the conversation's known community (it may be
 // updated through st when the resident names or picks one).
-func (d *Dialogue) Ask(ctx context.Context, st *DialogState, community *string, id, text string) (Reply, error) {
+func (d *Dialogue) Ask(ctx context.Context, st *intake.DialogState, community *string, id, text string) (intake.Reply, error) {
 	if _, ok := d.Bot.guide.Community(*community); !ok {
 		*community = "" // from a guide since replaced
 	}
 	m := Message{Text: text, Community: *community}
 	if err := d.Bot.check(m); err != nil {
-		return Reply{}, err
+		return intake.Reply{}, err
 	}
 	norm := d.Bot.an.Normalize(text)
 	if norm == "" {
@@ -118,9 +74,9 @@ func (d *Dialogue) Ask(ctx context.Context, st *DialogState, community *string, 
 		return reply(id, d.Bot.smalltalk(1)), nil
 	}
 	a := d.Bot.analyse(norm)
-	if st.Flow != "" {
+	if st.Flow != intake.FlowNone {
 		if d.interrupts(st, a) {
-			*st = DialogState{}
+			*st = intake.DialogState{}
 		} else if r, handled, err := d.continueFlow(ctx, st, community, id, text, a); handled || err != nil {
 			if err == nil && a.emergency >= d.Bot.cal.Emergency && !st.Emergency {
 				// Read as the answer, but it may be danger: the numbers come first all the same.
@@ -137,7 +93,7 @@ func (d *Dialogue) Ask(ctx context.Context, st *DialogState, community *string, 
 // ever traps a resident. Inside a flow the model's most probable label must say so: an answer
 // (a place, a phone number) is nothing the model was taught, and its low emergency probability
 // must not throw away the report it completes.
-func (d *Dialogue) interrupts(st *DialogState, a analysis) bool {
+func (d *Dialogue) interrupts(st *intake.DialogState, a analysis) bool {
 	b := d.Bot
 	label, li := b.model.Labels[a.best], b.labels[a.best]
 	if li.emergency {
@@ -147,26 +103,26 @@ func (d *Dialogue) interrupts(st *DialogState, a analysis) bool {
 }
 
 // fromDecision turns a fresh decision into a reply, starting a flow where one is needed.
-func (d *Dialogue) fromDecision(ctx context.Context, st *DialogState, community *string, id, text string, dec Decision) (Reply, error) {
+func (d *Dialogue) fromDecision(ctx context.Context, st *intake.DialogState, community *string, id, text string, dec Decision) (intake.Reply, error) {
 	r := reply(id, dec)
 	switch dec.Decision {
 	case Report:
-		*st = DialogState{Flow: "report", Topic: dec.Topic, Category: dec.Category, Description: text, Community: *community}
+		*st = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: *community}
 		r.Text += "\n\n" + d.nextReportQuestion(ctx, st, &r)
 	case Emergency:
 		// The numbers go out at once; then, while help is on its way, an urgent ticket.
-		*st = DialogState{Flow: "report", Topic: dec.Topic, Category: dec.Category, Description: text, Community: *community, Emergency: true}
+		*st = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: *community, Emergency: true}
 		r.Text += "\n\n如果方便，请告诉我地点，我们同时登记紧急工单通知网格员。"
 		r.Text += "\n" + d.nextReportQuestion(ctx, st, &r)
 	case Status:
-		*st = DialogState{Flow: "status", Step: "number"}
+		*st = intake.DialogState{Flow: intake.FlowStatus, Step: intake.StepNumber}
 		if done, ok, err := d.tryStatus(ctx, st, id, text); ok || err != nil {
 			return done, err
 		}
 	case Handoff:
-		*st = DialogState{Flow: "handoff"}
+		*st = intake.DialogState{Flow: intake.FlowHandoff}
 		r.Text = "正在为您转接人工客服。现在暂时没有工作人员在线，您可以给工作人员留言，我们会尽快联系您；也可以继续问我。"
-		r.Options = []Option{{ID: optLeaveNote, Label: "给工作人员留言"}, {ID: optKeepBot, Label: "继续问机器人"}}
+		r.Options = []intake.Option{{ID: optLeaveNote, Label: "给工作人员留言"}, {ID: optKeepBot, Label: "继续问机器人"}}
 	case Contact:
 		if dec.Contact != nil {
 			*community = dec.Contact.CommunityID
@@ -175,51 +131,51 @@ func (d *Dialogue) fromDecision(ctx context.Context, st *DialogState, community 
 	return r, nil
 }
 
-func reply(id string, d Decision) Reply {
+func reply(id string, d Decision) intake.Reply {
 	opts := d.Options
 	if opts == nil {
-		opts = []Option{}
+		opts = []intake.Option{}
 	}
-	return Reply{Type: "reply", ReplyTo: id, Decision: d.Decision, Topic: d.Topic, Text: d.Text, More: d.More, Options: opts, Contact: d.Contact}
+	return intake.Reply{Type: "reply", ReplyTo: id, Decision: d.Decision, Topic: d.Topic, Text: d.Text, More: d.More, Options: opts, Contact: d.Contact}
 }
 
 // Choose answers a tapped option.
-func (d *Dialogue) Choose(ctx context.Context, st *DialogState, community *string, id, option string) (Reply, error) {
+func (d *Dialogue) Choose(ctx context.Context, st *intake.DialogState, community *string, id, option string) (intake.Reply, error) {
 	switch {
 	case option == optCancel:
-		*st = DialogState{}
+		*st = intake.DialogState{}
 		return simpleReply(id, Smalltalk, "好的，已取消。还有什么可以帮您？"), nil
-	case option == optConfirm && st.Flow == "report" && st.Step == "confirm":
+	case option == optConfirm && st.Flow == intake.FlowReport && st.Step == intake.StepConfirm:
 		return d.openTicket(ctx, st, id)
-	case option == optLeaveNote && st.Flow == "handoff":
-		*st = DialogState{Flow: "report", Category: "other", Community: *community, Step: "message"}
+	case option == optLeaveNote && st.Flow == intake.FlowHandoff:
+		*st = intake.DialogState{Flow: intake.FlowReport, Category: "other", Community: *community, Step: intake.StepMessage}
 		return simpleReply(id, Handoff, "请留下您想对工作人员说的话："), nil
 	case option == optKeepBot:
-		*st = DialogState{}
+		*st = intake.DialogState{}
 		return simpleReply(id, Smalltalk, "好的，请继续问我。"), nil
 	case strings.HasPrefix(option, optCommunity):
 		cid := strings.TrimPrefix(option, optCommunity)
 		c, ok := d.Bot.guide.Community(cid)
 		if !ok {
-			return Reply{}, fmt.Errorf("%w: unknown community %q", ErrBadOption, cid)
+			return intake.Reply{}, fmt.Errorf("%w: unknown community %q", ErrBadOption, cid)
 		}
 		*community = c.ID
-		if st.Flow == "report" {
+		if st.Flow == intake.FlowReport {
 			st.Community = c.ID
 			r := simpleReply(id, Report, "")
 			r.Text = d.nextReportQuestion(ctx, st, &r)
 			return r, nil
 		}
 		card := Card(c, c.TopGrid(), "")
-		return Reply{Type: "reply", ReplyTo: id, Decision: Contact, Text: renderCard(card), Options: []Option{}, Contact: card}, nil
+		return intake.Reply{Type: "reply", ReplyTo: id, Decision: Contact, Text: renderCard(card), Options: []intake.Option{}, Contact: card}, nil
 	case strings.HasPrefix(option, optReport):
 		e, ok := d.Bot.guide.Entry(strings.TrimPrefix(option, optReport))
 		if !ok {
-			return Reply{}, fmt.Errorf("%w: unknown topic", ErrBadOption)
+			return intake.Reply{}, fmt.Errorf("%w: unknown topic", ErrBadOption)
 		}
-		*st = DialogState{Flow: "report", Topic: e.ID, Category: e.Category, Community: *community, Emergency: e.Kind == search.KindEmergency}
+		*st = intake.DialogState{Flow: intake.FlowReport, Topic: e.ID, Category: e.Category, Community: *community, Emergency: e.Kind == search.KindEmergency}
 		r := simpleReply(id, Report, "请简单描述一下情况：")
-		st.Step = "describe"
+		st.Step = intake.StepDescribe
 		r.Topic = e.ID
 		return r, nil
 	case option == optMenuProc:
@@ -229,13 +185,13 @@ func (d *Dialogue) Choose(ctx context.Context, st *DialogState, community *strin
 	case option == Contact:
 		dec, err := d.Bot.Decide(ctx, Message{Text: "找网格员", Community: *community})
 		if err != nil {
-			return Reply{}, err
+			return intake.Reply{}, err
 		}
 		return reply(id, dec), nil
 	}
 	e, ok := d.Bot.guide.Entry(option)
 	if !ok {
-		return Reply{}, fmt.Errorf("%w: %q", ErrBadOption, option)
+		return intake.Reply{}, fmt.Errorf("%w: %q", ErrBadOption, option)
 	}
 	dec := d.Bot.fromEntry(e, 1)
 	return d.fromDecision(ctx, st, community, id, e.Title, dec)
@@ -244,46 +200,46 @@ func (d *Dialogue) Choose(ctx context.Context, st *DialogState, community *strin
 // ErrBadOption is a choice the dialogue does not know.
 var ErrBadOption = errors.New("unknown option")
 
-func simpleReply(id, decision, text string) Reply {
-	return Reply{Type: "reply", ReplyTo: id, Decision: decision, Text: text, Options: []Option{}}
+func simpleReply(id, decision, text string) intake.Reply {
+	return intake.Reply{Type: "reply", ReplyTo: id, Decision: decision, Text: text, Options: []intake.Option{}}
 }
 
 // continueFlow takes a message as the answer to the pending question. handled is false when the
 // message is a new question instead (the flow is then dropped): an emergency always is.
-func (d *Dialogue) continueFlow(ctx context.Context, st *DialogState, community *string, id, text string, a analysis) (Reply, bool, error) {
+func (d *Dialogue) continueFlow(ctx context.Context, st *intake.DialogState, community *string, id, text string, a analysis) (intake.Reply, bool, error) {
 	switch st.Flow {
-	case "report":
+	case intake.FlowReport:
 		return d.continueReport(ctx, st, id, text, a)
-	case "status":
+	case intake.FlowStatus:
 		r, ok, err := d.tryStatus(ctx, st, id, text)
 		if ok || err != nil {
 			return r, true, err
 		}
 		if d.looksLikeQuestion(a) {
-			*st = DialogState{}
-			return Reply{}, false, nil
+			*st = intake.DialogState{}
+			return intake.Reply{}, false, nil
 		}
 		if st.Retries++; st.Retries > maxStepRetries {
-			*st = DialogState{}
-			return Reply{}, false, nil
+			*st = intake.DialogState{}
+			return intake.Reply{}, false, nil
 		}
 		return simpleReply(id, Status, "请告诉我工单号（如 20261125-0007）和手机号后四位，比如“20261125-0007 5678”。"), true, nil
-	case "handoff":
+	case intake.FlowHandoff:
 		// Until an operator joins, a message here is treated as a new question.
-		*st = DialogState{}
+		*st = intake.DialogState{}
 	}
-	return Reply{}, false, nil
+	return intake.Reply{}, false, nil
 }
 
-func (d *Dialogue) continueReport(ctx context.Context, st *DialogState, id, text string, a analysis) (Reply, bool, error) {
+func (d *Dialogue) continueReport(ctx context.Context, st *intake.DialogState, id, text string, a analysis) (intake.Reply, bool, error) {
 	text = strings.TrimSpace(text)
 	switch st.Step {
-	case "describe", "message":
+	case intake.StepDescribe, intake.StepMessage:
 		st.Description = text
-	case "place":
+	case intake.StepPlace:
 		if d.looksLikeQuestion(a) {
-			*st = DialogState{}
-			return Reply{}, false, nil
+			*st = intake.DialogState{}
+			return intake.Reply{}, false, nil
 		}
 		st.Address = text
 		if st.Community == "" {
@@ -291,27 +247,24 @@ func (d *Dialogue) continueReport(ctx context.Context, st *DialogState, id, text
 				st.Community = places[0].CommunityID
 			}
 		}
-	case "phone":
-		p := phoneRe.FindString(text)
-		if p == "" {
+	case intake.StepPhone:
+		p, ok := intake.FindPhone(text)
+		if !ok {
 			if st.Retries++; st.Retries > maxStepRetries {
-				*st = DialogState{}
-				return Reply{}, false, nil
+				*st = intake.DialogState{}
+				return intake.Reply{}, false, nil
 			}
 			return simpleReply(id, Report, "没看清号码，请输入11位手机号，或带区号的座机号。"), true, nil
 		}
-		st.Phone, st.Retries = strings.NewReplacer(" ", "", "-", "").Replace(p), 0
-		if strings.HasPrefix(p, "0") {
-			st.Phone = p
-		}
-	case "confirm":
+		st.Phone, st.Retries = p.Full(), 0
+	case intake.StepConfirm:
 		// A typed yes confirms; anything else is a new question.
 		if yes(text) {
 			r, err := d.openTicket(ctx, st, id)
 			return r, true, err
 		}
-		*st = DialogState{}
-		return Reply{}, false, nil
+		*st = intake.DialogState{}
+		return intake.Reply{}, false, nil
 	}
 	r := simpleReply(id, Report, "")
 	r.Topic = st.Topic
@@ -340,52 +293,50 @@ func yes(text string) bool {
 
 // nextReportQuestion asks for what the report still lacks — at most three questions: the place,
 // a phone, and a confirmation — and sets the step.
-func (d *Dialogue) nextReportQuestion(ctx context.Context, st *DialogState, r *Reply) string {
-	r.Options = []Option{}
+func (d *Dialogue) nextReportQuestion(ctx context.Context, st *intake.DialogState, r *intake.Reply) string {
+	r.Options = []intake.Option{}
 	switch {
 	case st.Description == "":
-		st.Step = "describe"
+		st.Step = intake.StepDescribe
 		return "请简单描述一下情况："
 	case st.Address == "":
-		st.Step = "place"
+		st.Step = intake.StepPlace
 		if st.Community == "" {
 			return "请告诉我具体地点：哪个小区、几号楼、哪个单元（或街道门牌）。"
 		}
 		c, _ := d.Bot.guide.Community(st.Community)
 		return fmt.Sprintf("请告诉我具体地点：%s的哪个小区、几号楼、哪个单元。", c.Name)
 	case st.Phone == "":
-		st.Step = "phone"
+		st.Step = intake.StepPhone
 		return "请留一个联系电话，方便网格员联系您（只用于处理这件事）。"
 	}
-	st.Step = "confirm"
-	r.Options = []Option{{ID: optConfirm, Label: "确认提交"}, {ID: optCancel, Label: "取消"}}
+	st.Step = intake.StepConfirm
+	r.Options = []intake.Option{{ID: optConfirm, Label: "确认提交"}, {ID: optCancel, Label: "取消"}}
 	title := "留言"
 	if e, ok := d.Bot.guide.Entry(st.Topic); ok {
 		title = e.Title
 	}
 	return fmt.Sprintf("请确认：\n事项：%s\n情况：%s\n地点：%s\n电话：%s\n确认后为您登记工单。",
-		title, clip(st.Description, 100), st.Address, maskPhone(st.Phone))
+		title, clip(st.Description, 100), st.Address, intake.Phone(st.Phone).Masked())
 }
 
-func (d *Dialogue) openTicket(ctx context.Context, st *DialogState, id string) (Reply, error) {
+func (d *Dialogue) openTicket(ctx context.Context, st *intake.DialogState, id string) (intake.Reply, error) {
 	info, err := d.Desk.OpenTicket(ctx, TicketRequest{
 		Topic: st.Topic, Category: st.Category, Community: st.Community, Description: st.Description,
 		Address: st.Address, Phone: st.Phone, Emergency: st.Emergency,
 	})
 	if err != nil {
-		return Reply{}, err
+		return intake.Reply{}, err
 	}
-	*st = DialogState{}
+	*st = intake.DialogState{}
 	r := simpleReply(id, Report, fmt.Sprintf("已为您登记工单，工单号 %s，会在 %s 前办结。可以随时用工单号和手机号后四位查询进度。",
-		info.Number, info.DueBy.In(beijing).Format("1月2日 15:04")))
+		info.Number, info.DueBy.In(intake.Beijing).Format("1月2日 15:04")))
 	r.Ticket = &info
 	return r, nil
 }
 
-var beijing = time.FixedZone("CST", 8*3600)
-
 // tryStatus looks a ticket up when the text carries a number and a phone tail.
-func (d *Dialogue) tryStatus(ctx context.Context, st *DialogState, id, text string) (Reply, bool, error) {
+func (d *Dialogue) tryStatus(ctx context.Context, st *intake.DialogState, id, text string) (intake.Reply, bool, error) {
 	number := ticketNumberRe.FindString(text)
 	rest := strings.Replace(text, number, " ", 1)
 	var tail string
@@ -402,13 +353,13 @@ func (d *Dialogue) tryStatus(ctx context.Context, st *DialogState, id, text stri
 		return simpleReply(id, Status, "没有找到这个工单，请核对工单号和手机号后四位。"), true, nil
 	}
 	if err != nil {
-		return Reply{}, true, err
+		return intake.Reply{}, true, err
 	}
-	*st = DialogState{}
+	*st = intake.DialogState{}
 	var b strings.Builder
 	fmt.Fprintf(&b, "工单 %s 当前状态：%s", info.Number, info.StatusLabel)
 	for _, s := range info.Steps {
-		fmt.Fprintf(&b, "\n%s %s", s.At.In(beijing).Format("1月2日 15:04"), s.Label)
+		fmt.Fprintf(&b, "\n%s %s", s.At.In(intake.Beijing).Format("1月2日 15:04"), s.Label)
 	}
 	if info.Reply != "" {
 		fmt.Fprintf(&b, "\n办理结果：%s", info.Reply)
@@ -423,11 +374,4 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
-}
-
-func maskPhone(p string) string {
-	if len(p) < 7 {
-		return p
-	}
-	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bayannur/hotline/intake"
+
 	"github.com/bayannur/hotline/bot"
 )
 
@@ -19,20 +21,20 @@ type fakeDesk struct {
 	opened []bot.TicketRequest
 }
 
-func (d *fakeDesk) OpenTicket(_ context.Context, r bot.TicketRequest) (bot.TicketInfo, error) {
+func (d *fakeDesk) OpenTicket(_ context.Context, r bot.TicketRequest) (intake.TicketInfo, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.opened = append(d.opened, r)
-	return bot.TicketInfo{Number: fmt.Sprintf("20261125-%04d", len(d.opened)), Status: "dispatched", StatusLabel: "派单",
+	return intake.TicketInfo{Number: fmt.Sprintf("20261125-%04d", len(d.opened)), Status: "dispatched", StatusLabel: "派单",
 		DueBy: time.Date(2026, 12, 2, 15, 59, 59, 0, time.UTC)}, nil
 }
 
-func (d *fakeDesk) LookupTicket(_ context.Context, number, tail string) (bot.TicketInfo, error) {
+func (d *fakeDesk) LookupTicket(_ context.Context, number, tail string) (intake.TicketInfo, error) {
 	if number != "20261125-0001" || tail != "5678" {
-		return bot.TicketInfo{}, bot.ErrNoTicket
+		return intake.TicketInfo{}, bot.ErrNoTicket
 	}
-	return bot.TicketInfo{Number: number, Status: "signed", StatusLabel: "签收",
-		Steps: []bot.TicketStep{{Status: "received", Label: "受理"}, {Status: "signed", Label: "签收"}}}, nil
+	return intake.TicketInfo{Number: number, Status: "signed", StatusLabel: "签收",
+		Steps: []intake.TicketStep{{Status: "received", Label: "受理"}, {Status: "signed", Label: "签收"}}}, nil
 }
 
 // chat drives one conversation.
@@ -40,7 +42,7 @@ type chat struct {
 	t         *testing.T
 	d         *bot.Dialogue
 	desk      *fakeDesk
-	st        bot.DialogState
+	st        intake.DialogState
 	community string
 	n         int
 }
@@ -51,7 +53,7 @@ func newChat(t *testing.T, community string) *chat {
 	return &chat{t: t, d: &bot.Dialogue{Bot: b, Desk: desk}, desk: desk, community: community}
 }
 
-func (c *chat) ask(text string) bot.Reply {
+func (c *chat) ask(text string) intake.Reply {
 	c.t.Helper()
 	c.n++
 	r, err := c.d.Ask(context.Background(), &c.st, &c.community, fmt.Sprint("m", c.n), text)
@@ -64,7 +66,7 @@ func (c *chat) ask(text string) bot.Reply {
 	return r
 }
 
-func (c *chat) choose(option string) bot.Reply {
+func (c *chat) choose(option string) intake.Reply {
 	c.t.Helper()
 	c.n++
 	r, err := c.d.Choose(context.Background(), &c.st, &c.community, fmt.Sprint("m", c.n), option)
@@ -74,7 +76,7 @@ func (c *chat) choose(option string) bot.Reply {
 	return r
 }
 
-func hasOption(r bot.Reply, id string) bool {
+func hasOption(r intake.Reply, id string) bool {
 	for _, o := range r.Options {
 		if o.ID == id {
 			return true

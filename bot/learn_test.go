@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/bayannur/hotline/intake"
+
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/bleve"
@@ -33,7 +35,7 @@ func TestDangersAreEmergencies(t *testing.T) {
 var flows = []struct {
 	name  string
 	enter func(c *chat)
-	flow  string
+	flow  intake.Flow
 }{
 	{"report asking for the place", func(c *chat) { c.ask("俺们楼门口的路灯坏了好几天了") }, "report"},
 	{"report asking for a phone", func(c *chat) { c.ask("俺们楼门口的路灯坏了好几天了"); c.ask("虹亚小区3号楼门口") }, "report"},

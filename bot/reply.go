@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bayannur/hotline/intake"
+
 	"github.com/bayannur/hotline/search"
 )
 
@@ -20,18 +22,11 @@ const (
 // reportQuestion closes a report entry's answer: the resident is offered a ticket at once.
 const reportQuestion = "需要我帮您登记工单吗？请说一下具体地点，并留个联系电话。"
 
-// Section is one part of an entry's answer that a resident unfolds under the short text (更多):
-// 条件, 材料, 地点, 时间, 电话, 步骤, 时限, and 说明 (the summary).
-type Section struct {
-	Title string `json:"title"`
-	Text  string `json:"text"`
-}
-
 // renderEntry writes an entry's answer for a person to read on a phone: text, what the chat
 // bubble shows — the short answer (an emergency's starts with the numbers and goes on with what to
 // do this minute; a report's ends with the offer of a ticket) — and the sections the person may
 // unfold, only those the entry has, list items numbered.
-func renderEntry(e *search.Entry) (text string, more []Section) {
+func renderEntry(e *search.Entry) (text string, more []intake.Section) {
 	var b strings.Builder
 	a := e.Answer
 	short := strings.TrimSpace(a.Short)
@@ -63,15 +58,15 @@ func renderEntry(e *search.Entry) (text string, more []Section) {
 		for i, it := range items {
 			lines[i] = fmt.Sprintf("%d. %s", i+1, it)
 		}
-		more = append(more, Section{Title: title, Text: strings.Join(lines, "\n")})
+		more = append(more, intake.Section{Title: title, Text: strings.Join(lines, "\n")})
 	}
 	line := func(title string, v search.Text) {
 		if v != "" {
-			more = append(more, Section{Title: title, Text: string(v)})
+			more = append(more, intake.Section{Title: title, Text: string(v)})
 		}
 	}
 	if summary := strings.TrimSpace(a.Summary); summary != "" && summary != short {
-		more = append(more, Section{Title: "说明", Text: summary})
+		more = append(more, intake.Section{Title: "说明", Text: summary})
 	}
 	list("条件", a.Conditions)
 	list("材料", a.Materials)
@@ -98,7 +93,7 @@ func callNow(numbers []search.Number) string {
 
 // FullText is a reply's text with every section after it, title then text, for where nothing
 // folds: a terminal, an operator's message.
-func FullText(text string, more []Section) string {
+func FullText(text string, more []intake.Section) string {
 	if len(more) == 0 {
 		return text
 	}
@@ -136,7 +131,7 @@ func renderTown(t *search.Town) string {
 }
 
 // renderCard writes a contact card for a person to read.
-func renderCard(c *ContactCard) string {
+func renderCard(c *intake.ContactCard) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", c.Town, c.Community)
 	if c.Compound != "" {

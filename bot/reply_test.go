@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/bayannur/hotline/intake"
+
 	"github.com/bayannur/hotline/search"
 )
 
@@ -63,10 +65,10 @@ func TestRenderEntryShortAndSections(t *testing.T) {
 				t.Errorf("text is %d characters, want at most %d", n, max)
 			}
 
-			var want []Section
+			var want []intake.Section
 			add := func(title, v string) {
 				if v != "" {
-					want = append(want, Section{title, v})
+					want = append(want, intake.Section{Title: title, Text: v})
 				}
 			}
 			add("说明", a.Summary)
@@ -99,7 +101,7 @@ func TestRenderEntryShortAndSections(t *testing.T) {
 func TestRenderEntryWithoutShort(t *testing.T) {
 	e := &search.Entry{ID: "dibao", Kind: search.KindProcedure, Title: "低保", Answer: search.Answer{Summary: "到社区申请。", Where: "社区"}}
 	text, more := renderEntry(e)
-	if text != "【低保】到社区申请。" || len(more) != 1 || more[0] != (Section{"地点", "社区"}) {
+	if text != "【低保】到社区申请。" || len(more) != 1 || more[0] != (intake.Section{Title: "地点", Text: "社区"}) {
 		t.Errorf("got %q %q", text, more)
 	}
 	fire := &search.Entry{ID: "emergency-fire", Kind: search.KindEmergency, Title: "火灾",

@@ -221,6 +221,15 @@ func ParsePhone(s string) (Phone, error) {
 	return Phone(clean), nil
 }
 
+// phoneInText finds a number inside a sentence: 我电话138 1234 5678.
+var phoneInText = regexp.MustCompile(`1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}-?\d{7,8}`)
+
+// FindPhone finds the first phone number in free text.
+func FindPhone(text string) (Phone, bool) {
+	p, err := ParsePhone(phoneInText.FindString(text))
+	return p, err == nil
+}
+
 // Full returns the whole number.
 func (p Phone) Full() string { return string(p) }
 

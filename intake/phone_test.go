@@ -44,6 +44,24 @@ func TestParsePhone(t *testing.T) {
 	}
 }
 
+func TestFindPhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"13812345678":           "13812345678",
+		"我电话138 1234 5678，白天都在": "13812345678",
+		"打0478-8123456找我":       "0478-8123456",
+		"手机是138-1234-5678。":     "13812345678",
+	} {
+		if p, ok := intake.FindPhone(in); !ok || p.Full() != want {
+			t.Errorf("FindPhone(%q) = %q, %v; want %q", in, p.Full(), ok, want)
+		}
+	}
+	for _, in := range []string{"", "没有电话", "5678", "20261125-0007", "1381234567"} {
+		if p, ok := intake.FindPhone(in); ok {
+			t.Errorf("FindPhone(%q) = %q; want none", in, p.Full())
+		}
+	}
+}
+
 func TestPhoneMasked(t *testing.T) {
 	p, err := intake.ParsePhone("138 1234 5678")
 	if err != nil {

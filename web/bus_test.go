@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
 )
 
 // memBus is a Bus between servers in one process: every payload published reaches every
@@ -76,7 +76,7 @@ func TestTwoNodesShareTheDesk(t *testing.T) {
 	if r := op.do(map[string]string{"type": "take", "conversation": conv}); !r.OK {
 		t.Fatalf("take on node A: %+v", r)
 	}
-	if f := c.readUntil("handoff", true); f.State != bot.HandoffLive {
+	if f := c.readUntil("handoff", true); f.State != intake.HandoffLive {
 		t.Fatalf("resident on node B got %s, want live", f)
 	}
 	say := op.do(map[string]string{"type": "say", "conversation": conv, "text": "您好，我是接线员"})
@@ -129,7 +129,7 @@ func TestBusDownStillServesThisNode(t *testing.T) {
 	if r := op.do(map[string]string{"type": "take", "conversation": conv}); !r.OK {
 		t.Fatalf("take: %+v", r)
 	}
-	if f := c.readUntil("handoff", true); f.State != bot.HandoffLive {
+	if f := c.readUntil("handoff", true); f.State != intake.HandoffLive {
 		t.Fatalf("resident got %s, want live", f)
 	}
 	if !strings.Contains(e.log.all(), "desk: publishing") {

@@ -227,8 +227,8 @@ type chatConn struct {
 	signals *rate.Limiter // typing and acks, which cost the server little
 
 	// The reader's own state.
-	conv        *bot.Conversation
-	lastOptions []bot.Option      // of the last reply, to label the resident's choice in the history
+	conv        *intake.Conversation
+	lastOptions []intake.Option   // of the last reply, to label the resident's choice in the history
 	messages    int               // asks and chooses answered
 	errs        int               // error frames sent
 	answers     map[string]string // recent answers' topics by the ask they replied to, for votes
@@ -257,13 +257,13 @@ type clientFrame struct {
 }
 
 type welcomeFrame struct {
-	Type      string     `json:"type"` // welcome
-	Session   string     `json:"session"`
-	Resumed   bool       `json:"resumed"`
-	Community string     `json:"community"`
-	History   []bot.Turn `json:"history"`
-	Handoff   string     `json:"handoff,omitempty"` // a person is involved: waiting, live, offered
-	Agent     string     `json:"agent,omitempty"`   // the operator's number, when live
+	Type      string        `json:"type"` // welcome
+	Session   string        `json:"session"`
+	Resumed   bool          `json:"resumed"`
+	Community string        `json:"community"`
+	History   []intake.Turn `json:"history"`
+	Handoff   string        `json:"handoff,omitempty"` // a person is involved: waiting, live, offered
+	Agent     string        `json:"agent,omitempty"`   // the operator's number, when live
 }
 
 type errorFrame struct {
@@ -360,7 +360,7 @@ func (c *chatConn) hello(f clientFrame) {
 				return
 			}
 			if turns == nil {
-				turns = []bot.Turn{}
+				turns = []intake.Turn{}
 			}
 			if conv.Community == "" {
 				conv.Community = community // stored with the next message
@@ -383,14 +383,14 @@ func (c *chatConn) hello(f clientFrame) {
 				Handoff: conv.Handoff, Agent: s.agentOf(ctx, conv.Operator)})
 			c.pendingSurveys(ctx)
 			return
-		case !errors.Is(err, bot.ErrNoConversation):
+		case !errors.Is(err, intake.ErrNoConversation):
 			s.log.Error("chat: looking up a conversation", "err", err)
 			c.fail(errInternal, "内部错误，请稍后再试 (internal error)", "")
 			return
 		}
 	}
 	token, hash := NewToken()
-	conv := &bot.Conversation{ID: rand.Text(), TokenHash: hash, Community: community, Created: now, Updated: now}
+	conv := &intake.Conversation{ID: rand.Text(), TokenHash: hash, Community: community, Created: now, Updated: now}
 	if err := s.convs.CreateConversation(ctx, conv); err != nil {
 		s.log.Error("chat: creating a conversation", "err", err)
 		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", "")
@@ -400,7 +400,7 @@ func (c *chatConn) hello(f clientFrame) {
 	s.desk.addResident(conv.ID, c)
 	s.metrics.chat()
 	s.log.Debug("chat started", "community", community != "")
-	c.queueJSON(welcomeFrame{Type: "welcome", Session: token, Community: community, History: []bot.Turn{}})
+	c.queueJSON(welcomeFrame{Type: "welcome", Session: token, Community: community, History: []intake.Turn{}})
 }
 
 // message answers an ask or a choose: validated, rate limited, through the dialogue, stored, then
@@ -472,11 +472,11 @@ func (c *chatConn) message(f clientFrame) {
 		if err == nil && r.Decision == bot.Handoff && st.Flow == "handoff" {
 			// The dialogue's own handoff (leave a message) is for a bot with no desk: here the
 			// resident joins the operators' queue.
-			st = bot.DialogState{}
+			st = intake.DialogState{}
 			var state string
 			if state, err = c.s.startHandoff(ctx, c.conv, &r); err == nil {
 				defer func() {
-					if state == bot.HandoffWaiting {
+					if state == intake.HandoffWaiting {
 						c.s.broadcastState() // once the turns are stored, so consoles show them
 					}
 				}()
@@ -499,7 +499,7 @@ func (c *chatConn) message(f clientFrame) {
 	now := c.s.now()
 	next := *c.conv
 	next.State, next.Community, next.Updated = st, community, now
-	turns := []bot.Turn{
+	turns := []intake.Turn{
 		{At: now, From: "resident", Text: text},
 		{At: now, From: "bot", Text: r.Text, Reply: &r},
 	}
@@ -521,23 +521,23 @@ func (c *chatConn) message(f clientFrame) {
 // waiting for one or talking to one, the message goes to the person (toPerson), unless the
 // resident stops waiting; offered a ticket instead, the resident takes it or goes back to the bot.
 // handled is false when the bot should answer as usual.
-func (c *chatConn) withPerson(ctx context.Context, d *bot.Dialogue, conv *bot.Conversation, f clientFrame, text string,
-	st *bot.DialogState, community string) (r bot.Reply, handled, toPerson bool, err error) {
+func (c *chatConn) withPerson(ctx context.Context, d *bot.Dialogue, conv *intake.Conversation, f clientFrame, text string,
+	st *intake.DialogState, community string) (r intake.Reply, handled, toPerson bool, err error) {
 	chose := func(option string) bool { return f.Type == "choose" && f.Option == option }
 	switch conv.Handoff {
-	case bot.HandoffWaiting, bot.HandoffLive:
-		if conv.Handoff != bot.HandoffWaiting || !chose(optKeepBot) {
+	case intake.HandoffWaiting, intake.HandoffLive:
+		if conv.Handoff != intake.HandoffWaiting || !chose(optKeepBot) {
 			return r, false, true, nil
 		}
-		moved, err := c.s.endHandoff(ctx, conv.ID, []string{bot.HandoffWaiting}, "")
+		moved, err := c.s.endHandoff(ctx, conv.ID, []string{intake.HandoffWaiting}, "")
 		if err != nil || !moved {
 			return r, false, err == nil, err // taken meanwhile: the person gets it
 		}
 		go c.s.broadcastState()
-		*st = bot.DialogState{}
-		return bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，已取消转人工，请继续问我。", Options: []bot.Option{}}, true, false, nil
-	case bot.HandoffOffered:
-		moved, err := c.s.endHandoff(ctx, conv.ID, []string{bot.HandoffOffered}, "")
+		*st = intake.DialogState{}
+		return intake.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，已取消转人工，请继续问我。", Options: []intake.Option{}}, true, false, nil
+	case intake.HandoffOffered:
+		moved, err := c.s.endHandoff(ctx, conv.ID, []string{intake.HandoffOffered}, "")
 		if err != nil || !moved {
 			return r, false, err == nil, err // an operator took it meanwhile
 		}
@@ -550,8 +550,8 @@ func (c *chatConn) withPerson(ctx context.Context, d *bot.Dialogue, conv *bot.Co
 			}
 			return d.StartReport(ctx, st, community, f.ID, conv.Guess, desc), true, false, nil
 		case chose(optKeepBot):
-			*st = bot.DialogState{}
-			return bot.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，请继续问我。", Options: []bot.Option{}}, true, false, nil
+			*st = intake.DialogState{}
+			return intake.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，请继续问我。", Options: []intake.Option{}}, true, false, nil
 		}
 	}
 	return r, false, false, nil
@@ -570,7 +570,7 @@ func (c *chatConn) optionLabel(id string) string {
 // toOperator stores what a resident says while a person is involved and shows it to the
 // consoles; the resident is told it arrived, and the bot stays silent.
 func (c *chatConn) toOperator(ctx context.Context, id, text string) {
-	if _, err := c.s.addTurn(ctx, c.conv.ID, bot.Turn{From: "resident", Text: text}); err != nil {
+	if _, err := c.s.addTurn(ctx, c.conv.ID, intake.Turn{From: "resident", Text: text}); err != nil {
 		c.s.log.Error("chat: storing a turn for the operator", "err", err)
 		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", id)
 		return
@@ -588,7 +588,7 @@ func (c *chatConn) signal(f clientFrame) {
 	if f.Type == "typing" {
 		ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 		defer cancel()
-		if conv, err := c.s.convs.Conversation(ctx, c.conv.ID); err != nil || conv.Handoff != bot.HandoffLive {
+		if conv, err := c.s.convs.Conversation(ctx, c.conv.ID); err != nil || conv.Handoff != intake.HandoffLive {
 			return // only the operator holding the chat is told
 		}
 		c.s.toOperators(convFrame{Type: "typing", Conversation: c.conv.ID})
@@ -622,7 +622,7 @@ type conversationDesk struct {
 	id string
 }
 
-func (d conversationDesk) OpenTicket(ctx context.Context, r bot.TicketRequest) (bot.TicketInfo, error) {
+func (d conversationDesk) OpenTicket(ctx context.Context, r bot.TicketRequest) (intake.TicketInfo, error) {
 	r.ConversationID = d.id
 	return d.desk.OpenTicket(ctx, r)
 }

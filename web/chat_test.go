@@ -194,13 +194,13 @@ func (l *chatLog) wait(t *testing.T, prefix string) string {
 
 // chatFrame is any frame the server sends.
 type chatFrame struct {
-	bot.Reply
-	Session   string     `json:"session"`
-	Resumed   bool       `json:"resumed"`
-	Community string     `json:"community"`
-	History   []bot.Turn `json:"history"`
-	Code      string     `json:"code"`
-	Message   string     `json:"message"`
+	intake.Reply
+	Session   string        `json:"session"`
+	Resumed   bool          `json:"resumed"`
+	Community string        `json:"community"`
+	History   []intake.Turn `json:"history"`
+	Code      string        `json:"code"`
+	Message   string        `json:"message"`
 	// Frames of a chat a person is in (docs/operator.md).
 	State   string `json:"state"`
 	Agent   string `json:"agent"`
@@ -442,7 +442,7 @@ func TestChatAnswerCarriesMore(t *testing.T) {
 	w := c.hello("", "")
 	f := c.ask("办低保要什么材料")
 	wantDecisionTopic(t, f, bot.Answer, "dibao")
-	hasMaterials := func(more []bot.Section) bool {
+	hasMaterials := func(more []intake.Section) bool {
 		for _, s := range more {
 			if s.Title == "材料" && strings.Contains(s.Text, "户口簿") {
 				return true
@@ -454,7 +454,7 @@ func TestChatAnswerCarriesMore(t *testing.T) {
 		t.Fatalf("reply %s: want the materials in more, not in the text", f)
 	}
 	again := e.dial().hello(w.Session, "")
-	var last *bot.Turn
+	var last *intake.Turn
 	for i := range again.History {
 		if again.History[i].From == "bot" {
 			last = &again.History[i]

@@ -13,7 +13,7 @@ type desk struct{ svc *intake.Service }
 
 var _ bot.TicketDesk = desk{}
 
-func (d desk) OpenTicket(ctx context.Context, r bot.TicketRequest) (bot.TicketInfo, error) {
+func (d desk) OpenTicket(ctx context.Context, r bot.TicketRequest) (intake.TicketInfo, error) {
 	urgency := intake.Normal
 	if r.Emergency {
 		urgency = intake.Emergency
@@ -24,30 +24,22 @@ func (d desk) OpenTicket(ctx context.Context, r bot.TicketRequest) (bot.TicketIn
 		Channel: intake.ChannelChat, ConversationID: r.ConversationID, Actor: "resident",
 	}, "")
 	if err != nil {
-		return bot.TicketInfo{}, err
+		return intake.TicketInfo{}, err
 	}
-	return info(t, nil), nil
+	return intake.Info(t, nil), nil
 }
 
-func (d desk) LookupTicket(ctx context.Context, number, tail string) (bot.TicketInfo, error) {
+func (d desk) LookupTicket(ctx context.Context, number, tail string) (intake.TicketInfo, error) {
 	t, err := d.svc.Get(ctx, number)
 	if errors.Is(err, intake.ErrNotFound) || err == nil && (t.Phone == "" || t.Phone.Tail() != tail) {
-		return bot.TicketInfo{}, bot.ErrNoTicket
+		return intake.TicketInfo{}, bot.ErrNoTicket
 	}
 	if err != nil {
-		return bot.TicketInfo{}, err
+		return intake.TicketInfo{}, err
 	}
 	events, err := d.svc.Store.Events(ctx, number)
 	if err != nil {
-		return bot.TicketInfo{}, err
+		return intake.TicketInfo{}, err
 	}
-	return info(t, events), nil
-}
-
-func info(t *intake.Ticket, events []intake.Event) bot.TicketInfo {
-	out := bot.TicketInfo{Number: t.Number, Status: string(t.Status), StatusLabel: t.Status.Label(), DueBy: t.DueBy, Reply: t.Reply}
-	for _, ev := range intake.StatusChanges(events) {
-		out.Steps = append(out.Steps, bot.TicketStep{Status: string(ev.To), Label: ev.To.Label(), At: ev.At})
-	}
-	return out
+	return intake.Info(t, events), nil
 }

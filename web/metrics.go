@@ -221,7 +221,7 @@ func (c *storeCollector) gather() []prometheus.Metric {
 		if convs, err := s.convs.Handoffs(ctx); err == nil {
 			waiting := 0
 			for _, cv := range convs {
-				if cv.Handoff == bot.HandoffWaiting {
+				if cv.Handoff == intake.HandoffWaiting {
 					waiting++
 				}
 			}

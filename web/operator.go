@@ -106,13 +106,13 @@ type opRequest struct {
 }
 
 type resultFrame struct {
-	Type    string          `json:"type"` // result
-	ReplyTo string          `json:"reply_to"`
-	OK      bool            `json:"ok"`
-	Code    string          `json:"code,omitempty"`
-	Message string          `json:"message,omitempty"`
-	ID      string          `json:"id,omitempty"` // say: the message's id, for delivered
-	Ticket  *bot.TicketInfo `json:"ticket,omitempty"`
+	Type    string             `json:"type"` // result
+	ReplyTo string             `json:"reply_to"`
+	OK      bool               `json:"ok"`
+	Code    string             `json:"code,omitempty"`
+	Message string             `json:"message,omitempty"`
+	ID      string             `json:"id,omitempty"` // say: the message's id, for delivered
+	Ticket  *intake.TicketInfo `json:"ticket,omitempty"`
 }
 
 // deskError is a request refused with a code.
@@ -194,18 +194,18 @@ func (c *opConn) handle(mt int, data []byte) {
 }
 
 // held returns the conversation if this operator holds it live.
-func (c *opConn) held(ctx context.Context, id string) (*bot.Conversation, error) {
+func (c *opConn) held(ctx context.Context, id string) (*intake.Conversation, error) {
 	if id == "" {
 		return nil, badRequest("conversation: required")
 	}
 	conv, err := c.s.convs.Conversation(ctx, id)
-	if errors.Is(err, bot.ErrNoConversation) {
+	if errors.Is(err, intake.ErrNoConversation) {
 		return nil, errNoChat
 	}
 	if err != nil {
 		return nil, err
 	}
-	if conv.Handoff != bot.HandoffLive || conv.Operator != c.user.Name {
+	if conv.Handoff != intake.HandoffLive || conv.Operator != c.user.Name {
 		return nil, errNotYours
 	}
 	return conv, nil
@@ -216,15 +216,15 @@ func (c *opConn) take(ctx context.Context, f opRequest) error {
 		return badRequest("conversation: required")
 	}
 	before, err := c.s.convs.Conversation(ctx, f.Conversation)
-	if errors.Is(err, bot.ErrNoConversation) {
+	if errors.Is(err, intake.ErrNoConversation) {
 		return errNoChat
 	}
 	if err != nil {
 		return err
 	}
-	moved, err := c.s.convs.SetHandoff(ctx, f.Conversation, []string{bot.HandoffWaiting, bot.HandoffOffered}, "",
-		bot.HandoffChange{State: bot.HandoffLive, Operator: c.user.Name, At: c.s.now()})
-	if errors.Is(err, bot.ErrNoConversation) {
+	moved, err := c.s.convs.SetHandoff(ctx, f.Conversation, []string{intake.HandoffWaiting, intake.HandoffOffered}, "",
+		intake.HandoffChange{State: intake.HandoffLive, Operator: c.user.Name, At: c.s.now()})
+	if errors.Is(err, intake.ErrNoConversation) {
 		return errNoChat
 	}
 	if err != nil {
@@ -237,10 +237,10 @@ func (c *opConn) take(ctx context.Context, f opRequest) error {
 	c.s.metrics.taken(c.s.now().Sub(before.HandoffAt))
 	agent := agentNumber(c.user)
 	text := "工作人员（工号 " + agent + "）已接入，正在为您服务。"
-	if _, err := c.s.addTurn(ctx, f.Conversation, bot.Turn{From: "system", Text: text}); err != nil {
+	if _, err := c.s.addTurn(ctx, f.Conversation, intake.Turn{From: "system", Text: text}); err != nil {
 		return err
 	}
-	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: bot.HandoffLive, Agent: agent, Text: text, Options: []bot.Option{}})
+	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: intake.HandoffLive, Agent: agent, Text: text, Options: []intake.Option{}})
 	c.s.log.Info("desk: chat taken", "user", c.user.Name)
 	c.s.broadcastState()
 	return nil
@@ -248,9 +248,9 @@ func (c *opConn) take(ctx context.Context, f opRequest) error {
 
 // operatorSays stores an operator's message and shows it to the resident; it returns the
 // message id the resident's widget acknowledges.
-func (c *opConn) operatorSays(ctx context.Context, convID, text string, contact *bot.ContactCard, entry *entryRef) (string, error) {
+func (c *opConn) operatorSays(ctx context.Context, convID, text string, contact *intake.ContactCard, entry *entryRef) (string, error) {
 	agent := agentNumber(c.user)
-	t, err := c.s.addTurn(ctx, convID, bot.Turn{From: "operator", Agent: agent, Text: text})
+	t, err := c.s.addTurn(ctx, convID, intake.Turn{From: "operator", Agent: agent, Text: text})
 	if err != nil {
 		return "", err
 	}
@@ -299,7 +299,7 @@ func (c *opConn) release(ctx context.Context, f opRequest) error {
 	if _, err := c.held(ctx, f.Conversation); err != nil {
 		return err
 	}
-	moved, err := c.s.endHandoff(ctx, f.Conversation, []string{bot.HandoffLive}, c.user.Name)
+	moved, err := c.s.endHandoff(ctx, f.Conversation, []string{intake.HandoffLive}, c.user.Name)
 	if err != nil {
 		return err
 	}
@@ -307,16 +307,16 @@ func (c *opConn) release(ctx context.Context, f opRequest) error {
 		return errNotYours
 	}
 	text := "工作人员已结束对话，智能助手继续为您服务。还有问题可以直接问我。"
-	if _, err := c.s.addTurn(ctx, f.Conversation, bot.Turn{From: "system", Text: text}); err != nil {
+	if _, err := c.s.addTurn(ctx, f.Conversation, intake.Turn{From: "system", Text: text}); err != nil {
 		return err
 	}
-	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: text, Options: []bot.Option{}})
+	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: text, Options: []intake.Option{}})
 	c.s.broadcastState()
 	return nil
 }
 
 // ticket opens a ticket from a live chat; the description defaults to the conversation.
-func (c *opConn) ticket(ctx context.Context, f opRequest) (*bot.TicketInfo, error) {
+func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, error) {
 	conv, err := c.held(ctx, f.Conversation)
 	if err != nil {
 		return nil, err
@@ -334,10 +334,10 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*bot.TicketInfo, erro
 	if err != nil {
 		return nil, err
 	}
-	ti := info(t, nil)
+	ti := intake.Info(t, nil)
 	text := "已为您登记工单，工单号 " + t.Number + "，会在 " + t.DueBy.In(intake.Beijing).Format("1月2日 15:04") +
 		" 前办结。可以随时用工单号和手机号后四位查询进度。"
-	if _, err := c.s.addTurn(ctx, conv.ID, bot.Turn{From: "system", Text: text}); err != nil {
+	if _, err := c.s.addTurn(ctx, conv.ID, intake.Turn{From: "system", Text: text}); err != nil {
 		return nil, err
 	}
 	c.s.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})

@@ -41,14 +41,14 @@ type opFrame struct {
 	Number       string          `json:"number"`
 	Action       string          `json:"action"`
 	Ticket       json.RawMessage `json:"ticket"`
-	Turn         bot.Turn        `json:"turn"`
+	Turn         intake.Turn     `json:"turn"`
 	Online       int             `json:"online"`
 	Chats        []struct {
-		ID       string     `json:"id"`
-		State    string     `json:"state"`
-		Operator string     `json:"operator"`
-		Agent    string     `json:"agent"`
-		Turns    []bot.Turn `json:"turns"`
+		ID       string        `json:"id"`
+		State    string        `json:"state"`
+		Operator string        `json:"operator"`
+		Agent    string        `json:"agent"`
+		Turns    []intake.Turn `json:"turns"`
 		Guess    *struct {
 			ID string `json:"id"`
 		} `json:"guess"`
@@ -150,7 +150,7 @@ func waiting(t *testing.T, c *chatClient, o *opClient) string {
 	alert := o.want("alert", func(f opFrame) bool { return f.Kind == "handoff" })
 	st := o.want("state", func(f opFrame) bool {
 		for _, ch := range f.Chats {
-			if ch.ID == alert.Conversation && ch.State == bot.HandoffWaiting && len(ch.Turns) >= 2 {
+			if ch.ID == alert.Conversation && ch.State == intake.HandoffWaiting && len(ch.Turns) >= 2 {
 				return true
 			}
 		}
@@ -179,7 +179,7 @@ func TestOperatorHandoff(t *testing.T) {
 		t.Fatalf("take: %+v", r)
 	}
 	f := c.readUntil("handoff", true)
-	if f.State != bot.HandoffLive || f.Agent != "0001" || strings.Contains(f.Text, "zhang") {
+	if f.State != intake.HandoffLive || f.Agent != "0001" || strings.Contains(f.Text, "zhang") {
 		t.Fatalf("resident got %s, want live with the operator's number and not their name", f)
 	}
 
@@ -220,7 +220,7 @@ func TestOperatorHandoff(t *testing.T) {
 	if !r.OK {
 		t.Fatalf("ticket: %+v", r)
 	}
-	var ti bot.TicketInfo
+	var ti intake.TicketInfo
 	json.Unmarshal(r.Ticket, &ti)
 	f = c.readUntil("notice", true)
 	if f.Ticket == nil || f.Ticket.Number != ti.Number || !strings.Contains(f.Text, ti.Number) {
@@ -315,7 +315,7 @@ func TestOperatorTakeRace(t *testing.T) {
 			t.Errorf("round %d: the loser got %+v, want code taken", round, lost)
 		}
 		stored, err := e.store.Conversation(context.Background(), conv)
-		if err != nil || stored.Handoff != bot.HandoffLive || (stored.Operator != "a") != results[1].OK {
+		if err != nil || stored.Handoff != intake.HandoffLive || (stored.Operator != "a") != results[1].OK {
 			t.Errorf("round %d: stored %+v, %v; want it live with the winner", round, stored, err)
 		}
 		c.readUntil("handoff", true)
@@ -391,12 +391,12 @@ func TestHandoffSweep(t *testing.T) {
 		t.Fatalf("sweep after the wait: %d, %v; want 1", n, err)
 	}
 	f := c.readUntil("handoff", true)
-	if f.State != bot.HandoffOffered {
+	if f.State != intake.HandoffOffered {
 		t.Fatalf("resident got %s, want offered", f)
 	}
 	wantOptions(t, f, "handoff_ticket", "keep_bot")
 	op.want("state", func(f opFrame) bool {
-		return len(f.Chats) == 1 && f.Chats[0].ID == conv && f.Chats[0].State == bot.HandoffOffered
+		return len(f.Chats) == 1 && f.Chats[0].ID == conv && f.Chats[0].State == intake.HandoffOffered
 	})
 	if f = c.choose("keep_bot"); f.Type != "reply" {
 		t.Fatalf("keep_bot: %s", f)
@@ -404,7 +404,7 @@ func TestHandoffSweep(t *testing.T) {
 	if f = c.ask("低保咋申请"); f.Decision != bot.Answer {
 		t.Fatalf("the bot is back: got %s", f)
 	}
-	if st, _ := e.store.Conversation(context.Background(), conv); st.Handoff != bot.HandoffNone {
+	if st, _ := e.store.Conversation(context.Background(), conv); st.Handoff != intake.HandoffNone {
 		t.Errorf("handoff %q after keep_bot, want none", st.Handoff)
 	}
 }

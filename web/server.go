@@ -35,7 +35,7 @@ type Config struct {
 	Users  intake.Users
 	Guide  *search.Guide
 	// Conversations stores resident chats; with Intake, it mounts GET /ws/chat.
-	Conversations bot.Conversations
+	Conversations intake.Conversations
 	// Origins may open the resident chat from a browser; the server's own origin always may.
 	Origins []string
 	// ChatIPPerMinute limits chat messages per client address (0: 30 a minute; negative: no
@@ -68,7 +68,7 @@ type Server struct {
 	intake  *intake.Service
 	users   intake.Users
 	guide   *search.Guide
-	convs   bot.Conversations
+	convs   intake.Conversations
 	origins map[string]bool
 	bus     Bus
 	clock   func() time.Time

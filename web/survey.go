@@ -19,7 +19,7 @@ import (
 const maxRatingComment = 500
 
 // ratingLabels are the three ratings as residents see them, in order.
-var ratingLabels = []bot.Option{
+var ratingLabels = []intake.Option{
 	{ID: intake.Satisfied, Label: "满意"},
 	{ID: intake.BasicallySatisfied, Label: "基本满意"},
 	{ID: intake.Dissatisfied, Label: "不满意"},
@@ -120,11 +120,11 @@ func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) {
 // Chat frames of the survey.
 
 type surveyFrame struct {
-	Type    string       `json:"type"` // survey
-	Number  string       `json:"number"`
-	Text    string       `json:"text"`
-	Ratings []bot.Option `json:"ratings"`
-	Link    string       `json:"link"` // the rating page, relative to the server
+	Type    string          `json:"type"` // survey
+	Number  string          `json:"number"`
+	Text    string          `json:"text"`
+	Ratings []intake.Option `json:"ratings"`
+	Link    string          `json:"link"` // the rating page, relative to the server
 }
 
 type ratedFrame struct {
@@ -213,7 +213,7 @@ func (c *chatConn) rateInChat(f rateFrame) {
 		text = "感谢您的评价。我们已安排重新办理（重办），由上一级继续跟进，新的办结时限是 " +
 			got.DueBy.In(intake.Beijing).Format("1月2日 15:04") + "。"
 	}
-	if _, err := c.s.addTurn(ctx, c.conv.ID, bot.Turn{From: "system", Text: text}); err != nil {
+	if _, err := c.s.addTurn(ctx, c.conv.ID, intake.Turn{From: "system", Text: text}); err != nil {
 		c.s.log.Error("chat: storing the rating turn", "err", err)
 	}
 	c.queueJSON(ratedFrame{Type: "rated", ReplyTo: f.ID, Number: got.Number, Reopened: reopened, Text: text})
@@ -229,7 +229,7 @@ type feedbackFrame struct {
 const maxAnswers = 50
 
 // rememberAnswer keeps an answer's topic by the ask it replied to, for a vote.
-func (c *chatConn) rememberAnswer(r bot.Reply) {
+func (c *chatConn) rememberAnswer(r intake.Reply) {
 	if r.Decision != bot.Answer || r.Topic == "" || r.ReplyTo == "" {
 		return
 	}

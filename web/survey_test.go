@@ -145,8 +145,8 @@ func TestChatSurvey(t *testing.T) {
 	}
 	survey := c.readUntil("survey", false)
 	var sv struct {
-		Number  string       `json:"number"`
-		Ratings []bot.Option `json:"ratings"`
+		Number  string          `json:"number"`
+		Ratings []intake.Option `json:"ratings"`
 	}
 	raw, _ := json.Marshal(survey)
 	json.Unmarshal(raw, &sv)

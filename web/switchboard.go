@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 )
 
@@ -159,21 +158,21 @@ func (s *Server) deskOpen(t time.Time) bool {
 // Frames to residents (docs/operator.md).
 
 type handoffFrame struct {
-	Type    string       `json:"type"` // handoff
-	State   string       `json:"state"`
-	Agent   string       `json:"agent,omitempty"`
-	Text    string       `json:"text"`
-	Options []bot.Option `json:"options"`
+	Type    string          `json:"type"` // handoff
+	State   string          `json:"state"`
+	Agent   string          `json:"agent,omitempty"`
+	Text    string          `json:"text"`
+	Options []intake.Option `json:"options"`
 }
 
 type agentFrame struct {
-	Type    string           `json:"type"` // agent
-	ID      string           `json:"id"`
-	Agent   string           `json:"agent"`
-	Text    string           `json:"text"`
-	At      time.Time        `json:"at"`
-	Contact *bot.ContactCard `json:"contact,omitempty"`
-	Entry   *entryRef        `json:"entry,omitempty"`
+	Type    string              `json:"type"` // agent
+	ID      string              `json:"id"`
+	Agent   string              `json:"agent"`
+	Text    string              `json:"text"`
+	At      time.Time           `json:"at"`
+	Contact *intake.ContactCard `json:"contact,omitempty"`
+	Entry   *entryRef           `json:"entry,omitempty"`
 }
 
 type entryRef struct {
@@ -182,9 +181,9 @@ type entryRef struct {
 }
 
 type noticeFrame struct {
-	Type   string          `json:"type"` // notice
-	Text   string          `json:"text"`
-	Ticket *bot.TicketInfo `json:"ticket,omitempty"`
+	Type   string             `json:"type"` // notice
+	Text   string             `json:"text"`
+	Ticket *intake.TicketInfo `json:"ticket,omitempty"`
 }
 
 type receivedFrame struct {
@@ -201,22 +200,22 @@ const (
 )
 
 var (
-	keepBotOption       = bot.Option{ID: optKeepBot, Label: "继续问机器人"}
-	handoffTicketOption = bot.Option{ID: optHandoffTicket, Label: "登记成工单"}
+	keepBotOption       = intake.Option{ID: optKeepBot, Label: "继续问机器人"}
+	handoffTicketOption = intake.Option{ID: optHandoffTicket, Label: "登记成工单"}
 )
 
 // Frames to consoles.
 
 type deskChat struct {
-	ID            string     `json:"id"`
-	State         string     `json:"state"`
-	Operator      string     `json:"operator,omitempty"`
-	Agent         string     `json:"agent,omitempty"`
-	Community     string     `json:"community,omitempty"`
-	CommunityName string     `json:"community_name,omitempty"`
-	Since         time.Time  `json:"since"`
-	Guess         *entryRef  `json:"guess,omitempty"`
-	Turns         []bot.Turn `json:"turns"`
+	ID            string        `json:"id"`
+	State         string        `json:"state"`
+	Operator      string        `json:"operator,omitempty"`
+	Agent         string        `json:"agent,omitempty"`
+	Community     string        `json:"community,omitempty"`
+	CommunityName string        `json:"community_name,omitempty"`
+	Since         time.Time     `json:"since"`
+	Guess         *entryRef     `json:"guess,omitempty"`
+	Turns         []intake.Turn `json:"turns"`
 }
 
 type stateFrame struct {
@@ -226,9 +225,9 @@ type stateFrame struct {
 }
 
 type turnFrame struct {
-	Type         string   `json:"type"` // turn
-	Conversation string   `json:"conversation"`
-	Turn         bot.Turn `json:"turn"`
+	Type         string      `json:"type"` // turn
+	Conversation string      `json:"conversation"`
+	Turn         intake.Turn `json:"turn"`
 }
 
 type convFrame struct {
@@ -312,13 +311,13 @@ func (s *Server) sendState() {
 
 // addTurn stores one turn that is not the dialogue's (a system line, an operator's message, a
 // resident's message while a person is involved) and shows it to the consoles.
-func (s *Server) addTurn(ctx context.Context, convID string, t bot.Turn) (bot.Turn, error) {
+func (s *Server) addTurn(ctx context.Context, convID string, t intake.Turn) (intake.Turn, error) {
 	if t.At.IsZero() {
 		t.At = s.now()
 	}
-	turns := []bot.Turn{t}
+	turns := []intake.Turn{t}
 	if err := s.convs.AddTurns(ctx, convID, turns); err != nil {
-		return bot.Turn{}, err
+		return intake.Turn{}, err
 	}
 	s.toOperators(turnFrame{Type: "turn", Conversation: convID, Turn: turns[0]})
 	return turns[0], nil
@@ -326,7 +325,7 @@ func (s *Server) addTurn(ctx context.Context, convID string, t bot.Turn) (bot.Tu
 
 // startHandoff turns the bot's handoff reply into a place in the operators' queue (or, out of
 // desk hours, an offer of a ticket): it changes r and reports the new handoff state.
-func (s *Server) startHandoff(ctx context.Context, conv *bot.Conversation, r *bot.Reply) (string, error) {
+func (s *Server) startHandoff(ctx context.Context, conv *intake.Conversation, r *intake.Reply) (string, error) {
 	now := s.now()
 	guess := ""
 	if turns, err := s.convs.Turns(ctx, conv.ID, 10); err == nil {
@@ -336,31 +335,31 @@ func (s *Server) startHandoff(ctx context.Context, conv *bot.Conversation, r *bo
 			}
 		}
 	}
-	state := bot.HandoffWaiting
+	state := intake.HandoffWaiting
 	if !s.deskOpen(now) {
-		state = bot.HandoffOffered
+		state = intake.HandoffOffered
 	}
-	moved, err := s.convs.SetHandoff(ctx, conv.ID, []string{bot.HandoffNone, bot.HandoffOffered}, "",
-		bot.HandoffChange{State: state, Guess: guess, At: now})
+	moved, err := s.convs.SetHandoff(ctx, conv.ID, []string{intake.HandoffNone, intake.HandoffOffered}, "",
+		intake.HandoffChange{State: state, Guess: guess, At: now})
 	if err != nil {
 		return "", err
 	}
 	if !moved {
 		// Already waiting or live: the resident is in the queue or talking to someone.
 		r.Text = "已经在为您转接人工客服，请稍候。"
-		r.Options = []bot.Option{keepBotOption}
-		return bot.HandoffWaiting, nil
+		r.Options = []intake.Option{keepBotOption}
+		return intake.HandoffWaiting, nil
 	}
 	s.metrics.handoff()
-	if state == bot.HandoffOffered {
+	if state == intake.HandoffOffered {
 		r.Text = fmt.Sprintf("现在是非工作时间（人工客服%s在线），暂时没有工作人员。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.deskHours)
-		r.Options = []bot.Option{handoffTicketOption, keepBotOption}
+		r.Options = []intake.Option{handoffTicketOption, keepBotOption}
 	} else {
 		r.Text = "正在为您转接人工客服，请稍候，工作人员接入后会在这里回复您。您可以先把问题写下来。"
 		if s.desk.online() == 0 {
 			r.Text += "\n（目前工作人员都在忙，如果等待太久，可以改为登记工单。）"
 		}
-		r.Options = []bot.Option{keepBotOption}
+		r.Options = []intake.Option{keepBotOption}
 		s.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: conv.ID, Text: "有居民等待人工服务"})
 	}
 	return state, nil
@@ -368,7 +367,7 @@ func (s *Server) startHandoff(ctx context.Context, conv *bot.Conversation, r *bo
 
 // endHandoff moves a conversation from one of from back to the bot.
 func (s *Server) endHandoff(ctx context.Context, convID string, from []string, holder string) (bool, error) {
-	return s.convs.SetHandoff(ctx, convID, from, holder, bot.HandoffChange{State: bot.HandoffNone, At: s.now()})
+	return s.convs.SetHandoff(ctx, convID, from, holder, intake.HandoffChange{State: intake.HandoffNone, At: s.now()})
 }
 
 // SweepHandoffs offers a ticket to every resident who has waited for a person longer than the
@@ -383,10 +382,10 @@ func (s *Server) SweepHandoffs(ctx context.Context) (int, error) {
 	open := s.deskOpen(now)
 	offered := 0
 	for _, c := range convs {
-		if c.Handoff != bot.HandoffWaiting || open && now.Sub(c.HandoffAt) < s.handoffWait {
+		if c.Handoff != intake.HandoffWaiting || open && now.Sub(c.HandoffAt) < s.handoffWait {
 			continue
 		}
-		moved, err := s.convs.SetHandoff(ctx, c.ID, []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffOffered, At: now})
+		moved, err := s.convs.SetHandoff(ctx, c.ID, []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffOffered, At: now})
 		if err != nil {
 			return offered, err
 		}
@@ -398,11 +397,11 @@ func (s *Server) SweepHandoffs(ctx context.Context) (int, error) {
 		if !open {
 			text = fmt.Sprintf("人工客服已下班（%s）。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.deskHours)
 		}
-		if _, err := s.addTurn(ctx, c.ID, bot.Turn{At: now, From: "system", Text: text}); err != nil {
+		if _, err := s.addTurn(ctx, c.ID, intake.Turn{At: now, From: "system", Text: text}); err != nil {
 			return offered, err
 		}
-		s.toResident(c.ID, handoffFrame{Type: "handoff", State: bot.HandoffOffered, Text: text,
-			Options: []bot.Option{handoffTicketOption, keepBotOption}})
+		s.toResident(c.ID, handoffFrame{Type: "handoff", State: intake.HandoffOffered, Text: text,
+			Options: []intake.Option{handoffTicketOption, keepBotOption}})
 	}
 	if offered > 0 {
 		s.broadcastState()
@@ -446,11 +445,11 @@ func (s *Server) ticketChanged(t *intake.Ticket, ev intake.Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 	defer cancel()
 	text := fmt.Sprintf("您的工单 %s 已办结。办理结果：%s\n可以随时用工单号和手机号后四位查询。", t.Number, t.Reply)
-	if _, err := s.addTurn(ctx, t.ConversationID, bot.Turn{From: "system", Text: text}); err != nil {
+	if _, err := s.addTurn(ctx, t.ConversationID, intake.Turn{From: "system", Text: text}); err != nil {
 		s.log.Error("desk: telling the resident of a resolution", "ticket", t.Number, "err", err)
 		return
 	}
-	ti := info(t, nil)
+	ti := intake.Info(t, nil)
 	s.toResident(t.ConversationID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
 	s.surveyAfterResolve(t)
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/postgres"
 	"github.com/bayannur/hotline/intake/sqlite"
@@ -18,7 +17,7 @@ import (
 // store is what the service keeps its data in.
 type store interface {
 	intake.Store
-	bot.Conversations
+	intake.Conversations
 	intake.CannedReplies
 	intake.Reports
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
-	"github.com/bayannur/hotline/intake"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bayannur/hotline/intake"
 )
 
 // The chat's conversations and turns, and the operator desk's handoffs.
@@ -17,9 +17,9 @@ import (
 const conversationSelect = `SELECT id, token_hash, community, state, created, created_ns, updated, updated_ns,
 	handoff, operator, handoff_at, handoff_at_ns, guess FROM conversations`
 
-func scanConversation(r pgx.Row) (*bot.Conversation, error) {
+func scanConversation(r pgx.Row) (*intake.Conversation, error) {
 	var (
-		c                           bot.Conversation
+		c                           intake.Conversation
 		state                       []byte
 		created, updated, handoffAt stamp
 	)
@@ -36,7 +36,7 @@ func scanConversation(r pgx.Row) (*bot.Conversation, error) {
 
 // CreateConversation stores c, whose ID and TokenHash the caller has set. A zero Created is set to
 // now and a zero Updated to Created. A taken id or token hash is intake.ErrConflict.
-func (s *Store) CreateConversation(ctx context.Context, c *bot.Conversation) error {
+func (s *Store) CreateConversation(ctx context.Context, c *intake.Conversation) error {
 	if c == nil || c.ID == "" || c.TokenHash == "" {
 		return fmt.Errorf("%w: a conversation needs an id and a token hash", intake.ErrInvalid)
 	}
@@ -73,12 +73,12 @@ func (s *Store) CreateConversation(ctx context.Context, c *bot.Conversation) err
 }
 
 // ConversationByToken returns the conversation of tokenHash if it was updated after since, else
-// bot.ErrNoConversation.
-func (s *Store) ConversationByToken(ctx context.Context, tokenHash string, since time.Time) (*bot.Conversation, error) {
+// intake.ErrNoConversation.
+func (s *Store) ConversationByToken(ctx context.Context, tokenHash string, since time.Time) (*intake.Conversation, error) {
 	c, err := scanConversation(s.pool.QueryRow(ctx, conversationSelect+" WHERE token_hash = $1 AND (updated, updated_ns) > ($2, $3)",
 		append([]any{tokenHash}, clampStamp(since).args()...)...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, bot.ErrNoConversation
+		return nil, intake.ErrNoConversation
 	}
 	if err != nil {
 		return nil, wrap("conversation by token", err)
@@ -86,11 +86,11 @@ func (s *Store) ConversationByToken(ctx context.Context, tokenHash string, since
 	return c, nil
 }
 
-// Conversation returns a conversation by id, or bot.ErrNoConversation.
-func (s *Store) Conversation(ctx context.Context, id string) (*bot.Conversation, error) {
+// Conversation returns a conversation by id, or intake.ErrNoConversation.
+func (s *Store) Conversation(ctx context.Context, id string) (*intake.Conversation, error) {
 	c, err := scanConversation(s.pool.QueryRow(ctx, conversationSelect+" WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, bot.ErrNoConversation
+		return nil, intake.ErrNoConversation
 	}
 	if err != nil {
 		return nil, wrap("conversation", err)
@@ -100,8 +100,8 @@ func (s *Store) Conversation(ctx context.Context, id string) (*bot.Conversation,
 
 // SetHandoff moves conversation id's handoff to ch if it is now in one of from (and held by
 // holder, when given), in one conditional UPDATE: of two operators taking the same chat, on one
-// node or two, one moves it. An unknown id is bot.ErrNoConversation.
-func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch bot.HandoffChange) (bool, error) {
+// node or two, one moves it. An unknown id is intake.ErrNoConversation.
+func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch intake.HandoffChange) (bool, error) {
 	at := ch.At
 	if at.IsZero() {
 		at = time.Now()
@@ -127,19 +127,19 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 		return false, wrap("set handoff", err)
 	}
 	if !exists {
-		return false, bot.ErrNoConversation
+		return false, intake.ErrNoConversation
 	}
 	return moved, nil
 }
 
 // Handoffs returns every conversation with a person involved, longest waiting first.
-func (s *Store) Handoffs(ctx context.Context) ([]*bot.Conversation, error) {
+func (s *Store) Handoffs(ctx context.Context) ([]*intake.Conversation, error) {
 	rows, err := s.pool.Query(ctx, conversationSelect+" WHERE handoff <> '' ORDER BY handoff_at, handoff_at_ns, id")
 	if err != nil {
 		return nil, wrap("handoffs", err)
 	}
 	defer rows.Close()
-	out := []*bot.Conversation{}
+	out := []*intake.Conversation{}
 	for rows.Next() {
 		c, err := scanConversation(rows)
 		if err != nil {
@@ -155,8 +155,8 @@ func (s *Store) Handoffs(ctx context.Context) ([]*bot.Conversation, error) {
 
 // AppendTurns stores c's state, community and Updated (now when zero, and then set in c) and
 // appends turns after the conversation's last one, in one transaction. On success each turn's Seq
-// is set in turns, and a zero At to c.Updated. An unknown c.ID is bot.ErrNoConversation.
-func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bot.Turn) error {
+// is set in turns, and a zero At to c.Updated. An unknown c.ID is intake.ErrNoConversation.
+func (s *Store) AppendTurns(ctx context.Context, c *intake.Conversation, turns []intake.Turn) error {
 	if c == nil || c.ID == "" {
 		return fmt.Errorf("%w: no conversation", intake.ErrInvalid)
 	}
@@ -175,7 +175,7 @@ func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bo
 // AddTurns appends turns to conversation id, as AppendTurns, leaving the dialogue's state alone:
 // for what operators and the system say. The conversation counts as updated at the last turn's
 // time (now when zero), unless it was updated later.
-func (s *Store) AddTurns(ctx context.Context, id string, turns []bot.Turn) error {
+func (s *Store) AddTurns(ctx context.Context, id string, turns []intake.Turn) error {
 	var at time.Time
 	if len(turns) > 0 {
 		at = turns[len(turns)-1].At
@@ -191,7 +191,7 @@ func (s *Store) AddTurns(ctx context.Context, id string, turns []bot.Turn) error
 // inserts turns after the conversation's last one in one transaction, and returns the update
 // time. The update locks the conversation's row, so that appends to one conversation take their
 // turn.
-func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []bot.Turn, update string, args ...any) (time.Time, error) {
+func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []intake.Turn, update string, args ...any) (time.Time, error) {
 	if id == "" {
 		return time.Time{}, fmt.Errorf("%w: no conversation", intake.ErrInvalid)
 	}
@@ -227,7 +227,7 @@ func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Tim
 			return err
 		}
 		if ct.RowsAffected() == 0 {
-			return bot.ErrNoConversation
+			return intake.ErrNoConversation
 		}
 		if len(turns) == 0 {
 			return nil
@@ -256,7 +256,7 @@ func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Tim
 
 // Turns returns the last limit turns of a conversation (all of them when limit <= 0), oldest
 // first; none, and no error, for an unknown conversation.
-func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]bot.Turn, error) {
+func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]intake.Turn, error) {
 	var lim any // NULL: no limit
 	if limit > 0 {
 		lim = limit
@@ -268,10 +268,10 @@ func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]
 		return nil, wrap("turns", err)
 	}
 	defer rows.Close()
-	out := []bot.Turn{}
+	out := []intake.Turn{}
 	for rows.Next() {
 		var (
-			t     bot.Turn
+			t     intake.Turn
 			at    stamp
 			reply []byte
 		)
@@ -280,7 +280,7 @@ func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]
 		}
 		t.At = at.time()
 		if reply != nil {
-			t.Reply = new(bot.Reply)
+			t.Reply = new(intake.Reply)
 			if err := json.Unmarshal(reply, t.Reply); err != nil {
 				return nil, fmt.Errorf("postgres: conversation %s turn %d: reply: %w", conversationID, t.Seq, err)
 			}

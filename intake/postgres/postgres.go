@@ -1,6 +1,6 @@
 // Package postgres stores tickets, their audit trails, staff accounts, chats, canned replies and
 // feedback in PostgreSQL (github.com/jackc/pgx/v5), so that several nodes can share one database.
-// It implements intake.Store, bot.Conversations, intake.CannedReplies and intake.Reports with the
+// It implements intake.Store, intake.Conversations, intake.CannedReplies and intake.Reports with the
 // semantics of intake/sqlite.
 //
 // Every write is one transaction (often one statement), and everything that must not race between
@@ -22,11 +22,11 @@ import (
 	"math"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
-	"github.com/bayannur/hotline/intake"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bayannur/hotline/intake"
 )
 
 // Store is an intake.Store on a PostgreSQL database. It is safe for concurrent use, and several
@@ -37,7 +37,7 @@ type Store struct {
 
 var (
 	_ intake.Store         = (*Store)(nil)
-	_ bot.Conversations    = (*Store)(nil)
+	_ intake.Conversations = (*Store)(nil)
 	_ intake.CannedReplies = (*Store)(nil)
 	_ intake.Reports       = (*Store)(nil)
 )
@@ -99,7 +99,7 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, e := range []error{intake.ErrInvalid, intake.ErrNotFound, intake.ErrConflict, bot.ErrNoConversation,
+	for _, e := range []error{intake.ErrInvalid, intake.ErrNotFound, intake.ErrConflict, intake.ErrNoConversation,
 		context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, e) {
 			return err

@@ -12,12 +12,12 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/postgres/pgtest"
 	"github.com/bayannur/hotline/intake/storetest"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -287,10 +287,10 @@ func TestNodesSetHandoffRace(t *testing.T) {
 	at := time.Date(2025, 3, 1, 9, 30, 0, 123456789, time.UTC)
 	for k := range 5 {
 		id := fmt.Sprint("c", k)
-		if err := ns[0].CreateConversation(ctx, &bot.Conversation{ID: id, TokenHash: "h-" + id, Created: at}); err != nil {
+		if err := ns[0].CreateConversation(ctx, &intake.Conversation{ID: id, TokenHash: "h-" + id, Created: at}); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := ns[0].SetHandoff(ctx, id, []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffWaiting, At: at}); !ok || err != nil {
+		if ok, err := ns[0].SetHandoff(ctx, id, []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffWaiting, At: at}); !ok || err != nil {
 			t.Fatalf("waiting: %v, %v", ok, err)
 		}
 		moved := make([]bool, 15)
@@ -299,8 +299,8 @@ func TestNodesSetHandoffRace(t *testing.T) {
 		for i := range moved {
 			wg.Go(func() {
 				<-start
-				ok, err := ns[i%len(ns)].SetHandoff(ctx, id, []string{bot.HandoffWaiting}, "",
-					bot.HandoffChange{State: bot.HandoffLive, Operator: fmt.Sprint("op", i), At: at.Add(time.Duration(i+1) * time.Nanosecond)})
+				ok, err := ns[i%len(ns)].SetHandoff(ctx, id, []string{intake.HandoffWaiting}, "",
+					intake.HandoffChange{State: intake.HandoffLive, Operator: fmt.Sprint("op", i), At: at.Add(time.Duration(i+1) * time.Nanosecond)})
 				if err != nil {
 					t.Error(err)
 				}
@@ -335,7 +335,7 @@ func TestNodesAppendTurns(t *testing.T) {
 	ns := nodes(t, 2)
 	ctx := t.Context()
 	at := time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)
-	if err := ns[0].CreateConversation(ctx, &bot.Conversation{ID: "c1", TokenHash: "h1", Created: at}); err != nil {
+	if err := ns[0].CreateConversation(ctx, &intake.Conversation{ID: "c1", TokenHash: "h1", Created: at}); err != nil {
 		t.Fatal(err)
 	}
 	const writers, per = 10, 3
@@ -343,15 +343,15 @@ func TestNodesAppendTurns(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range writers {
 		wg.Go(func() {
-			turns := make([]bot.Turn, per)
+			turns := make([]intake.Turn, per)
 			for i := range turns {
-				turns[i] = bot.Turn{From: "operator", Agent: "7", Text: fmt.Sprint(g, "-", i)}
+				turns[i] = intake.Turn{From: "operator", Agent: "7", Text: fmt.Sprint(g, "-", i)}
 			}
 			var err error
 			if g%2 == 0 {
 				err = ns[g%2].AddTurns(ctx, "c1", turns)
 			} else {
-				err = ns[g%2].AppendTurns(ctx, &bot.Conversation{ID: "c1", Updated: at.Add(time.Duration(g) * time.Second)}, turns)
+				err = ns[g%2].AppendTurns(ctx, &intake.Conversation{ID: "c1", Updated: at.Add(time.Duration(g) * time.Second)}, turns)
 			}
 			if err != nil {
 				t.Error(err)
@@ -442,10 +442,10 @@ func TestErrorMapping(t *testing.T) {
 	if _, _, err := s.Create(ctx, tk, nil, ""); err != nil || tk.Number != "20260102-0001" {
 		t.Errorf("next ticket %q, %v; want 20260102-0001", tk.Number, err)
 	}
-	if err := s.AddFeedback(ctx, intake.Feedback{ConversationID: "ghost", MessageID: "m", Topic: "x"}); !errors.Is(err, bot.ErrNoConversation) {
+	if err := s.AddFeedback(ctx, intake.Feedback{ConversationID: "ghost", MessageID: "m", Topic: "x"}); !errors.Is(err, intake.ErrNoConversation) {
 		t.Errorf("feedback in an unknown conversation: %v; want ErrNoConversation", err)
 	}
-	if err := s.AppendTurns(ctx, &bot.Conversation{ID: "ghost"}, nil); !errors.Is(err, bot.ErrNoConversation) {
+	if err := s.AppendTurns(ctx, &intake.Conversation{ID: "ghost"}, nil); !errors.Is(err, intake.ErrNoConversation) {
 		t.Errorf("AppendTurns(ghost): %v; want ErrNoConversation", err)
 	}
 	canceled, cancel := context.WithCancel(ctx)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
-	"github.com/bayannur/hotline/intake"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bayannur/hotline/intake"
 )
 
 // What the dashboard and the metrics read (intake.Reports), and the answers' feedback.
@@ -54,7 +54,7 @@ func (s *Store) ChatStats(ctx context.Context, from, to time.Time) (intake.ChatS
 }
 
 // AddFeedback records a vote; a second vote on the same answer replaces the first. A vote in an
-// unknown conversation is bot.ErrNoConversation.
+// unknown conversation is intake.ErrNoConversation.
 func (s *Store) AddFeedback(ctx context.Context, f intake.Feedback) error {
 	at := f.At
 	if at.IsZero() {
@@ -69,7 +69,7 @@ func (s *Store) AddFeedback(ctx context.Context, f intake.Feedback) error {
 		ON CONFLICT (conversation_id, message_id) DO UPDATE SET helpful = excluded.helpful, at = excluded.at, at_ns = excluded.at_ns`,
 		f.ConversationID, f.MessageID, f.Topic, f.Helpful, *as.at, as.ns)
 	if code(err) == foreignKeyViolation {
-		return bot.ErrNoConversation
+		return intake.ErrNoConversation
 	}
 	return wrap("add feedback", err)
 }

@@ -9,19 +9,18 @@ import (
 	"math"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 )
 
 // The chat's conversations and turns (migrations/0002_chat.sql).
 
-var _ bot.Conversations = (*Store)(nil)
+var _ intake.Conversations = (*Store)(nil)
 
 const conversationSelect = "SELECT id, token_hash, community, state, created, updated, handoff, operator, handoff_at, guess FROM conversations"
 
-func scanConversation(r scanner) (*bot.Conversation, error) {
+func scanConversation(r scanner) (*intake.Conversation, error) {
 	var (
-		c                           bot.Conversation
+		c                           intake.Conversation
 		state                       string
 		created, updated, handoffAt sql.NullInt64
 	)
@@ -41,7 +40,7 @@ func scanConversation(r scanner) (*bot.Conversation, error) {
 
 // CreateConversation stores c, whose ID and TokenHash the caller has set. A zero Created is set to
 // now and a zero Updated to Created. A taken id or token hash is intake.ErrConflict.
-func (s *Store) CreateConversation(ctx context.Context, c *bot.Conversation) error {
+func (s *Store) CreateConversation(ctx context.Context, c *intake.Conversation) error {
 	if c == nil || c.ID == "" || c.TokenHash == "" {
 		return fmt.Errorf("%w: a conversation needs an id and a token hash", intake.ErrInvalid)
 	}
@@ -81,12 +80,12 @@ func (s *Store) CreateConversation(ctx context.Context, c *bot.Conversation) err
 }
 
 // ConversationByToken returns the conversation of tokenHash if it was updated after since, else
-// bot.ErrNoConversation.
-func (s *Store) ConversationByToken(ctx context.Context, tokenHash string, since time.Time) (*bot.Conversation, error) {
+// intake.ErrNoConversation.
+func (s *Store) ConversationByToken(ctx context.Context, tokenHash string, since time.Time) (*intake.Conversation, error) {
 	c, err := scanConversation(s.rdb.QueryRowContext(ctx, conversationSelect+" WHERE token_hash = ? AND updated > ?",
 		tokenHash, clampNanos(since)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bot.ErrNoConversation
+		return nil, intake.ErrNoConversation
 	}
 	if err != nil {
 		return nil, chatWrap("conversation by token", err)
@@ -94,11 +93,11 @@ func (s *Store) ConversationByToken(ctx context.Context, tokenHash string, since
 	return c, nil
 }
 
-// Conversation returns a conversation by id, or bot.ErrNoConversation.
-func (s *Store) Conversation(ctx context.Context, id string) (*bot.Conversation, error) {
+// Conversation returns a conversation by id, or intake.ErrNoConversation.
+func (s *Store) Conversation(ctx context.Context, id string) (*intake.Conversation, error) {
 	c, err := scanConversation(s.rdb.QueryRowContext(ctx, conversationSelect+" WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bot.ErrNoConversation
+		return nil, intake.ErrNoConversation
 	}
 	if err != nil {
 		return nil, chatWrap("conversation", err)
@@ -108,8 +107,8 @@ func (s *Store) Conversation(ctx context.Context, id string) (*bot.Conversation,
 
 // SetHandoff moves conversation id's handoff to ch if it is now in one of from (and held by
 // holder, when given), in one statement: of two operators taking the same chat, one moves it.
-// An unknown id is bot.ErrNoConversation.
-func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch bot.HandoffChange) (bool, error) {
+// An unknown id is intake.ErrNoConversation.
+func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch intake.HandoffChange) (bool, error) {
 	at := ch.At
 	if at.IsZero() {
 		at = time.Now()
@@ -141,7 +140,7 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 			var one int
 			switch err := w.conn.QueryRowContext(bg, "SELECT 1 FROM conversations WHERE id = ?", id).Scan(&one); {
 			case errors.Is(err, sql.ErrNoRows):
-				return bot.ErrNoConversation
+				return intake.ErrNoConversation
 			case err != nil:
 				return err
 			}
@@ -156,13 +155,13 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 }
 
 // Handoffs returns every conversation with a person involved, longest waiting first.
-func (s *Store) Handoffs(ctx context.Context) ([]*bot.Conversation, error) {
+func (s *Store) Handoffs(ctx context.Context) ([]*intake.Conversation, error) {
 	rows, err := s.rdb.QueryContext(ctx, conversationSelect+" WHERE handoff != '' ORDER BY handoff_at, id")
 	if err != nil {
 		return nil, chatWrap("handoffs", err)
 	}
 	defer rows.Close()
-	out := []*bot.Conversation{}
+	out := []*intake.Conversation{}
 	for rows.Next() {
 		c, err := scanConversation(rows)
 		if err != nil {
@@ -178,8 +177,8 @@ func (s *Store) Handoffs(ctx context.Context) ([]*bot.Conversation, error) {
 
 // AppendTurns stores c's state, community and Updated (now when zero, and then set in c) and
 // appends turns after the conversation's last one, in one transaction. On success each turn's Seq
-// is set in turns, and a zero At to c.Updated. An unknown c.ID is bot.ErrNoConversation.
-func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bot.Turn) error {
+// is set in turns, and a zero At to c.Updated. An unknown c.ID is intake.ErrNoConversation.
+func (s *Store) AppendTurns(ctx context.Context, c *intake.Conversation, turns []intake.Turn) error {
 	if c == nil || c.ID == "" {
 		return fmt.Errorf("%w: no conversation", intake.ErrInvalid)
 	}
@@ -198,7 +197,7 @@ func (s *Store) AppendTurns(ctx context.Context, c *bot.Conversation, turns []bo
 // AddTurns appends turns to conversation id, as AppendTurns, leaving the dialogue's state alone:
 // for what operators and the system say. The conversation counts as updated at the last turn's
 // time (now when zero).
-func (s *Store) AddTurns(ctx context.Context, id string, turns []bot.Turn) error {
+func (s *Store) AddTurns(ctx context.Context, id string, turns []intake.Turn) error {
 	var at time.Time
 	if len(turns) > 0 {
 		at = turns[len(turns)-1].At
@@ -209,7 +208,7 @@ func (s *Store) AddTurns(ctx context.Context, id string, turns []bot.Turn) error
 
 // appendTurns runs update (its arguments, then the update time and id) and inserts turns after
 // the conversation's last one in one transaction, and returns the update time.
-func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []bot.Turn, update string, args ...any) (time.Time, error) {
+func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []intake.Turn, update string, args ...any) (time.Time, error) {
 	if id == "" {
 		return time.Time{}, fmt.Errorf("%w: no conversation", intake.ErrInvalid)
 	}
@@ -251,7 +250,7 @@ func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Tim
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return bot.ErrNoConversation
+			return intake.ErrNoConversation
 		}
 		if len(turns) == 0 {
 			return nil
@@ -283,7 +282,7 @@ func (s *Store) appendTurns(ctx context.Context, op, id string, updated time.Tim
 
 // Turns returns the last limit turns of a conversation (all of them when limit <= 0), oldest
 // first; none, and no error, for an unknown conversation.
-func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]bot.Turn, error) {
+func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]intake.Turn, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
@@ -294,10 +293,10 @@ func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]
 		return nil, chatWrap("turns", err)
 	}
 	defer rows.Close()
-	out := []bot.Turn{}
+	out := []intake.Turn{}
 	for rows.Next() {
 		var (
-			t     bot.Turn
+			t     intake.Turn
 			at    sql.NullInt64
 			reply sql.NullString
 		)
@@ -306,7 +305,7 @@ func (s *Store) Turns(ctx context.Context, conversationID string, limit int) ([]
 		}
 		t.At = fromNanos(at)
 		if reply.Valid {
-			t.Reply = new(bot.Reply)
+			t.Reply = new(intake.Reply)
 			if err := json.Unmarshal([]byte(reply.String), t.Reply); err != nil {
 				return nil, fmt.Errorf("sqlite: conversation %s turn %d: reply: %w", conversationID, t.Seq, err)
 			}
@@ -332,7 +331,7 @@ func clampNanos(t time.Time) int64 {
 }
 
 func chatWrap(op string, err error) error {
-	if errors.Is(err, bot.ErrNoConversation) {
+	if errors.Is(err, intake.ErrNoConversation) {
 		return err
 	}
 	return wrap(op, err)

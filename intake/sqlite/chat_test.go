@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
 )
 
 // The conversations' behaviour, reopening the store included, is tested by the conformance suite
@@ -58,11 +58,11 @@ func TestChatMigrationOnOldDatabase(t *testing.T) {
 	}
 	ctx := context.Background()
 	at := time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)
-	c := &bot.Conversation{ID: "c1", TokenHash: "hash-c1", Community: "hongya", Created: at, Updated: at}
+	c := &intake.Conversation{ID: "c1", TokenHash: "hash-c1", Community: "hongya", Created: at, Updated: at}
 	if err := s.CreateConversation(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendTurns(ctx, c, []bot.Turn{{From: "resident", Text: "hi"}}); err != nil {
+	if err := s.AppendTurns(ctx, c, []intake.Turn{{From: "resident", Text: "hi"}}); err != nil {
 		t.Fatal(err)
 	}
 }

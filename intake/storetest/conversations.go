@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 )
 
@@ -25,33 +24,33 @@ var conversationTests = []test{
 
 var chatT0 = time.Date(2025, 3, 1, 9, 30, 0, 123456789, time.UTC)
 
-func conversation(id string, at time.Time) *bot.Conversation {
-	return &bot.Conversation{
+func conversation(id string, at time.Time) *intake.Conversation {
+	return &intake.Conversation{
 		ID: id, TokenHash: "hash-" + id, Community: "hongya",
-		State:   bot.DialogState{Flow: "report", Step: "phone", Topic: "streetlight", Address: "虹亚小区3号楼", Retries: 1},
+		State:   intake.DialogState{Flow: "report", Step: "phone", Topic: "streetlight", Address: "虹亚小区3号楼", Retries: 1},
 		Created: at, Updated: at,
 	}
 }
 
-func createConversation(t *testing.T, s Store, c *bot.Conversation) {
+func createConversation(t *testing.T, s Store, c *intake.Conversation) {
 	t.Helper()
 	if err := s.CreateConversation(t.Context(), c); err != nil {
 		t.Fatalf("CreateConversation(%s): %v", c.ID, err)
 	}
 }
 
-func botReply(text string) *bot.Reply {
-	return &bot.Reply{
+func botReply(text string) *intake.Reply {
+	return &intake.Reply{
 		Type: "reply", ReplyTo: "m1", Decision: "report", Topic: "streetlight", Text: text,
-		Options: []bot.Option{{ID: "confirm", Label: "确认"}},
-		Contact: &bot.ContactCard{CommunityID: "hongya"},
-		Ticket: &bot.TicketInfo{Number: "20250301-0001", Status: "received", StatusLabel: "已受理",
-			DueBy: chatT0.Add(72 * time.Hour), Steps: []bot.TicketStep{{Status: "received", Label: "已受理", At: chatT0}}},
+		Options: []intake.Option{{ID: "confirm", Label: "确认"}},
+		Contact: &intake.ContactCard{CommunityID: "hongya"},
+		Ticket: &intake.TicketInfo{Number: "20250301-0001", Status: "received", StatusLabel: "已受理",
+			DueBy: chatT0.Add(72 * time.Hour), Steps: []intake.TicketStep{{Status: "received", Label: "已受理", At: chatT0}}},
 	}
 }
 
 // sameConversation compares the dialogue's fields (not the handoff's).
-func sameConversation(t *testing.T, got, want *bot.Conversation) {
+func sameConversation(t *testing.T, got, want *intake.Conversation) {
 	t.Helper()
 	if got.ID != want.ID || got.TokenHash != want.TokenHash || got.Community != want.Community ||
 		!reflect.DeepEqual(got.State, want.State) || !got.Created.Equal(want.Created) || !got.Updated.Equal(want.Updated) {
@@ -59,7 +58,7 @@ func sameConversation(t *testing.T, got, want *bot.Conversation) {
 	}
 }
 
-func sameTurns(t *testing.T, got, want []bot.Turn) {
+func sameTurns(t *testing.T, got, want []intake.Turn) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d turns %+v; want %d %+v", len(got), got, len(want), want)
@@ -74,14 +73,14 @@ func sameTurns(t *testing.T, got, want []bot.Turn) {
 }
 
 // normReply puts a reply's times in UTC, as the store gives them back.
-func normReply(r *bot.Reply) *bot.Reply {
+func normReply(r *intake.Reply) *intake.Reply {
 	if r == nil || r.Ticket == nil {
 		return r
 	}
 	c := *r
 	ti := *r.Ticket
 	ti.DueBy = ti.DueBy.UTC()
-	ti.Steps = append([]bot.TicketStep(nil), ti.Steps...)
+	ti.Steps = append([]intake.TicketStep(nil), ti.Steps...)
 	for i := range ti.Steps {
 		ti.Steps[i].At = ti.Steps[i].At.UTC()
 	}
@@ -89,7 +88,7 @@ func normReply(r *bot.Reply) *bot.Reply {
 	return &c
 }
 
-func turns(t *testing.T, s Store, id string, limit int) []bot.Turn {
+func turns(t *testing.T, s Store, id string, limit int) []intake.Turn {
 	t.Helper()
 	ts, err := s.Turns(t.Context(), id, limit)
 	if err != nil {
@@ -110,10 +109,10 @@ func testConversationRoundTrip(t *testing.T, s Store) {
 	}
 	sameConversation(t, got, c)
 
-	c.State = bot.DialogState{Flow: "status", Step: "number", Emergency: true}
+	c.State = intake.DialogState{Flow: "status", Step: "number", Emergency: true}
 	c.Community = "xinhua"
 	c.Updated = chatT0.Add(time.Minute)
-	ts := []bot.Turn{
+	ts := []intake.Turn{
 		{At: chatT0.Add(time.Second), From: "resident", Text: "路灯不亮"},
 		{At: chatT0.Add(2 * time.Second), From: "bot", Text: "请告诉我地点", Reply: botReply("请告诉我地点")},
 	}
@@ -141,7 +140,7 @@ func testConversationRoundTrip(t *testing.T, s Store) {
 }
 
 // Ids and token hashes are unique; a conversation needs a token hash; unknown ones are
-// bot.ErrNoConversation (Turns: none).
+// intake.ErrNoConversation (Turns: none).
 func testConversationErrors(t *testing.T, s Store) {
 	ctx := t.Context()
 	c := conversation("c1", chatT0)
@@ -156,16 +155,16 @@ func testConversationErrors(t *testing.T, s Store) {
 	if err := s.CreateConversation(ctx, sameToken); !errors.Is(err, intake.ErrConflict) {
 		t.Errorf("duplicate token hash: err = %v; want ErrConflict", err)
 	}
-	if err := s.CreateConversation(ctx, &bot.Conversation{ID: "c3"}); !errors.Is(err, intake.ErrInvalid) {
+	if err := s.CreateConversation(ctx, &intake.Conversation{ID: "c3"}); !errors.Is(err, intake.ErrInvalid) {
 		t.Errorf("no token hash: err = %v; want ErrInvalid", err)
 	}
 	if got, err := s.ConversationByToken(ctx, c.TokenHash, time.Time{}); err != nil || got.ID != "c1" || got.TokenHash != c.TokenHash {
 		t.Errorf("after the refused ones: %+v, %v; want c1 as it was", got, err)
 	}
-	if _, err := s.ConversationByToken(ctx, "nope", time.Time{}); !errors.Is(err, bot.ErrNoConversation) {
+	if _, err := s.ConversationByToken(ctx, "nope", time.Time{}); !errors.Is(err, intake.ErrNoConversation) {
 		t.Errorf("unknown token: err = %v; want ErrNoConversation", err)
 	}
-	if err := s.AppendTurns(ctx, conversation("ghost", chatT0), []bot.Turn{{From: "resident", Text: "hi"}}); !errors.Is(err, bot.ErrNoConversation) {
+	if err := s.AppendTurns(ctx, conversation("ghost", chatT0), []intake.Turn{{From: "resident", Text: "hi"}}); !errors.Is(err, intake.ErrNoConversation) {
 		t.Errorf("append to unknown: err = %v; want ErrNoConversation", err)
 	}
 	got, err := s.Turns(ctx, "ghost", 10)
@@ -197,7 +196,7 @@ func testConversationByTokenSince(t *testing.T, s Store) {
 		switch {
 		case tc.found && (err != nil || got.ID != c.ID):
 			t.Errorf("since %v: %v, %v; want c1", tc.since, got, err)
-		case !tc.found && !errors.Is(err, bot.ErrNoConversation):
+		case !tc.found && !errors.Is(err, intake.ErrNoConversation):
 			t.Errorf("since %v: %v, %v; want ErrNoConversation", tc.since, got, err)
 		}
 	}
@@ -217,14 +216,14 @@ func testTurnsSeqAndLimit(t *testing.T, s Store) {
 	ctx := t.Context()
 	c := conversation("c1", chatT0)
 	other := conversation("c2", chatT0)
-	for _, x := range []*bot.Conversation{c, other} {
+	for _, x := range []*intake.Conversation{c, other} {
 		createConversation(t, s, x)
 	}
-	var want []bot.Turn
+	var want []intake.Turn
 	for call, n := range []int{1, 3, 2} {
-		batch := make([]bot.Turn, n)
+		batch := make([]intake.Turn, n)
 		for i := range batch {
-			batch[i] = bot.Turn{At: chatT0.Add(time.Duration(len(want)+i) * time.Second), From: "resident", Text: fmt.Sprintf("m%d", len(want)+i+1)}
+			batch[i] = intake.Turn{At: chatT0.Add(time.Duration(len(want)+i) * time.Second), From: "resident", Text: fmt.Sprintf("m%d", len(want)+i+1)}
 		}
 		if err := s.AppendTurns(ctx, c, batch); err != nil {
 			t.Fatal(err)
@@ -236,7 +235,7 @@ func testTurnsSeqAndLimit(t *testing.T, s Store) {
 		}
 		want = append(want, batch...)
 		// Another conversation's turns number on their own.
-		o := []bot.Turn{{From: "bot", Text: "x"}}
+		o := []intake.Turn{{From: "bot", Text: "x"}}
 		if err := s.AppendTurns(ctx, other, o); err != nil || o[0].Seq != call+1 {
 			t.Errorf("other conversation: seq %d, %v; want %d", o[0].Seq, err, call+1)
 		}
@@ -265,9 +264,9 @@ func testAppendTurnsConcurrent(t *testing.T, s Store) {
 	for g := range writers {
 		wg.Go(func() {
 			c := conversation("c1", chatT0.Add(time.Duration(g)*time.Second))
-			ts := make([]bot.Turn, per)
+			ts := make([]intake.Turn, per)
 			for i := range ts {
-				ts[i] = bot.Turn{At: chatT0, From: "resident", Text: fmt.Sprintf("g%d-%d", g, i)}
+				ts[i] = intake.Turn{At: chatT0, From: "resident", Text: fmt.Sprintf("g%d-%d", g, i)}
 			}
 			<-start
 			if err := s.AppendTurns(ctx, c, ts); err != nil {
@@ -319,10 +318,10 @@ func testAddTurns(t *testing.T, s Store) {
 	ctx := t.Context()
 	c := conversation("c1", chatT0)
 	createConversation(t, s, c)
-	c.State = bot.DialogState{Flow: "report", Step: "confirm", Topic: "water", Address: "新华小区", Retries: 2}
+	c.State = intake.DialogState{Flow: "report", Step: "confirm", Topic: "water", Address: "新华小区", Retries: 2}
 	c.Community = "xinhua"
 	c.Updated = chatT0.Add(time.Minute)
-	first := []bot.Turn{
+	first := []intake.Turn{
 		{At: chatT0.Add(time.Minute), From: "resident", Text: "转人工"},
 		{At: chatT0.Add(time.Minute), From: "bot", Text: "正在为您转接", Reply: botReply("正在为您转接")},
 	}
@@ -331,7 +330,7 @@ func testAddTurns(t *testing.T, s Store) {
 	}
 	dialogue := *c
 
-	more := []bot.Turn{
+	more := []intake.Turn{
 		{At: chatT0.Add(2 * time.Minute), From: "system", Text: "工作人员 7 号为您服务"},
 		{At: chatT0.Add(3 * time.Minute), From: "operator", Agent: "7", Text: "您好，请问哪里停水了？"},
 	}
@@ -351,12 +350,12 @@ func testAddTurns(t *testing.T, s Store) {
 	}
 	sameConversation(t, byToken, &dialogue)
 	sameConversation(t, conversationByID(t, s, "c1"), &dialogue)
-	sameTurns(t, turns(t, s, "c1", 0), append(append([]bot.Turn(nil), first...), more...))
+	sameTurns(t, turns(t, s, "c1", 0), append(append([]intake.Turn(nil), first...), more...))
 
 	// A turn dated before the conversation's last update does not move Updated back; a zero At
 	// is now.
 	before := time.Now()
-	late := []bot.Turn{{At: chatT0, From: "operator", Agent: "7", Text: "稍等"}, {From: "operator", Agent: "7", Text: "好了"}}
+	late := []intake.Turn{{At: chatT0, From: "operator", Agent: "7", Text: "稍等"}, {From: "operator", Agent: "7", Text: "好了"}}
 	if err := s.AddTurns(ctx, "c1", late[:1]); err != nil || late[0].Seq != 5 {
 		t.Fatalf("AddTurns: seq %d, %v; want 5", late[0].Seq, err)
 	}
@@ -378,7 +377,7 @@ func testAddTurns(t *testing.T, s Store) {
 	}
 
 	// Unknown conversation.
-	if err := s.AddTurns(ctx, "ghost", []bot.Turn{{From: "operator", Agent: "7", Text: "hi"}}); !errors.Is(err, bot.ErrNoConversation) {
+	if err := s.AddTurns(ctx, "ghost", []intake.Turn{{From: "operator", Agent: "7", Text: "hi"}}); !errors.Is(err, intake.ErrNoConversation) {
 		t.Errorf("AddTurns(ghost): %v; want ErrNoConversation", err)
 	}
 	if got := turns(t, s, "ghost", 0); len(got) != 0 {
@@ -395,7 +394,7 @@ func testConversationsSurviveReopen(t *testing.T, s Store) {
 	createConversation(t, s, c)
 	c.State.Step = "confirm"
 	c.Updated = chatT0.Add(time.Minute)
-	ts := []bot.Turn{{At: chatT0, From: "resident", Text: "你好"}, {At: chatT0, From: "bot", Text: "您好", Reply: botReply("您好")}}
+	ts := []intake.Turn{{At: chatT0, From: "resident", Text: "你好"}, {At: chatT0, From: "bot", Text: "您好", Reply: botReply("您好")}}
 	if err := s.AppendTurns(ctx, c, ts); err != nil {
 		t.Fatal(err)
 	}
@@ -406,14 +405,14 @@ func testConversationsSurviveReopen(t *testing.T, s Store) {
 	}
 	sameConversation(t, got, c)
 	sameTurns(t, turns(t, s, c.ID, 0), ts)
-	more := []bot.Turn{{At: chatT0, From: "resident", Text: "确认"}}
+	more := []intake.Turn{{At: chatT0, From: "resident", Text: "确认"}}
 	if err := s.AppendTurns(ctx, c, more); err != nil || more[0].Seq != 3 {
 		t.Errorf("append after reopen: seq %d, %v; want 3", more[0].Seq, err)
 	}
 }
 
 // conversationByID reads conversation id back by id.
-func conversationByID(t *testing.T, s Store, id string) *bot.Conversation {
+func conversationByID(t *testing.T, s Store, id string) *intake.Conversation {
 	t.Helper()
 	c, err := s.Conversation(t.Context(), id)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
 )
 
 // The operator desk: a conversation's handoff to a person.
@@ -21,7 +21,7 @@ var deskTests = []test{
 }
 
 // wantHandoff checks a conversation's handoff fields.
-func wantHandoff(t *testing.T, c *bot.Conversation, state, operator, guess string, at time.Time) {
+func wantHandoff(t *testing.T, c *intake.Conversation, state, operator, guess string, at time.Time) {
 	t.Helper()
 	if c.Handoff != state || c.Operator != operator || c.Guess != guess || !c.HandoffAt.Equal(at) {
 		t.Errorf("conversation %s: handoff %q, operator %q, guess %q, at %v; want %q, %q, %q, %v",
@@ -29,7 +29,7 @@ func wantHandoff(t *testing.T, c *bot.Conversation, state, operator, guess strin
 	}
 }
 
-func setHandoff(t *testing.T, s Store, id string, from []string, holder string, ch bot.HandoffChange, want bool) {
+func setHandoff(t *testing.T, s Store, id string, from []string, holder string, ch intake.HandoffChange, want bool) {
 	t.Helper()
 	moved, err := s.SetHandoff(t.Context(), id, from, holder, ch)
 	if err != nil {
@@ -48,7 +48,7 @@ func handoffIDs(t *testing.T, s Store) []string {
 	}
 	ids := []string{}
 	for _, c := range cs {
-		if c.Handoff == bot.HandoffNone {
+		if c.Handoff == intake.HandoffNone {
 			t.Errorf("Handoffs lists %s, whose handoff is none", c.ID)
 		}
 		ids = append(ids, c.ID)
@@ -64,68 +64,68 @@ func testSetHandoff(t *testing.T, s Store) {
 	createConversation(t, s, c)
 	fresh := conversationByID(t, s, "c1")
 	sameConversation(t, fresh, c)
-	wantHandoff(t, fresh, bot.HandoffNone, "", "", time.Time{})
+	wantHandoff(t, fresh, intake.HandoffNone, "", "", time.Time{})
 	if !fresh.HandoffAt.IsZero() {
 		t.Errorf("HandoffAt of a new conversation = %v; want zero", fresh.HandoffAt)
 	}
 
 	// none → waiting.
 	t1 := chatT0.Add(time.Minute)
-	setHandoff(t, s, "c1", []string{bot.HandoffNone}, "",
-		bot.HandoffChange{State: bot.HandoffWaiting, Guess: "streetlight", At: t1}, true)
+	setHandoff(t, s, "c1", []string{intake.HandoffNone}, "",
+		intake.HandoffChange{State: intake.HandoffWaiting, Guess: "streetlight", At: t1}, true)
 	got := conversationByID(t, s, "c1")
-	wantHandoff(t, got, bot.HandoffWaiting, "", "streetlight", t1)
+	wantHandoff(t, got, intake.HandoffWaiting, "", "streetlight", t1)
 	// The dialogue itself is untouched.
 	sameConversation(t, got, c)
 
 	// A second none → waiting finds it waiting already: nothing moves.
-	setHandoff(t, s, "c1", []string{bot.HandoffNone}, "",
-		bot.HandoffChange{State: bot.HandoffWaiting, Guess: "water", At: chatT0.Add(2 * time.Minute)}, false)
-	wantHandoff(t, conversationByID(t, s, "c1"), bot.HandoffWaiting, "", "streetlight", t1)
+	setHandoff(t, s, "c1", []string{intake.HandoffNone}, "",
+		intake.HandoffChange{State: intake.HandoffWaiting, Guess: "water", At: chatT0.Add(2 * time.Minute)}, false)
+	wantHandoff(t, conversationByID(t, s, "c1"), intake.HandoffWaiting, "", "streetlight", t1)
 
 	// waiting → live, taken by b; an empty guess keeps the one there.
 	t2 := chatT0.Add(3 * time.Minute)
-	setHandoff(t, s, "c1", []string{bot.HandoffWaiting, bot.HandoffOffered}, "",
-		bot.HandoffChange{State: bot.HandoffLive, Operator: "b", At: t2}, true)
-	wantHandoff(t, conversationByID(t, s, "c1"), bot.HandoffLive, "b", "streetlight", t2)
+	setHandoff(t, s, "c1", []string{intake.HandoffWaiting, intake.HandoffOffered}, "",
+		intake.HandoffChange{State: intake.HandoffLive, Operator: "b", At: t2}, true)
+	wantHandoff(t, conversationByID(t, s, "c1"), intake.HandoffLive, "b", "streetlight", t2)
 
 	// Taking it again from waiting fails: it is live now.
-	setHandoff(t, s, "c1", []string{bot.HandoffWaiting}, "",
-		bot.HandoffChange{State: bot.HandoffLive, Operator: "a", At: chatT0.Add(4 * time.Minute)}, false)
-	wantHandoff(t, conversationByID(t, s, "c1"), bot.HandoffLive, "b", "streetlight", t2)
+	setHandoff(t, s, "c1", []string{intake.HandoffWaiting}, "",
+		intake.HandoffChange{State: intake.HandoffLive, Operator: "a", At: chatT0.Add(4 * time.Minute)}, false)
+	wantHandoff(t, conversationByID(t, s, "c1"), intake.HandoffLive, "b", "streetlight", t2)
 
 	// a cannot release b's chat.
-	setHandoff(t, s, "c1", []string{bot.HandoffLive}, "a",
-		bot.HandoffChange{State: bot.HandoffNone, At: chatT0.Add(5 * time.Minute)}, false)
-	wantHandoff(t, conversationByID(t, s, "c1"), bot.HandoffLive, "b", "streetlight", t2)
+	setHandoff(t, s, "c1", []string{intake.HandoffLive}, "a",
+		intake.HandoffChange{State: intake.HandoffNone, At: chatT0.Add(5 * time.Minute)}, false)
+	wantHandoff(t, conversationByID(t, s, "c1"), intake.HandoffLive, "b", "streetlight", t2)
 
 	// b can.
 	t3 := chatT0.Add(6 * time.Minute)
-	setHandoff(t, s, "c1", []string{bot.HandoffLive}, "b",
-		bot.HandoffChange{State: bot.HandoffNone, At: t3}, true)
-	wantHandoff(t, conversationByID(t, s, "c1"), bot.HandoffNone, "", "streetlight", t3)
+	setHandoff(t, s, "c1", []string{intake.HandoffLive}, "b",
+		intake.HandoffChange{State: intake.HandoffNone, At: t3}, true)
+	wantHandoff(t, conversationByID(t, s, "c1"), intake.HandoffNone, "", "streetlight", t3)
 
 	// A new guess replaces the old one.
 	t4 := chatT0.Add(7 * time.Minute)
-	setHandoff(t, s, "c1", []string{bot.HandoffNone}, "",
-		bot.HandoffChange{State: bot.HandoffWaiting, Guess: "water", At: t4}, true)
-	wantHandoff(t, conversationByID(t, s, "c1"), bot.HandoffWaiting, "", "water", t4)
+	setHandoff(t, s, "c1", []string{intake.HandoffNone}, "",
+		intake.HandoffChange{State: intake.HandoffWaiting, Guess: "water", At: t4}, true)
+	wantHandoff(t, conversationByID(t, s, "c1"), intake.HandoffWaiting, "", "water", t4)
 
 	// A zero At is now.
 	before := time.Now()
-	setHandoff(t, s, "c1", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffOffered}, true)
-	if got := conversationByID(t, s, "c1"); got.Handoff != bot.HandoffOffered || got.HandoffAt.Before(before) || got.HandoffAt.After(time.Now()) {
+	setHandoff(t, s, "c1", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffOffered}, true)
+	if got := conversationByID(t, s, "c1"); got.Handoff != intake.HandoffOffered || got.HandoffAt.Before(before) || got.HandoffAt.After(time.Now()) {
 		t.Errorf("handoff %q at %v; want offered, now", got.Handoff, got.HandoffAt)
 	}
 	// The dialogue is still untouched, and so is its update time.
 	sameConversation(t, conversationByID(t, s, "c1"), c)
 
 	// Unknown conversations.
-	if got, err := s.Conversation(ctx, "ghost"); !errors.Is(err, bot.ErrNoConversation) {
+	if got, err := s.Conversation(ctx, "ghost"); !errors.Is(err, intake.ErrNoConversation) {
 		t.Errorf("Conversation(ghost) = %v, %v; want ErrNoConversation", got, err)
 	}
-	if moved, err := s.SetHandoff(ctx, "ghost", []string{bot.HandoffNone}, "",
-		bot.HandoffChange{State: bot.HandoffWaiting, At: t1}); moved || !errors.Is(err, bot.ErrNoConversation) {
+	if moved, err := s.SetHandoff(ctx, "ghost", []string{intake.HandoffNone}, "",
+		intake.HandoffChange{State: intake.HandoffWaiting, At: t1}); moved || !errors.Is(err, intake.ErrNoConversation) {
 		t.Errorf("SetHandoff(ghost) = %v, %v; want false, ErrNoConversation", moved, err)
 	}
 }
@@ -137,7 +137,7 @@ func testSetHandoffConcurrentTakes(t *testing.T, s Store) {
 	for k := range convs {
 		id := fmt.Sprint("c", k)
 		createConversation(t, s, conversation(id, chatT0))
-		setHandoff(t, s, id, []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffWaiting, Guess: "g", At: chatT0}, true)
+		setHandoff(t, s, id, []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffWaiting, Guess: "g", At: chatT0}, true)
 	}
 	for k := range convs {
 		id := fmt.Sprint("c", k)
@@ -147,8 +147,8 @@ func testSetHandoffConcurrentTakes(t *testing.T, s Store) {
 		for i := range takers {
 			wg.Go(func() {
 				<-start
-				ok, err := s.SetHandoff(ctx, id, []string{bot.HandoffWaiting}, "",
-					bot.HandoffChange{State: bot.HandoffLive, Operator: fmt.Sprint("op", i), At: chatT0.Add(time.Duration(i+1) * time.Second)})
+				ok, err := s.SetHandoff(ctx, id, []string{intake.HandoffWaiting}, "",
+					intake.HandoffChange{State: intake.HandoffLive, Operator: fmt.Sprint("op", i), At: chatT0.Add(time.Duration(i+1) * time.Second)})
 				if err != nil {
 					t.Errorf("%s: op%d: %v", id, i, err)
 				}
@@ -171,7 +171,7 @@ func testSetHandoffConcurrentTakes(t *testing.T, s Store) {
 			t.Errorf("%s: nobody took it", id)
 			continue
 		}
-		wantHandoff(t, conversationByID(t, s, id), bot.HandoffLive, fmt.Sprint("op", winner), "g", chatT0.Add(time.Duration(winner+1)*time.Second))
+		wantHandoff(t, conversationByID(t, s, id), intake.HandoffLive, fmt.Sprint("op", winner), "g", chatT0.Add(time.Duration(winner+1)*time.Second))
 	}
 }
 
@@ -187,14 +187,14 @@ func testHandoffs(t *testing.T, s Store) {
 	}
 	// Asked in the order d, b, c, e (a never asks); e is then taken, d offered a ticket.
 	for i, id := range []string{"d", "b", "c", "e"} {
-		setHandoff(t, s, id, []string{bot.HandoffNone}, "",
-			bot.HandoffChange{State: bot.HandoffWaiting, Guess: "g-" + id, At: chatT0.Add(time.Duration(i+1) * time.Minute)}, true)
+		setHandoff(t, s, id, []string{intake.HandoffNone}, "",
+			intake.HandoffChange{State: intake.HandoffWaiting, Guess: "g-" + id, At: chatT0.Add(time.Duration(i+1) * time.Minute)}, true)
 	}
 	if got, want := handoffIDs(t, s), []string{"d", "b", "c", "e"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Handoffs = %v; want %v, oldest first", got, want)
 	}
-	setHandoff(t, s, "e", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffLive, Operator: "op1", At: chatT0.Add(10 * time.Minute)}, true)
-	setHandoff(t, s, "d", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffOffered, At: chatT0.Add(11 * time.Minute)}, true)
+	setHandoff(t, s, "e", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffLive, Operator: "op1", At: chatT0.Add(10 * time.Minute)}, true)
+	setHandoff(t, s, "d", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffOffered, At: chatT0.Add(11 * time.Minute)}, true)
 	if got, want := handoffIDs(t, s), []string{"b", "c", "e", "d"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Handoffs = %v; want %v, by the time of the last change", got, want)
 	}
@@ -206,7 +206,7 @@ func testHandoffs(t *testing.T, s Store) {
 	for _, c := range cs {
 		if c.ID == "e" {
 			found = true
-			wantHandoff(t, c, bot.HandoffLive, "op1", "g-e", chatT0.Add(10*time.Minute))
+			wantHandoff(t, c, intake.HandoffLive, "op1", "g-e", chatT0.Add(10*time.Minute))
 			sameConversation(t, c, conversation("e", chatT0))
 		}
 	}
@@ -215,8 +215,8 @@ func testHandoffs(t *testing.T, s Store) {
 	}
 
 	// Back to the bot: gone from the list.
-	setHandoff(t, s, "c", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffNone, At: chatT0.Add(12 * time.Minute)}, true)
-	setHandoff(t, s, "e", []string{bot.HandoffLive}, "op1", bot.HandoffChange{State: bot.HandoffNone, At: chatT0.Add(13 * time.Minute)}, true)
+	setHandoff(t, s, "c", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffNone, At: chatT0.Add(12 * time.Minute)}, true)
+	setHandoff(t, s, "e", []string{intake.HandoffLive}, "op1", intake.HandoffChange{State: intake.HandoffNone, At: chatT0.Add(13 * time.Minute)}, true)
 	if got, want := handoffIDs(t, s), []string{"b", "d"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Handoffs = %v; want %v", got, want)
 	}
@@ -230,9 +230,9 @@ func testHandoffSurvivesReopen(t *testing.T, s Store) {
 		createConversation(t, s, conversation(id, chatT0))
 	}
 	at := chatT0.Add(time.Minute)
-	setHandoff(t, s, "c1", []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffWaiting, Guess: "streetlight", At: chatT0}, true)
-	setHandoff(t, s, "c1", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffLive, Operator: "wang", At: at}, true)
-	if err := s.AddTurns(t.Context(), "c1", []bot.Turn{{At: at, From: "operator", Agent: "12", Text: "您好"}}); err != nil {
+	setHandoff(t, s, "c1", []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffWaiting, Guess: "streetlight", At: chatT0}, true)
+	setHandoff(t, s, "c1", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffLive, Operator: "wang", At: at}, true)
+	if err := s.AddTurns(t.Context(), "c1", []intake.Turn{{At: at, From: "operator", Agent: "12", Text: "您好"}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -241,8 +241,8 @@ func testHandoffSurvivesReopen(t *testing.T, s Store) {
 		id, state, operator, guess string
 		at                         time.Time
 	}{
-		{"c1", bot.HandoffLive, "wang", "streetlight", at},
-		{"c2", bot.HandoffNone, "", "", time.Time{}},
+		{"c1", intake.HandoffLive, "wang", "streetlight", at},
+		{"c2", intake.HandoffNone, "", "", time.Time{}},
 	} {
 		wantHandoff(t, conversationByID(t, s, c.id), c.state, c.operator, c.guess, c.at)
 	}
@@ -253,6 +253,6 @@ func testHandoffSurvivesReopen(t *testing.T, s Store) {
 		t.Errorf("turns after reopen = %+v; want the operator's, agent 12", got)
 	}
 	// Still held by wang: only wang releases it.
-	setHandoff(t, s, "c1", []string{bot.HandoffLive}, "li", bot.HandoffChange{State: bot.HandoffNone}, false)
-	setHandoff(t, s, "c1", []string{bot.HandoffLive}, "wang", bot.HandoffChange{State: bot.HandoffNone}, true)
+	setHandoff(t, s, "c1", []string{intake.HandoffLive}, "li", intake.HandoffChange{State: intake.HandoffNone}, false)
+	setHandoff(t, s, "c1", []string{intake.HandoffLive}, "wang", intake.HandoffChange{State: intake.HandoffNone}, true)
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 )
 
@@ -153,19 +152,19 @@ func testChatStats(t *testing.T, s Store) {
 	mk("before-ticket", from.Add(-time.Hour))
 
 	at := from.Add(5 * time.Hour)
-	setHandoff(t, s, "waited", []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffWaiting, At: at}, true)
-	setHandoff(t, s, "waited", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffNone, At: at.Add(time.Minute)}, true)
-	setHandoff(t, s, "served", []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffWaiting, At: at}, true)
-	setHandoff(t, s, "served", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffLive, Operator: "op", At: at.Add(time.Minute)}, true)
-	setHandoff(t, s, "served", []string{bot.HandoffLive}, "op", bot.HandoffChange{State: bot.HandoffNone, At: at.Add(2 * time.Minute)}, true)
-	setHandoff(t, s, "offered", []string{bot.HandoffNone}, "", bot.HandoffChange{State: bot.HandoffOffered, At: at}, true)
+	setHandoff(t, s, "waited", []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffWaiting, At: at}, true)
+	setHandoff(t, s, "waited", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffNone, At: at.Add(time.Minute)}, true)
+	setHandoff(t, s, "served", []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffWaiting, At: at}, true)
+	setHandoff(t, s, "served", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffLive, Operator: "op", At: at.Add(time.Minute)}, true)
+	setHandoff(t, s, "served", []string{intake.HandoffLive}, "op", intake.HandoffChange{State: intake.HandoffNone, At: at.Add(2 * time.Minute)}, true)
+	setHandoff(t, s, "offered", []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffOffered, At: at}, true)
 	for _, id := range []string{"ticket", "before-ticket"} {
 		tk := Ticket(at)
 		tk.ConversationID = id
 		create(t, s, tk)
 	}
 	// A refused handoff change is no handoff.
-	setHandoff(t, s, "settled", []string{bot.HandoffWaiting}, "", bot.HandoffChange{State: bot.HandoffLive, Operator: "op", At: at}, false)
+	setHandoff(t, s, "settled", []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffLive, Operator: "op", At: at}, false)
 
 	st, err := s.ChatStats(ctx, from, to)
 	if err != nil {

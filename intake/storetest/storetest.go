@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite of the hotline stores: the behaviour every
-// implementation of intake.Store, bot.Conversations, intake.CannedReplies and intake.Reports
+// implementation of intake.Store, intake.Conversations, intake.CannedReplies and intake.Reports
 // must show, whatever it keeps its data in. A store's own tests run it:
 //
 //	func TestConformance(t *testing.T) {
@@ -11,7 +11,7 @@
 //
 //   - Times come back exactly, to the nanosecond, and in UTC.
 //   - Errors wrap the intake errors (intake.ErrNotFound, intake.ErrConflict, intake.ErrInvalid),
-//     bot.ErrNoConversation, or the context's error, as each test says.
+//     intake.ErrNoConversation, or the context's error, as each test says.
 //   - A new store holds no tickets, users or conversations, but does hold the canned replies
 //     that come with the service.
 //
@@ -29,14 +29,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 )
 
 // Store is everything a hotline store implements.
 type Store interface {
 	intake.Store
-	bot.Conversations
+	intake.Conversations
 	intake.CannedReplies
 	intake.Reports
 }
