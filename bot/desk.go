@@ -83,16 +83,16 @@ func (b *Bot) Lookup(ctx context.Context, query string, limit int) ([]GuideHit, 
 // StartReport starts collecting a report whose description is already known (a conversation
 // turned into a ticket): the dialogue goes on to ask for what is missing — the place, a phone —
 // and a confirmation.
-func (d *Dialogue) StartReport(ctx context.Context, st *intake.DialogState, community, id, topic, description string) intake.Reply {
+func (b *Bot) StartReport(st State, id, topic, description string) Output {
 	category := "other"
-	if e, ok := d.Bot.guide.Entry(topic); ok {
+	if e, ok := b.guide.Entry(topic); ok {
 		category = e.Category
 	} else {
 		topic = ""
 	}
-	*st = intake.DialogState{Flow: intake.FlowReport, Topic: topic, Category: category, Description: description, Community: community}
-	r := simpleReply(id, Report, "")
-	r.Topic = topic
-	r.Text = d.nextReportQuestion(ctx, st, &r)
-	return r
+	st.Dialog = intake.DialogState{Flow: intake.FlowReport, Topic: topic, Category: category, Description: description, Community: st.Community}
+	out := Output{Reply: simpleReply(id, Report, ""), Next: st}
+	out.Reply.Topic = topic
+	out.Reply.Text = b.nextReportQuestion(&out.Next.Dialog, &out.Reply)
+	return out
 }

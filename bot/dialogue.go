@@ -18,26 +18,61 @@ import (
 // community a contact card waits for. Its state is plain data, stored with the conversation, so a
 // reconnect or a server restart picks the dialogue up where it was.
 
-// TicketRequest is a report the dialogue has collected.
-type TicketRequest struct {
-	Topic, Category, Community, Description, Address, Phone string
-	Emergency                                               bool
-	ConversationID                                          string
+// Input is one thing a resident did in the chat: typed a message or tapped an option.
+type Input struct {
+	ID     string // the client's id for it, echoed as the reply's reply_to
+	Text   string // the typed text (empty for a tap)
+	Option string // the tapped option's id; empty for typed text (a tap always names one)
 }
 
-// ErrNoTicket is what a TicketDesk says for an unknown number or a wrong phone tail.
-var ErrNoTicket = errors.New("no such ticket")
-
-// TicketDesk opens and looks up work orders for the dialogue (web adapts the intake service).
-type TicketDesk interface {
-	OpenTicket(ctx context.Context, r TicketRequest) (intake.TicketInfo, error)
-	LookupTicket(ctx context.Context, number, phoneTail string) (intake.TicketInfo, error)
+// State is what a conversation carries from one input to the next: the dialogue's pending
+// question and the resident's community, both stored with the conversation.
+type State struct {
+	Dialog    intake.DialogState
+	Community string
 }
 
-// Dialogue answers the messages of one conversation at a time.
-type Dialogue struct {
-	Bot  *Bot
-	Desk TicketDesk
+// Output is the dialogue's answer to one input: the reply, the state to store with it, and what
+// the caller must carry out before sending the reply (nil: nothing). The dialogue itself opens no
+// ticket and calls no person: it says what it needs, and the caller, who owns the tickets and the
+// desk, does it and hands back the result (Opened, Looked).
+type Output struct {
+	Reply intake.Reply
+	Next  State
+	Do    Command
+}
+
+// Command is something the dialogue needs done outside itself: OpenTicket, LookupTicket or
+// CallPerson.
+type Command interface{ command() }
+
+// OpenTicket: create Ticket (the caller adds the conversation's id), then complete the output
+// with Opened.
+type OpenTicket struct{ Ticket intake.NewTicket }
+
+// LookupTicket: find the ticket numbered Number whose phone ends in PhoneTail, then complete the
+// output with Looked.
+type LookupTicket struct{ Number, PhoneTail string }
+
+// CallPerson: the resident asked for a person. A caller with an operator desk puts the resident
+// in its queue and says so instead of Reply; without one, Reply offers to leave a message.
+type CallPerson struct{}
+
+func (OpenTicket) command()   {}
+func (LookupTicket) command() {}
+func (CallPerson) command()   {}
+
+// Handle answers one input. It reads the message once (normalised once, one analysis), lets a
+// pending flow take it as its answer unless the message is a new question, and otherwise decides
+// afresh.
+func (b *Bot) Handle(ctx context.Context, st State, in Input) (Output, error) {
+	if _, ok := b.guide.Community(st.Community); !ok {
+		st.Community = "" // from a guide since replaced
+	}
+	if in.Option != "" {
+		return b.choose(ctx, st, in)
+	}
+	return b.ask(ctx, st, in)
 }
 
 // Option ids the dialogue understands besides guide topic ids.
@@ -58,34 +93,32 @@ var (
 	phoneTailRe    = regexp.MustCompile(`(?:^|\D)(\d{4})(?:\D|$)`)
 )
 
-// Ask answers a typed message. community is the conversation's known community (it may be
-// updated through st when the resident names or picks one).
-func (d *Dialogue) Ask(ctx context.Context, st *intake.DialogState, community *string, id, text string) (intake.Reply, error) {
-	if _, ok := d.Bot.guide.Community(*community); !ok {
-		*community = "" // from a guide since replaced
+// ask answers typed text.
+func (b *Bot) ask(ctx context.Context, st State, in Input) (Output, error) {
+	m := Message{Text: in.Text, Community: st.Community}
+	if err := b.check(m); err != nil {
+		return Output{}, err
 	}
-	m := Message{Text: text, Community: *community}
-	if err := d.Bot.check(m); err != nil {
-		return intake.Reply{}, err
-	}
-	norm := d.Bot.an.Normalize(text)
+	norm := b.an.Normalize(in.Text)
 	if norm == "" {
 		// Emoji, punctuation: nothing to read, and a pending question stays pending.
-		return reply(id, d.Bot.smalltalk(1)), nil
+		return Output{Reply: reply(in.ID, b.smalltalk(1)), Next: st}, nil
 	}
-	a := d.Bot.analyse(norm)
-	if st.Flow != intake.FlowNone {
-		if d.interrupts(st, a) {
-			*st = intake.DialogState{}
-		} else if r, handled, err := d.continueFlow(ctx, st, community, id, text, a); handled || err != nil {
-			if err == nil && a.emergency >= d.Bot.cal.Emergency && !st.Emergency {
+	a := b.analyse(norm)
+	if st.Dialog.Flow != intake.FlowNone {
+		if b.interrupts(st.Dialog, a) {
+			st.Dialog = intake.DialogState{}
+		} else if out, handled := b.continueFlow(ctx, st, in, a); handled {
+			if a.emergency >= b.cal.Emergency && !st.Dialog.Emergency {
 				// Read as the answer, but it may be danger: the numbers come first all the same.
-				r.Text = emergencyNumbersText + "\n" + r.Text
+				out.Reply.Text = emergencyNumbersText + "\n" + out.Reply.Text
 			}
-			return r, err
+			return out, nil
+		} else {
+			st.Dialog = intake.DialogState{} // a new question: the flow is dropped
 		}
 	}
-	return d.fromDecision(ctx, st, community, id, text, d.Bot.decide(ctx, m, a))
+	return b.fromDecision(st, in.ID, in.Text, b.decide(ctx, m, a)), nil
 }
 
 // interrupts reports whether a message inside a flow is no answer to its question, before the
@@ -93,8 +126,7 @@ func (d *Dialogue) Ask(ctx context.Context, st *intake.DialogState, community *s
 // ever traps a resident. Inside a flow the model's most probable label must say so: an answer
 // (a place, a phone number) is nothing the model was taught, and its low emergency probability
 // must not throw away the report it completes.
-func (d *Dialogue) interrupts(st *intake.DialogState, a analysis) bool {
-	b := d.Bot
+func (b *Bot) interrupts(st intake.DialogState, a analysis) bool {
 	label, li := b.model.Labels[a.best], b.labels[a.best]
 	if li.emergency {
 		return !st.Emergency || label != st.Topic
@@ -102,33 +134,36 @@ func (d *Dialogue) interrupts(st *intake.DialogState, a analysis) bool {
 	return label == Handoff && a.probs[a.best] >= b.cal.Answer
 }
 
-// fromDecision turns a fresh decision into a reply, starting a flow where one is needed.
-func (d *Dialogue) fromDecision(ctx context.Context, st *intake.DialogState, community *string, id, text string, dec Decision) (intake.Reply, error) {
-	r := reply(id, dec)
+// fromDecision turns a fresh decision into an output, starting a flow where one is needed.
+func (b *Bot) fromDecision(st State, id, text string, dec Decision) Output {
+	out := Output{Reply: reply(id, dec), Next: st}
+	r, next := &out.Reply, &out.Next
 	switch dec.Decision {
 	case Report:
-		*st = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: *community}
-		r.Text += "\n\n" + d.nextReportQuestion(ctx, st, &r)
+		next.Dialog = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: st.Community}
+		r.Text += "\n\n" + b.nextReportQuestion(&next.Dialog, r)
 	case Emergency:
 		// The numbers go out at once; then, while help is on its way, an urgent ticket.
-		*st = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: *community, Emergency: true}
+		next.Dialog = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: st.Community, Emergency: true}
 		r.Text += "\n\n如果方便，请告诉我地点，我们同时登记紧急工单通知网格员。"
-		r.Text += "\n" + d.nextReportQuestion(ctx, st, &r)
+		r.Text += "\n" + b.nextReportQuestion(&next.Dialog, r)
 	case Status:
-		*st = intake.DialogState{Flow: intake.FlowStatus, Step: intake.StepNumber}
-		if done, ok, err := d.tryStatus(ctx, st, id, text); ok || err != nil {
-			return done, err
+		next.Dialog = intake.DialogState{Flow: intake.FlowStatus, Step: intake.StepNumber}
+		if look, ok := lookupIn(text); ok {
+			r.Text = strings.TrimSuffix(r.Text, statusText) // Looked says what was found
+			out.Do = look
 		}
 	case Handoff:
-		*st = intake.DialogState{Flow: intake.FlowHandoff}
+		next.Dialog = intake.DialogState{Flow: intake.FlowHandoff}
 		r.Text = "正在为您转接人工客服。现在暂时没有工作人员在线，您可以给工作人员留言，我们会尽快联系您；也可以继续问我。"
 		r.Options = []intake.Option{{ID: optLeaveNote, Label: "给工作人员留言"}, {ID: optKeepBot, Label: "继续问机器人"}}
+		out.Do = CallPerson{}
 	case Contact:
 		if dec.Contact != nil {
-			*community = dec.Contact.CommunityID
+			next.Community = dec.Contact.CommunityID
 		}
 	}
-	return r, nil
+	return out
 }
 
 func reply(id string, d Decision) intake.Reply {
@@ -139,62 +174,62 @@ func reply(id string, d Decision) intake.Reply {
 	return intake.Reply{Type: "reply", ReplyTo: id, Decision: d.Decision, Topic: d.Topic, Text: d.Text, More: d.More, Options: opts, Contact: d.Contact}
 }
 
-// Choose answers a tapped option.
-func (d *Dialogue) Choose(ctx context.Context, st *intake.DialogState, community *string, id, option string) (intake.Reply, error) {
+// choose answers a tapped option.
+func (b *Bot) choose(ctx context.Context, st State, in Input) (Output, error) {
+	id, option := in.ID, in.Option
+	say := func(decision, text string) (Output, error) {
+		return Output{Reply: simpleReply(id, decision, text), Next: st}, nil
+	}
 	switch {
 	case option == optCancel:
-		*st = intake.DialogState{}
-		return simpleReply(id, Smalltalk, "好的，已取消。还有什么可以帮您？"), nil
-	case option == optConfirm && st.Flow == intake.FlowReport && st.Step == intake.StepConfirm:
-		return d.openTicket(ctx, st, id)
-	case option == optLeaveNote && st.Flow == intake.FlowHandoff:
-		*st = intake.DialogState{Flow: intake.FlowReport, Category: "other", Community: *community, Step: intake.StepMessage}
-		return simpleReply(id, Handoff, "请留下您想对工作人员说的话："), nil
+		st.Dialog = intake.DialogState{}
+		return say(Smalltalk, "好的，已取消。还有什么可以帮您？")
+	case option == optConfirm && st.Dialog.Flow == intake.FlowReport && st.Dialog.Step == intake.StepConfirm:
+		return b.openTicket(st, id), nil
+	case option == optLeaveNote && st.Dialog.Flow == intake.FlowHandoff:
+		st.Dialog = intake.DialogState{Flow: intake.FlowReport, Category: "other", Community: st.Community, Step: intake.StepMessage}
+		return say(Handoff, "请留下您想对工作人员说的话：")
 	case option == optKeepBot:
-		*st = intake.DialogState{}
-		return simpleReply(id, Smalltalk, "好的，请继续问我。"), nil
+		st.Dialog = intake.DialogState{}
+		return say(Smalltalk, "好的，请继续问我。")
 	case strings.HasPrefix(option, optCommunity):
 		cid := strings.TrimPrefix(option, optCommunity)
-		c, ok := d.Bot.guide.Community(cid)
+		c, ok := b.guide.Community(cid)
 		if !ok {
-			return intake.Reply{}, fmt.Errorf("%w: unknown community %q", ErrBadOption, cid)
+			return Output{}, fmt.Errorf("%w: unknown community %q", ErrBadOption, cid)
 		}
-		*community = c.ID
-		if st.Flow == intake.FlowReport {
-			st.Community = c.ID
-			r := simpleReply(id, Report, "")
-			r.Text = d.nextReportQuestion(ctx, st, &r)
-			return r, nil
+		st.Community = c.ID
+		if st.Dialog.Flow == intake.FlowReport {
+			st.Dialog.Community = c.ID
+			out := Output{Reply: simpleReply(id, Report, ""), Next: st}
+			out.Reply.Text = b.nextReportQuestion(&out.Next.Dialog, &out.Reply)
+			return out, nil
 		}
 		card := Card(c, c.TopGrid(), "")
-		return intake.Reply{Type: "reply", ReplyTo: id, Decision: Contact, Text: renderCard(card), Options: []intake.Option{}, Contact: card}, nil
+		return Output{Reply: intake.Reply{Type: "reply", ReplyTo: id, Decision: Contact, Text: renderCard(card), Options: []intake.Option{}, Contact: card}, Next: st}, nil
 	case strings.HasPrefix(option, optReport):
-		e, ok := d.Bot.guide.Entry(strings.TrimPrefix(option, optReport))
+		e, ok := b.guide.Entry(strings.TrimPrefix(option, optReport))
 		if !ok {
-			return intake.Reply{}, fmt.Errorf("%w: unknown topic", ErrBadOption)
+			return Output{}, fmt.Errorf("%w: unknown topic", ErrBadOption)
 		}
-		*st = intake.DialogState{Flow: intake.FlowReport, Topic: e.ID, Category: e.Category, Community: *community, Emergency: e.Kind == search.KindEmergency}
-		r := simpleReply(id, Report, "请简单描述一下情况：")
-		st.Step = intake.StepDescribe
-		r.Topic = e.ID
-		return r, nil
+		st.Dialog = intake.DialogState{Flow: intake.FlowReport, Step: intake.StepDescribe, Topic: e.ID, Category: e.Category,
+			Community: st.Community, Emergency: e.Kind == search.KindEmergency}
+		out, _ := say(Report, "请简单描述一下情况：")
+		out.Reply.Topic = e.ID
+		return out, nil
 	case option == optMenuProc:
-		return simpleReply(id, Smalltalk, "请直接说您想办的事，比如“低保咋申请”“居住证要带啥材料”。"), nil
+		return say(Smalltalk, "请直接说您想办的事，比如“低保咋申请”“居住证要带啥材料”。")
 	case option == optMenuReport:
-		return simpleReply(id, Smalltalk, "请直接说您遇到的问题和地点，比如“虹亚小区3号楼门口路灯不亮”。"), nil
+		return say(Smalltalk, "请直接说您遇到的问题和地点，比如“虹亚小区3号楼门口路灯不亮”。")
 	case option == Contact:
-		dec, err := d.Bot.Decide(ctx, Message{Text: "找网格员", Community: *community})
-		if err != nil {
-			return intake.Reply{}, err
-		}
-		return reply(id, dec), nil
+		// The menu's 找社区和网格员: the known community's card, or the question which one.
+		return Output{Reply: reply(id, b.contact(ctx, Message{Community: st.Community}, "", 1)), Next: st}, nil
 	}
-	e, ok := d.Bot.guide.Entry(option)
+	e, ok := b.guide.Entry(option)
 	if !ok {
-		return intake.Reply{}, fmt.Errorf("%w: %q", ErrBadOption, option)
+		return Output{}, fmt.Errorf("%w: %q", ErrBadOption, option)
 	}
-	dec := d.Bot.fromEntry(e, 1)
-	return d.fromDecision(ctx, st, community, id, e.Title, dec)
+	return b.fromDecision(st, id, e.Title, b.fromEntry(e, 1)), nil
 }
 
 // ErrBadOption is a choice the dialogue does not know.
@@ -205,77 +240,68 @@ func simpleReply(id, decision, text string) intake.Reply {
 }
 
 // continueFlow takes a message as the answer to the pending question. handled is false when the
-// message is a new question instead (the flow is then dropped): an emergency always is.
-func (d *Dialogue) continueFlow(ctx context.Context, st *intake.DialogState, community *string, id, text string, a analysis) (intake.Reply, bool, error) {
-	switch st.Flow {
+// message is a new question instead.
+func (b *Bot) continueFlow(ctx context.Context, st State, in Input, a analysis) (Output, bool) {
+	switch st.Dialog.Flow {
 	case intake.FlowReport:
-		return d.continueReport(ctx, st, id, text, a)
+		return b.continueReport(ctx, st, in, a)
 	case intake.FlowStatus:
-		r, ok, err := d.tryStatus(ctx, st, id, text)
-		if ok || err != nil {
-			return r, true, err
+		if look, ok := lookupIn(in.Text); ok {
+			return Output{Reply: simpleReply(in.ID, Status, ""), Next: st, Do: look}, true
 		}
-		if d.looksLikeQuestion(a) {
-			*st = intake.DialogState{}
-			return intake.Reply{}, false, nil
+		if b.looksLikeQuestion(a) {
+			return Output{}, false
 		}
-		if st.Retries++; st.Retries > maxStepRetries {
-			*st = intake.DialogState{}
-			return intake.Reply{}, false, nil
+		if st.Dialog.Retries++; st.Dialog.Retries > maxStepRetries {
+			return Output{}, false
 		}
-		return simpleReply(id, Status, "请告诉我工单号（如 20261125-0007）和手机号后四位，比如“20261125-0007 5678”。"), true, nil
-	case intake.FlowHandoff:
-		// Until an operator joins, a message here is treated as a new question.
-		*st = intake.DialogState{}
+		return Output{Reply: simpleReply(in.ID, Status, "请告诉我工单号（如 20261125-0007）和手机号后四位，比如“20261125-0007 5678”。"), Next: st}, true
 	}
-	return intake.Reply{}, false, nil
+	// FlowHandoff: until an operator joins, a message here is a new question.
+	return Output{}, false
 }
 
-func (d *Dialogue) continueReport(ctx context.Context, st *intake.DialogState, id, text string, a analysis) (intake.Reply, bool, error) {
-	text = strings.TrimSpace(text)
-	switch st.Step {
+func (b *Bot) continueReport(ctx context.Context, st State, in Input, a analysis) (Output, bool) {
+	text := strings.TrimSpace(in.Text)
+	d := &st.Dialog
+	switch d.Step {
 	case intake.StepDescribe, intake.StepMessage:
-		st.Description = text
+		d.Description = text
 	case intake.StepPlace:
-		if d.looksLikeQuestion(a) {
-			*st = intake.DialogState{}
-			return intake.Reply{}, false, nil
+		if b.looksLikeQuestion(a) {
+			return Output{}, false
 		}
-		st.Address = text
-		if st.Community == "" {
-			if places, err := d.Bot.index.SearchContacts(ctx, d.Bot.an.Normalize(text), 1); err == nil && len(places) > 0 {
-				st.Community = places[0].CommunityID
+		d.Address = text
+		if d.Community == "" {
+			if places, err := b.index.SearchContacts(ctx, a.text, 1); err == nil && len(places) > 0 {
+				d.Community = places[0].CommunityID
 			}
 		}
 	case intake.StepPhone:
 		p, ok := intake.FindPhone(text)
 		if !ok {
-			if st.Retries++; st.Retries > maxStepRetries {
-				*st = intake.DialogState{}
-				return intake.Reply{}, false, nil
+			if d.Retries++; d.Retries > maxStepRetries {
+				return Output{}, false
 			}
-			return simpleReply(id, Report, "没看清号码，请输入11位手机号，或带区号的座机号。"), true, nil
+			return Output{Reply: simpleReply(in.ID, Report, "没看清号码，请输入11位手机号，或带区号的座机号。"), Next: st}, true
 		}
-		st.Phone, st.Retries = p.Full(), 0
+		d.Phone, d.Retries = p.Full(), 0
 	case intake.StepConfirm:
 		// A typed yes confirms; anything else is a new question.
 		if yes(text) {
-			r, err := d.openTicket(ctx, st, id)
-			return r, true, err
+			return b.openTicket(st, in.ID), true
 		}
-		*st = intake.DialogState{}
-		return intake.Reply{}, false, nil
+		return Output{}, false
 	}
-	r := simpleReply(id, Report, "")
-	r.Topic = st.Topic
-	r.Text = d.nextReportQuestion(ctx, st, &r)
-	return r, true, nil
+	out := Output{Reply: simpleReply(in.ID, Report, ""), Next: st}
+	out.Reply.Topic = d.Topic
+	out.Reply.Text = b.nextReportQuestion(&out.Next.Dialog, &out.Reply)
+	return out, true
 }
 
 // looksLikeQuestion: an answer to "where?" or "which ticket?" that the model reads as a
 // confident new question (a procedure, a status, a human) rather than the answer.
-func (d *Dialogue) looksLikeQuestion(a analysis) bool {
-	b := d.Bot
+func (b *Bot) looksLikeQuestion(a analysis) bool {
 	if a.probs[a.best] < b.cal.Answer {
 		return false
 	}
@@ -293,7 +319,7 @@ func yes(text string) bool {
 
 // nextReportQuestion asks for what the report still lacks — at most three questions: the place,
 // a phone, and a confirmation — and sets the step.
-func (d *Dialogue) nextReportQuestion(ctx context.Context, st *intake.DialogState, r *intake.Reply) string {
+func (b *Bot) nextReportQuestion(st *intake.DialogState, r *intake.Reply) string {
 	r.Options = []intake.Option{}
 	switch {
 	case st.Description == "":
@@ -304,7 +330,7 @@ func (d *Dialogue) nextReportQuestion(ctx context.Context, st *intake.DialogStat
 		if st.Community == "" {
 			return "请告诉我具体地点：哪个小区、几号楼、哪个单元（或街道门牌）。"
 		}
-		c, _ := d.Bot.guide.Community(st.Community)
+		c, _ := b.guide.Community(st.Community)
 		return fmt.Sprintf("请告诉我具体地点：%s的哪个小区、几号楼、哪个单元。", c.Name)
 	case st.Phone == "":
 		st.Step = intake.StepPhone
@@ -313,60 +339,75 @@ func (d *Dialogue) nextReportQuestion(ctx context.Context, st *intake.DialogStat
 	st.Step = intake.StepConfirm
 	r.Options = []intake.Option{{ID: optConfirm, Label: "确认提交"}, {ID: optCancel, Label: "取消"}}
 	title := "留言"
-	if e, ok := d.Bot.guide.Entry(st.Topic); ok {
+	if e, ok := b.guide.Entry(st.Topic); ok {
 		title = e.Title
 	}
 	return fmt.Sprintf("请确认：\n事项：%s\n情况：%s\n地点：%s\n电话：%s\n确认后为您登记工单。",
 		title, clip(st.Description, 100), st.Address, intake.Phone(st.Phone).Masked())
 }
 
-func (d *Dialogue) openTicket(ctx context.Context, st *intake.DialogState, id string) (intake.Reply, error) {
-	info, err := d.Desk.OpenTicket(ctx, TicketRequest{
-		Topic: st.Topic, Category: st.Category, Community: st.Community, Description: st.Description,
-		Address: st.Address, Phone: st.Phone, Emergency: st.Emergency,
-	})
-	if err != nil {
-		return intake.Reply{}, err
+// openTicket asks the caller for the ticket the confirmed report describes. The state is kept
+// until Opened: if the ticket cannot be made, the resident can confirm again.
+func (b *Bot) openTicket(st State, id string) Output {
+	d := st.Dialog
+	urgency := intake.Normal
+	if d.Emergency {
+		urgency = intake.Emergency
 	}
-	*st = intake.DialogState{}
-	r := simpleReply(id, Report, fmt.Sprintf("已为您登记工单，工单号 %s，会在 %s 前办结。可以随时用工单号和手机号后四位查询进度。",
-		info.Number, info.DueBy.In(intake.Beijing).Format("1月2日 15:04")))
-	r.Ticket = &info
-	return r, nil
+	return Output{Reply: simpleReply(id, Report, ""), Next: st, Do: OpenTicket{Ticket: intake.NewTicket{
+		Topic: d.Topic, Category: d.Category, Community: d.Community, Description: d.Description,
+		Address: d.Address, Phone: d.Phone, PhoneRequired: true, Urgency: urgency,
+		Channel: intake.ChannelChat, Actor: "resident",
+	}}}
 }
 
-// tryStatus looks a ticket up when the text carries a number and a phone tail.
-func (d *Dialogue) tryStatus(ctx context.Context, st *intake.DialogState, id, text string) (intake.Reply, bool, error) {
+// Opened completes an OpenTicket output with the ticket made: the resident is told its number and
+// when it is due (after anything the reply already says, such as the emergency numbers), and the
+// report is over.
+func (b *Bot) Opened(out Output, info intake.TicketInfo) Output {
+	out.Next.Dialog = intake.DialogState{}
+	out.Reply.Text += fmt.Sprintf("已为您登记工单，工单号 %s，会在 %s 前办结。可以随时用工单号和手机号后四位查询进度。",
+		info.Number, info.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
+	out.Reply.Ticket = &info
+	out.Do = nil
+	return out
+}
+
+// lookupIn finds a ticket number and a phone tail in text.
+func lookupIn(text string) (LookupTicket, bool) {
 	number := ticketNumberRe.FindString(text)
-	rest := strings.Replace(text, number, " ", 1)
-	var tail string
-	if m := phoneTailRe.FindStringSubmatch(rest); m != nil {
-		tail = m[1]
+	if number == "" {
+		return LookupTicket{}, false
 	}
-	if number == "" || tail == "" {
-		r := simpleReply(id, Status, statusText)
-		return r, false, nil
+	m := phoneTailRe.FindStringSubmatch(strings.Replace(text, number, " ", 1))
+	if m == nil {
+		return LookupTicket{}, false
 	}
-	info, err := d.Desk.LookupTicket(ctx, number, tail)
-	if errors.Is(err, ErrNoTicket) {
-		st.Retries++
-		return simpleReply(id, Status, "没有找到这个工单，请核对工单号和手机号后四位。"), true, nil
+	return LookupTicket{Number: number, PhoneTail: m[1]}, true
+}
+
+// Looked completes a LookupTicket output: info is the ticket found, nil when there is none with
+// that number and phone tail.
+func (b *Bot) Looked(out Output, info *intake.TicketInfo) Output {
+	out.Do = nil
+	out.Reply.Decision = Status
+	if info == nil {
+		out.Next.Dialog = intake.DialogState{Flow: intake.FlowStatus, Step: intake.StepNumber, Retries: out.Next.Dialog.Retries + 1}
+		out.Reply.Text += "没有找到这个工单，请核对工单号和手机号后四位。"
+		return out
 	}
-	if err != nil {
-		return intake.Reply{}, true, err
-	}
-	*st = intake.DialogState{}
-	var b strings.Builder
-	fmt.Fprintf(&b, "工单 %s 当前状态：%s", info.Number, info.StatusLabel)
+	out.Next.Dialog = intake.DialogState{}
+	var t strings.Builder
+	fmt.Fprintf(&t, "工单 %s 当前状态：%s", info.Number, info.StatusLabel)
 	for _, s := range info.Steps {
-		fmt.Fprintf(&b, "\n%s %s", s.At.In(intake.Beijing).Format("1月2日 15:04"), s.Label)
+		fmt.Fprintf(&t, "\n%s %s", s.At.In(intake.Beijing).Format("1月2日 15:04"), s.Label)
 	}
 	if info.Reply != "" {
-		fmt.Fprintf(&b, "\n办理结果：%s", info.Reply)
+		fmt.Fprintf(&t, "\n办理结果：%s", info.Reply)
 	}
-	r := simpleReply(id, Status, b.String())
-	r.Ticket = &info
-	return r, true, nil
+	out.Reply.Text += t.String()
+	out.Reply.Ticket = info
+	return out
 }
 
 func clip(s string, n int) string {

@@ -18,45 +18,63 @@ import (
 // fakeDesk records the tickets a dialogue opens.
 type fakeDesk struct {
 	mu     sync.Mutex
-	opened []bot.TicketRequest
+	opened []intake.NewTicket
 }
 
-func (d *fakeDesk) OpenTicket(_ context.Context, r bot.TicketRequest) (intake.TicketInfo, error) {
+func (d *fakeDesk) open(n intake.NewTicket) intake.TicketInfo {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.opened = append(d.opened, r)
+	d.opened = append(d.opened, n)
 	return intake.TicketInfo{Number: fmt.Sprintf("20261125-%04d", len(d.opened)), Status: "dispatched", StatusLabel: "派单",
-		DueBy: time.Date(2026, 12, 2, 15, 59, 59, 0, time.UTC)}, nil
+		DueBy: time.Date(2026, 12, 2, 15, 59, 59, 0, time.UTC)}
 }
 
-func (d *fakeDesk) LookupTicket(_ context.Context, number, tail string) (intake.TicketInfo, error) {
+func (d *fakeDesk) lookup(number, tail string) *intake.TicketInfo {
 	if number != "20261125-0001" || tail != "5678" {
-		return intake.TicketInfo{}, bot.ErrNoTicket
+		return nil
 	}
-	return intake.TicketInfo{Number: number, Status: "signed", StatusLabel: "签收",
-		Steps: []intake.TicketStep{{Status: "received", Label: "受理"}, {Status: "signed", Label: "签收"}}}, nil
+	return &intake.TicketInfo{Number: number, Status: "signed", StatusLabel: "签收",
+		Steps: []intake.TicketStep{{Status: "received", Label: "受理"}, {Status: "signed", Label: "签收"}}}
 }
 
-// chat drives one conversation.
+// chat drives one conversation as the chat service does: it carries out what the dialogue asks
+// for and keeps the state it returns.
 type chat struct {
 	t         *testing.T
-	d         *bot.Dialogue
+	b         *bot.Bot
 	desk      *fakeDesk
 	st        intake.DialogState
 	community string
 	n         int
+	called    int // CallPerson commands
 }
 
 func newChat(t *testing.T, community string) *chat {
 	b, _ := newBot(t)
-	desk := &fakeDesk{}
-	return &chat{t: t, d: &bot.Dialogue{Bot: b, Desk: desk}, desk: desk, community: community}
+	return &chat{t: t, b: b, desk: &fakeDesk{}, community: community}
+}
+
+func (c *chat) handle(in bot.Input) (intake.Reply, error) {
+	out, err := c.b.Handle(context.Background(), bot.State{Dialog: c.st, Community: c.community}, in)
+	if err != nil {
+		return intake.Reply{}, err
+	}
+	switch do := out.Do.(type) {
+	case bot.OpenTicket:
+		out = c.b.Opened(out, c.desk.open(do.Ticket))
+	case bot.LookupTicket:
+		out = c.b.Looked(out, c.desk.lookup(do.Number, do.PhoneTail))
+	case bot.CallPerson:
+		c.called++
+	}
+	c.st, c.community = out.Next.Dialog, out.Next.Community
+	return out.Reply, nil
 }
 
 func (c *chat) ask(text string) intake.Reply {
 	c.t.Helper()
 	c.n++
-	r, err := c.d.Ask(context.Background(), &c.st, &c.community, fmt.Sprint("m", c.n), text)
+	r, err := c.handle(bot.Input{ID: fmt.Sprint("m", c.n), Text: text})
 	if err != nil {
 		c.t.Fatalf("ask %q: %v", text, err)
 	}
@@ -69,7 +87,7 @@ func (c *chat) ask(text string) intake.Reply {
 func (c *chat) choose(option string) intake.Reply {
 	c.t.Helper()
 	c.n++
-	r, err := c.d.Choose(context.Background(), &c.st, &c.community, fmt.Sprint("m", c.n), option)
+	r, err := c.handle(bot.Input{ID: fmt.Sprint("m", c.n), Option: option})
 	if err != nil {
 		c.t.Fatalf("choose %q: %v", option, err)
 	}
@@ -105,7 +123,8 @@ func TestReportInThreeQuestions(t *testing.T) {
 	}
 	got := c.desk.opened[0]
 	if got.Topic != "report-streetlight" || got.Community != "wy-jinqiao" || got.Address != "虹亚小区3号楼门口" ||
-		got.Phone != "13812345678" || !strings.Contains(got.Description, "路灯") || got.Emergency {
+		got.Phone != "13812345678" || !strings.Contains(got.Description, "路灯") || got.Urgency != intake.Normal ||
+		!got.PhoneRequired || got.Channel != intake.ChannelChat {
 		t.Errorf("ticket request %+v", got)
 	}
 	if c.st.Flow != "" {
@@ -146,7 +165,7 @@ func TestEmergencyNumbersFirstThenATicket(t *testing.T) {
 	c.ask("虹亚小区5号楼2单元")
 	c.ask("13900001111")
 	c.choose("confirm")
-	if len(c.desk.opened) != 1 || !c.desk.opened[0].Emergency || c.desk.opened[0].Topic != "emergency-gas-leak" {
+	if len(c.desk.opened) != 1 || c.desk.opened[0].Urgency != intake.Emergency || c.desk.opened[0].Topic != "emergency-gas-leak" {
 		t.Errorf("want one emergency ticket, got %+v", c.desk.opened)
 	}
 }
@@ -200,6 +219,9 @@ func TestContactAsksCommunityThenCard(t *testing.T) {
 func TestHandoffLeavesAMessageAsATicket(t *testing.T) {
 	c := newChat(t, "wy-xinhua")
 	r := c.ask("转人工")
+	if c.called != 1 {
+		t.Errorf("the dialogue asked for a person %d times, want once", c.called)
+	}
 	if r.Decision != bot.Handoff || !hasOption(r, "leave_message") {
 		t.Fatalf("handoff: %+v", r)
 	}
@@ -227,14 +249,50 @@ func TestClarifyOptionAnswers(t *testing.T) {
 
 func TestBadOptions(t *testing.T) {
 	c := newChat(t, "")
-	for _, opt := range []string{"no-such-topic", "community:nowhere", "confirm", ""} {
+	for _, opt := range []string{"no-such-topic", "community:nowhere", "report:nowhere", "confirm"} {
 		// confirm with nothing to confirm is an unknown option too
-		_, err := c.d.Choose(context.Background(), &c.st, &c.community, "x", opt)
+		_, err := c.handle(bot.Input{ID: "x", Option: opt})
 		if !errors.Is(err, bot.ErrBadOption) {
 			t.Errorf("choose %q: err %v, want ErrBadOption", opt, err)
 		}
 	}
 	if r := c.choose("cancel"); c.st.Flow != "" || r.Text == "" {
 		t.Errorf("cancel: %+v", r)
+	}
+}
+
+// The dialogue makes no ticket itself: confirming asks the caller for one, and until the caller
+// reports it made (Opened), the report stays at its confirmation, so a resident whose ticket could
+// not be stored can confirm again and lose nothing.
+func TestConfirmingAsksTheCallerForTheTicket(t *testing.T) {
+	b, _ := newBot(t)
+	ctx := context.Background()
+	st := bot.State{Community: "wy-jinqiao"}
+	for i, text := range []string{"俺们楼门口的路灯坏了好几天了", "虹亚小区3号楼门口", "13812345678"} {
+		out, err := b.Handle(ctx, st, bot.Input{ID: fmt.Sprint(i), Text: text})
+		if err != nil || out.Do != nil {
+			t.Fatalf("%s: %v, command %#v", text, err, out.Do)
+		}
+		st = out.Next
+	}
+	for range 2 {
+		out, err := b.Handle(ctx, st, bot.Input{ID: "c", Option: "confirm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, ok := out.Do.(bot.OpenTicket)
+		if !ok || open.Ticket.Address != "虹亚小区3号楼门口" || open.Ticket.Phone != "13812345678" {
+			t.Fatalf("confirm: command %#v, want OpenTicket with the report", out.Do)
+		}
+		if out.Next.Dialog.Step != intake.StepConfirm || out.Reply.Ticket != nil {
+			t.Fatalf("before the ticket is made the report must wait at its confirmation: %+v", out.Next)
+		}
+		// The caller failed to store it: nothing is carried over, the resident confirms again.
+	}
+	out, _ := b.Handle(ctx, st, bot.Input{ID: "c", Option: "confirm"})
+	done := b.Opened(out, intake.TicketInfo{Number: "20261125-0042", DueBy: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)})
+	if done.Next.Dialog.Flow != intake.FlowNone || done.Do != nil || !strings.Contains(done.Reply.Text, "20261125-0042") ||
+		!strings.Contains(done.Reply.Text, "12月2日 18:00") {
+		t.Errorf("after Opened: %+v", done)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 )
 
@@ -439,50 +440,17 @@ func (c *chatConn) message(f clientFrame) {
 		return
 	}
 
-	// The dialogue works on copies: the conversation changes only once its turns are stored.
+	// The chat service answers it: the dialogue, the ticket it opens, the stored turns. The
+	// conversation here changes only once they are stored.
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 	defer cancel()
-	d := bot.Dialogue{Bot: b, Desk: conversationDesk{desk{c.s.intake}, c.conv.ID}}
-	st, community := c.conv.State, c.conv.Community
+	label := text
 	if f.Type == "choose" {
-		text = c.optionLabel(f.Option)
+		label = c.optionLabel(f.Option)
 	}
-
-	// Whether a person is involved is stored with the conversation (an operator on any node may
-	// have taken it since the last message): while one is, the bot says nothing.
-	fresh, err := c.s.convs.Conversation(ctx, c.conv.ID)
-	if err != nil {
-		c.s.log.Error("chat: reading the conversation", "err", err)
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
-		return
-	}
-	r, handled, toPerson, err := c.withPerson(ctx, &d, fresh, f, text, &st, community)
-	if toPerson {
-		c.toOperator(ctx, f.ID, text)
-		c.s.metrics.ask("operator", time.Since(start))
-		return
-	}
-	if err == nil && !handled {
-		if f.Type == "ask" {
-			r, err = d.Ask(ctx, &st, &community, f.ID, text)
-		} else {
-			r, err = d.Choose(ctx, &st, &community, f.ID, f.Option)
-		}
-		if err == nil && r.Decision == bot.Handoff && st.Flow == "handoff" {
-			// The dialogue's own handoff (leave a message) is for a bot with no desk: here the
-			// resident joins the operators' queue.
-			st = intake.DialogState{}
-			var state string
-			if state, err = c.s.startHandoff(ctx, c.conv, &r); err == nil {
-				defer func() {
-					if state == intake.HandoffWaiting {
-						c.s.broadcastState() // once the turns are stored, so consoles show them
-					}
-				}()
-			}
-		}
-	}
+	res, err := c.s.chats.Handle(ctx, b, c.conv, chat.Message{
+		Input: bot.Input{ID: f.ID, Text: text, Option: f.Option}, Label: label, Online: c.s.desk.online()})
 	switch {
 	case errors.Is(err, bot.ErrBadOption):
 		c.fail(errBadOption, "这个选项已经失效，请直接输入您的问题 (unknown option)", f.ID)
@@ -491,92 +459,45 @@ func (c *chatConn) message(f clientFrame) {
 		c.fail(errBadText, "这条消息读不了 (unreadable text)", f.ID)
 		return
 	case err != nil:
-		c.s.log.Error("chat: dialogue failed", "type", f.Type, "why", errorKind(err))
+		c.s.log.Error("chat: answering a message", "type", f.Type, "why", errorKind(err))
 		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
 		return
 	}
-
-	now := c.s.now()
-	next := *c.conv
-	next.State, next.Community, next.Updated = st, community, now
-	turns := []intake.Turn{
-		{At: now, From: "resident", Text: text},
-		{At: now, From: "bot", Text: r.Text, Reply: &r},
-	}
-	if err := c.s.convs.AppendTurns(ctx, &next, turns); err != nil {
-		c.s.log.Error("chat: storing turns", "err", err)
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
+	c.messages++
+	if res.ToPerson != nil {
+		// A person is involved: the consoles see it, the resident is told it arrived, the bot
+		// stays silent.
+		c.s.toOperators(turnFrame{Type: "turn", Conversation: c.conv.ID, Turn: *res.ToPerson})
+		c.queueJSON(receivedFrame{Type: "received", ReplyTo: f.ID})
+		c.s.metrics.ask("operator", time.Since(start))
 		return
 	}
-	c.conv = &next
+	r := *res.Reply
+	c.conv = res.Conv
 	c.lastOptions = r.Options
 	c.rememberAnswer(r)
-	c.messages++
 	c.s.log.Debug("chat reply", "type", f.Type, "decision", r.Decision, "ticket", r.Ticket != nil)
 	c.queueJSON(r)
 	c.s.metrics.ask(r.Decision, time.Since(start))
-}
-
-// withPerson answers a message of a conversation a person is involved in (docs/operator.md):
-// waiting for one or talking to one, the message goes to the person (toPerson), unless the
-// resident stops waiting; offered a ticket instead, the resident takes it or goes back to the bot.
-// handled is false when the bot should answer as usual.
-func (c *chatConn) withPerson(ctx context.Context, d *bot.Dialogue, conv *intake.Conversation, f clientFrame, text string,
-	st *intake.DialogState, community string) (r intake.Reply, handled, toPerson bool, err error) {
-	chose := func(option string) bool { return f.Type == "choose" && f.Option == option }
-	switch conv.Handoff {
-	case intake.HandoffWaiting, intake.HandoffLive:
-		if conv.Handoff != intake.HandoffWaiting || !chose(optKeepBot) {
-			return r, false, true, nil
-		}
-		moved, err := c.s.endHandoff(ctx, conv.ID, []string{intake.HandoffWaiting}, "")
-		if err != nil || !moved {
-			return r, false, err == nil, err // taken meanwhile: the person gets it
-		}
-		go c.s.broadcastState()
-		*st = intake.DialogState{}
-		return intake.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，已取消转人工，请继续问我。", Options: []intake.Option{}}, true, false, nil
-	case intake.HandoffOffered:
-		moved, err := c.s.endHandoff(ctx, conv.ID, []string{intake.HandoffOffered}, "")
-		if err != nil || !moved {
-			return r, false, err == nil, err // an operator took it meanwhile
-		}
-		go c.s.broadcastState()
-		switch {
-		case chose(optHandoffTicket):
-			desc, err := c.s.transcript(ctx, conv.ID)
-			if err != nil {
-				return r, false, false, err
-			}
-			return d.StartReport(ctx, st, community, f.ID, conv.Guess, desc), true, false, nil
-		case chose(optKeepBot):
-			*st = intake.DialogState{}
-			return intake.Reply{Type: "reply", ReplyTo: f.ID, Decision: bot.Smalltalk, Text: "好的，请继续问我。", Options: []intake.Option{}}, true, false, nil
-		}
+	if res.Handoff {
+		c.s.metrics.handoff()
 	}
-	return r, false, false, nil
+	if res.Waiting {
+		c.s.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: c.conv.ID, Text: "有居民等待人工服务"})
+	}
+	if res.DeskChanged {
+		c.s.broadcastState() // the turns are stored, so consoles show them
+	}
 }
 
 // optionLabel is how a choice shows in the history: the label the resident tapped.
 func (c *chatConn) optionLabel(id string) string {
-	for _, o := range append(c.lastOptions, keepBotOption, handoffTicketOption) {
+	for _, o := range append(c.lastOptions, chat.KeepBotOption, chat.HandoffTicketOption) {
 		if o.ID == id {
 			return o.Label
 		}
 	}
 	return id
-}
-
-// toOperator stores what a resident says while a person is involved and shows it to the
-// consoles; the resident is told it arrived, and the bot stays silent.
-func (c *chatConn) toOperator(ctx context.Context, id, text string) {
-	if _, err := c.s.addTurn(ctx, c.conv.ID, intake.Turn{From: "resident", Text: text}); err != nil {
-		c.s.log.Error("chat: storing a turn for the operator", "err", err)
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", id)
-		return
-	}
-	c.messages++
-	c.queueJSON(receivedFrame{Type: "received", ReplyTo: id})
 }
 
 // signal passes a resident's typing, or acknowledgement of an operator's message, to the
@@ -613,16 +534,4 @@ func errorKind(err error) string {
 		return "invalid ticket"
 	}
 	return "failed"
-}
-
-// conversationDesk opens tickets for one conversation, so that a ticket names the chat it came
-// from.
-type conversationDesk struct {
-	desk
-	id string
-}
-
-func (d conversationDesk) OpenTicket(ctx context.Context, r bot.TicketRequest) (intake.TicketInfo, error) {
-	r.ConversationID = d.id
-	return d.desk.OpenTicket(ctx, r)
 }

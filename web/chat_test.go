@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/sqlite"
 	"github.com/bayannur/hotline/search"
@@ -68,12 +69,12 @@ type chatEnv struct {
 }
 
 type chatOptions struct {
-	path     string         // the database; default a new one
-	origins  []string       // Config.Origins
-	noBot    bool           // do not call SetBot
-	idle     time.Duration  // Config.ChatIdle
-	hours    *web.DeskHours // Config.DeskHours; default always open, so tests do not depend on the hour
-	wait     time.Duration  // Config.HandoffWait
+	path     string          // the database; default a new one
+	origins  []string        // Config.Origins
+	noBot    bool            // do not call SetBot
+	idle     time.Duration   // Config.ChatIdle
+	hours    *chat.DeskHours // Config.DeskHours; default always open, so tests do not depend on the hour
+	wait     time.Duration   // Config.HandoffWait
 	now      func() time.Time
 	listener func(net.Listener) net.Listener
 	bus      web.Bus // Config.Bus; the env runs RunBus until it stops
@@ -96,7 +97,7 @@ func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
 		Store: store, SLA: intake.DefaultSLA(intake.DefaultCalendar()),
 		Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log, Now: o.now,
 	}
-	hours := web.DeskHours{Always: true}
+	hours := chat.DeskHours{Always: true}
 	if o.hours != nil {
 		hours = *o.hours
 	}
@@ -562,7 +563,7 @@ func TestChatEmergency(t *testing.T) {
 // is the conversation, and the dialogue collects the rest.
 func TestChatHandoffOutOfHours(t *testing.T) {
 	saturday := time.Date(2026, 11, 28, 10, 0, 0, 0, intake.Beijing)
-	e := newChatEnv(t, chatOptions{hours: &web.DefaultDeskHours, now: func() time.Time { return saturday }})
+	e := newChatEnv(t, chatOptions{hours: &chat.DefaultDeskHours, now: func() time.Time { return saturday }})
 	c := e.dial()
 	c.hello("", "")
 	c.ask("楼道里堆了很多杂物没人管")

@@ -299,7 +299,7 @@ func (c *opConn) release(ctx context.Context, f opRequest) error {
 	if _, err := c.held(ctx, f.Conversation); err != nil {
 		return err
 	}
-	moved, err := c.s.endHandoff(ctx, f.Conversation, []string{intake.HandoffLive}, c.user.Name)
+	moved, err := c.s.chats.Release(ctx, f.Conversation, c.user.Name)
 	if err != nil {
 		return err
 	}
@@ -323,7 +323,7 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 	}
 	desc := strings.TrimSpace(f.Description)
 	if desc == "" {
-		if desc, err = c.s.transcript(ctx, conv.ID); err != nil {
+		if desc, err = c.s.chats.Transcript(ctx, conv.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -342,30 +342,4 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 	}
 	c.s.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
 	return &ti, nil
-}
-
-// transcript is a conversation as a ticket's description: who said what, the latest last, within
-// the description limit.
-func (s *Server) transcript(ctx context.Context, convID string) (string, error) {
-	turns, err := s.convs.Turns(ctx, convID, 60)
-	if err != nil {
-		return "", err
-	}
-	who := map[string]string{"resident": "居民", "bot": "机器人", "operator": "工作人员", "system": "系统"}
-	var lines []string
-	for _, t := range turns {
-		if t.From == "system" {
-			continue
-		}
-		lines = append(lines, cmp.Or(who[t.From], t.From)+"："+strings.TrimSpace(t.Text))
-	}
-	out := strings.Join(lines, "\n")
-	for utf8.RuneCountInString(out) > intake.MaxDescription && len(lines) > 1 {
-		lines = lines[1:] // the oldest go first
-		out = "…\n" + strings.Join(lines, "\n")
-	}
-	if utf8.RuneCountInString(out) > intake.MaxDescription {
-		out = string([]rune(out)[:intake.MaxDescription])
-	}
-	return out, nil
 }

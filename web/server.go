@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/search"
 )
@@ -49,7 +50,7 @@ type Config struct {
 	Canned intake.CannedReplies
 	// DeskHours are when operators answer chats (zero: DefaultDeskHours); HandoffWait is how
 	// long a resident waits for one before a ticket is offered instead (0: 3 minutes).
-	DeskHours   DeskHours
+	DeskHours   chat.DeskHours
 	HandoffWait time.Duration
 	// ChatIdle closes a chat connection that has sent no frame and answered no ping for this
 	// long (0: 2 minutes); the server pings at a quarter of it.
@@ -79,8 +80,7 @@ type Server struct {
 	targets intake.Targets
 	metrics *metrics
 
-	deskHours   DeskHours
-	handoffWait time.Duration
+	chats *chat.Service // residents' conversations and the desk's queue, with the chat
 
 	chatIPPerMinute int
 	chatIdle        time.Duration
@@ -99,8 +99,6 @@ func New(cfg Config) *Server {
 		canned:      cfg.Canned,
 		reports:     cfg.Reports,
 		targets:     cfg.Targets,
-		deskHours:   cfg.DeskHours,
-		handoffWait: cmp.Or(cfg.HandoffWait, 3*time.Minute),
 		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
 		// Following tickets (status, ratings) has its own bucket, so a household that has just
 		// reported several problems can still follow them; it still caps phone-tail guessing at
@@ -134,10 +132,8 @@ func New(cfg Config) *Server {
 		s.handle("GET /api/v1/stats", s.staff(s.stats, intake.RoleManager))
 		s.handle("GET /api/v1/stats/{table}", s.staff(s.statsCSV, intake.RoleManager))
 	}
-	if s.deskHours == (DeskHours{}) {
-		s.deskHours = DefaultDeskHours
-	}
 	if s.intake != nil && s.convs != nil && s.guide != nil {
+		s.chats = &chat.Service{Store: s.convs, Tickets: s.intake, Hours: cfg.DeskHours, Wait: cfg.HandoffWait, Now: s.now}
 		s.mountChat()
 		s.desk = newDeskHub()
 		s.intake.Observe(s.ticketChanged)

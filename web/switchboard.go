@@ -3,10 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 )
 
@@ -92,69 +92,6 @@ func (h *deskHub) toOperators(v any) {
 	}
 }
 
-// DeskHours are when operators answer chats: working days of the ticket calendar between From
-// and To (Beijing time), or always.
-type DeskHours struct {
-	Always   bool
-	From, To time.Duration // since midnight
-}
-
-// DefaultDeskHours is 08:30–17:30 on working days.
-var DefaultDeskHours = DeskHours{From: 8*time.Hour + 30*time.Minute, To: 17*time.Hour + 30*time.Minute}
-
-// ParseDeskHours reads "08:30-17:30" or "always".
-func ParseDeskHours(s string) (DeskHours, error) {
-	if s == "always" {
-		return DeskHours{Always: true}, nil
-	}
-	from, to, ok := strings.Cut(s, "-")
-	if !ok {
-		return DeskHours{}, fmt.Errorf("desk hours %q: want HH:MM-HH:MM or always", s)
-	}
-	parse := func(v string) (time.Duration, error) {
-		t, err := time.Parse("15:04", strings.TrimSpace(v))
-		if err != nil {
-			return 0, fmt.Errorf("desk hours %q: %q is not HH:MM", s, v)
-		}
-		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
-	}
-	var h DeskHours
-	var err error
-	if h.From, err = parse(from); err != nil {
-		return DeskHours{}, err
-	}
-	if h.To, err = parse(to); err != nil {
-		return DeskHours{}, err
-	}
-	if h.To <= h.From {
-		return DeskHours{}, fmt.Errorf("desk hours %q: the end must come after the start", s)
-	}
-	return h, nil
-}
-
-// String is the hours as residents are told them.
-func (h DeskHours) String() string {
-	if h.Always {
-		return "全天"
-	}
-	hm := func(d time.Duration) string { return fmt.Sprintf("%d:%02d", int(d.Hours()), int(d.Minutes())%60) }
-	return "工作日 " + hm(h.From) + "–" + hm(h.To)
-}
-
-// deskOpen reports whether operators answer chats at t.
-func (s *Server) deskOpen(t time.Time) bool {
-	h := s.deskHours
-	if h.Always {
-		return true
-	}
-	if s.intake.SLA != nil && s.intake.SLA.Calendar != nil && !s.intake.SLA.Calendar.Working(t) {
-		return false
-	}
-	local := t.In(intake.Beijing)
-	since := local.Sub(time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, intake.Beijing))
-	return since >= h.From && since < h.To
-}
-
 // Frames to residents (docs/operator.md).
 
 type handoffFrame struct {
@@ -192,17 +129,6 @@ type receivedFrame struct {
 }
 
 var typingFrame = []byte(`{"type":"typing"}`)
-
-// Options a resident is offered around a handoff.
-const (
-	optKeepBot       = "keep_bot"
-	optHandoffTicket = "handoff_ticket"
-)
-
-var (
-	keepBotOption       = intake.Option{ID: optKeepBot, Label: "继续问机器人"}
-	handoffTicketOption = intake.Option{ID: optHandoffTicket, Label: "登记成工单"}
-)
 
 // Frames to consoles.
 
@@ -309,104 +235,30 @@ func (s *Server) sendState() {
 	s.desk.toOperators(st)
 }
 
-// addTurn stores one turn that is not the dialogue's (a system line, an operator's message, a
-// resident's message while a person is involved) and shows it to the consoles.
+// addTurn stores one turn that is not the dialogue's (a system line, an operator's message) and
+// shows it to the consoles.
 func (s *Server) addTurn(ctx context.Context, convID string, t intake.Turn) (intake.Turn, error) {
-	if t.At.IsZero() {
-		t.At = s.now()
-	}
-	turns := []intake.Turn{t}
-	if err := s.convs.AddTurns(ctx, convID, turns); err != nil {
+	t, err := s.chats.AddTurn(ctx, convID, t)
+	if err != nil {
 		return intake.Turn{}, err
 	}
-	s.toOperators(turnFrame{Type: "turn", Conversation: convID, Turn: turns[0]})
-	return turns[0], nil
+	s.toOperators(turnFrame{Type: "turn", Conversation: convID, Turn: t})
+	return t, nil
 }
 
-// startHandoff turns the bot's handoff reply into a place in the operators' queue (or, out of
-// desk hours, an offer of a ticket): it changes r and reports the new handoff state.
-func (s *Server) startHandoff(ctx context.Context, conv *intake.Conversation, r *intake.Reply) (string, error) {
-	now := s.now()
-	guess := ""
-	if turns, err := s.convs.Turns(ctx, conv.ID, 10); err == nil {
-		for i := len(turns) - 1; i >= 0 && guess == ""; i-- {
-			if turns[i].Reply != nil && turns[i].Reply.Topic != "" {
-				guess = turns[i].Reply.Topic
-			}
-		}
-	}
-	state := intake.HandoffWaiting
-	if !s.deskOpen(now) {
-		state = intake.HandoffOffered
-	}
-	moved, err := s.convs.SetHandoff(ctx, conv.ID, []string{intake.HandoffNone, intake.HandoffOffered}, "",
-		intake.HandoffChange{State: state, Guess: guess, At: now})
-	if err != nil {
-		return "", err
-	}
-	if !moved {
-		// Already waiting or live: the resident is in the queue or talking to someone.
-		r.Text = "已经在为您转接人工客服，请稍候。"
-		r.Options = []intake.Option{keepBotOption}
-		return intake.HandoffWaiting, nil
-	}
-	s.metrics.handoff()
-	if state == intake.HandoffOffered {
-		r.Text = fmt.Sprintf("现在是非工作时间（人工客服%s在线），暂时没有工作人员。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.deskHours)
-		r.Options = []intake.Option{handoffTicketOption, keepBotOption}
-	} else {
-		r.Text = "正在为您转接人工客服，请稍候，工作人员接入后会在这里回复您。您可以先把问题写下来。"
-		if s.desk.online() == 0 {
-			r.Text += "\n（目前工作人员都在忙，如果等待太久，可以改为登记工单。）"
-		}
-		r.Options = []intake.Option{keepBotOption}
-		s.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: conv.ID, Text: "有居民等待人工服务"})
-	}
-	return state, nil
-}
-
-// endHandoff moves a conversation from one of from back to the bot.
-func (s *Server) endHandoff(ctx context.Context, convID string, from []string, holder string) (bool, error) {
-	return s.convs.SetHandoff(ctx, convID, from, holder, intake.HandoffChange{State: intake.HandoffNone, At: s.now()})
-}
-
-// SweepHandoffs offers a ticket to every resident who has waited for a person longer than the
-// handoff wait, or whose wait ran into the end of desk hours. Several nodes may sweep: the move
-// from waiting is atomic. It returns how many it offered.
+// SweepHandoffs offers a ticket to every resident who has waited too long for a person (see
+// chat.Service.Sweep) and tells them and the consoles. It returns how many it offered.
 func (s *Server) SweepHandoffs(ctx context.Context) (int, error) {
-	now := s.now()
-	convs, err := s.convs.Handoffs(ctx)
-	if err != nil {
-		return 0, err
+	offers, err := s.chats.Sweep(ctx)
+	for _, o := range offers {
+		s.toOperators(turnFrame{Type: "turn", Conversation: o.Conversation, Turn: o.Turn})
+		s.toResident(o.Conversation, handoffFrame{Type: "handoff", State: intake.HandoffOffered, Text: o.Turn.Text,
+			Options: []intake.Option{chat.HandoffTicketOption, chat.KeepBotOption}})
 	}
-	open := s.deskOpen(now)
-	offered := 0
-	for _, c := range convs {
-		if c.Handoff != intake.HandoffWaiting || open && now.Sub(c.HandoffAt) < s.handoffWait {
-			continue
-		}
-		moved, err := s.convs.SetHandoff(ctx, c.ID, []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffOffered, At: now})
-		if err != nil {
-			return offered, err
-		}
-		if !moved {
-			continue // taken meanwhile
-		}
-		offered++
-		text := "抱歉，现在没有工作人员能接入。可以把您的问题登记成工单，聊天记录会一并转给工作人员，尽快联系您；也可以继续问我。"
-		if !open {
-			text = fmt.Sprintf("人工客服已下班（%s）。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.deskHours)
-		}
-		if _, err := s.addTurn(ctx, c.ID, intake.Turn{At: now, From: "system", Text: text}); err != nil {
-			return offered, err
-		}
-		s.toResident(c.ID, handoffFrame{Type: "handoff", State: intake.HandoffOffered, Text: text,
-			Options: []intake.Option{handoffTicketOption, keepBotOption}})
-	}
-	if offered > 0 {
+	if len(offers) > 0 {
 		s.broadcastState()
 	}
-	return offered, nil
+	return len(offers), err
 }
 
 // RunDesk sweeps handoffs every interval until ctx ends.

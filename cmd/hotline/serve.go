@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/web"
 )
@@ -36,7 +37,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	hours, err := web.ParseDeskHours(*deskHours)
+	hours, err := chat.ParseDeskHours(*deskHours)
 	if err != nil {
 		return exitError{code: 2, msg: err.Error()}
 	}

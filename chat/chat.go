@@ -1,0 +1,266 @@
+// Package chat is a resident's conversation as a service, beneath the web transport: one message
+// goes through the bot's dialogue, what the dialogue asks for is carried out (a ticket opened or
+// looked up through the intake service, the resident put in the operators' queue), and the turns
+// are stored; the caller gets back what to send and whom to tell. It also keeps the desk: its
+// hours, the queue of residents waiting for a person and its sweep, and the turns operators and
+// the system add.
+//
+// It holds no connection: web sends what it returns. Several nodes may serve one database; who
+// holds a chat is settled there (intake.Conversations.SetHandoff), never here.
+package chat
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
+)
+
+// Service answers residents' messages and keeps the desk's queue.
+type Service struct {
+	Store   intake.Conversations
+	Tickets *intake.Service
+	// Hours are when operators answer chats (zero: DefaultDeskHours); Wait is how long a
+	// resident waits for one before a ticket is offered instead (0: 3 minutes).
+	Hours DeskHours
+	Wait  time.Duration
+	Now   func() time.Time
+}
+
+// Options the service adds to the bot's: while waiting for a person, back to the bot; when
+// nobody came, a ticket made of the chat.
+const (
+	OptKeepBot       = "keep_bot"
+	OptHandoffTicket = "handoff_ticket"
+)
+
+var (
+	KeepBotOption       = intake.Option{ID: OptKeepBot, Label: "继续问机器人"}
+	HandoffTicketOption = intake.Option{ID: OptHandoffTicket, Label: "登记成工单"}
+)
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) hours() DeskHours {
+	if s.Hours == (DeskHours{}) {
+		return DefaultDeskHours
+	}
+	return s.Hours
+}
+
+func (s *Service) wait() time.Duration { return cmp.Or(s.Wait, 3*time.Minute) }
+
+// Message is one thing a resident did, as the transport received it.
+type Message struct {
+	Input bot.Input
+	// Label is how it shows in the history: the text typed, or the label of the option tapped.
+	Label string
+	// Online is how many operators' consoles are open (this node's count), for what a resident
+	// joining the queue is told.
+	Online int
+}
+
+// Result is what came of a message.
+type Result struct {
+	// Conv is the conversation after the message, as stored.
+	Conv *intake.Conversation
+	// Reply is the bot's (or the desk's) reply; nil when the message went to a person.
+	Reply *intake.Reply
+	// ToPerson is the resident's turn, stored, when a person is involved: the bot stays silent
+	// and the consoles are shown it.
+	ToPerson *intake.Turn
+	// Waiting: the resident has just joined the operators' queue (consoles are alerted).
+	Waiting bool
+	// Handoff: a handoff was asked for (the metric counts it).
+	Handoff bool
+	// DeskChanged: the set of chats involving a person changed (consoles need a fresh state).
+	DeskChanged bool
+	// Ticket is the ticket the message made, if it made one.
+	Ticket *intake.Ticket
+}
+
+// ErrStarting is returned while the bot is not ready.
+var ErrStarting = errors.New("the bot is starting")
+
+// Handle answers one message of conv with b, stores its turns and returns what came of it. conv is
+// this connection's copy; the stored one is read first, since an operator on any node may have
+// taken the chat since the last message. On an error nothing is stored and conv is unchanged.
+func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversation, m Message) (Result, error) {
+	if b == nil {
+		return Result{}, ErrStarting
+	}
+	fresh, err := s.Store.Conversation(ctx, conv.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Conv: conv}
+	st := bot.State{Dialog: conv.State, Community: conv.Community}
+	in := m.Input
+	var out bot.Output
+	handled := false
+	switch fresh.Handoff {
+	case intake.HandoffWaiting, intake.HandoffLive:
+		if fresh.Handoff == intake.HandoffLive || in.Option != OptKeepBot {
+			return s.toPerson(ctx, conv, m.Label)
+		}
+		moved, err := s.endHandoff(ctx, conv.ID, intake.HandoffWaiting)
+		if err != nil {
+			return Result{}, err
+		}
+		if !moved { // taken meanwhile: the person gets it
+			return s.toPerson(ctx, conv, m.Label)
+		}
+		res.DeskChanged = true
+		st.Dialog = intake.DialogState{}
+		out, handled = bot.Output{Reply: say(in.ID, "好的，已取消转人工，请继续问我。"), Next: st}, true
+	case intake.HandoffOffered:
+		moved, err := s.endHandoff(ctx, conv.ID, intake.HandoffOffered)
+		if err != nil {
+			return Result{}, err
+		}
+		if !moved { // an operator took it meanwhile
+			return s.toPerson(ctx, conv, m.Label)
+		}
+		res.DeskChanged = true
+		switch in.Option {
+		case OptHandoffTicket:
+			desc, err := s.Transcript(ctx, conv.ID)
+			if err != nil {
+				return Result{}, err
+			}
+			out, handled = b.StartReport(st, in.ID, fresh.Guess, desc), true
+		case OptKeepBot:
+			st.Dialog = intake.DialogState{}
+			out, handled = bot.Output{Reply: say(in.ID, "好的，请继续问我。"), Next: st}, true
+		}
+	}
+	if !handled {
+		if out, err = b.Handle(ctx, st, in); err != nil {
+			return Result{}, err
+		}
+	}
+
+	// What the dialogue asked for.
+	switch do := out.Do.(type) {
+	case bot.OpenTicket:
+		n := do.Ticket
+		n.ConversationID = conv.ID
+		t, _, err := s.Tickets.Create(ctx, n, "")
+		if err != nil {
+			return Result{}, err
+		}
+		res.Ticket = t
+		out = b.Opened(out, intake.Info(t, nil))
+	case bot.LookupTicket:
+		info, err := s.lookup(ctx, do.Number, do.PhoneTail)
+		if err != nil {
+			return Result{}, err
+		}
+		out = b.Looked(out, info)
+	case bot.CallPerson:
+		// The dialogue's own handoff (leave a message) is for a bot with no desk: here the
+		// resident joins the operators' queue, or is offered a ticket out of hours.
+		out.Next.Dialog = intake.DialogState{}
+		state, err := s.startHandoff(ctx, conv.ID, &out.Reply, m.Online)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Handoff = state != ""
+		res.Waiting = state == intake.HandoffWaiting
+		res.DeskChanged = res.DeskChanged || res.Waiting
+	}
+
+	now := s.now()
+	next := *conv
+	next.State, next.Community, next.Updated = out.Next.Dialog, out.Next.Community, now
+	r := out.Reply
+	turns := []intake.Turn{
+		{At: now, From: "resident", Text: m.Label},
+		{At: now, From: "bot", Text: r.Text, Reply: &r},
+	}
+	if err := s.Store.AppendTurns(ctx, &next, turns); err != nil {
+		return Result{}, err
+	}
+	res.Conv, res.Reply = &next, &r
+	return res, nil
+}
+
+func say(id, text string) intake.Reply {
+	return intake.Reply{Type: "reply", ReplyTo: id, Decision: bot.Smalltalk, Text: text, Options: []intake.Option{}}
+}
+
+// toPerson stores what a resident says while a person is involved.
+func (s *Service) toPerson(ctx context.Context, conv *intake.Conversation, text string) (Result, error) {
+	t, err := s.AddTurn(ctx, conv.ID, intake.Turn{From: "resident", Text: text})
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Conv: conv, ToPerson: &t}, nil
+}
+
+// lookup finds a ticket by its number and its phone's last four digits: nil when there is none
+// (a wrong tail is no different from a wrong number).
+func (s *Service) lookup(ctx context.Context, number, tail string) (*intake.TicketInfo, error) {
+	t, err := s.Tickets.Get(ctx, number)
+	if errors.Is(err, intake.ErrNotFound) || err == nil && (t.Phone == "" || t.Phone.Tail() != tail) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.Tickets.Store.Events(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	info := intake.Info(t, events)
+	return &info, nil
+}
+
+// AddTurn stores one turn that is not the dialogue's (a system line, an operator's message, a
+// resident's message while a person is involved) and returns it numbered.
+func (s *Service) AddTurn(ctx context.Context, convID string, t intake.Turn) (intake.Turn, error) {
+	if t.At.IsZero() {
+		t.At = s.now()
+	}
+	turns := []intake.Turn{t}
+	if err := s.Store.AddTurns(ctx, convID, turns); err != nil {
+		return intake.Turn{}, err
+	}
+	return turns[0], nil
+}
+
+// Transcript is a conversation as a ticket's description: who said what, the latest last, within
+// the description limit.
+func (s *Service) Transcript(ctx context.Context, convID string) (string, error) {
+	turns, err := s.Store.Turns(ctx, convID, 60)
+	if err != nil {
+		return "", err
+	}
+	who := map[string]string{"resident": "居民", "bot": "机器人", "operator": "工作人员", "system": "系统"}
+	var lines []string
+	for _, t := range turns {
+		if t.From == "system" {
+			continue
+		}
+		lines = append(lines, cmp.Or(who[t.From], t.From)+"："+strings.TrimSpace(t.Text))
+	}
+	out := strings.Join(lines, "\n")
+	for utf8.RuneCountInString(out) > intake.MaxDescription && len(lines) > 1 {
+		lines = lines[1:] // the oldest go first
+		out = "…\n" + strings.Join(lines, "\n")
+	}
+	if utf8.RuneCountInString(out) > intake.MaxDescription {
+		out = string([]rune(out)[:intake.MaxDescription])
+	}
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+)
+
+// The desk: operators answer chats in desk hours; a resident who asks for a person waits in a
+// queue, stored with the conversation so that every node and console agrees, and is offered a
+// ticket instead when nobody comes within the wait or the hours end (docs/operator.md).
+
+// DeskHours are when operators answer chats: working days of the ticket calendar between From
+// and To (Beijing time), or always.
+type DeskHours struct {
+	Always   bool
+	From, To time.Duration // since midnight
+}
+
+// DefaultDeskHours is 08:30–17:30 on working days.
+var DefaultDeskHours = DeskHours{From: 8*time.Hour + 30*time.Minute, To: 17*time.Hour + 30*time.Minute}
+
+// ParseDeskHours reads "08:30-17:30" or "always".
+func ParseDeskHours(s string) (DeskHours, error) {
+	if s == "always" {
+		return DeskHours{Always: true}, nil
+	}
+	from, to, ok := strings.Cut(s, "-")
+	if !ok {
+		return DeskHours{}, fmt.Errorf("desk hours %q: want HH:MM-HH:MM or always", s)
+	}
+	parse := func(v string) (time.Duration, error) {
+		t, err := time.Parse("15:04", strings.TrimSpace(v))
+		if err != nil {
+			return 0, fmt.Errorf("desk hours %q: %q is not HH:MM", s, v)
+		}
+		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+	}
+	var h DeskHours
+	var err error
+	if h.From, err = parse(from); err != nil {
+		return DeskHours{}, err
+	}
+	if h.To, err = parse(to); err != nil {
+		return DeskHours{}, err
+	}
+	if h.To <= h.From {
+		return DeskHours{}, fmt.Errorf("desk hours %q: the end must come after the start", s)
+	}
+	return h, nil
+}
+
+// String is the hours as residents are told them.
+func (h DeskHours) String() string {
+	if h.Always {
+		return "全天"
+	}
+	hm := func(d time.Duration) string { return fmt.Sprintf("%d:%02d", int(d.Hours()), int(d.Minutes())%60) }
+	return "工作日 " + hm(h.From) + "–" + hm(h.To)
+}
+
+// Open reports whether operators answer chats at t.
+func (s *Service) Open(t time.Time) bool {
+	h := s.hours()
+	if h.Always {
+		return true
+	}
+	if s.Tickets != nil && s.Tickets.SLA != nil && s.Tickets.SLA.Calendar != nil && !s.Tickets.SLA.Calendar.Working(t) {
+		return false
+	}
+	local := t.In(intake.Beijing)
+	since := local.Sub(time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, intake.Beijing))
+	return since >= h.From && since < h.To
+}
+
+// startHandoff turns the bot's handoff reply into a place in the operators' queue (or, out of
+// desk hours, an offer of a ticket): it rewrites r and returns the new handoff state, "" when the
+// resident was already waiting or talking to someone.
+func (s *Service) startHandoff(ctx context.Context, convID string, r *intake.Reply, online int) (string, error) {
+	now := s.now()
+	guess := ""
+	if turns, err := s.Store.Turns(ctx, convID, 10); err == nil {
+		for i := len(turns) - 1; i >= 0 && guess == ""; i-- {
+			if turns[i].Reply != nil && turns[i].Reply.Topic != "" {
+				guess = turns[i].Reply.Topic
+			}
+		}
+	}
+	state := intake.HandoffWaiting
+	if !s.Open(now) {
+		state = intake.HandoffOffered
+	}
+	moved, err := s.Store.SetHandoff(ctx, convID, []string{intake.HandoffNone, intake.HandoffOffered}, "",
+		intake.HandoffChange{State: state, Guess: guess, At: now})
+	if err != nil {
+		return "", err
+	}
+	if !moved {
+		// Already waiting or live: the resident is in the queue or talking to someone.
+		r.Text = "已经在为您转接人工客服，请稍候。"
+		r.Options = []intake.Option{KeepBotOption}
+		return "", nil
+	}
+	if state == intake.HandoffOffered {
+		r.Text = fmt.Sprintf("现在是非工作时间（人工客服%s在线），暂时没有工作人员。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.hours())
+		r.Options = []intake.Option{HandoffTicketOption, KeepBotOption}
+	} else {
+		r.Text = "正在为您转接人工客服，请稍候，工作人员接入后会在这里回复您。您可以先把问题写下来。"
+		if online == 0 {
+			r.Text += "\n（目前工作人员都在忙，如果等待太久，可以改为登记工单。）"
+		}
+		r.Options = []intake.Option{KeepBotOption}
+	}
+	return state, nil
+}
+
+// endHandoff moves a conversation from state from back to the bot.
+func (s *Service) endHandoff(ctx context.Context, convID, from string) (bool, error) {
+	return s.Store.SetHandoff(ctx, convID, []string{from}, "", intake.HandoffChange{State: intake.HandoffNone, At: s.now()})
+}
+
+// Offer is a resident the sweep offered a ticket to, with the system turn that says so.
+type Offer struct {
+	Conversation string
+	Turn         intake.Turn
+}
+
+// Sweep offers a ticket to every resident who has waited for a person longer than the wait, or
+// whose wait ran into the end of desk hours. Several nodes may sweep: the move from waiting is
+// atomic, so each resident is offered once.
+func (s *Service) Sweep(ctx context.Context) ([]Offer, error) {
+	now := s.now()
+	convs, err := s.Store.Handoffs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	open := s.Open(now)
+	var offers []Offer
+	for _, c := range convs {
+		if c.Handoff != intake.HandoffWaiting || open && now.Sub(c.HandoffAt) < s.wait() {
+			continue
+		}
+		moved, err := s.Store.SetHandoff(ctx, c.ID, []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffOffered, At: now})
+		if err != nil {
+			return offers, err
+		}
+		if !moved {
+			continue // taken meanwhile
+		}
+		text := "抱歉，现在没有工作人员能接入。可以把您的问题登记成工单，聊天记录会一并转给工作人员，尽快联系您；也可以继续问我。"
+		if !open {
+			text = fmt.Sprintf("人工客服已下班（%s）。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.hours())
+		}
+		t, err := s.AddTurn(ctx, c.ID, intake.Turn{At: now, From: "system", Text: text})
+		if err != nil {
+			return offers, err
+		}
+		offers = append(offers, Offer{Conversation: c.ID, Turn: t})
+	}
+	return offers, nil
+}
+
+// Release hands a live chat held by holder back to the bot; false when holder does not hold it.
+func (s *Service) Release(ctx context.Context, convID, holder string) (bool, error) {
+	return s.Store.SetHandoff(ctx, convID, []string{intake.HandoffLive}, holder, intake.HandoffChange{State: intake.HandoffNone, At: s.now()})
+}
