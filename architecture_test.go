@@ -39,6 +39,7 @@ var rules = []layer{
 	{pkg: "bot", may: []string{"bot/model", "search", "search/zh", "intake"}},
 	{pkg: "chat", may: []string{"bot", "intake", "search"}},
 	{pkg: "web", may: []string{"chat", "bot", "intake", "search"}, libsOK: true},
+	{pkg: "internal/testkit", may: []string{"bot", "intake", "search", "search/bleve"}, libsOK: true},
 	{pkg: "cmd/hotline", may: []string{"..."}, libsOK: true},
 	{pkg: "e2e", may: []string{"..."}, libsOK: true},
 }

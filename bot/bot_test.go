@@ -10,39 +10,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bayannur/hotline/internal/testkit"
+
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/bleve"
 )
 
-var (
-	sampleOnce  sync.Once
-	sampleBot   *bot.Bot
-	sampleGuide *search.Guide
-	sampleErr   error
-)
-
-// newBot returns the bot over the built-in guide, built once for the package.
+// newBot returns the bot over the built-in guide, built once for the process.
 func newBot(tb testing.TB) (*bot.Bot, *search.Guide) {
 	tb.Helper()
-	sampleOnce.Do(func() {
-		g, err := search.LoadSample()
-		if err != nil {
-			sampleErr = err
-			return
-		}
-		idx, an, err := bleve.Build(context.Background(), g, nil)
-		if err != nil {
-			sampleErr = err
-			return
-		}
-		sampleBot, sampleErr = bot.New(g, idx, an)
-		sampleGuide = g
-	})
-	if sampleErr != nil {
-		tb.Fatal(sampleErr)
-	}
-	return sampleBot, sampleGuide
+	_, g := testkit.Sample(tb)
+	return testkit.Bot(tb), g
 }
 
 func decide(t *testing.T, text string) bot.Decision {
@@ -186,7 +165,7 @@ func TestEmergencyWinsOverEverything(t *testing.T) {
 			t.Errorf("%s: got %s/%s, want emergency", text, d.Decision, d.Topic)
 			continue
 		}
-		e, _ := sampleGuide.Entry(d.Topic)
+		e, _ := sampleGuide(t).Entry(d.Topic)
 		if e == nil || e.Emergency == nil || !strings.Contains(d.Text, e.Emergency.Numbers[0].Number) {
 			t.Errorf("%s: reply does not give the numbers at once: %q", text, d.Text)
 		}
@@ -381,7 +360,7 @@ func TestClarifyOffersAtMostThreeTopics(t *testing.T) {
 			t.Errorf("%s: clarify with %d options", text, len(d.Options))
 		}
 		for _, o := range d.Options {
-			if _, ok := sampleGuide.Entry(o.ID); !ok {
+			if _, ok := sampleGuide(t).Entry(o.ID); !ok {
 				t.Errorf("%s: option %q is not a guide topic", text, o.ID)
 			}
 		}
@@ -487,7 +466,7 @@ func TestAnswerFitsAPhone(t *testing.T) {
 	if d.Decision != bot.Answer || d.Topic != "dibao" {
 		t.Fatalf("%s: got %s/%s, want answer/dibao", q, d.Decision, d.Topic)
 	}
-	e, _ := sampleGuide.Entry("dibao")
+	e, _ := sampleGuide(t).Entry("dibao")
 	prefix := "【" + e.Title + "】"
 	if n, max := utf8.RuneCountInString(d.Text), search.ShortMax+utf8.RuneCountInString(prefix); n > max || !strings.HasPrefix(d.Text, prefix) {
 		t.Errorf("text of %d characters, want at most %d after %s: %q", n, max, prefix, d.Text)
@@ -517,7 +496,7 @@ func TestAnswerFitsAPhone(t *testing.T) {
 // the text itself.
 func TestEmergencyTextNeedsNoTap(t *testing.T) {
 	d := decide(t, "厨房里一股煤气味")
-	e, _ := sampleGuide.Entry("emergency-gas-leak")
+	e, _ := sampleGuide(t).Entry("emergency-gas-leak")
 	if d.Topic != e.ID || !strings.HasPrefix(d.Text, "0478-555-0119") || !strings.Contains(d.Text, "119（火警）") {
 		t.Fatalf("got %s %q, want the gas numbers first", d.Topic, d.Text)
 	}
@@ -534,4 +513,9 @@ func TestReportTextOffersATicket(t *testing.T) {
 	if d.Decision != bot.Report || !strings.Contains(d.Text, "需要我帮您登记工单吗") || len(d.More) == 0 {
 		t.Errorf("got %s %q %q", d.Decision, d.Text, d.More)
 	}
+}
+
+func sampleGuide(tb testing.TB) *search.Guide {
+	_, g := testkit.Sample(tb)
+	return g
 }

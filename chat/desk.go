@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -163,7 +164,56 @@ func (s *Service) Sweep(ctx context.Context) ([]Offer, error) {
 	return offers, nil
 }
 
-// Release hands a live chat held by holder back to the bot; false when holder does not hold it.
-func (s *Service) Release(ctx context.Context, convID, holder string) (bool, error) {
-	return s.Store.SetHandoff(ctx, convID, []string{intake.HandoffLive}, holder, intake.HandoffChange{State: intake.HandoffNone, At: s.now()})
+// Errors of taking and holding a chat.
+var (
+	ErrTaken   = errors.New("another operator took the chat first")
+	ErrNotHeld = errors.New("the operator does not hold the chat")
+)
+
+// Take gives a chat whose resident waits for a person (or was offered a ticket) to operator,
+// shown to the resident as agent (a staff number, never a name). It stores the system turn that
+// says so and returns it with how long the resident waited. ErrTaken when someone else moved the
+// chat first; intake.ErrNoConversation for an unknown chat.
+func (s *Service) Take(ctx context.Context, convID, operator, agent string) (intake.Turn, time.Duration, error) {
+	before, err := s.Store.Conversation(ctx, convID)
+	if err != nil {
+		return intake.Turn{}, 0, err
+	}
+	now := s.now()
+	moved, err := s.Store.SetHandoff(ctx, convID, []string{intake.HandoffWaiting, intake.HandoffOffered}, "",
+		intake.HandoffChange{State: intake.HandoffLive, Operator: operator, At: now})
+	if err != nil {
+		return intake.Turn{}, 0, err
+	}
+	if !moved {
+		return intake.Turn{}, 0, ErrTaken
+	}
+	t, err := s.AddTurn(ctx, convID, intake.Turn{From: "system", Text: "工作人员（工号 " + agent + "）已接入，正在为您服务。"})
+	return t, now.Sub(before.HandoffAt), err
+}
+
+// Held returns the conversation if operator holds it live: ErrNotHeld if not,
+// intake.ErrNoConversation for an unknown chat.
+func (s *Service) Held(ctx context.Context, convID, operator string) (*intake.Conversation, error) {
+	conv, err := s.Store.Conversation(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	if conv.Handoff != intake.HandoffLive || conv.Operator != operator {
+		return nil, ErrNotHeld
+	}
+	return conv, nil
+}
+
+// Release hands a live chat held by operator back to the bot and stores the system turn that
+// tells the resident; ErrNotHeld when operator does not hold it.
+func (s *Service) Release(ctx context.Context, convID, operator string) (intake.Turn, error) {
+	moved, err := s.Store.SetHandoff(ctx, convID, []string{intake.HandoffLive}, operator, intake.HandoffChange{State: intake.HandoffNone, At: s.now()})
+	if err != nil {
+		return intake.Turn{}, err
+	}
+	if !moved {
+		return intake.Turn{}, ErrNotHeld
+	}
+	return s.AddTurn(ctx, convID, intake.Turn{From: "system", Text: "工作人员已结束对话，智能助手继续为您服务。还有问题可以直接问我。"})
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bayannur/hotline/internal/testkit"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/bayannur/hotline/bot"
@@ -30,31 +32,7 @@ import (
 // The resident chat over a real WebSocket, against a fully wired server: the sample guide, the
 // bot, the intake service and a SQLite store for tickets and conversations.
 
-var (
-	chatGuideOnce sync.Once
-	chatSpec      *search.Spec
-	chatGuide     *search.Guide
-	chatGuideErr  error
-)
-
-func chatGuideData(t *testing.T) (*search.Spec, *search.Guide) {
-	t.Helper()
-	chatGuideOnce.Do(func() {
-		if chatSpec, chatGuideErr = search.LoadSpec(search.SpecFS()); chatGuideErr != nil {
-			return
-		}
-		g, problems := search.Load(search.SampleGuide(), chatSpec)
-		if len(problems) > 0 {
-			chatGuideErr = problems
-			return
-		}
-		chatGuide = g
-	})
-	if chatGuideErr != nil {
-		t.Fatal(chatGuideErr)
-	}
-	return chatSpec, chatGuide
-}
+func chatGuideData(t *testing.T) (*search.Spec, *search.Guide) { return testkit.Sample(t) }
 
 // chatEnv is one chat server over a SQLite file.
 type chatEnv struct {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 )
 
@@ -198,49 +199,38 @@ func (c *opConn) held(ctx context.Context, id string) (*intake.Conversation, err
 	if id == "" {
 		return nil, badRequest("conversation: required")
 	}
-	conv, err := c.s.convs.Conversation(ctx, id)
-	if errors.Is(err, intake.ErrNoConversation) {
-		return nil, errNoChat
+	conv, err := c.s.chats.Held(ctx, id, c.user.Name)
+	return conv, deskErr(err)
+}
+
+// deskErr is how the console is told the chat service's refusals.
+func deskErr(err error) error {
+	switch {
+	case errors.Is(err, intake.ErrNoConversation):
+		return errNoChat
+	case errors.Is(err, chat.ErrNotHeld):
+		return errNotYours
+	case errors.Is(err, chat.ErrTaken):
+		return errTaken
 	}
-	if err != nil {
-		return nil, err
-	}
-	if conv.Handoff != intake.HandoffLive || conv.Operator != c.user.Name {
-		return nil, errNotYours
-	}
-	return conv, nil
+	return err
 }
 
 func (c *opConn) take(ctx context.Context, f opRequest) error {
 	if f.Conversation == "" {
 		return badRequest("conversation: required")
 	}
-	before, err := c.s.convs.Conversation(ctx, f.Conversation)
-	if errors.Is(err, intake.ErrNoConversation) {
-		return errNoChat
-	}
-	if err != nil {
-		return err
-	}
-	moved, err := c.s.convs.SetHandoff(ctx, f.Conversation, []string{intake.HandoffWaiting, intake.HandoffOffered}, "",
-		intake.HandoffChange{State: intake.HandoffLive, Operator: c.user.Name, At: c.s.now()})
-	if errors.Is(err, intake.ErrNoConversation) {
-		return errNoChat
-	}
-	if err != nil {
-		return err
-	}
-	if !moved {
-		c.s.broadcastState() // this console's view was stale
-		return errTaken
-	}
-	c.s.metrics.taken(c.s.now().Sub(before.HandoffAt))
 	agent := agentNumber(c.user)
-	text := "工作人员（工号 " + agent + "）已接入，正在为您服务。"
-	if _, err := c.s.addTurn(ctx, f.Conversation, intake.Turn{From: "system", Text: text}); err != nil {
-		return err
+	t, waited, err := c.s.chats.Take(ctx, f.Conversation, c.user.Name, agent)
+	if errors.Is(err, chat.ErrTaken) {
+		c.s.broadcastState() // this console's view was stale
 	}
-	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: intake.HandoffLive, Agent: agent, Text: text, Options: []intake.Option{}})
+	if err != nil {
+		return deskErr(err)
+	}
+	c.s.metrics.taken(waited)
+	c.s.toOperators(turnFrame{Type: "turn", Conversation: f.Conversation, Turn: t})
+	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: intake.HandoffLive, Agent: agent, Text: t.Text, Options: []intake.Option{}})
 	c.s.log.Info("desk: chat taken", "user", c.user.Name)
 	c.s.broadcastState()
 	return nil
@@ -299,18 +289,12 @@ func (c *opConn) release(ctx context.Context, f opRequest) error {
 	if _, err := c.held(ctx, f.Conversation); err != nil {
 		return err
 	}
-	moved, err := c.s.chats.Release(ctx, f.Conversation, c.user.Name)
+	t, err := c.s.chats.Release(ctx, f.Conversation, c.user.Name)
 	if err != nil {
-		return err
+		return deskErr(err)
 	}
-	if !moved {
-		return errNotYours
-	}
-	text := "工作人员已结束对话，智能助手继续为您服务。还有问题可以直接问我。"
-	if _, err := c.s.addTurn(ctx, f.Conversation, intake.Turn{From: "system", Text: text}); err != nil {
-		return err
-	}
-	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: text, Options: []intake.Option{}})
+	c.s.toOperators(turnFrame{Type: "turn", Conversation: f.Conversation, Turn: t})
+	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: t.Text, Options: []intake.Option{}})
 	c.s.broadcastState()
 	return nil
 }

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,40 +13,15 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/bayannur/hotline/internal/testkit"
+
 	"github.com/bayannur/hotline/bot"
-	"github.com/bayannur/hotline/search"
-	"github.com/bayannur/hotline/search/bleve"
 	"github.com/bayannur/hotline/web"
 )
 
-var (
-	botOnce sync.Once
-	theBot  *bot.Bot
-	botErr  error
-)
-
-// sampleBot returns the bot over the built-in guide, built once for the package the way
-// cmd/hotline's loadEngine builds it.
-func sampleBot(t *testing.T) *bot.Bot {
-	t.Helper()
-	botOnce.Do(func() {
-		g, err := search.LoadSample()
-		if err != nil {
-			botErr = err
-			return
-		}
-		idx, an, err := bleve.Build(context.Background(), g, nil)
-		if err != nil {
-			botErr = err
-			return
-		}
-		theBot, botErr = bot.New(g, idx, an)
-	})
-	if botErr != nil {
-		t.Fatal(botErr)
-	}
-	return theBot
-}
+// sampleBot returns the bot over the built-in guide, built once for the process the way
+// cmd/hotline builds it.
+func sampleBot(t *testing.T) *bot.Bot { return testkit.Bot(t) }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 

@@ -1,15 +1,14 @@
 package web
 
 import (
-	"cmp"
 	"encoding/csv"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search"
 )
 
 // GET /api/v1/stats and its CSV tables (docs/rates.md): the four rates of a period's tickets,
@@ -17,59 +16,6 @@ import (
 // the bot settled alone and the topics residents found least helpful.
 
 const maxStatsDays = 366
-
-type statsGroup struct {
-	Key     string        `json:"key"`
-	Label   string        `json:"label"`
-	Tickets int           `json:"tickets"`
-	Rates   []intake.Rate `json:"rates"`
-}
-
-type statsDay struct {
-	Day                string   `json:"day"`
-	Satisfied          int      `json:"satisfied"`
-	BasicallySatisfied int      `json:"basically_satisfied"`
-	Dissatisfied       int      `json:"dissatisfied"`
-	Rate               *float64 `json:"rate"`
-}
-
-type statsOverdue struct {
-	Number    string        `json:"number"`
-	Category  string        `json:"category"`
-	Community string        `json:"community"`
-	Tier      intake.Tier   `json:"tier"`
-	Status    intake.Status `json:"status"`
-	DueBy     time.Time     `json:"due_by"`
-	Assignee  string        `json:"assignee"`
-}
-
-type statsBot struct {
-	intake.ChatStats
-	Share     *float64 `json:"share"`
-	Votes     int      `json:"votes"` // 这个回答有帮助吗 votes: helpful + unhelpful
-	Helpful   int      `json:"helpful"`
-	Unhelpful int      `json:"unhelpful"`
-}
-
-type statsTopic struct {
-	intake.TopicFeedback
-	Title string  `json:"title"`
-	Share float64 `json:"share"` // of votes that were helpful
-}
-
-type statsReport struct {
-	From            string         `json:"from"`
-	To              string         `json:"to"`
-	Tickets         int            `json:"tickets"`
-	Rates           []intake.Rate  `json:"rates"`
-	ByCommunity     []statsGroup   `json:"by_community"`
-	ByCategory      []statsGroup   `json:"by_category"`
-	ByTier          []statsGroup   `json:"by_tier"`
-	Daily           []statsDay     `json:"daily"`
-	Overdue         []statsOverdue `json:"overdue"`
-	Bot             statsBot       `json:"bot"`
-	UnhelpfulTopics []statsTopic   `json:"unhelpful_topics"`
-}
 
 // period reads from and to (dates in Beijing time, to exclusive; default the last 30 days).
 func (s *Server) period(r *http.Request) (from, to time.Time, fe *intake.FieldError) {
@@ -98,102 +44,32 @@ func (s *Server) period(r *http.Request) (from, to time.Time, fe *intake.FieldEr
 	return from, to, nil
 }
 
-func (s *Server) report(r *http.Request) (*statsReport, *intake.FieldError, error) {
+func (s *Server) report(r *http.Request) (*intake.Report, *intake.FieldError, error) {
 	from, to, fe := s.period(r)
 	if fe != nil {
 		return nil, fe, nil
 	}
-	ctx := r.Context()
-	now := s.now()
-	ts, err := s.reports.TicketsCreated(ctx, from, to)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := &statsReport{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Tickets: len(ts),
-		Rates: intake.ComputeRates(ts, now, s.targets)}
-	group := func(key func(*intake.Ticket) string, label func(string) string) []statsGroup {
-		by := map[string][]*intake.Ticket{}
-		for _, t := range ts {
-			by[key(t)] = append(by[key(t)], t)
-		}
-		var gs []statsGroup
-		for k, list := range by {
-			gs = append(gs, statsGroup{Key: k, Label: label(k), Tickets: len(list), Rates: intake.ComputeRates(list, now, s.targets)})
-		}
-		slices.SortFunc(gs, func(a, b statsGroup) int { return cmp.Or(b.Tickets-a.Tickets, strings.Compare(a.Key, b.Key)) })
-		return append([]statsGroup{}, gs...)
-	}
-	out.ByCommunity = group(func(t *intake.Ticket) string { return t.Community }, func(k string) string {
-		if c, ok := s.guide.Community(k); ok && k != "" {
-			return c.TownName + " " + c.Name
-		}
-		return "未指定社区"
-	})
-	out.ByCategory = group(func(t *intake.Ticket) string { return t.Category }, categoryName)
-	tierNames := map[string]string{string(intake.TierGrid): "网格", string(intake.TierCommunity): "社区", string(intake.TierTown): "镇"}
-	out.ByTier = group(func(t *intake.Ticket) string { return string(t.Tier) }, func(k string) string { return cmp.Or(tierNames[k], k) })
+	rep, err := intake.BuildReport(r.Context(), s.reports, intake.ReportPeriod{From: from, To: to, Now: s.now()}, s.targets, reportNames{s.guide})
+	return rep, nil, err
+}
 
-	days := map[string]*statsDay{}
-	for _, t := range ts {
-		for _, rec := range t.Ratings {
-			d := rec.At.In(intake.Beijing).Format(time.DateOnly)
-			if days[d] == nil {
-				days[d] = &statsDay{Day: d}
-			}
-			switch rec.Rating {
-			case intake.Satisfied:
-				days[d].Satisfied++
-			case intake.BasicallySatisfied:
-				days[d].BasicallySatisfied++
-			case intake.Dissatisfied:
-				days[d].Dissatisfied++
-			}
-		}
-	}
-	out.Daily = []statsDay{}
-	for _, d := range days {
-		if n := d.Satisfied + d.BasicallySatisfied + d.Dissatisfied; n > 0 {
-			v := float64(d.Satisfied+d.BasicallySatisfied) / float64(n)
-			d.Rate = &v
-		}
-		out.Daily = append(out.Daily, *d)
-	}
-	slices.SortFunc(out.Daily, func(a, b statsDay) int { return strings.Compare(a.Day, b.Day) })
+// reportNames names the report's communities, categories and topics from the guide and the spec.
+type reportNames struct{ g *search.Guide }
 
-	out.Overdue = []statsOverdue{}
-	for _, t := range ts {
-		if t.Status.Open() && t.Overdue {
-			out.Overdue = append(out.Overdue, statsOverdue{Number: t.Number, Category: t.Category, Community: t.Community,
-				Tier: t.Tier, Status: t.Status, DueBy: t.DueBy, Assignee: t.Assignee})
-		}
+func (n reportNames) Community(id string) string {
+	if c, ok := n.g.Community(id); ok && id != "" {
+		return c.TownName + " " + c.Name
 	}
-	slices.SortFunc(out.Overdue, func(a, b statsOverdue) int { return a.DueBy.Compare(b.DueBy) })
+	return "未指定社区"
+}
 
-	if out.Bot.ChatStats, err = s.reports.ChatStats(ctx, from, to); err != nil {
-		return nil, nil, err
+func (n reportNames) Category(code string) string { return categoryName(code) }
+
+func (n reportNames) Topic(id string) string {
+	if e, ok := n.g.Entry(id); ok {
+		return e.Title
 	}
-	if out.Bot.Conversations > 0 {
-		v := float64(out.Bot.Settled) / float64(out.Bot.Conversations)
-		out.Bot.Share = &v
-	}
-	votes, err := s.reports.FeedbackByTopic(ctx, from, to)
-	if err != nil {
-		return nil, nil, err
-	}
-	out.UnhelpfulTopics = []statsTopic{}
-	for _, v := range votes {
-		out.Bot.Votes += v.Helpful + v.Unhelpful
-		out.Bot.Helpful += v.Helpful
-		out.Bot.Unhelpful += v.Unhelpful
-		if v.Unhelpful > 0 {
-			st := statsTopic{TopicFeedback: v, Share: float64(v.Helpful) / float64(v.Helpful+v.Unhelpful)}
-			if e, ok := s.guide.Entry(v.Topic); ok {
-				st.Title = e.Title
-			}
-			out.UnhelpfulTopics = append(out.UnhelpfulTopics, st)
-		}
-	}
-	return out, nil, nil
+	return ""
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
@@ -209,14 +85,14 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 }
 
 // statsTables are the CSV tables: their header and rows.
-var statsTables = map[string]func(*statsReport) ([]string, [][]string){
-	"rates": func(r *statsReport) ([]string, [][]string) {
+var statsTables = map[string]func(*intake.Report) ([]string, [][]string){
+	"rates": func(r *intake.Report) ([]string, [][]string) {
 		return rateHeader(nil), [][]string{rateCells(nil, r.Rates)}
 	},
 	"communities": groupTable("community"),
 	"categories":  groupTable("category"),
 	"tiers":       groupTable("tier"),
-	"daily": func(r *statsReport) ([]string, [][]string) {
+	"daily": func(r *intake.Report) ([]string, [][]string) {
 		var rows [][]string
 		for _, d := range r.Daily {
 			rows = append(rows, []string{d.Day, strconv.Itoa(d.Satisfied), strconv.Itoa(d.BasicallySatisfied),
@@ -224,7 +100,7 @@ var statsTables = map[string]func(*statsReport) ([]string, [][]string){
 		}
 		return []string{"day", "satisfied", "basically_satisfied", "dissatisfied", "satisfaction_rate"}, rows
 	},
-	"overdue": func(r *statsReport) ([]string, [][]string) {
+	"overdue": func(r *intake.Report) ([]string, [][]string) {
 		var rows [][]string
 		for _, o := range r.Overdue {
 			rows = append(rows, []string{o.Number, o.Category, o.Community, string(o.Tier), string(o.Status),
@@ -232,7 +108,7 @@ var statsTables = map[string]func(*statsReport) ([]string, [][]string){
 		}
 		return []string{"number", "category", "community", "tier", "status", "due_by", "assignee"}, rows
 	},
-	"topics": func(r *statsReport) ([]string, [][]string) {
+	"topics": func(r *intake.Report) ([]string, [][]string) {
 		var rows [][]string
 		for _, t := range r.UnhelpfulTopics {
 			rows = append(rows, []string{t.Topic, t.Title, strconv.Itoa(t.Helpful), strconv.Itoa(t.Unhelpful),
@@ -259,9 +135,9 @@ func rateCells(first []string, rates []intake.Rate) []string {
 	return row
 }
 
-func groupTable(key string) func(*statsReport) ([]string, [][]string) {
-	return func(r *statsReport) ([]string, [][]string) {
-		gs := map[string][]statsGroup{"community": r.ByCommunity, "category": r.ByCategory, "tier": r.ByTier}[key]
+func groupTable(key string) func(*intake.Report) ([]string, [][]string) {
+	return func(r *intake.Report) ([]string, [][]string) {
+		gs := map[string][]intake.ReportGroup{"community": r.ByCommunity, "category": r.ByCategory, "tier": r.ByTier}[key]
 		var rows [][]string
 		for _, g := range gs {
 			rows = append(rows, rateCells([]string{g.Key, g.Label, strconv.Itoa(g.Tickets)}, g.Rates))

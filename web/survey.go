@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
@@ -16,8 +14,6 @@ import (
 // the API with the phone's last four digits, or in the chat the ticket came from — and votes on
 // the bot's answers.
 
-const maxRatingComment = 500
-
 // ratingLabels are the three ratings as residents see them, in order.
 var ratingLabels = []intake.Option{
 	{ID: intake.Satisfied, Label: "满意"},
@@ -25,26 +21,11 @@ var ratingLabels = []intake.Option{
 	{ID: intake.Dissatisfied, Label: "不满意"},
 }
 
-// ratingRequest is a resident's rating, from the API or the chat.
+// ratingRequest is a resident's rating through the API: the rating and the phone's last four
+// digits, which prove it is theirs.
 type ratingRequest struct {
 	PhoneTail string `json:"phone_tail"`
-	Rating    string `json:"rating"`
-	Solved    *bool  `json:"solved"`
-	Comment   string `json:"comment"`
-}
-
-// check names the first bad field of a rating.
-func (r *ratingRequest) check() *intake.FieldError {
-	r.Comment = strings.TrimSpace(r.Comment)
-	switch {
-	case r.Rating != intake.Satisfied && r.Rating != intake.BasicallySatisfied && r.Rating != intake.Dissatisfied:
-		return &intake.FieldError{Field: "rating", Reason: "must be satisfied, basically_satisfied or dissatisfied"}
-	case r.Solved == nil:
-		return &intake.FieldError{Field: "solved", Reason: "say whether the problem was solved: true or false"}
-	case utf8.RuneCountInString(r.Comment) > maxRatingComment || !utf8.ValidString(r.Comment):
-		return &intake.FieldError{Field: "comment", Reason: "at most 500 characters"}
-	}
-	return nil
+	intake.Rating
 }
 
 // surveyError is how a refused rating is told: an HTTP status, a code and the resident's text.
@@ -55,14 +36,11 @@ type surveyError struct {
 
 // rate applies a resident's rating to a resolved ticket (amend: change the one given) and says
 // why it was refused, if it was.
-func (s *Server) rate(ctx context.Context, t *intake.Ticket, req ratingRequest, amend bool) (*intake.Ticket, *surveyError, error) {
-	if t.Status != intake.Resolved && t.Status != intake.Rated {
-		return nil, &surveyError{http.StatusConflict, "not_resolved", "工单还没有办结，办结后再评价 (the ticket is not resolved)"}, nil
-	}
-	got, err := s.intake.Apply(ctx, t.Number, t.Version, intake.Change{
-		Action: intake.ActRate, Actor: "resident", Rating: req.Rating, Solved: req.Solved, Note: req.Comment, Amend: amend,
-	})
+func (s *Server) rate(ctx context.Context, t *intake.Ticket, r intake.Rating, amend bool) (*intake.Ticket, *surveyError, error) {
+	got, err := s.intake.Rate(ctx, t, r, amend)
 	switch {
+	case errors.Is(err, intake.ErrNotResolved):
+		return nil, &surveyError{http.StatusConflict, "not_resolved", "工单还没有办结，办结后再评价 (the ticket is not resolved)"}, nil
 	case errors.Is(err, intake.ErrAlreadyRated):
 		return nil, &surveyError{http.StatusConflict, "already_rated", "这次办理已经评价过了，24小时内可以修改 (already rated; change it with PUT)"}, nil
 	case errors.Is(err, intake.ErrTooLate):
@@ -87,7 +65,7 @@ func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	if fe := req.check(); fe != nil {
+	if fe := req.Check(); fe != nil {
 		s.writeIntakeError(w, fe)
 		return
 	}
@@ -100,7 +78,7 @@ func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "rate", err)
 		return
 	}
-	got, refused, err := s.rate(r.Context(), t, req, r.Method == http.MethodPut)
+	got, refused, err := s.rate(r.Context(), t, req.Rating, r.Method == http.MethodPut)
 	if err != nil {
 		s.internal(w, "rate", err)
 		return
@@ -180,8 +158,8 @@ func (c *chatConn) rateInChat(f rateFrame) {
 		c.fail(errRateLimited, "发送太快了，请稍后再试 (rate limited)", f.ID)
 		return
 	}
-	req := ratingRequest{Rating: f.Rating, Solved: f.Solved, Comment: f.Comment}
-	if fe := req.check(); fe != nil {
+	req := intake.Rating{Rating: f.Rating, Solved: f.Solved, Comment: f.Comment}
+	if fe := req.Check(); fe != nil {
 		c.fail("bad_rating", chatRatingText[fe.Field], f.ID)
 		return
 	}
