@@ -233,9 +233,7 @@ func applyResolve(a *applying) error {
 	onTime := !a.now.After(t.DueBy)
 	next.ResolvedOnTime, next.ResolvedAt = &onTime, a.now
 	if extensionWaiting(t) {
-		ext := *t.Extension
-		ext.State = ExtensionRefused // moot once the work is done
-		next.Extension = &ext
+		a.decideExtension(ExtensionRefused) // moot once the work is done
 	}
 	return nil
 }
@@ -264,28 +262,30 @@ func applyRequestExtension(a *applying) error {
 }
 
 func applyApproveExtension(a *applying) error {
-	if !extensionWaiting(a.old) {
-		return errNoExtensionWaiting
+	ext, err := a.decideExtension(ExtensionApproved)
+	if err != nil {
+		return err
 	}
-	ext := *a.old.Extension
-	ext.State = ExtensionApproved
-	a.next.Extension = &ext
 	a.next.DueBy = ext.Until
 	a.next.Overdue = !a.now.Before(a.next.DueBy)
 	return nil
 }
 
 func applyRefuseExtension(a *applying) error {
-	if !extensionWaiting(a.old) {
-		return errNoExtensionWaiting
-	}
-	ext := *a.old.Extension
-	ext.State = ExtensionRefused
-	a.next.Extension = &ext
-	return nil
+	_, err := a.decideExtension(ExtensionRefused)
+	return err
 }
 
-var errNoExtensionWaiting = fmt.Errorf("%w: no extension is waiting for approval", ErrTransition)
+// decideExtension answers the extension waiting for approval: approved or refused.
+func (a *applying) decideExtension(state string) (*Extension, error) {
+	if !extensionWaiting(a.old) {
+		return nil, fmt.Errorf("%w: no extension is waiting for approval", ErrTransition)
+	}
+	ext := *a.old.Extension
+	ext.State = state
+	a.next.Extension = &ext
+	return &ext, nil
+}
 
 func applyUrge(a *applying) error {
 	t, next := a.old, a.next
