@@ -136,7 +136,10 @@ const (
 	ExtensionRefused   = "refused"
 )
 
-// Ticket is one work order.
+// Ticket is one work order. What the resident reported stays flat; what the lifecycle keeps
+// about the ticket is grouped (Deadlines, Marks, Evaluation, Timeliness). The groups are embedded,
+// so t.DueBy still reads and the JSON stays flat, in the same order: a group sits where its fields
+// were.
 type Ticket struct {
 	Number         string   `json:"number"`
 	Category       string   `json:"category"`
@@ -156,31 +159,54 @@ type Ticket struct {
 	Assignee       string   `json:"assignee,omitempty"`
 	Status         Status   `json:"status"`
 	// Steps holds when the ticket first reached each status.
-	Steps     map[Status]time.Time `json:"steps"`
-	SignBy    time.Time            `json:"sign_by"`
-	DueBy     time.Time            `json:"due_by"`
-	Extension *Extension           `json:"extension,omitempty"`
-	Urged     int                  `json:"urged"`
-	Overdue   bool                 `json:"overdue"`
-	Reopened  int                  `json:"reopened"`
-	Reply     string               `json:"reply,omitempty"`
-	Rating    string               `json:"rating,omitempty"`
-	Solved    *bool                `json:"solved,omitempty"`
+	Steps map[Status]time.Time `json:"steps"`
+	Deadlines
+	Marks
+	Reply string `json:"reply,omitempty"`
+	Evaluation
+	// Ratings are every rating the ticket was given, one per resolution (a change within 24
+	// hours replaces it): 不满意 reopens a ticket, and still counts.
+	Ratings []RatingRecord `json:"ratings,omitempty"`
+	Timeliness
+	Created time.Time `json:"created_at"`
+	Updated time.Time `json:"updated_at"`
+	Version int       `json:"version"`
+}
+
+// Deadlines are the ticket's clocks now in force: sign by (签收时限), finish by (办结时限), and
+// the extension (延期) asked for, which moves DueBy once approved.
+type Deadlines struct {
+	SignBy    time.Time  `json:"sign_by"`
+	DueBy     time.Time  `json:"due_by"`
+	Extension *Extension `json:"extension,omitempty"`
+}
+
+// Marks are what pressed on a ticket: how often it was urged (催办) and reopened (重办), and
+// whether it is past its finish deadline (超期).
+type Marks struct {
+	Urged    int  `json:"urged"`
+	Overdue  bool `json:"overdue"`
+	Reopened int  `json:"reopened"`
+}
+
+// Evaluation is the resident's rating of the latest resolution (回访评价); reopening the ticket
+// clears it, as the next resolution is rated afresh (Ticket.Ratings keeps them all).
+type Evaluation struct {
+	Rating string `json:"rating,omitempty"`
+	Solved *bool  `json:"solved,omitempty"`
 	// RatingNote is the resident's comment with the rating; RatedAt when the rating of this
 	// resolution was first given (it may be changed for 24 hours).
 	RatingNote string    `json:"rating_note,omitempty"`
 	RatedAt    time.Time `json:"rated_at,omitzero"`
-	// Ratings are every rating the ticket was given, one per resolution (a change within 24
-	// hours replaces it): 不满意 reopens a ticket, and still counts.
-	Ratings []RatingRecord `json:"ratings,omitempty"`
-	// For the four rates: whether the first signature met the sign deadline then in force, and
-	// whether the latest resolution (at ResolvedAt) met the finish deadline then in force.
+}
+
+// Timeliness is what the four rates read: whether the first signature met the sign deadline
+// then in force, and whether the latest resolution (at ResolvedAt) met the finish deadline then
+// in force.
+type Timeliness struct {
 	SignedOnTime   *bool     `json:"signed_on_time,omitempty"`
 	ResolvedOnTime *bool     `json:"resolved_on_time,omitempty"`
 	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
-	Created        time.Time `json:"created_at"`
-	Updated        time.Time `json:"updated_at"`
-	Version        int       `json:"version"`
 }
 
 // RatingRecord is one resolution's rating.

@@ -68,7 +68,8 @@ func ticketIn(s intake.Status) *intake.Ticket {
 		Description: "虹亚小区3号楼门口路灯不亮", Address: "虹亚小区3号楼", Lat: &lat, Lng: &lng,
 		Phone: "13812345678", Channel: intake.ChannelAPI, Assignee: "网格员 廖某凤",
 		Status: s, Steps: map[intake.Status]time.Time{intake.Received: t0},
-		SignBy: t0.Add(2 * time.Hour), DueBy: sla.Calendar.AddWorkingDays(t0, 5),
+		Deadlines: intake.Deadlines{
+			SignBy: t0.Add(2 * time.Hour), DueBy: sla.Calendar.AddWorkingDays(t0, 5)},
 		Created: t0, Updated: t0.Add(10 * time.Minute), Version: 4,
 	}
 	path := map[intake.Status][]intake.Status{
