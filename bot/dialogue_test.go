@@ -296,3 +296,21 @@ func TestConfirmingAsksTheCallerForTheTicket(t *testing.T) {
 		t.Errorf("after Opened: %+v", done)
 	}
 }
+
+// The menu's 找社区和网格员 gives the known community's card at once, and asks which community
+// when none is known.
+func TestMenuContact(t *testing.T) {
+	c := newChat(t, "wy-jinqiao")
+	r := c.choose(bot.Contact)
+	if r.Decision != bot.Contact || r.Contact == nil || r.Contact.CommunityID != "wy-jinqiao" || len(r.Contact.People) == 0 {
+		t.Fatalf("with a known community: %s %+v", r.Decision, r.Contact)
+	}
+	c = newChat(t, "")
+	r = c.choose(bot.Contact)
+	if r.Decision != bot.Contact || r.Contact != nil || len(r.Options) < 2 || !strings.HasPrefix(r.Options[0].ID, "community:") {
+		t.Fatalf("without one the bot asks which: %s %+v", r.Decision, r.Options)
+	}
+	if r = c.choose(r.Options[0].ID); r.Contact == nil || c.community == "" {
+		t.Errorf("picking a community gives its card and remembers it: %+v, %q", r.Contact, c.community)
+	}
+}
