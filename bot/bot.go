@@ -13,9 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bayannur/hotline/intake"
-
 	"github.com/bayannur/hotline/bot/model"
+	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/zh"
 )

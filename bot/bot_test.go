@@ -10,9 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/bayannur/hotline/internal/testkit"
-
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/bleve"
 )

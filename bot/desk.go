@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/bayannur/hotline/intake"
-
 	"github.com/bayannur/hotline/search"
 )
 

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/bayannur/hotline/intake"
-
 	"github.com/bayannur/hotline/search"
 )
 

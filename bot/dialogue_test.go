@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/intake"
-
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
 )
 
 // fakeDesk records the tickets a dialogue opens.

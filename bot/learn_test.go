@@ -7,9 +7,8 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/bayannur/hotline/intake"
-
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/bleve"
 )

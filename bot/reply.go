@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/bayannur/hotline/intake"
-
 	"github.com/bayannur/hotline/search"
 )
 

@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/bayannur/hotline/intake"
-
 	"github.com/bayannur/hotline/search"
 )
 

@@ -17,14 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayannur/hotline/internal/testkit"
-
 	"github.com/gorilla/websocket"
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/sqlite"
+	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/web"
 )

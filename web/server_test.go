@@ -13,9 +13,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/bayannur/hotline/internal/testkit"
-
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/web"
 )
 
