@@ -2,45 +2,24 @@ package postgres
 
 import (
 	"context"
-	"embed"
 	"fmt"
-	"io/fs"
 
-	mig "github.com/bayannur/hotline/intake/internal/migrations"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bayannur/hotline/intake/internal/migrations"
 )
-
-// migrationFiles are applied in the order of their number and recorded in schema_migrations. Add
-// a file, never edit one that has shipped.
-//
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// migrations are the embedded migrations, read once.
-var migrations = mustReadMigrations(migrationFiles, "migrations")
-
-type migration = mig.Migration
 
 // migrateLock is the pg_advisory_xact_lock key that serializes the migrations of the nodes
 // starting at once on one database (advisory locks are per database).
 const migrateLock = 0x686f746c696e65 // "hotline"
 
-func mustReadMigrations(fsys fs.FS, dir string) []migration {
-	ms, err := readMigrations(fsys, dir)
-	if err != nil {
-		panic(err) // the embedded files are wrong: a build that cannot work
-	}
-	return ms
-}
-
-// readMigrations lists the NNNN_name.sql files of dir in fsys, sorted by number.
-func readMigrations(fsys fs.FS, dir string) ([]migration, error) { return mig.Read(fsys, dir) }
-
 // migrate applies the migrations the database does not have yet, all in one transaction that
 // first takes an advisory lock: of several nodes starting at once, one migrates and the others
-// wait for it, then find nothing left to do. A migration that fails rolls them all back.
-func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) error {
+// wait for it, then find nothing left to do. A migration that fails rolls them all back. A
+// migration with nothing to do in PostgreSQL is recorded all the same. Before looking at what is
+// applied it moves the records of an older history to their versions in ms (renumbered).
+func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migrations.Migration, renumbered []migrations.Renumbering) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLock)); err != nil {
 			return fmt.Errorf("migration lock: %w", err)
@@ -51,6 +30,21 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) error {
 			applied timestamptz NOT NULL DEFAULT clock_timestamp()
 		)`); err != nil {
 			return fmt.Errorf("schema_migrations: %w", err)
+		}
+		for _, r := range renumbered {
+			name := ""
+			for _, m := range ms {
+				if m.Version == r.To {
+					name = m.Name
+				}
+			}
+			if name == "" {
+				return fmt.Errorf("renumbering %s: no migration %d", r.Name, r.To)
+			}
+			if _, err := tx.Exec(ctx, "UPDATE schema_migrations SET version = $1, name = $2 WHERE version = $3 AND name = $4",
+				r.To, name, r.Version, r.Name); err != nil {
+				return fmt.Errorf("renumbering %s: %w", r.Name, err)
+			}
 		}
 		rows, _ := tx.Query(ctx, "SELECT version FROM schema_migrations")
 		versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
@@ -65,9 +59,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) error {
 			if have[m.Version] {
 				continue
 			}
-			// Without arguments Exec uses the simple protocol, which runs several statements.
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %s: %w", m.Name, err)
+			if m.SQL != "" {
+				// Without arguments Exec uses the simple protocol, which runs several statements.
+				if _, err := tx.Exec(ctx, m.SQL); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
 			}
 			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)

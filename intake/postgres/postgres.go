@@ -19,19 +19,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
 )
 
 // Store is an intake.Store on a PostgreSQL database. It is safe for concurrent use, and several
-// processes may use one database at once.
+// processes may use one database at once. What its code shares with intake/sqlite is
+// sqlstore.Shared's, run on its pool.
 type Store struct {
+	sqlstore.Shared
 	pool *pgxpool.Pool
 }
 
@@ -54,11 +56,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	if err := migrate(ctx, pool, migrations); err != nil {
+	ms, err := migrations.For(sqlstore.Postgres)
+	if err == nil {
+		err = migrate(ctx, pool, ms, migrations.Renumbered(sqlstore.Postgres))
+	}
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.Postgres, conn{pool}), Write: s.write, Tx: s.tx, Wrap: wrap}
+	return s, nil
 }
 
 // Close closes the connections, waiting for those in use to be given back.
@@ -111,65 +119,44 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
+// write runs fn, whose writes are one statement, on the pool.
+func (s *Store) write(ctx context.Context, fn func(context.Context, sqlstore.DB) error) error {
+	return fn(ctx, s.Read)
+}
+
 // tx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.
-func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+func (s *Store) tx(ctx context.Context, fn func(context.Context, sqlstore.DB) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, sqlstore.New(sqlstore.Postgres, conn{tx})) })
 }
 
-// The times the store takes are those SQLite's unix nanoseconds can hold, so that both stores
-// take the same tickets.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// stamp is a time as stored: at, to the microsecond (nil for the zero time), and the nanoseconds
-// past it.
-type stamp struct {
-	at *time.Time
-	ns int16
+// conn adapts the pool or a transaction to sqlstore.Conn.
+type conn struct {
+	q interface {
+		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	}
 }
 
-// toStamp splits t for storing; a time outside the years 1678 to 2262 is intake.ErrInvalid.
-func toStamp(name string, t time.Time) (stamp, error) {
-	if t.IsZero() {
-		return stamp{}, nil
-	}
-	if t.Before(minTime) || t.After(maxTime) {
-		return stamp{}, fmt.Errorf("%w: %s %s is outside the years 1678 to 2262", intake.ErrInvalid, name, t.Format(time.RFC3339))
-	}
-	return clampStamp(t), nil
+func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ct, err := c.q.Exec(ctx, query, args...)
+	return ct.RowsAffected(), err
 }
 
-// clampStamp splits t for a comparison, where any time will do: the zero time and times before
-// 1678 as the smallest, times after 2262 as the largest (as intake/sqlite compares).
-func clampStamp(t time.Time) stamp {
-	switch {
-	case t.IsZero() || t.Before(minTime):
-		t = minTime
-	case t.After(maxTime):
-		t = maxTime
-	}
-	ns := t.Nanosecond() % 1000
-	at := t.Add(-time.Duration(ns)).UTC()
-	return stamp{at: &at, ns: int16(ns)}
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return c.q.QueryRow(ctx, query, args...)
 }
 
-// args are the values of the stamp's two columns.
-func (s stamp) args() []any {
-	if s.at == nil {
-		return []any{nil, int16(0)}
-	}
-	return []any{*s.at, s.ns}
+func (c conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return c.q.Query(ctx, query, args...)
 }
 
-// dest are the scan destinations of the stamp's two columns.
-func (s *stamp) dest() []any { return []any{&s.at, &s.ns} }
-
-// time is the stored time in UTC, or the zero time for NULL.
-func (s stamp) time() time.Time {
-	if s.at == nil {
-		return time.Time{}
+func (conn) Violated(err error) sqlstore.Constraint {
+	switch code(err) {
+	case uniqueViolation:
+		return sqlstore.Unique
+	case foreignKeyViolation:
+		return sqlstore.ForeignKey
 	}
-	return s.at.UTC().Add(time.Duration(s.ns))
+	return sqlstore.NoConstraint
 }

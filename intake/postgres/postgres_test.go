@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
 	"github.com/bayannur/hotline/intake/postgres/pgtest"
 	"github.com/bayannur/hotline/intake/storetest"
 )
@@ -86,8 +88,12 @@ func TestMigrationsOnceConcurrentOpens(t *testing.T) {
 		return scalar[string](t, s, "SELECT string_agg(version || ':' || name || ':' || applied, ' ' ORDER BY version) FROM schema_migrations")
 	}
 	first := applied()
-	if got := strings.Count(first, ".sql"); got != len(migrations) {
-		t.Errorf("schema_migrations %q; want %d rows", first, len(migrations))
+	ms, err := migrations.For(sqlstore.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(first, ".sql"); got != len(ms) {
+		t.Errorf("schema_migrations %q; want %d rows", first, len(ms))
 	}
 	// The seeded canned replies were inserted once.
 	if n := scalar[int](t, s, "SELECT count(*) FROM canned_replies"); n != 4 {
@@ -116,11 +122,11 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 		"m/README":         {Data: []byte("not a migration")},
 	}
 	for range 2 {
-		ms, err := readMigrations(fsys, "m")
+		ms, err := migrations.Read(fsys, "m", sqlstore.Postgres)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := migrate(ctx, pool, ms); err != nil {
+		if err := migrate(ctx, pool, ms, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,8 +137,8 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE b (y integer);\nINSERT INTO nowhere VALUES (1);")}
 	fsys["m/0012_fine.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE c (z integer);")}
-	ms, _ := readMigrations(fsys, "m")
-	if err := migrate(ctx, pool, ms); err == nil || !strings.Contains(err.Error(), "0011_broken.sql") {
+	ms, _ := migrations.Read(fsys, "m", sqlstore.Postgres)
+	if err := migrate(ctx, pool, ms, nil); err == nil || !strings.Contains(err.Error(), "0011_broken.sql") {
 		t.Errorf("broken migration: err = %v; want one naming the file", err)
 	}
 	var tables, recorded int
@@ -144,7 +150,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("")}
 	fsys["m/11_dup.sql"] = &fstest.MapFile{Data: []byte("")}
-	if _, err := readMigrations(fsys, "m"); err == nil {
+	if _, err := migrations.Read(fsys, "m", sqlstore.Postgres); err == nil {
 		t.Error("two migrations numbered 11: want an error")
 	}
 }
@@ -496,10 +502,10 @@ func TestQueryPlans(t *testing.T) {
 		}
 		return strings.Join(lines, "\n")
 	}
-	if p := plan("SELECT " + ticketSelect + " FROM tickets" + listOrder + " LIMIT 100"); !strings.Contains(p, "tickets_queue") || strings.Contains(p, "Sort") {
+	if p := plan("SELECT " + sqlstore.Postgres.TicketSelect() + " FROM tickets " + sqlstore.Postgres.ListOrder() + " LIMIT 100"); !strings.Contains(p, "tickets_queue") || strings.Contains(p, "Sort") {
 		t.Errorf("List plan:\n%s\nwant tickets_queue and no sort", p)
 	}
-	p := plan(lateQuery, clampStamp(time.Now()).args()...)
+	p := plan(lateQuery, sqlstore.Postgres.Bound(time.Now())...)
 	for _, idx := range []string{"tickets_sign_late", "tickets_due_late"} {
 		if !strings.Contains(p, idx) {
 			t.Errorf("Late plan:\n%s\nwant %s", p, idx)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
 )
 
 // The conversations' behaviour, reopening the store included, is tested by the conformance suite
@@ -17,7 +19,7 @@ import (
 // TestChatMigrationOnOldDatabase opens a database made by the store before 0002 existed.
 func TestChatMigrationOnOldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	ms, err := readMigrations(migrations, "migrations")
+	ms, err := migrations.For(sqlstore.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}

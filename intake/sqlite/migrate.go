@@ -3,30 +3,19 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
-	mig "github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/migrations"
 )
 
-// migrations are applied in the order of their number, each in its own transaction, and recorded
-// in schema_migrations. Add a file, never edit one that has shipped.
-//
-//go:embed migrations/*.sql
-var migrations embed.FS
-
-type migration = mig.Migration
-
-// readMigrations lists the NNNN_name.sql files of dir in fsys, sorted by number.
-func readMigrations(fsys fs.FS, dir string) ([]migration, error) { return mig.Read(fsys, dir) }
-
-// migrate applies the migrations the database does not have yet. Each runs in a BEGIN IMMEDIATE
-// transaction that first checks schema_migrations again, so two processes opening the same new
-// file cannot both apply one.
-func migrate(ctx context.Context, conn *sql.Conn, ms []migration) error {
+// migrate applies the migrations the database does not have yet, in the order of their number,
+// and records them in schema_migrations (one with nothing to do in SQLite too). Each runs in a
+// BEGIN IMMEDIATE transaction that first checks schema_migrations again, so two processes opening
+// the same new file cannot both apply one. SQLite's history is the list's own: nothing was
+// renumbered (migrations.Renumbered).
+func migrate(ctx context.Context, conn *sql.Conn, ms []migrations.Migration) error {
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name    TEXT    NOT NULL,
@@ -42,7 +31,7 @@ func migrate(ctx context.Context, conn *sql.Conn, ms []migration) error {
 	return nil
 }
 
-func applyMigration(ctx context.Context, conn *sql.Conn, m migration) (err error) {
+func applyMigration(ctx context.Context, conn *sql.Conn, m migrations.Migration) (err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -60,8 +49,10 @@ func applyMigration(ctx context.Context, conn *sql.Conn, m migration) (err error
 		_, err := conn.ExecContext(ctx, "COMMIT")
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
-		return err
+	if m.SQL != "" {
+		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
+			return err
+		}
 	}
 	if _, err := conn.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
 		m.Version, m.Name, time.Now().UnixNano()); err != nil {

@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -34,8 +36,11 @@ const (
 	busyTimeoutMS = 10000 // another process (a backup, the sqlite3 shell) holding the lock
 )
 
-// Store is an intake.Store on one SQLite file. It is safe for concurrent use.
+// Store is an intake.Store on one SQLite file. It is safe for concurrent use. What its code shares
+// with intake/postgres is sqlstore.Shared's, run on its reader pool and in its writer's batches.
 type Store struct {
+	sqlstore.Shared
+
 	path string
 	rdb  *sql.DB // readers: query_only, several connections
 	wdb  *sql.DB // the one write connection, owned by the writer goroutine
@@ -52,7 +57,12 @@ type Store struct {
 	closeErr  error
 }
 
-var _ intake.Store = (*Store)(nil)
+var (
+	_ intake.Store         = (*Store)(nil)
+	_ intake.Conversations = (*Store)(nil)
+	_ intake.CannedReplies = (*Store)(nil)
+	_ intake.Reports       = (*Store)(nil)
+)
 
 // Open opens the database at path, creating the file if it is missing, and applies the
 // migrations it does not have yet. The directory must exist.
@@ -81,36 +91,36 @@ func Open(path string) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	conn, err := s.wdb.Conn(ctx)
+	wc, err := s.wdb.Conn(ctx)
 	if err != nil {
 		return fail(err)
 	}
 	var mode string
-	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		conn.Close()
+	if err := wc.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		wc.Close()
 		return fail(err)
 	}
 	if !strings.EqualFold(mode, "wal") {
-		conn.Close()
+		wc.Close()
 		return fail(fmt.Errorf("journal_mode is %s, want wal", mode))
 	}
-	ms, err := readMigrations(migrations, "migrations")
+	ms, err := migrations.For(sqlstore.SQLite)
 	if err != nil {
-		conn.Close()
+		wc.Close()
 		return fail(err)
 	}
-	if err := migrate(ctx, conn, ms); err != nil {
-		conn.Close()
+	if err := migrate(ctx, wc, ms); err != nil {
+		wc.Close()
 		return fail(err)
 	}
 	// SQLite syncs the directory when it creates the WAL, but not when it creates the database
 	// file itself: without this a power cut could lose a brand-new file and all it holds.
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		conn.Close()
+		wc.Close()
 		return fail(err)
 	}
-	if s.w, err = newWriter(ctx, conn); err != nil {
-		conn.Close()
+	if s.w, err = newWriter(ctx, wc); err != nil {
+		wc.Close()
 		return fail(err)
 	}
 	s.rdb, err = sql.Open("sqlite", dsn(path, true))
@@ -122,6 +132,7 @@ func Open(path string) (*Store, error) {
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return fail(err)
 	}
+	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.SQLite, conn{s.rdb}), Write: s.run, Tx: s.run, Wrap: wrap}
 	go s.writeLoop()
 	return s, nil
 }
@@ -194,6 +205,12 @@ func (s *Store) write(ctx context.Context, run func(w *writer) error) error {
 		return err
 	}
 	return <-o.done
+}
+
+// run runs fn in the writer's batch, where any write is a transaction of its own (a savepoint);
+// fn's ctx is not the caller's, whose cancellation must not interrupt the others' writes.
+func (s *Store) run(ctx context.Context, fn func(context.Context, sqlstore.DB) error) error {
+	return s.write(ctx, func(w *writer) error { return fn(context.Background(), w.db) })
 }
 
 func (s *Store) enqueue(ctx context.Context, o *op) error {
@@ -322,18 +339,20 @@ func (s *Store) runBatch(batch []*op) {
 // it after Open.
 type writer struct {
 	conn  *sql.Conn
+	db    sqlstore.DB // conn, for the shared code
 	stmts []*sql.Stmt
 
 	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
 
-	idemGet, counterNext, ticketInsert, eventInsert, idemInsert *sql.Stmt
-	ticketUpdate, ticketExists, ticketGet                       *sql.Stmt
-	userInsert, userExists, passwordSet                         *sql.Stmt
-	sessionInsert, sessionDelete, tokenInsert                   *sql.Stmt
+	// Create's and Update's, the writes the service makes most.
+	idemGet, counterNext, ticketInsert, eventInsert, idemInsert, ticketUpdate, ticketGet *sql.Stmt
 }
 
-func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
-	w := &writer{conn: conn}
+func newWriter(ctx context.Context, c *sql.Conn) (*writer, error) {
+	w := &writer{conn: c, db: sqlstore.New(sqlstore.SQLite, conn{c})}
+	d := sqlstore.SQLite
+	ticketCols := "number, " + d.TicketColumns()
+	eventCols := "number, " + d.EventColumns()
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
@@ -347,22 +366,13 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 		{&w.idemGet, "SELECT number FROM idempotency WHERE key = ?"},
 		{&w.counterNext, `INSERT INTO day_counters (day, last) VALUES (?, 1)
 			ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last`},
-		{&w.ticketInsert, "INSERT INTO tickets (number, " + ticketSetColumns + ") VALUES (?" +
-			strings.Repeat(", ?", len(ticketColumns)) + ")"},
-		{&w.eventInsert, `INSERT INTO events (number, at, actor, action, from_status, to_status, note)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&w.ticketInsert, "INSERT INTO tickets (" + ticketCols + ") VALUES (" + sqlstore.Placeholders(ticketCols) + ")"},
+		{&w.eventInsert, "INSERT INTO events (" + eventCols + ") VALUES (" + sqlstore.Placeholders(eventCols) + ")"},
 		{&w.idemInsert, "INSERT INTO idempotency (key, number, created) VALUES (?, ?, ?)"},
-		{&w.ticketUpdate, "UPDATE tickets SET " + ticketUpdateSet + " WHERE number = ? AND version = ?"},
-		{&w.ticketExists, "SELECT 1 FROM tickets WHERE number = ?"},
-		{&w.ticketGet, "SELECT " + ticketSelect + " FROM tickets WHERE number = ?"},
-		{&w.userInsert, "INSERT INTO users (name, role, grid, password_hash, created) VALUES (?, ?, ?, ?, ?)"},
-		{&w.userExists, "SELECT 1 FROM users WHERE name = ?"},
-		{&w.passwordSet, "UPDATE users SET password_hash = ? WHERE name = ?"},
-		{&w.sessionInsert, "INSERT INTO sessions (token_hash, user_name, csrf, expires) VALUES (?, ?, ?, ?)"},
-		{&w.sessionDelete, "DELETE FROM sessions WHERE token_hash = ?"},
-		{&w.tokenInsert, "INSERT INTO api_tokens (token_hash, user_name, label, created) VALUES (?, ?, ?, ?)"},
+		{&w.ticketUpdate, d.TicketUpdate()},
+		{&w.ticketGet, "SELECT " + d.TicketSelect() + " FROM tickets WHERE number = ?"},
 	} {
-		st, err := conn.PrepareContext(ctx, p.sql)
+		st, err := c.PrepareContext(ctx, p.sql)
 		if err != nil {
 			w.close()
 			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
@@ -388,11 +398,67 @@ func (w *writer) close() error {
 	return errors.Join(errs...)
 }
 
-// duplicate reports whether err is the violation of a primary key or unique constraint.
-func duplicate(err error) bool {
+// conn adapts database/sql to sqlstore.Conn: the read pool, or the writer's connection.
+type conn struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+}
+
+func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return c.q.QueryRowContext(ctx, query, args...)
+}
+
+func (c conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := c.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return closer{rows}, nil
+}
+
+// closer is *sql.Rows with sqlstore.Rows' Close; a close error is the one Err reports.
+type closer struct{ *sql.Rows }
+
+func (r closer) Close() { r.Rows.Close() }
+
+func (conn) Violated(err error) sqlstore.Constraint {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
-		return e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+		switch e.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return sqlstore.Unique
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return sqlstore.ForeignKey
+		}
 	}
-	return false
+	return sqlstore.NoConstraint
+}
+
+// duplicate reports whether err is the violation of a primary key or unique constraint.
+func duplicate(err error) bool { return conn{}.Violated(err) == sqlstore.Unique }
+
+// wrap adds the operation to a database error; the domain errors (intake.ErrNotFound…) and ctx's
+// pass through unchanged, for their messages are meant for the caller.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, e := range []error{intake.ErrInvalid, intake.ErrNotFound, intake.ErrConflict, intake.ErrNoConversation,
+		context.Canceled, context.DeadlineExceeded, ErrClosed} {
+		if errors.Is(err, e) {
+			return err
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
 }

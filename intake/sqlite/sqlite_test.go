@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
 	"github.com/bayannur/hotline/intake/storetest"
 )
 
@@ -77,7 +79,7 @@ func TestOpenOddPath(t *testing.T) {
 
 func TestMigrationsOnceAcrossReopen(t *testing.T) {
 	s, path := openTemp(t)
-	ms, err := readMigrations(migrations, "migrations")
+	ms, err := migrations.For(sqlstore.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 		"m/README":         {Data: []byte("not a migration")},
 	}
 	for range 2 {
-		ms, err := readMigrations(fsys, "m")
+		ms, err := migrations.Read(fsys, "m", sqlstore.SQLite)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +147,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 	}
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE b (y INTEGER);\nINSERT INTO nowhere VALUES (1);")}
-	ms, _ := readMigrations(fsys, "m")
+	ms, _ := migrations.Read(fsys, "m", sqlstore.SQLite)
 	if err := migrate(ctx, conn, ms); err == nil || !strings.Contains(err.Error(), "0011_broken.sql") {
 		t.Errorf("broken migration: err = %v; want one naming the file", err)
 	}
@@ -159,7 +161,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("")}
 	fsys["m/11_dup.sql"] = &fstest.MapFile{Data: []byte("")}
-	if _, err := readMigrations(fsys, "m"); err == nil {
+	if _, err := migrations.Read(fsys, "m", sqlstore.SQLite); err == nil {
 		t.Error("two migrations numbered 11: want an error")
 	}
 }
@@ -179,7 +181,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 
 	insert := func(number string) func(w *writer) error {
 		return func(w *writer) error {
-			args, err := ticketArgs(storetest.Ticket(time.Now()))
+			args, err := sqlstore.SQLite.TicketArgs(storetest.Ticket(time.Now()))
 			if err != nil {
 				return err
 			}
@@ -252,7 +254,7 @@ func TestCloseDrainsQueue(t *testing.T) {
 			if i%100 != 0 {
 				return nil
 			}
-			args, err := ticketArgs(storetest.Ticket(time.Now()))
+			args, err := sqlstore.SQLite.TicketArgs(storetest.Ticket(time.Now()))
 			if err != nil {
 				return err
 			}

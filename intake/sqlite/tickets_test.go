@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
 )
 
 // The tickets' behaviour is tested by the conformance suite (conformance_test.go).
@@ -32,7 +34,7 @@ func TestQueryPlans(t *testing.T) {
 		}
 		return strings.Join(lines, "\n")
 	}
-	if p := plan("SELECT " + ticketSelect + " FROM tickets" + listOrder + " LIMIT 100"); !strings.Contains(p, "tickets_queue") || strings.Contains(p, "TEMP B-TREE") {
+	if p := plan("SELECT " + sqlstore.SQLite.TicketSelect() + " FROM tickets " + sqlstore.SQLite.ListOrder() + " LIMIT 100"); !strings.Contains(p, "tickets_queue") || strings.Contains(p, "TEMP B-TREE") {
 		t.Errorf("List plan:\n%s\nwant tickets_queue and no sort", p)
 	}
 	p := plan(lateQuery, time.Now().UnixNano())

@@ -1,0 +1,127 @@
+package migrations
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"testing"
+	"testing/fstest"
+
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
+)
+
+// The shipped files, byte for byte: databases in service were made by them, and the stores' tests
+// of old databases apply them as the old code did. A new migration is a new file (add it here).
+var shipped = map[string]string{
+	"0001_init.sqlite.sql":          "bddc362bff18f8281ba635aebff12ebb023d29e4154e46920126edb610b82d5e",
+	"0002_chat.sqlite.sql":          "1fe88c891835eab5df47b91c8cecc809d294033138259c2095f6dcd39b40a33b",
+	"0003_desk.sqlite.sql":          "99c671b84a78e84e70520ca5280cfc6c601ffaa41911f067b73ace4755d0764f",
+	"0004_rates.sqlite.sql":         "a3d8348370a41fc844637a10fc2c253c711c5816b0e9147aabdf4346e28d0552",
+	"0005_staff_numbers.sqlite.sql": "bf1464c5be1f8c776a9a68a200f237306aa0fa026902f7db05631c900481b0f0",
+	// intake/postgres's 0001_init.sql and 0002_desk_bus.sql before the one list.
+	"0001_init.postgres.sql":     "f669b32ff684ca42359a536e20ceca2e4ba7c8fa1c5c882362d8a93e296ba163",
+	"0006_desk_bus.postgres.sql": "3676728249d5ecaebfbe98a5a8996f92282b31a8839e89c39223fbda4e6d2650",
+}
+
+func TestShippedFilesUnchanged(t *testing.T) {
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != len(shipped) {
+		t.Errorf("files %v; want the %d shipped ones (a new one is added to shipped)", names, len(shipped))
+	}
+	for _, name := range names {
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != shipped[name] {
+			t.Errorf("%s has SHA-256 %s; want %q: a shipped migration is never edited", name, got, shipped[name])
+		}
+	}
+}
+
+// Both dialects record the same versions under the same names; each runs its own SQL, or none
+// where its schema already has the version.
+func TestOneList(t *testing.T) {
+	lite, err := For(sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := For(sqlstore.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql"}
+	liteRuns := []bool{true, true, true, true, true, false}
+	pgRuns := []bool{true, false, false, false, false, true}
+	if len(lite) != len(names) || len(pg) != len(names) {
+		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
+	}
+	for i, name := range names {
+		for _, c := range []struct {
+			d    sqlstore.Dialect
+			m    Migration
+			runs bool
+		}{{sqlstore.SQLite, lite[i], liteRuns[i]}, {sqlstore.Postgres, pg[i], pgRuns[i]}} {
+			if c.m.Version != i+1 || c.m.Name != name || (c.m.SQL != "") != c.runs {
+				t.Errorf("%s migration %d: %d %s, SQL %q…; want %d %s, SQL %v", c.d, i, c.m.Version, c.m.Name,
+					c.m.SQL[:min(len(c.m.SQL), 20)], i+1, name, c.runs)
+			}
+		}
+	}
+}
+
+// An old history's renumbered records land on versions of the list.
+func TestRenumbered(t *testing.T) {
+	if r := Renumbered(sqlstore.SQLite); len(r) != 0 {
+		t.Errorf("SQLite renumberings %v; want none (its migrate makes none)", r)
+	}
+	pg, _ := For(sqlstore.Postgres)
+	for _, r := range Renumbered(sqlstore.Postgres) {
+		if r.To < 1 || r.To > len(pg) || pg[r.To-1].SQL == "" || r.Version == r.To {
+			t.Errorf("renumbering %+v: want it to land on a migration PostgreSQL runs", r)
+		}
+	}
+}
+
+func TestRead(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/0010_fill.sql":           {Data: []byte("fill")},
+		"m/0002_table.sqlite.sql":   {Data: []byte("lite")},
+		"m/0002_table.postgres.sql": {Data: []byte("pg")},
+		"m/0003_pg.postgres.sql":    {Data: []byte("pg only")},
+		"m/README":                  {Data: []byte("not a migration")},
+	}
+	for d, want := range map[sqlstore.Dialect][]Migration{
+		sqlstore.SQLite:   {{2, "0002_table.sql", "lite"}, {3, "0003_pg.sql", ""}, {10, "0010_fill.sql", "fill"}},
+		sqlstore.Postgres: {{2, "0002_table.sql", "pg"}, {3, "0003_pg.sql", "pg only"}, {10, "0010_fill.sql", "fill"}},
+	} {
+		got, err := Read(fsys, "m", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %+v; want %+v", d, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: %+v; want %+v", d, got[i], want[i])
+			}
+		}
+	}
+	for _, bad := range []fstest.MapFS{
+		{"m/0001_a.sql": {}, "m/1_b.sql": {}},                    // one number, two names
+		{"m/0001_a.sql": {}, "m/0001_a.sqlite.sql": {}},          // both and one dialect
+		{"m/0001_a.sqlite.sql": {}, "m/0001_b.postgres.sql": {}}, // one number, two names
+		{"m/0001_a.mysql.sql": {}},                               // no such dialect
+		{"m/init.sql": {}},                                       // no number
+		{"m/0000_zero.sql": {}},                                  // numbers start at 1
+	} {
+		if ms, err := Read(bad, "m", sqlstore.SQLite); err == nil {
+			t.Errorf("Read(%v) = %+v; want an error", bad, ms)
+		}
+	}
+}

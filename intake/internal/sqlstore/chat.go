@@ -1,0 +1,264 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+)
+
+// The chat's conversations and turns. The handoff's conditional move (SetHandoff) is each store's.
+
+var conversationSelect = byDialect(func(d Dialect) string {
+	return "SELECT id, token_hash, community, state, " + d.Time("created") + ", " + d.Time("updated") +
+		", handoff, operator, " + d.Time("handoff_at") + ", guess FROM conversations"
+})
+
+func (d Dialect) scanConversation(r Row) (*intake.Conversation, error) {
+	var (
+		c                           intake.Conversation
+		state                       []byte
+		created, updated, handoffAt when
+	)
+	dest := append([]any{&c.ID, &c.TokenHash, &c.Community, &state}, d.dest(&created)...)
+	dest = append(append(dest, d.dest(&updated)...), &c.Handoff, &c.Operator)
+	if err := r.Scan(append(append(dest, d.dest(&handoffAt)...), &c.Guess)...); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(state, &c.State); err != nil {
+		return nil, fmt.Errorf("conversation %s: state: %w", c.ID, err)
+	}
+	c.Created, c.Updated, c.HandoffAt = created.time(), updated.time(), handoffAt.orUnset()
+	return &c, nil
+}
+
+// conversation is the conversation query finds, or intake.ErrNoConversation.
+func (s Shared) conversation(ctx context.Context, op, query string, args ...any) (*intake.Conversation, error) {
+	c, err := s.Read.scanConversation(s.Read.queryRow(ctx, conversationSelect[s.Read.Dialect]+" WHERE "+query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, intake.ErrNoConversation
+	}
+	if err != nil {
+		return nil, s.Wrap(op, err)
+	}
+	return c, nil
+}
+
+// CreateConversation stores c, whose ID and TokenHash the caller has set. A zero Created is set to
+// now and a zero Updated to Created. A taken id or token hash is intake.ErrConflict.
+func (s Shared) CreateConversation(ctx context.Context, c *intake.Conversation) error {
+	if c == nil || c.ID == "" || c.TokenHash == "" {
+		return fmt.Errorf("%w: a conversation needs an id and a token hash", intake.ErrInvalid)
+	}
+	created, updated := c.Created, c.Updated
+	if created.IsZero() {
+		created = time.Now()
+	}
+	if updated.IsZero() {
+		updated = created
+	}
+	state, err := jsonArg("conversation state", c.State)
+	if err != nil {
+		return err
+	}
+	d := s.Read.Dialect
+	ca, err := d.TimeArgs("created_at", created)
+	if err != nil {
+		return err
+	}
+	ua, err := d.TimeArgs("updated_at", updated)
+	if err != nil {
+		return err
+	}
+	args := append(append([]any{c.ID, c.TokenHash, c.Community, state}, ca...), ua...)
+	cols := "id, token_hash, community, state, " + d.Time("created") + ", " + d.Time("updated")
+	err = s.Write(ctx, func(ctx context.Context, db DB) error {
+		_, err := db.exec(ctx, "INSERT INTO conversations ("+cols+") VALUES ("+Placeholders(cols)+")", args...)
+		if db.conn.Violated(err) == Unique {
+			return fmt.Errorf("%w: conversation %s or its token exists already", intake.ErrConflict, c.ID)
+		}
+		return err
+	})
+	if err != nil {
+		return s.Wrap("create conversation", err)
+	}
+	c.Created, c.Updated = created, updated
+	return nil
+}
+
+// ConversationByToken returns the conversation of tokenHash if it was updated after since, else
+// intake.ErrNoConversation.
+func (s Shared) ConversationByToken(ctx context.Context, tokenHash string, since time.Time) (*intake.Conversation, error) {
+	d := s.Read.Dialect
+	return s.conversation(ctx, "conversation by token", "token_hash = ? AND "+d.Compare("updated", ">"),
+		append([]any{tokenHash}, d.Bound(since)...)...)
+}
+
+// Conversation returns a conversation by id, or intake.ErrNoConversation.
+func (s Shared) Conversation(ctx context.Context, id string) (*intake.Conversation, error) {
+	return s.conversation(ctx, "conversation", "id = ?", id)
+}
+
+// Handoffs returns every conversation with a person involved, longest waiting first.
+func (s Shared) Handoffs(ctx context.Context) ([]*intake.Conversation, error) {
+	db := s.Read
+	cs, err := All(ctx, db, db.scanConversation,
+		conversationSelect[db.Dialect]+" WHERE handoff <> '' ORDER BY "+db.Time("handoff_at")+", id")
+	if err != nil {
+		return nil, s.Wrap("handoffs", err)
+	}
+	return cs, nil
+}
+
+// AppendTurns stores c's state, community and Updated (now when zero, and then set in c) and
+// appends turns after the conversation's last one, in one transaction. On success each turn's Seq
+// is set in turns, and a zero At to c.Updated. An unknown c.ID is intake.ErrNoConversation.
+func (s Shared) AppendTurns(ctx context.Context, c *intake.Conversation, turns []intake.Turn) error {
+	if c == nil || c.ID == "" {
+		return fmt.Errorf("%w: no conversation", intake.ErrInvalid)
+	}
+	state, err := jsonArg("conversation state", c.State)
+	if err != nil {
+		return err
+	}
+	update := "UPDATE conversations SET state = ?, community = ?, " + Assignments(s.Read.Time("updated")) + " WHERE id = ?"
+	updated, err := s.appendTurns(ctx, "append turns", c.ID, c.Updated, turns, update, state, c.Community)
+	if err == nil {
+		c.Updated = updated
+	}
+	return err
+}
+
+// addTurnsUpdate moves a conversation's update time forward only: its arguments are the time's,
+// then the id.
+var addTurnsUpdate = [Postgres + 1]string{
+	SQLite: "UPDATE conversations SET updated = max(updated, ?) WHERE id = ?",
+	Postgres: `UPDATE conversations SET
+			updated    = CASE WHEN (updated, updated_ns) < ($1::timestamptz, $2::smallint) THEN $1 ELSE updated END,
+			updated_ns = CASE WHEN (updated, updated_ns) < ($1::timestamptz, $2::smallint) THEN $2 ELSE updated_ns END
+		WHERE id = $3`,
+}
+
+// AddTurns appends turns to conversation id, as AppendTurns, leaving the dialogue's state alone:
+// for what operators and the system say. The conversation counts as updated at the last turn's
+// time (now when zero), unless it was updated later.
+func (s Shared) AddTurns(ctx context.Context, id string, turns []intake.Turn) error {
+	var at time.Time
+	if len(turns) > 0 {
+		at = turns[len(turns)-1].At
+	}
+	_, err := s.appendTurns(ctx, "add turns", id, at, turns, addTurnsUpdate[s.Read.Dialect])
+	return err
+}
+
+// appendTurns runs update (its arguments, then the update time's and the id) and inserts turns
+// after the conversation's last one in one transaction, and returns the update time. The update
+// takes the conversation's row first, so that appends to one conversation take their turn.
+func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []intake.Turn, update string, args ...any) (time.Time, error) {
+	if id == "" {
+		return time.Time{}, fmt.Errorf("%w: no conversation", intake.ErrInvalid)
+	}
+	if updated.IsZero() {
+		updated = time.Now()
+	}
+	d := s.Read.Dialect
+	ua, err := d.TimeArgs("updated_at", updated)
+	if err != nil {
+		return time.Time{}, err
+	}
+	args = append(append(args, ua...), id)
+	cols := "conversation_id, seq, " + d.Time("at") + ", sender, text, agent, reply"
+	var values []string
+	var rows [][]any // each turn's values after conversation_id and seq
+	for _, t := range turns {
+		at := t.At
+		if at.IsZero() {
+			at = updated
+		}
+		row, err := d.TimeArgs("turn time", at)
+		if err != nil {
+			return time.Time{}, err
+		}
+		var reply any
+		if t.Reply != nil {
+			if reply, err = jsonArg("turn reply", t.Reply); err != nil {
+				return time.Time{}, err
+			}
+		}
+		rows = append(rows, append(row, t.From, t.Text, t.Agent, reply))
+		values = append(values, "("+Placeholders(cols)+")")
+	}
+	var first int
+	err = s.Tx(ctx, func(ctx context.Context, db DB) error {
+		n, err := db.exec(ctx, update, args...)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return intake.ErrNoConversation
+		}
+		if len(turns) == 0 {
+			return nil
+		}
+		if err := db.queryRow(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE conversation_id = ?", id).Scan(&first); err != nil {
+			return err
+		}
+		var all []any
+		for i, r := range rows {
+			all = append(append(all, id, first+i), r...)
+		}
+		if _, err := db.exec(ctx, "INSERT INTO turns ("+cols+") VALUES "+strings.Join(values, ", "), all...); err != nil {
+			return fmt.Errorf("turn: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, s.Wrap(op, err)
+	}
+	for i := range turns {
+		turns[i].Seq = first + i
+		if turns[i].At.IsZero() {
+			turns[i].At = updated
+		}
+	}
+	return updated, nil
+}
+
+// Turns returns the last limit turns of a conversation (all of them when limit <= 0), oldest
+// first; none, and no error, for an unknown conversation.
+func (s Shared) Turns(ctx context.Context, conversationID string, limit int) ([]intake.Turn, error) {
+	db := s.Read
+	last, args := "", []any{conversationID}
+	if limit > 0 {
+		last, args = " LIMIT ?", append(args, limit)
+	}
+	ts, err := All(ctx, db, func(r Row) (intake.Turn, error) {
+		var (
+			t     intake.Turn
+			at    when
+			reply []byte
+		)
+		dest := append([]any{&t.Seq}, db.dest(&at)...)
+		if err := r.Scan(append(dest, &t.From, &t.Text, &t.Agent, &reply)...); err != nil {
+			return t, err
+		}
+		t.At = at.time()
+		if reply != nil {
+			t.Reply = new(intake.Reply)
+			if err := json.Unmarshal(reply, t.Reply); err != nil {
+				return t, fmt.Errorf("conversation %s turn %d: reply: %w", conversationID, t.Seq, err)
+			}
+		}
+		return t, nil
+	}, "SELECT seq, "+db.Time("at")+", sender, text, agent, reply FROM ("+
+		"SELECT * FROM turns WHERE conversation_id = ? ORDER BY seq DESC"+last+") AS recent ORDER BY seq", args...)
+	if err != nil {
+		return nil, s.Wrap("turns", err)
+	}
+	return ts, nil
+}

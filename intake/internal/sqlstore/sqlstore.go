@@ -1,0 +1,153 @@
+// Package sqlstore is what intake/sqlite and intake/postgres share: the column lists, how a row
+// becomes a ticket, a user, a conversation or a turn and back, and the queries whose SQL is the
+// same in both but for placeholders and time columns. The stores keep what is their own: opening
+// the database, transactions (SQLite's group commit, PostgreSQL's single statements), the
+// migrations' runner, and the SQL that differs.
+//
+// Shared SQL is written with ? placeholders, rebound to $1, $2, … for PostgreSQL, and names each
+// time column through Dialect.Time, for a time is one column in SQLite and two in PostgreSQL
+// (times.go).
+package sqlstore
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// Dialect is the database a query is written for.
+type Dialect int
+
+// The dialects.
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+)
+
+// String is the dialect's name, as in the migrations' file names.
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return "dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+// Rebind turns the ? placeholders of query into PostgreSQL's $1, $2, …; SQLite takes them as
+// they are. It does not parse SQL: a shared query has no ? but its placeholders.
+func (d Dialect) Rebind(query string) string {
+	if d != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for _, part := range strings.SplitAfter(query, "?") {
+		if p, ok := strings.CutSuffix(part, "?"); ok {
+			n++
+			b.WriteString(p)
+			b.WriteString("$")
+			b.WriteString(strconv.Itoa(n))
+		} else {
+			b.WriteString(part)
+		}
+	}
+	return b.String()
+}
+
+// Placeholders is "?, ?, …", one for each column of cols, a comma-separated list.
+func Placeholders(cols string) string {
+	return strings.Repeat("?, ", strings.Count(cols, ",")) + "?"
+}
+
+// Assignments is "a = ?, b = ?, …" for the columns of cols, a comma-separated list.
+func Assignments(cols string) string {
+	return strings.Join(strings.Split(cols, ", "), " = ?, ") + " = ?"
+}
+
+// Row is a row to scan: database/sql's *Row or *Rows, pgx's Row or Rows.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Rows is a result set: pgx's Rows as they are, database/sql's adapted (their Close returns an
+// error).
+type Rows interface {
+	Row
+	Next() bool
+	Err() error
+	Close()
+}
+
+// Constraint is the kind of constraint a write violated.
+type Constraint int
+
+// The constraints the shared code tells apart.
+const (
+	NoConstraint Constraint = iota
+	Unique                  // a primary key or a unique index
+	ForeignKey
+)
+
+// Conn is a connection, a pool or a transaction of either driver, adapted by its store. Queries
+// reach it rebound for the store's dialect.
+type Conn interface {
+	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// Violated is the constraint err reports violated, if any.
+	Violated(err error) Constraint
+}
+
+// DB runs the shared queries in a dialect on a Conn. Its methods return the intake errors
+// (intake.ErrNotFound…) or the driver's, for the store to wrap with its name.
+type DB struct {
+	Dialect
+	conn Conn
+}
+
+// New is a DB on conn, whose SQL is d's.
+func New(d Dialect, conn Conn) DB { return DB{d, conn} }
+
+func (db DB) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return db.conn.Exec(ctx, db.Rebind(query), args...)
+}
+
+func (db DB) queryRow(ctx context.Context, query string, args ...any) Row {
+	return db.conn.QueryRow(ctx, db.Rebind(query), args...)
+}
+
+// All runs query and scans each row with scan; no row is an empty slice, not nil.
+func All[T any](ctx context.Context, db DB, scan func(Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.conn.Query(ctx, db.Rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Shared implements the methods of intake.Store, intake.Conversations, intake.CannedReplies and
+// intake.Reports whose code is the same in both stores. A store embeds it and implements the rest:
+// Create and Update, Late, AddUser and SetHandoff, whose SQL is its own.
+type Shared struct {
+	// Read runs the reads: SQLite's read-only pool, PostgreSQL's pool.
+	Read DB
+	// Write runs fn, whose writes are one statement; Tx runs fn, whose writes are several, in one
+	// transaction. SQLite runs both in its writer's batch (fn's ctx is then not the caller's);
+	// PostgreSQL runs Write's fn on its pool and Tx's between BEGIN and COMMIT.
+	Write, Tx func(ctx context.Context, fn func(ctx context.Context, db DB) error) error
+	// Wrap names the store and op in an error of the database's; the intake errors and the
+	// context's pass as they are.
+	Wrap func(op string, err error) error
+}
