@@ -10,8 +10,9 @@ import (
 )
 
 // TestConformance runs the behaviour every hotline store shares (intake/storetest), each test on
-// a new database. What is PostgreSQL's own (several nodes on one database, the migrations, the
-// stored form) is tested in postgres_test.go.
+// a new database, the concurrent ones across several nodes on it. What is PostgreSQL's own (the
+// migrations, the stored form, the bus, the deadline job on every node) is tested in the other
+// files.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, url := openTest(t)
@@ -29,7 +30,11 @@ var (
 	_ storetest.UserDeleter      = hooked{}
 	_ storetest.DayCounterSetter = hooked{}
 	_ storetest.Reopener         = hooked{}
+	_ storetest.SecondNode       = hooked{}
 )
+
+// SecondNode opens another store on the database, as another node would.
+func (h hooked) SecondNode(t *testing.T) storetest.Store { return openURL(t, h.url) }
 
 // Reopen closes the store's connections and opens the database again, as a restarted node would.
 func (h hooked) Reopen(t *testing.T) storetest.Store {

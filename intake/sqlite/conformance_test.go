@@ -10,8 +10,9 @@ import (
 )
 
 // TestConformance runs the behaviour every hotline store shares (intake/storetest), reopening
-// the file included. What is SQLite's own (migrations, query plans, the group commit, the open
-// settings, a crash) is tested in the other files.
+// the file included, and the concurrent writes across two stores on one file. What is SQLite's
+// own (migrations, query plans, the group commit, the open settings, a crash) is tested in the
+// other files.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, path := openTemp(t)
@@ -29,7 +30,19 @@ var (
 	_ storetest.UserDeleter      = hooked{}
 	_ storetest.DayCounterSetter = hooked{}
 	_ storetest.Reopener         = hooked{}
+	_ storetest.SecondNode       = hooked{}
 )
+
+// SecondNode opens the file again, as a second process on it would.
+func (h hooked) SecondNode(t *testing.T) storetest.Store {
+	t.Helper()
+	s, err := Open(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
 
 // Reopen closes the store and opens its file again.
 func (h hooked) Reopen(t *testing.T) storetest.Store {

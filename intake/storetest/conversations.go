@@ -252,9 +252,10 @@ func testTurnsSeqAndLimit(t *testing.T, s Store) {
 	}
 }
 
-// Writers appending to one conversation at once each get one consecutive run of numbers; every
-// number is given once and holds its writer's turn.
+// Writers appending to one conversation at once, with AppendTurns and AddTurns, on several nodes,
+// each get one consecutive run of numbers; every number is given once and holds its writer's turn.
 func testAppendTurnsConcurrent(t *testing.T, s Store) {
+	ns := nodes(t, s, 2)
 	ctx := t.Context()
 	createConversation(t, s, conversation("c1", chatT0))
 	const writers, per = 10, 3
@@ -263,13 +264,22 @@ func testAppendTurnsConcurrent(t *testing.T, s Store) {
 	start := make(chan struct{})
 	for g := range writers {
 		wg.Go(func() {
-			c := conversation("c1", chatT0.Add(time.Duration(g)*time.Second))
+			s := ns[g/2%len(ns)] // each node both appends and adds
 			ts := make([]intake.Turn, per)
 			for i := range ts {
 				ts[i] = intake.Turn{At: chatT0, From: "resident", Text: fmt.Sprintf("g%d-%d", g, i)}
 			}
 			<-start
-			if err := s.AppendTurns(ctx, c, ts); err != nil {
+			var err error
+			if g%2 == 0 {
+				err = s.AppendTurns(ctx, conversation("c1", chatT0.Add(time.Duration(g)*time.Second)), ts)
+			} else {
+				for i := range ts {
+					ts[i].From, ts[i].Agent = "operator", "7"
+				}
+				err = s.AddTurns(ctx, "c1", ts)
+			}
+			if err != nil {
 				t.Error(err)
 				return
 			}

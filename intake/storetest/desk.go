@@ -130,8 +130,10 @@ func testSetHandoff(t *testing.T, s Store) {
 	}
 }
 
-// Of operators taking the same waiting chat at once, exactly one gets it.
+// Of operators taking the same waiting chat at once, on several nodes, exactly one gets it; each
+// chat asked for a person once.
 func testSetHandoffConcurrentTakes(t *testing.T, s Store) {
+	ns := nodes(t, s, 3)
 	ctx := t.Context()
 	const convs, takers = 4, 20
 	for k := range convs {
@@ -147,8 +149,8 @@ func testSetHandoffConcurrentTakes(t *testing.T, s Store) {
 		for i := range takers {
 			wg.Go(func() {
 				<-start
-				ok, err := s.SetHandoff(ctx, id, []string{intake.HandoffWaiting}, "",
-					intake.HandoffChange{State: intake.HandoffLive, Operator: fmt.Sprint("op", i), At: chatT0.Add(time.Duration(i+1) * time.Second)})
+				ok, err := ns[i%len(ns)].SetHandoff(ctx, id, []string{intake.HandoffWaiting}, "",
+					intake.HandoffChange{State: intake.HandoffLive, Operator: fmt.Sprint("op", i), At: chatT0.Add(time.Duration(i+1) * time.Nanosecond)})
 				if err != nil {
 					t.Errorf("%s: op%d: %v", id, i, err)
 				}
@@ -171,7 +173,11 @@ func testSetHandoffConcurrentTakes(t *testing.T, s Store) {
 			t.Errorf("%s: nobody took it", id)
 			continue
 		}
-		wantHandoff(t, conversationByID(t, s, id), intake.HandoffLive, fmt.Sprint("op", winner), "g", chatT0.Add(time.Duration(winner+1)*time.Second))
+		wantHandoff(t, conversationByID(t, ns[len(ns)-1], id), intake.HandoffLive, fmt.Sprint("op", winner), "g", chatT0.Add(time.Duration(winner+1)))
+	}
+	// Asked for a person, so none was settled by the bot alone.
+	if st, err := s.ChatStats(ctx, chatT0, chatT0.Add(time.Second)); err != nil || st != (intake.ChatStats{Conversations: convs}) {
+		t.Errorf("ChatStats = %+v, %v; want %d conversations, none settled", st, err, convs)
 	}
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -189,6 +190,9 @@ func testFeedback(t *testing.T, s Store) {
 	}
 	if got, err := s.FeedbackByTopic(ctx, from, to); err != nil || len(got) != 0 {
 		t.Errorf("FeedbackByTopic with no votes = %v, %v; want none", got, err)
+	}
+	if err := s.AddFeedback(ctx, intake.Feedback{ConversationID: "ghost", MessageID: "m", Topic: "x", At: from}); !errors.Is(err, intake.ErrNoConversation) {
+		t.Errorf("feedback in an unknown conversation: %v; want ErrNoConversation", err)
 	}
 	vote := func(conv, msg, topic string, helpful bool, at time.Time) {
 		t.Helper()

@@ -19,7 +19,9 @@
 // it) that also implements UserDeleter, DayCounterSetter or Reopener gets the tests that need
 // them; without UserDeleter that test is skipped, without Reopener the tests that data survives
 // closing the store and opening it again are skipped, and without DayCounterSetter the
-// numbering test takes the long way round (and is skipped with -short).
+// numbering test takes the long way round (and is skipped with -short). A store that implements
+// SecondNode has the tests of concurrent writes (numbering, idempotency keys, updates of one
+// version, appends to one conversation, taking one chat) run across several stores on its data.
 //
 // Ticket and CreateEvent are fixtures for the stores' own tests as well.
 package storetest
@@ -64,6 +66,29 @@ type Reopener interface {
 	// Reopen closes the store, failing t if that fails, and returns a new store on the same data,
 	// closed when t ends. The new store implements the same test hooks.
 	Reopen(t *testing.T) Store
+}
+
+// SecondNode is an optional test hook: another store on the same data, open at the same time, as
+// a second node of the service on one PostgreSQL database, or a second process on one SQLite
+// file. With it the tests of concurrent writes spread their callers over several stores, so that
+// what the store settles between its callers (in its queue, its locks, its transactions) must be
+// settled by the database across stores too; without it every caller calls the one store.
+type SecondNode interface {
+	// SecondNode opens another store on the same data, closed when t ends. It need not
+	// implement the test hooks.
+	SecondNode(t *testing.T) Store
+}
+
+// nodes returns s and, if s implements SecondNode, n-1 more stores on its data.
+func nodes(t *testing.T, s Store, n int) []Store {
+	t.Helper()
+	out := []Store{s}
+	if h, ok := s.(SecondNode); ok {
+		for len(out) < n {
+			out = append(out, h.SecondNode(t))
+		}
+	}
+	return out
 }
 
 // reopener returns s's Reopener, or skips the test if s has none.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ var ticketTests = []test{
 	{"RoundTrip", testRoundTrip},
 	{"Numbering", testNumbering},
 	{"NumberingPast9999", testNumberingPast9999},
+	{"NumberingConcurrent", testNumberingConcurrent},
 	{"Idempotency", testIdempotency},
 	{"IdempotencyConcurrent", testIdempotencyConcurrent},
 	{"CreateCanceled", testCreateCanceled},
@@ -220,6 +222,49 @@ func testNumberingPast9999(t *testing.T, s Store) {
 	}
 }
 
+// Callers creating tickets of one day at once, on several nodes, with keys and without: each
+// number once, none skipped, and every event kept.
+func testNumberingConcurrent(t *testing.T, s Store) {
+	ns := nodes(t, s, 3)
+	ctx := t.Context()
+	day := time.Date(2026, 3, 2, 9, 0, 0, 123456789, intake.Beijing)
+	const workers, each = 12, 10
+	numbers := make([]string, workers*each)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			s := ns[g%len(ns)]
+			for i := range each {
+				k := g*each + i
+				key := ""
+				if k%2 == 0 {
+					key = fmt.Sprint("k-", k)
+				}
+				st, created, err := s.Create(ctx, Ticket(day), CreateEvent(day), key)
+				if err != nil || !created {
+					t.Errorf("create %d: %v, %v", k, created, err)
+					return
+				}
+				numbers[k] = st.Number
+			}
+		})
+	}
+	wg.Wait()
+	sort.Strings(numbers)
+	for i, n := range numbers {
+		if want := fmt.Sprintf("20260302-%04d", i+1); n != want {
+			t.Fatalf("numbers %v; want 20260302-0001 to -%04d, each once", numbers, len(numbers))
+		}
+	}
+	evs := 0
+	for _, n := range numbers {
+		evs += len(events(t, s, n))
+	}
+	if evs != workers*each {
+		t.Errorf("%d events; want %d", evs, workers*each)
+	}
+}
+
 // A key given again returns the ticket it made, writes nothing and takes no number.
 func testIdempotency(t *testing.T, s Store) {
 	ctx := t.Context()
@@ -261,30 +306,46 @@ func testIdempotency(t *testing.T, s Store) {
 	}
 }
 
-// The same key from many goroutines at once makes one ticket.
+// The same key from many callers at once (on several nodes) makes one ticket and takes one
+// number; the others' tickets and events are not written.
 func testIdempotencyConcurrent(t *testing.T, s Store) {
+	ns := nodes(t, s, 2)
 	ctx := t.Context()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	numbers, createdN := map[string]bool{}, 0
-	for range 16 {
-		wg.Go(func() {
-			st, created, err := s.Create(ctx, Ticket(time.Now()), CreateEvent(time.Now()), "same")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			numbers[st.Number] = true
-			if created {
-				createdN++
-			}
-		})
+	now := time.Date(2026, 5, 6, 10, 0, 0, 0, intake.Beijing)
+	for round := range 5 {
+		key := fmt.Sprint("same-", round)
+		var mu sync.Mutex
+		numbers, createdN := map[string]bool{}, 0
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				<-start
+				st, created, err := ns[i%len(ns)].Create(ctx, Ticket(now), CreateEvent(now), key)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				numbers[st.Number] = true
+				if created {
+					createdN++
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if want := fmt.Sprintf("20260506-%04d", round+1); len(numbers) != 1 || !numbers[want] || createdN != 1 {
+			t.Errorf("round %d: numbers %v, %d created; want %s, once", round, numbers, createdN, want)
+		}
 	}
-	wg.Wait()
-	if n := len(all(t, s)); len(numbers) != 1 || createdN != 1 || n != 1 {
-		t.Errorf("numbers %v, %d created, %d stored; want one ticket", numbers, createdN, n)
+	tickets, evs := all(t, s), 0
+	for _, tk := range tickets {
+		evs += len(events(t, s, tk.Number))
+	}
+	if len(tickets) != 5 || evs != 5 {
+		t.Errorf("%d tickets, %d events; want 5 and 5: the losers' are not written", len(tickets), evs)
 	}
 }
 
@@ -312,14 +373,16 @@ func testCreateCanceled(t *testing.T, s Store) {
 }
 
 // createConcurrently creates workers×each tickets, each with its create event, from workers
-// goroutines at once, with the keys c-0, c-1, …, and returns their numbers in the keys' order.
-func createConcurrently(t *testing.T, s Store, workers, each int) []string {
+// goroutines at once spread over the nodes, with the keys c-0, c-1, …, and returns their numbers
+// in the keys' order.
+func createConcurrently(t *testing.T, ns []Store, workers, each int) []string {
 	t.Helper()
 	ctx := t.Context()
 	numbers := make([]string, workers*each)
 	var wg sync.WaitGroup
 	for g := range workers {
 		wg.Go(func() {
+			s := ns[g%len(ns)]
 			for i := range each {
 				k := g*each + i
 				st, created, err := s.Create(ctx, Ticket(time.Now()), CreateEvent(time.Now()), fmt.Sprintf("c-%d", k))
@@ -339,7 +402,7 @@ func createConcurrently(t *testing.T, s Store, workers, each int) []string {
 func testConcurrentCreates(t *testing.T, s Store) {
 	ctx := t.Context()
 	const workers, each = 20, 10
-	numbers := createConcurrently(t, s, workers, each)
+	numbers := createConcurrently(t, nodes(t, s, 2), workers, each)
 	seen := map[string]bool{}
 	for k, n := range numbers {
 		if seen[n] {
@@ -368,7 +431,7 @@ func testConcurrentCreates(t *testing.T, s Store) {
 func testCreatesSurviveReopen(t *testing.T, s Store) {
 	r := reopener(t, s)
 	const workers, each = 20, 10
-	numbers := createConcurrently(t, s, workers, each)
+	numbers := createConcurrently(t, nodes(t, s, 2), workers, each)
 	s = r.Reopen(t)
 	ctx := t.Context()
 	for k, n := range numbers {
@@ -609,8 +672,10 @@ func testUpdateAndEvents(t *testing.T, s Store) {
 	}
 }
 
-// Two staff change the same version at once: exactly one wins, the other gets ErrConflict.
+// Two staff change the same version at once, on two nodes: exactly one wins, the other gets
+// ErrConflict.
 func testUpdateRace(t *testing.T, s Store) {
+	ns := nodes(t, s, 2)
 	ctx := t.Context()
 	now := time.Now()
 	tk := Ticket(now)
@@ -631,7 +696,7 @@ func testUpdateRace(t *testing.T, s Store) {
 			}
 			wg.Go(func() {
 				<-start
-				errs[i] = s.Update(ctx, &copies[i], ev)
+				errs[i] = ns[i%len(ns)].Update(ctx, &copies[i], ev)
 			})
 		}
 		close(start)
@@ -648,7 +713,7 @@ func testUpdateRace(t *testing.T, s Store) {
 		if (errs[0] == nil) == (errs[1] == nil) {
 			t.Fatalf("round %d: errors %v; want exactly one ErrConflict", round, errs)
 		}
-		got, err := s.Get(ctx, tk.Number)
+		got, err := ns[round%len(ns)].Get(ctx, tk.Number)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -660,6 +725,9 @@ func testUpdateRace(t *testing.T, s Store) {
 			t.Fatalf("round %d: last event by %q; want the winner's, staff%d", round, last.Actor, won)
 		}
 		tk = &copies[won]
+	}
+	if got, err := ns[len(ns)-1].Get(ctx, tk.Number); err != nil || got.Version != 21 || got.Urged != 20 {
+		t.Errorf("after 20 rounds: %+v, %v; want version 21, urged 20", got, err)
 	}
 	if n := len(events(t, s, tk.Number)); n != 21 {
 		t.Errorf("%d events; want 21: one create, one per round", n)
