@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
+	"github.com/bayannur/hotline/intake/postgres/pgtest"
+)
+
+// TestOpenOldDatabase opens databases that the store made before the one migration list, when
+// it numbered its own files: 0001_init.sql alone (before the desk bus), or with 0002_desk_bus.sql
+// recorded as version 2. Their files are the list's 0001 and 0006 (migrations' hashes say so),
+// applied and recorded here as the old code did. The new code renumbers the desk bus to 6,
+// records 2 to 5 (nothing to do: 0001 has them), runs nothing twice, and keeps the rows.
+func TestOpenOldDatabase(t *testing.T) {
+	ms, err := migrations.For(sqlstore.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initSQL, deskBusSQL := ms[0].SQL, ms[5].SQL
+	for _, c := range []struct {
+		name    string
+		deskBus bool // the old 0002 applied
+	}{{"init", false}, {"init and desk bus", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			url := pgtest.Server(t)
+			pool, err := pgxpool.New(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := pool.Exec(ctx, q, args...); err != nil {
+					t.Fatalf("%.60s: %v", q, err)
+				}
+			}
+			exec(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+				applied timestamptz NOT NULL DEFAULT clock_timestamp())`)
+			exec(initSQL)
+			exec(`INSERT INTO schema_migrations (version, name, applied) VALUES (1, '0001_init.sql', '2025-01-01T00:00:00Z')`)
+			if c.deskBus {
+				exec(deskBusSQL)
+				exec(`INSERT INTO schema_migrations (version, name, applied) VALUES (2, '0002_desk_bus.sql', '2025-02-01T00:00:00Z')`)
+				exec(`INSERT INTO desk_messages (body) VALUES ('a long one')`)
+			}
+			at := time.Date(2025, 3, 1, 9, 30, 0, 123456789, intake.Beijing)
+			us := at.Truncate(time.Microsecond)
+			exec(`INSERT INTO tickets (number, category, tier, urgency, description, phone, channel, status, steps,
+				created, created_ns, updated, updated_ns, version)
+				VALUES ('20250301-0001', '市政设施', 'grid', 'normal', '路灯不亮', '13812345678', 'chat', 'received',
+				'{"received":"2025-03-01T01:30:00.123456789Z"}', $1, 789, $1, 789, 1)`, us)
+			exec(`INSERT INTO events (number, at, at_ns, actor, action, to_status, note)
+				VALUES ('20250301-0001', $1, 789, 'resident', 'create', 'received', '受理')`, us)
+			exec(`INSERT INTO idempotency (key, number) VALUES ('old-key', '20250301-0001')`)
+			exec(`INSERT INTO day_counters (day, last) VALUES ('20250301', 1)`)
+			exec(`INSERT INTO users (name, role, created, created_ns) VALUES ('li', 'operator', $1, 789)`, us)
+			exec(`INSERT INTO conversations (id, token_hash, community, state, created, created_ns, updated, updated_ns,
+				handoff, operator, handoff_at, handoff_at_ns, guess)
+				VALUES ('c1', 'h1', 'hongya', '{"flow":"report"}', $1, 789, $1, 789, 'live', 'li', $1, 789, 'streetlight')`, us)
+			exec(`INSERT INTO turns (conversation_id, seq, at, at_ns, sender, text) VALUES ('c1', 1, $1, 789, 'resident', '路灯不亮')`, us)
+
+			s := openURL(t, url)
+			history := func() string {
+				return scalar[string](t, s, "SELECT string_agg(version || ':' || name, ' ' ORDER BY version) FROM schema_migrations")
+			}
+			if got, want := history(), "1:0001_init.sql 2:0002_chat.sql 3:0003_desk.sql 4:0004_rates.sql 5:0005_staff_numbers.sql 6:0006_desk_bus.sql"; got != want {
+				t.Errorf("schema_migrations %q; want %q", got, want)
+			}
+			var kept int
+			pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE (version, applied) IN
+				((1, '2025-01-01T00:00:00Z'), (6, '2025-02-01T00:00:00Z'))`).Scan(&kept)
+			if want := map[bool]int{false: 1, true: 2}[c.deskBus]; kept != want {
+				t.Errorf("%d old records kept their time; want %d: recorded once, renumbered, not run again", kept, want)
+			}
+			if n := scalar[int](t, s, "SELECT count(*) FROM desk_messages"); n != map[bool]int{false: 0, true: 1}[c.deskBus] {
+				t.Errorf("%d desk messages; want the old ones kept", n)
+			}
+			if err := s.Bus().Publish(ctx, []byte(strings.Repeat("x", inlineMax+1))); err != nil {
+				t.Errorf("a long message on the bus: %v", err)
+			}
+
+			tk, err := s.Get(ctx, "20250301-0001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tk.Created.Equal(at) || tk.Phone.Full() != "13812345678" || !tk.Steps[intake.Received].Equal(at) || tk.Version != 1 {
+				t.Errorf("old ticket %+v; want it as stored", tk)
+			}
+			if evs, err := s.Events(ctx, tk.Number); err != nil || len(evs) != 1 || !evs[0].At.Equal(at) {
+				t.Errorf("old events %+v, %v", evs, err)
+			}
+			if got, created, err := s.Create(ctx, &intake.Ticket{Status: intake.Received, Created: at}, nil, "old-key"); err != nil || created || got.Number != tk.Number {
+				t.Errorf("the old key again: %v, created %v, %v; want the old ticket", got, created, err)
+			}
+			if got, _, err := s.Create(ctx, &intake.Ticket{Status: intake.Received, Created: at}, nil, ""); err != nil || got.Number != "20250301-0002" {
+				t.Errorf("a new ticket of the old day: %v, %v; want 20250301-0002", got, err)
+			}
+			if u, err := s.User(ctx, "li"); err != nil || u.Number != 1 || !u.Created.Equal(at) {
+				t.Errorf("old user %+v, %v; want number 1", u, err)
+			}
+			if c, err := s.Conversation(ctx, "c1"); err != nil || c.State.Flow != "report" || !c.HandoffAt.Equal(at) {
+				t.Errorf("old conversation %+v, %v", c, err)
+			}
+			if err := s.AddTurns(ctx, "c1", []intake.Turn{{From: "operator", Agent: "1", Text: "您好"}}); err != nil {
+				t.Fatal(err)
+			}
+			if ts, err := s.Turns(ctx, "c1", 0); err != nil || len(ts) != 2 || !ts[0].At.Equal(at) || ts[1].Seq != 2 {
+				t.Errorf("turns %+v, %v; want the old one, then the new", ts, err)
+			}
+
+			before := history()
+			openURL(t, url) // another node, or a restart
+			if got := history(); got != before {
+				t.Errorf("after another Open schema_migrations %q; want it unchanged", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,112 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/intake/internal/migrations"
+	"github.com/bayannur/hotline/intake/internal/sqlstore"
+)
+
+// TestOpenOldDatabase opens a file that the store made before the one migration list: its five
+// migrations applied and recorded as the old code did, and rows written in their stored form.
+// The new code records the list's sixth (nothing to do in SQLite), re-runs none, and reads and
+// extends what was there.
+func TestOpenOldDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	ms, err := migrations.For(sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 1, 9, 30, 0, 123456789, intake.Beijing)
+	ns := at.UnixNano()
+	func() {
+		db, err := sql.Open("sqlite", dsn(path, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatalf("%.60s: %v", q, err)
+			}
+		}
+		// The old history: 0001 to 0005, whose files are the list's (migrations' hashes say so).
+		exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
+		for _, m := range ms[:5] {
+			exec(m.SQL)
+			exec("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)", m.Version, m.Name, int64(m.Version))
+		}
+		exec(`INSERT INTO tickets (number, category, tier, urgency, description, phone, channel, status, steps, created, updated, version)
+			VALUES ('20250301-0001', '市政设施', 'grid', 'normal', '路灯不亮', '13812345678', 'chat', 'received',
+			'{"received":"2025-03-01T01:30:00.123456789Z"}', ?, ?, 1)`, ns, ns)
+		exec(`INSERT INTO events (number, at, actor, action, to_status, note) VALUES ('20250301-0001', ?, 'resident', 'create', 'received', '受理')`, ns)
+		exec(`INSERT INTO idempotency (key, number, created) VALUES ('old-key', '20250301-0001', ?)`, ns)
+		exec(`INSERT INTO day_counters (day, last) VALUES ('20250301', 1)`)
+		exec(`INSERT INTO users (name, role, created) VALUES ('li', 'operator', ?)`, ns)
+		exec(`INSERT INTO staff_numbers (user_name) VALUES ('li')`)
+		exec(`INSERT INTO conversations (id, token_hash, community, state, created, updated, handoff, operator, handoff_at, guess)
+			VALUES ('c1', 'h1', 'hongya', '{"flow":"report"}', ?, ?, 'live', 'li', ?, 'streetlight')`, ns, ns, ns)
+		exec(`INSERT INTO turns (conversation_id, seq, at, sender, text) VALUES ('c1', 1, ?, 'resident', '路灯不亮')`, ns)
+	}()
+
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var history string
+	query(t, s, "SELECT group_concat(version || ':' || name || ':' || applied, ' ') FROM (SELECT * FROM schema_migrations ORDER BY version)", nil, &history)
+	if want := "1:0001_init.sql:1 2:0002_chat.sql:2 3:0003_desk.sql:3 4:0004_rates.sql:4 5:0005_staff_numbers.sql:5 6:0006_desk_bus.sql:"; len(history) <= len(want) || history[:len(want)] != want {
+		t.Errorf("schema_migrations %q; want the old five as they were, then 6", history)
+	}
+
+	tk, err := s.Get(ctx, "20250301-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tk.Created.Equal(at) || tk.Phone.Full() != "13812345678" || !tk.Steps[intake.Received].Equal(at) || tk.Version != 1 {
+		t.Errorf("old ticket %+v; want it as stored", tk)
+	}
+	if evs, err := s.Events(ctx, tk.Number); err != nil || len(evs) != 1 || !evs[0].At.Equal(at) || evs[0].Action != intake.ActCreate {
+		t.Errorf("old events %+v, %v", evs, err)
+	}
+	if got, created, err := s.Create(ctx, &intake.Ticket{Status: intake.Received, Created: at}, nil, "old-key"); err != nil || created || got.Number != tk.Number {
+		t.Errorf("the old key again: %v, created %v, %v; want the old ticket", got, created, err)
+	}
+	if got, _, err := s.Create(ctx, &intake.Ticket{Status: intake.Received, Created: at}, nil, ""); err != nil || got.Number != "20250301-0002" {
+		t.Errorf("a new ticket of the old day: %v, %v; want 20250301-0002", got, err)
+	}
+	if u, err := s.User(ctx, "li"); err != nil || u.Number != 1 || !u.Created.Equal(at) {
+		t.Errorf("old user %+v, %v; want number 1", u, err)
+	}
+	c, err := s.Conversation(ctx, "c1")
+	if err != nil || c.State.Flow != "report" || c.Handoff != intake.HandoffLive || !c.HandoffAt.Equal(at) {
+		t.Errorf("old conversation %+v, %v", c, err)
+	}
+	if err := s.AddTurns(ctx, "c1", []intake.Turn{{From: "operator", Agent: "1", Text: "您好"}}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.Turns(ctx, "c1", 0)
+	if want := []intake.Turn{{Seq: 1, At: at.UTC(), From: "resident", Text: "路灯不亮"}}; err != nil || len(ts) != 2 || !reflect.DeepEqual(ts[:1], want) || ts[1].Seq != 2 {
+		t.Errorf("turns %+v, %v; want the old one, then the new", ts, err)
+	}
+	s.Close()
+
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again string
+	query(t, s, "SELECT group_concat(version || ':' || name || ':' || applied, ' ') FROM (SELECT * FROM schema_migrations ORDER BY version)", nil, &again)
+	if again != history {
+		t.Errorf("after reopen schema_migrations %q; want it unchanged, %q", again, history)
+	}
+}
