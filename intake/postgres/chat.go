@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/internal/sqlstore"
@@ -12,11 +11,7 @@ import (
 // holder, when given), in one conditional UPDATE: of two operators taking the same chat, on one
 // node or two, one moves it. An unknown id is intake.ErrNoConversation.
 func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch intake.HandoffChange) (bool, error) {
-	at := ch.At
-	if at.IsZero() {
-		at = time.Now()
-	}
-	as, err := sqlstore.Postgres.TimeArgs("handoff time", at)
+	at, err := sqlstore.Postgres.HandoffTime(ch)
 	if err != nil {
 		return false, err
 	}
@@ -32,7 +27,7 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 			WHERE id = $6 AND handoff = ANY ($7) AND ($8 = '' OR operator = $8)
 			RETURNING 1)
 		SELECT EXISTS (SELECT 1 FROM moved), EXISTS (SELECT 1 FROM conversations WHERE id = $6)`,
-		ch.State, ch.Operator, as[0], as[1], ch.Guess, id, from, holder).Scan(&moved, &exists)
+		ch.State, ch.Operator, at[0], at[1], ch.Guess, id, from, holder).Scan(&moved, &exists)
 	if err != nil {
 		return false, wrap("set handoff", err)
 	}

@@ -26,12 +26,7 @@ type hooked struct {
 	url string // the database's
 }
 
-var (
-	_ storetest.UserDeleter      = hooked{}
-	_ storetest.DayCounterSetter = hooked{}
-	_ storetest.Reopener         = hooked{}
-	_ storetest.SecondNode       = hooked{}
-)
+var _ storetest.Hooks = hooked{}
 
 // SecondNode opens another store on the database, as another node would.
 func (h hooked) SecondNode(t *testing.T) storetest.Store { return openURL(t, h.url) }

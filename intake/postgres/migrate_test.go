@@ -12,6 +12,7 @@ import (
 	"github.com/bayannur/hotline/intake/internal/migrations"
 	"github.com/bayannur/hotline/intake/internal/sqlstore"
 	"github.com/bayannur/hotline/intake/postgres/pgtest"
+	"github.com/bayannur/hotline/intake/storetest"
 )
 
 // TestOpenOldDatabase opens databases that the store made before the one migration list, when
@@ -88,34 +89,7 @@ func TestOpenOldDatabase(t *testing.T) {
 				t.Errorf("a long message on the bus: %v", err)
 			}
 
-			tk, err := s.Get(ctx, "20250301-0001")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tk.Created.Equal(at) || tk.Phone.Full() != "13812345678" || !tk.Steps[intake.Received].Equal(at) || tk.Version != 1 {
-				t.Errorf("old ticket %+v; want it as stored", tk)
-			}
-			if evs, err := s.Events(ctx, tk.Number); err != nil || len(evs) != 1 || !evs[0].At.Equal(at) {
-				t.Errorf("old events %+v, %v", evs, err)
-			}
-			if got, created, err := s.Create(ctx, &intake.Ticket{Status: intake.Received, Created: at}, nil, "old-key"); err != nil || created || got.Number != tk.Number {
-				t.Errorf("the old key again: %v, created %v, %v; want the old ticket", got, created, err)
-			}
-			if got, _, err := s.Create(ctx, &intake.Ticket{Status: intake.Received, Created: at}, nil, ""); err != nil || got.Number != "20250301-0002" {
-				t.Errorf("a new ticket of the old day: %v, %v; want 20250301-0002", got, err)
-			}
-			if u, err := s.User(ctx, "li"); err != nil || u.Number != 1 || !u.Created.Equal(at) {
-				t.Errorf("old user %+v, %v; want number 1", u, err)
-			}
-			if c, err := s.Conversation(ctx, "c1"); err != nil || c.State.Flow != "report" || !c.HandoffAt.Equal(at) {
-				t.Errorf("old conversation %+v, %v", c, err)
-			}
-			if err := s.AddTurns(ctx, "c1", []intake.Turn{{From: "operator", Agent: "1", Text: "您好"}}); err != nil {
-				t.Fatal(err)
-			}
-			if ts, err := s.Turns(ctx, "c1", 0); err != nil || len(ts) != 2 || !ts[0].At.Equal(at) || ts[1].Seq != 2 {
-				t.Errorf("turns %+v, %v; want the old one, then the new", ts, err)
-			}
+			storetest.OldRows(t, s, at)
 
 			before := history()
 			openURL(t, url) // another node, or a restart

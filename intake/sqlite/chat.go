@@ -1,11 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
-	"time"
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/internal/sqlstore"
@@ -15,11 +13,7 @@ import (
 // holder, when given), in one statement: of two operators taking the same chat, one moves it.
 // An unknown id is intake.ErrNoConversation.
 func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch intake.HandoffChange) (bool, error) {
-	at := ch.At
-	if at.IsZero() {
-		at = time.Now()
-	}
-	an, err := sqlstore.SQLite.TimeArgs("handoff time", at)
+	at, err := sqlstore.SQLite.HandoffTime(ch)
 	if err != nil {
 		return false, err
 	}
@@ -30,25 +24,18 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 	var moved bool
 	err = s.write(ctx, func(w *writer) error {
 		bg := context.Background()
-		res, err := w.conn.ExecContext(bg, `UPDATE conversations
+		n, err := w.db.Exec(bg, `UPDATE conversations
 			SET handoff = ?1, operator = ?2, handoff_at = ?3, guess = coalesce(nullif(?4, ''), guess),
 				handoffs = handoffs + (handoff = '' AND ?1 IN ('waiting', 'offered'))
 			WHERE id = ?5 AND handoff IN (SELECT value FROM json_each(?6)) AND (?7 = '' OR operator = ?7)`,
-			ch.State, ch.Operator, an[0], ch.Guess, id, string(fromJSON), holder)
+			ch.State, ch.Operator, at[0], ch.Guess, id, string(fromJSON), holder)
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			var one int
-			switch err := w.conn.QueryRowContext(bg, "SELECT 1 FROM conversations WHERE id = ?", id).Scan(&one); {
-			case errors.Is(err, sql.ErrNoRows):
-				return intake.ErrNoConversation
-			case err != nil:
-				return err
+		if n == 0 { // not moved, or no such conversation
+			var k int
+			if err := w.db.QueryRow(bg, "SELECT count(*) FROM conversations WHERE id = ?", id).Scan(&k); err != nil || k == 0 {
+				return cmp.Or(err, intake.ErrNoConversation)
 			}
 		}
 		moved = n == 1

@@ -26,12 +26,7 @@ type hooked struct {
 	path string // the database file
 }
 
-var (
-	_ storetest.UserDeleter      = hooked{}
-	_ storetest.DayCounterSetter = hooked{}
-	_ storetest.Reopener         = hooked{}
-	_ storetest.SecondNode       = hooked{}
-)
+var _ storetest.Hooks = hooked{}
 
 // SecondNode opens the file again, as a second process on it would.
 func (h hooked) SecondNode(t *testing.T) storetest.Store {

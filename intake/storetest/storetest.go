@@ -79,6 +79,15 @@ type SecondNode interface {
 	SecondNode(t *testing.T) Store
 }
 
+// Hooks are all the optional test hooks; a store's test wrapper that gives them all can say so
+// with var _ storetest.Hooks = wrapper{}.
+type Hooks interface {
+	UserDeleter
+	DayCounterSetter
+	Reopener
+	SecondNode
+}
+
 // nodes returns s and, if s implements SecondNode, n-1 more stores on its data.
 func nodes(t *testing.T, s Store, n int) []Store {
 	t.Helper()

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -225,31 +226,14 @@ func testNumberingPast9999(t *testing.T, s Store) {
 // Callers creating tickets of one day at once, on several nodes, with keys and without: each
 // number once, none skipped, and every event kept.
 func testNumberingConcurrent(t *testing.T, s Store) {
-	ns := nodes(t, s, 3)
-	ctx := t.Context()
 	day := time.Date(2026, 3, 2, 9, 0, 0, 123456789, intake.Beijing)
 	const workers, each = 12, 10
-	numbers := make([]string, workers*each)
-	var wg sync.WaitGroup
-	for g := range workers {
-		wg.Go(func() {
-			s := ns[g%len(ns)]
-			for i := range each {
-				k := g*each + i
-				key := ""
-				if k%2 == 0 {
-					key = fmt.Sprint("k-", k)
-				}
-				st, created, err := s.Create(ctx, Ticket(day), CreateEvent(day), key)
-				if err != nil || !created {
-					t.Errorf("create %d: %v, %v", k, created, err)
-					return
-				}
-				numbers[k] = st.Number
-			}
-		})
-	}
-	wg.Wait()
+	numbers := createConcurrently(t, nodes(t, s, 3), workers, each, day, func(k int) string {
+		if k%2 == 0 {
+			return fmt.Sprint("k-", k)
+		}
+		return ""
+	})
 	sort.Strings(numbers)
 	for i, n := range numbers {
 		if want := fmt.Sprintf("20260302-%04d", i+1); n != want {
@@ -373,11 +357,14 @@ func testCreateCanceled(t *testing.T, s Store) {
 }
 
 // createConcurrently creates workers×each tickets, each with its create event, from workers
-// goroutines at once spread over the nodes, with the keys c-0, c-1, …, and returns their numbers
-// in the keys' order.
-func createConcurrently(t *testing.T, ns []Store, workers, each int) []string {
+// goroutines at once spread over the nodes, created at created (now when zero) with the keys key
+// gives (c-0, c-1, … when nil), and returns their numbers in the keys' order.
+func createConcurrently(t *testing.T, ns []Store, workers, each int, created time.Time, key func(k int) string) []string {
 	t.Helper()
 	ctx := t.Context()
+	if key == nil {
+		key = func(k int) string { return fmt.Sprintf("c-%d", k) }
+	}
 	numbers := make([]string, workers*each)
 	var wg sync.WaitGroup
 	for g := range workers {
@@ -385,9 +372,10 @@ func createConcurrently(t *testing.T, ns []Store, workers, each int) []string {
 			s := ns[g%len(ns)]
 			for i := range each {
 				k := g*each + i
-				st, created, err := s.Create(ctx, Ticket(time.Now()), CreateEvent(time.Now()), fmt.Sprintf("c-%d", k))
-				if err != nil || !created {
-					t.Errorf("create %d: created %v, %v", k, created, err)
+				at := cmp.Or(created, time.Now())
+				st, ok, err := s.Create(ctx, Ticket(at), CreateEvent(at), key(k))
+				if err != nil || !ok {
+					t.Errorf("create %d: created %v, %v", k, ok, err)
 					return
 				}
 				numbers[k] = st.Number
@@ -402,7 +390,7 @@ func createConcurrently(t *testing.T, ns []Store, workers, each int) []string {
 func testConcurrentCreates(t *testing.T, s Store) {
 	ctx := t.Context()
 	const workers, each = 20, 10
-	numbers := createConcurrently(t, nodes(t, s, 2), workers, each)
+	numbers := createConcurrently(t, nodes(t, s, 2), workers, each, time.Time{}, nil)
 	seen := map[string]bool{}
 	for k, n := range numbers {
 		if seen[n] {
@@ -431,7 +419,7 @@ func testConcurrentCreates(t *testing.T, s Store) {
 func testCreatesSurviveReopen(t *testing.T, s Store) {
 	r := reopener(t, s)
 	const workers, each = 20, 10
-	numbers := createConcurrently(t, nodes(t, s, 2), workers, each)
+	numbers := createConcurrently(t, nodes(t, s, 2), workers, each, time.Time{}, nil)
 	s = r.Reopen(t)
 	ctx := t.Context()
 	for k, n := range numbers {

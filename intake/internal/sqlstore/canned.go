@@ -52,7 +52,7 @@ func (s Shared) AddCanned(ctx context.Context, r *intake.CannedReply) error {
 	}
 	cols := "title, text, " + d.Time("updated") + ", updated_by"
 	err = s.Write(ctx, func(ctx context.Context, db DB) error {
-		return db.queryRow(ctx, "INSERT INTO canned_replies ("+cols+") VALUES ("+Placeholders(cols)+") RETURNING id", args...).Scan(&r.ID)
+		return db.QueryRow(ctx, "INSERT INTO canned_replies ("+cols+") VALUES ("+Placeholders(cols)+") RETURNING id", args...).Scan(&r.ID)
 	})
 	return s.Wrap("add canned reply", err)
 }
@@ -75,7 +75,7 @@ func (s Shared) DeleteCanned(ctx context.Context, id int64) error {
 
 func (s Shared) cannedChange(ctx context.Context, op string, id int64, query string, args ...any) error {
 	err := s.Write(ctx, func(ctx context.Context, db DB) error {
-		n, err := db.exec(ctx, query, args...)
+		n, err := db.Exec(ctx, query, args...)
 		if err == nil && n == 0 {
 			return fmt.Errorf("%w: canned reply %d", intake.ErrNotFound, id)
 		}

@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -37,14 +35,19 @@ func (d Dialect) scanConversation(r Row) (*intake.Conversation, error) {
 	return &c, nil
 }
 
+// HandoffTime is the values of SetHandoff's time (ch.At, or now when zero) for its columns.
+func (d Dialect) HandoffTime(ch intake.HandoffChange) ([]any, error) {
+	if ch.At.IsZero() {
+		ch.At = time.Now()
+	}
+	return d.TimeArgs("handoff time", ch.At)
+}
+
 // conversation is the conversation query finds, or intake.ErrNoConversation.
 func (s Shared) conversation(ctx context.Context, op, query string, args ...any) (*intake.Conversation, error) {
-	c, err := s.Read.scanConversation(s.Read.queryRow(ctx, conversationSelect[s.Read.Dialect]+" WHERE "+query, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, intake.ErrNoConversation
-	}
-	if err != nil {
-		return nil, s.Wrap(op, err)
+	c, err := s.Read.scanConversation(s.Read.QueryRow(ctx, conversationSelect[s.Read.Dialect]+" WHERE "+query, args...))
+	if err := s.one(op, err, intake.ErrNoConversation); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -78,7 +81,7 @@ func (s Shared) CreateConversation(ctx context.Context, c *intake.Conversation) 
 	args := append(append([]any{c.ID, c.TokenHash, c.Community, state}, ca...), ua...)
 	cols := "id, token_hash, community, state, " + d.Time("created") + ", " + d.Time("updated")
 	err = s.Write(ctx, func(ctx context.Context, db DB) error {
-		_, err := db.exec(ctx, "INSERT INTO conversations ("+cols+") VALUES ("+Placeholders(cols)+")", args...)
+		_, err := db.Exec(ctx, "INSERT INTO conversations ("+cols+") VALUES ("+Placeholders(cols)+")", args...)
 		if db.conn.Violated(err) == Unique {
 			return fmt.Errorf("%w: conversation %s or its token exists already", intake.ErrConflict, c.ID)
 		}
@@ -195,7 +198,7 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 	}
 	var first int
 	err = s.Tx(ctx, func(ctx context.Context, db DB) error {
-		n, err := db.exec(ctx, update, args...)
+		n, err := db.Exec(ctx, update, args...)
 		if err != nil {
 			return err
 		}
@@ -205,14 +208,14 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 		if len(turns) == 0 {
 			return nil
 		}
-		if err := db.queryRow(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE conversation_id = ?", id).Scan(&first); err != nil {
+		if err := db.QueryRow(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE conversation_id = ?", id).Scan(&first); err != nil {
 			return err
 		}
 		var all []any
 		for i, r := range rows {
 			all = append(append(all, id, first+i), r...)
 		}
-		if _, err := db.exec(ctx, "INSERT INTO turns ("+cols+") VALUES "+strings.Join(values, ", "), all...); err != nil {
+		if _, err := db.Exec(ctx, "INSERT INTO turns ("+cols+") VALUES "+strings.Join(values, ", "), all...); err != nil {
 			return fmt.Errorf("turn: %w", err)
 		}
 		return nil

@@ -16,7 +16,7 @@ func (s Shared) ChatStats(ctx context.Context, from, to time.Time) (intake.ChatS
 	db := s.Read
 	var st intake.ChatStats
 	// conversation_id <> '' lets the partial index tickets_conversation serve the NOT EXISTS.
-	err := db.queryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE handoffs = 0 AND NOT EXISTS (
+	err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE handoffs = 0 AND NOT EXISTS (
 			SELECT 1 FROM tickets WHERE tickets.conversation_id = c.id AND tickets.conversation_id <> ''))
 		FROM conversations c WHERE `+db.Compare("created", ">=")+" AND "+db.Compare("created", "<"),
 		append(db.Bound(from), db.Bound(to)...)...).Scan(&st.Conversations, &st.Settled)
@@ -42,7 +42,7 @@ func (s Shared) AddFeedback(ctx context.Context, f intake.Feedback) error {
 		set += ", at_ns = excluded.at_ns"
 	}
 	err = s.Write(ctx, func(ctx context.Context, db DB) error {
-		_, err := db.exec(ctx, "INSERT INTO answer_feedback ("+cols+") VALUES ("+Placeholders(cols)+")"+
+		_, err := db.Exec(ctx, "INSERT INTO answer_feedback ("+cols+") VALUES ("+Placeholders(cols)+")"+
 			" ON CONFLICT (conversation_id, message_id) DO UPDATE SET "+set, args...)
 		if db.conn.Violated(err) == ForeignKey {
 			return intake.ErrNoConversation

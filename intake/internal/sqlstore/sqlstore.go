@@ -11,6 +11,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -111,12 +113,23 @@ type DB struct {
 // New is a DB on conn, whose SQL is d's.
 func New(d Dialect, conn Conn) DB { return DB{d, conn} }
 
-func (db DB) exec(ctx context.Context, query string, args ...any) (int64, error) {
+// Exec runs query, rebound, and returns how many rows it changed.
+func (db DB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return db.conn.Exec(ctx, db.Rebind(query), args...)
 }
 
-func (db DB) queryRow(ctx context.Context, query string, args ...any) Row {
+// QueryRow runs query, rebound, for one row.
+func (db DB) QueryRow(ctx context.Context, query string, args ...any) Row {
 	return db.conn.QueryRow(ctx, db.Rebind(query), args...)
+}
+
+// one is the error of a query for one row: notFound when there was none (pgx's ErrNoRows is
+// database/sql's too), else err named as op's.
+func (s Shared) one(op string, err, notFound error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound
+	}
+	return s.Wrap(op, err)
 }
 
 // All runs query and scans each row with scan; no row is an empty slice, not nil.

@@ -248,7 +248,7 @@ func (d Dialect) UpdateArgs(t *intake.Ticket, ev intake.Event) (ticket, event []
 // ticket, else intake.ErrConflict.
 func (db DB) NotUpdated(ctx context.Context, t *intake.Ticket) error {
 	var n int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM tickets WHERE number = ?", t.Number).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM tickets WHERE number = ?", t.Number).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -259,7 +259,7 @@ func (db DB) NotUpdated(ctx context.Context, t *intake.Ticket) error {
 
 // Ticket returns a ticket by number (intake.ErrNotFound).
 func (db DB) Ticket(ctx context.Context, number string) (*intake.Ticket, error) {
-	t, err := db.ScanTicket(db.queryRow(ctx, "SELECT "+db.TicketSelect()+" FROM tickets WHERE number = ?", number))
+	t, err := db.ScanTicket(db.QueryRow(ctx, "SELECT "+db.TicketSelect()+" FROM tickets WHERE number = ?", number))
 	if errors.Is(err, sql.ErrNoRows) { // pgx's ErrNoRows is database/sql's too
 		return nil, fmt.Errorf("%w: ticket %s", intake.ErrNotFound, number)
 	}

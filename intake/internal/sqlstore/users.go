@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -30,29 +28,37 @@ func (d Dialect) scanUser(r Row) (*intake.User, error) {
 	return &u, nil
 }
 
-// NewUser checks AddUser's account and returns the time to store: Created, or now when zero.
-func NewUser(u *intake.User) (time.Time, error) {
+// NewUser checks AddUser's account and returns the time to store, Created or now when zero, and
+// the values of name, role, grid, password_hash and the time's columns.
+func (d Dialect) NewUser(u *intake.User) (time.Time, []any, error) {
 	if u == nil || u.Name == "" {
-		return time.Time{}, fmt.Errorf("%w: a user needs a name", intake.ErrInvalid)
+		return time.Time{}, nil, fmt.Errorf("%w: a user needs a name", intake.ErrInvalid)
 	}
 	if !u.Role.Valid() {
-		return time.Time{}, fmt.Errorf("%w: unknown role %q", intake.ErrInvalid, u.Role)
+		return time.Time{}, nil, fmt.Errorf("%w: unknown role %q", intake.ErrInvalid, u.Role)
 	}
-	if u.Created.IsZero() {
-		return time.Now(), nil
+	created := u.Created
+	if created.IsZero() {
+		created = time.Now()
 	}
-	return u.Created, nil
+	at, err := d.TimeArgs("created_at", created)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	return created, append([]any{u.Name, string(u.Role), u.Grid, u.PasswordHash}, at...), nil
+}
+
+// NameTaken is AddUser's error for a name that is taken.
+func NameTaken(name string) error {
+	return fmt.Errorf("%w: the user name %q is taken", intake.ErrConflict, name)
 }
 
 // User returns an account by name.
 func (s Shared) User(ctx context.Context, name string) (*intake.User, error) {
 	db := s.Read
-	u, err := db.scanUser(db.queryRow(ctx, userSelect[db.Dialect]+" WHERE name = ?", name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: user %q", intake.ErrNotFound, name)
-	}
-	if err != nil {
-		return nil, s.Wrap("user", err)
+	u, err := db.scanUser(db.QueryRow(ctx, userSelect[db.Dialect]+" WHERE name = ?", name))
+	if err := s.one("user", err, fmt.Errorf("%w: user %q", intake.ErrNotFound, name)); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -71,14 +77,14 @@ func (s Shared) ListUsers(ctx context.Context) ([]*intake.User, error) {
 // transaction (ErrNotFound): whoever knew the old password is logged out.
 func (s Shared) SetPassword(ctx context.Context, name, hash string) error {
 	err := s.Tx(ctx, func(ctx context.Context, db DB) error {
-		n, err := db.exec(ctx, "UPDATE users SET password_hash = ? WHERE name = ?", hash, name)
+		n, err := db.Exec(ctx, "UPDATE users SET password_hash = ? WHERE name = ?", hash, name)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return fmt.Errorf("%w: user %q", intake.ErrNotFound, name)
 		}
-		_, err = db.exec(ctx, "DELETE FROM sessions WHERE user_name = ?", name)
+		_, err = db.Exec(ctx, "DELETE FROM sessions WHERE user_name = ?", name)
 		return err
 	})
 	return s.Wrap("set password", err)
@@ -90,14 +96,14 @@ func (s Shared) RevokeAccess(ctx context.Context, name string) (int, error) {
 	var ended int64
 	err := s.Tx(ctx, func(ctx context.Context, db DB) error {
 		var n int
-		if err := db.queryRow(ctx, "SELECT count(*) FROM users WHERE name = ?", name).Scan(&n); err != nil {
+		if err := db.QueryRow(ctx, "SELECT count(*) FROM users WHERE name = ?", name).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
 			return fmt.Errorf("%w: user %q", intake.ErrNotFound, name)
 		}
 		for _, q := range []string{"DELETE FROM sessions WHERE user_name = ?", "DELETE FROM api_tokens WHERE user_name = ?"} {
-			k, err := db.exec(ctx, q, name)
+			k, err := db.Exec(ctx, q, name)
 			if err != nil {
 				return err
 			}
@@ -114,7 +120,7 @@ func (s Shared) RevokeAccess(ctx context.Context, name string) (int, error) {
 func (s Shared) addForUser(ctx context.Context, op, what, table, cols string, args ...any) error {
 	user := args[0]
 	err := s.Write(ctx, func(ctx context.Context, db DB) error {
-		n, err := db.exec(ctx, "INSERT INTO "+table+" ("+cols+") SELECT "+Placeholders(cols)+
+		n, err := db.Exec(ctx, "INSERT INTO "+table+" ("+cols+") SELECT "+Placeholders(cols)+
 			" WHERE EXISTS (SELECT 1 FROM users WHERE name = ?)", append(args, user)...)
 		switch {
 		case n == 0 && err == nil, db.conn.Violated(err) == ForeignKey: // the user was deleted meanwhile
@@ -150,14 +156,11 @@ func (s Shared) Session(ctx context.Context, tokenHash string, now time.Time) (*
 	db := s.Read
 	var sess intake.Session
 	var exp when
-	err := db.queryRow(ctx, "SELECT token_hash, user_name, csrf, "+db.Time("expires")+" FROM sessions WHERE token_hash = ? AND "+
+	err := db.QueryRow(ctx, "SELECT token_hash, user_name, csrf, "+db.Time("expires")+" FROM sessions WHERE token_hash = ? AND "+
 		db.Compare("expires", ">"), append([]any{tokenHash}, db.Bound(now)...)...).
 		Scan(append([]any{&sess.TokenHash, &sess.User, &sess.CSRF}, db.dest(&exp)...)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: session", intake.ErrNotFound)
-	}
-	if err != nil {
-		return nil, s.Wrap("session", err)
+	if err := s.one("session", err, fmt.Errorf("%w: session", intake.ErrNotFound)); err != nil {
+		return nil, err
 	}
 	sess.Expires = exp.time()
 	return &sess, nil
@@ -166,7 +169,7 @@ func (s Shared) Session(ctx context.Context, tokenHash string, now time.Time) (*
 // DeleteSession removes a session; removing one that is not there is not an error.
 func (s Shared) DeleteSession(ctx context.Context, tokenHash string) error {
 	err := s.Write(ctx, func(ctx context.Context, db DB) error {
-		_, err := db.exec(ctx, "DELETE FROM sessions WHERE token_hash = ?", tokenHash)
+		_, err := db.Exec(ctx, "DELETE FROM sessions WHERE token_hash = ?", tokenHash)
 		return err
 	})
 	return s.Wrap("delete session", err)
@@ -195,13 +198,10 @@ func (s Shared) Token(ctx context.Context, tokenHash string) (*intake.APIToken, 
 	db := s.Read
 	var t intake.APIToken
 	var created when
-	err := db.queryRow(ctx, "SELECT token_hash, user_name, label, "+db.Time("created")+" FROM api_tokens WHERE token_hash = ?",
+	err := db.QueryRow(ctx, "SELECT token_hash, user_name, label, "+db.Time("created")+" FROM api_tokens WHERE token_hash = ?",
 		tokenHash).Scan(append([]any{&t.TokenHash, &t.User, &t.Label}, db.dest(&created)...)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: API token", intake.ErrNotFound)
-	}
-	if err != nil {
-		return nil, s.Wrap("token", err)
+	if err := s.one("token", err, fmt.Errorf("%w: API token", intake.ErrNotFound)); err != nil {
+		return nil, err
 	}
 	t.Created = created.time()
 	return &t, nil
