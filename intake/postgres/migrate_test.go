@@ -21,7 +21,7 @@ import (
 // applied and recorded here as the old code did. The new code renumbers the desk bus to 6,
 // records 2 to 5 (nothing to do: 0001 has them), runs nothing twice, and keeps the rows.
 func TestOpenOldDatabase(t *testing.T) {
-	ms, err := migrations.For(sqlstore.Postgres)
+	ms, err := migrations.For(sqlstore.Postgres.String())
 	if err != nil {
 		t.Fatal(err)
 	}

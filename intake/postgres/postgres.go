@@ -56,9 +56,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	ms, err := migrations.For(sqlstore.Postgres)
+	ms, err := migrations.For(sqlstore.Postgres.String())
 	if err == nil {
-		err = migrate(ctx, pool, ms, migrations.Renumbered(sqlstore.Postgres))
+		err = migrate(ctx, pool, ms, migrations.Renumbered(sqlstore.Postgres.String()))
 	}
 	if err != nil {
 		pool.Close()
@@ -151,12 +151,14 @@ func (c conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Ro
 	return c.q.Query(ctx, query, args...)
 }
 
-func (conn) Violated(err error) sqlstore.Constraint {
-	switch code(err) {
-	case uniqueViolation:
+func (conn) Kind(err error) sqlstore.ErrKind {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return sqlstore.NoRows
+	case code(err) == uniqueViolation:
 		return sqlstore.Unique
-	case foreignKeyViolation:
+	case code(err) == foreignKeyViolation:
 		return sqlstore.ForeignKey
 	}
-	return sqlstore.NoConstraint
+	return sqlstore.OtherErr
 }

@@ -86,7 +86,7 @@ func TestMigrationsOnceConcurrentOpens(t *testing.T) {
 		return scalar[string](t, s, "SELECT string_agg(version || ':' || name || ':' || applied, ' ' ORDER BY version) FROM schema_migrations")
 	}
 	first := applied()
-	ms, err := migrations.For(sqlstore.Postgres)
+	ms, err := migrations.For(sqlstore.Postgres.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 		"m/README":         {Data: []byte("not a migration")},
 	}
 	for range 2 {
-		ms, err := migrations.Read(fsys, "m", sqlstore.Postgres)
+		ms, err := migrations.Read(fsys, "m", sqlstore.Postgres.String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE b (y integer);\nINSERT INTO nowhere VALUES (1);")}
 	fsys["m/0012_fine.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE c (z integer);")}
-	ms, _ := migrations.Read(fsys, "m", sqlstore.Postgres)
+	ms, _ := migrations.Read(fsys, "m", sqlstore.Postgres.String())
 	if err := migrate(ctx, pool, ms, nil); err == nil || !strings.Contains(err.Error(), "0011_broken.sql") {
 		t.Errorf("broken migration: err = %v; want one naming the file", err)
 	}
@@ -148,7 +148,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("")}
 	fsys["m/11_dup.sql"] = &fstest.MapFile{Data: []byte("")}
-	if _, err := migrations.Read(fsys, "m", sqlstore.Postgres); err == nil {
+	if _, err := migrations.Read(fsys, "m", sqlstore.Postgres.String()); err == nil {
 		t.Error("two migrations numbered 11: want an error")
 	}
 }

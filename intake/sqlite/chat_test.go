@@ -19,7 +19,7 @@ import (
 // TestChatMigrationOnOldDatabase opens a database made by the store before 0002 existed.
 func TestChatMigrationOnOldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	ms, err := migrations.For(sqlstore.SQLite)
+	ms, err := migrations.For(sqlstore.SQLite.String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func TestOpenOldDatabase(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	ms, err := migrations.For(sqlstore.SQLite)
+	ms, err := migrations.For(sqlstore.SQLite.String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func Open(path string) (*Store, error) {
 		wc.Close()
 		return fail(fmt.Errorf("journal_mode is %s, want wal", mode))
 	}
-	ms, err := migrations.For(sqlstore.SQLite)
+	ms, err := migrations.For(sqlstore.SQLite.String())
 	if err != nil {
 		wc.Close()
 		return fail(err)
@@ -432,21 +432,22 @@ type closer struct{ *sql.Rows }
 
 func (r closer) Close() { r.Rows.Close() }
 
-func (conn) Violated(err error) sqlstore.Constraint {
+func (conn) Kind(err error) sqlstore.ErrKind {
 	var e *sqlite.Error
-	if errors.As(err, &e) {
-		switch e.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return sqlstore.Unique
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return sqlstore.ForeignKey
-		}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return sqlstore.NoRows
+	case !errors.As(err, &e):
+	case e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return sqlstore.Unique
+	case e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return sqlstore.ForeignKey
 	}
-	return sqlstore.NoConstraint
+	return sqlstore.OtherErr
 }
 
 // duplicate reports whether err is the violation of a primary key or unique constraint.
-func duplicate(err error) bool { return conn{}.Violated(err) == sqlstore.Unique }
+func duplicate(err error) bool { return conn{}.Kind(err) == sqlstore.Unique }
 
 // wrap adds the operation to a database error; the domain errors (intake.ErrNotFound…) and ctx's
 // pass through unchanged, for their messages are meant for the caller.

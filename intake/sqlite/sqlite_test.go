@@ -79,7 +79,7 @@ func TestOpenOddPath(t *testing.T) {
 
 func TestMigrationsOnceAcrossReopen(t *testing.T) {
 	s, path := openTemp(t)
-	ms, err := migrations.For(sqlstore.SQLite)
+	ms, err := migrations.For(sqlstore.SQLite.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 		"m/README":         {Data: []byte("not a migration")},
 	}
 	for range 2 {
-		ms, err := migrations.Read(fsys, "m", sqlstore.SQLite)
+		ms, err := migrations.Read(fsys, "m", sqlstore.SQLite.String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 	}
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE b (y INTEGER);\nINSERT INTO nowhere VALUES (1);")}
-	ms, _ := migrations.Read(fsys, "m", sqlstore.SQLite)
+	ms, _ := migrations.Read(fsys, "m", sqlstore.SQLite.String())
 	if err := migrate(ctx, conn, ms); err == nil || !strings.Contains(err.Error(), "0011_broken.sql") {
 		t.Errorf("broken migration: err = %v; want one naming the file", err)
 	}
@@ -161,7 +161,7 @@ func TestMigrateOrderAndRollback(t *testing.T) {
 
 	fsys["m/0011_broken.sql"] = &fstest.MapFile{Data: []byte("")}
 	fsys["m/11_dup.sql"] = &fstest.MapFile{Data: []byte("")}
-	if _, err := migrations.Read(fsys, "m", sqlstore.SQLite); err == nil {
+	if _, err := migrations.Read(fsys, "m", sqlstore.SQLite.String()); err == nil {
 		t.Error("two migrations numbered 11: want an error")
 	}
 }

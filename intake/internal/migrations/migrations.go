@@ -17,9 +17,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/bayannur/hotline/intake/internal/sqlstore"
 )
+
+// The dialects, as the files name them.
+var dialects = []string{"sqlite", "postgres"}
 
 //go:embed *.sql
 var files embed.FS
@@ -31,13 +32,13 @@ type Migration struct {
 	SQL     string // "" when the dialect has nothing to do
 }
 
-// For is the list for d.
-func For(d sqlstore.Dialect) ([]Migration, error) { return Read(files, ".", d) }
+// For is the list for dialect, "sqlite" or "postgres" (sqlstore.Dialect's String).
+func For(dialect string) ([]Migration, error) { return Read(files, ".", dialect) }
 
-// Read lists the migrations of dir in fsys for d, sorted by number. A file named otherwise than
+// Read lists the migrations of dir in fsys for dialect, sorted by number. A file named otherwise than
 // NNNN_name.sql or NNNN_name.DIALECT.sql, two files for one version and dialect, or names that
 // differ within a version, is an error.
-func Read(fsys fs.FS, dir string, d sqlstore.Dialect) ([]Migration, error) {
+func Read(fsys fs.FS, dir string, dialect string) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
@@ -51,10 +52,10 @@ func Read(fsys fs.FS, dir string, d sqlstore.Dialect) ([]Migration, error) {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
 			continue
 		}
-		base, dialect := strings.TrimSuffix(e.Name(), ".sql"), ""
-		for _, known := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres} {
-			if b, ok := strings.CutSuffix(base, "."+known.String()); ok {
-				base, dialect = b, known.String()
+		base, only := strings.TrimSuffix(e.Name(), ".sql"), "" // only: the file's dialect, "" for both
+		for _, d := range dialects {
+			if b, ok := strings.CutSuffix(base, "."+d); ok {
+				base, only = b, d
 			}
 		}
 		num, _, ok := strings.Cut(base, "_")
@@ -68,21 +69,21 @@ func Read(fsys fs.FS, dir string, d sqlstore.Dialect) ([]Migration, error) {
 			versions[v] = m
 		}
 		_, both := m.files[""]
-		_, same := m.files[dialect]
-		if m.name != base+".sql" || same || both || (dialect == "" && len(m.files) > 0) {
+		_, same := m.files[only]
+		if m.name != base+".sql" || same || both || (only == "" && len(m.files) > 0) {
 			return nil, fmt.Errorf("migrations %s and %s have the same number", m.name, e.Name())
 		}
 		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
-		m.files[dialect] = string(b)
+		m.files[only] = string(b)
 	}
 	var out []Migration
 	for v, m := range versions {
 		sql, ok := m.files[""]
 		if !ok {
-			sql = m.files[d.String()]
+			sql = m.files[dialect]
 		}
 		out = append(out, Migration{Version: v, Name: m.name, SQL: sql})
 	}
@@ -97,12 +98,12 @@ type Renumbering struct {
 	To      int    // its version in the list
 }
 
-// Renumbered are d's renumberings, which its store makes in schema_migrations before it looks at
+// Renumbered are dialect's renumberings, which its store makes in schema_migrations before it looks at
 // what is applied. Before the one list, intake/postgres numbered its files on its own: it
 // recorded its desk bus as version 2, 0002_desk_bus.sql, which is now 0006 (version 2 being
 // 0002_chat.sql, which PostgreSQL's 0001 holds). SQLite's history is the list's first five.
-func Renumbered(d sqlstore.Dialect) []Renumbering {
-	if d == sqlstore.Postgres {
+func Renumbered(dialect string) []Renumbering {
+	if dialect == "postgres" {
 		return []Renumbering{{Version: 2, Name: "0002_desk_bus.sql", To: 6}}
 	}
 	return nil

@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"testing"
 	"testing/fstest"
-
-	"github.com/bayannur/hotline/intake/internal/sqlstore"
 )
 
 // The shipped files, byte for byte: databases in service were made by them, and the stores' tests
@@ -46,11 +44,11 @@ func TestShippedFilesUnchanged(t *testing.T) {
 // Both dialects record the same versions under the same names; each runs its own SQL, or none
 // where its schema already has the version.
 func TestOneList(t *testing.T) {
-	lite, err := For(sqlstore.SQLite)
+	lite, err := For("sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg, err := For(sqlstore.Postgres)
+	pg, err := For("postgres")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +60,10 @@ func TestOneList(t *testing.T) {
 	}
 	for i, name := range names {
 		for _, c := range []struct {
-			d    sqlstore.Dialect
+			d    string
 			m    Migration
 			runs bool
-		}{{sqlstore.SQLite, lite[i], liteRuns[i]}, {sqlstore.Postgres, pg[i], pgRuns[i]}} {
+		}{{"sqlite", lite[i], liteRuns[i]}, {"postgres", pg[i], pgRuns[i]}} {
 			if c.m.Version != i+1 || c.m.Name != name || (c.m.SQL != "") != c.runs {
 				t.Errorf("%s migration %d: %d %s, SQL %q…; want %d %s, SQL %v", c.d, i, c.m.Version, c.m.Name,
 					c.m.SQL[:min(len(c.m.SQL), 20)], i+1, name, c.runs)
@@ -76,11 +74,11 @@ func TestOneList(t *testing.T) {
 
 // An old history's renumbered records land on versions of the list.
 func TestRenumbered(t *testing.T) {
-	if r := Renumbered(sqlstore.SQLite); len(r) != 0 {
+	if r := Renumbered("sqlite"); len(r) != 0 {
 		t.Errorf("SQLite renumberings %v; want none (its migrate makes none)", r)
 	}
-	pg, _ := For(sqlstore.Postgres)
-	for _, r := range Renumbered(sqlstore.Postgres) {
+	pg, _ := For("postgres")
+	for _, r := range Renumbered("postgres") {
 		if r.To < 1 || r.To > len(pg) || pg[r.To-1].SQL == "" || r.Version == r.To {
 			t.Errorf("renumbering %+v: want it to land on a migration PostgreSQL runs", r)
 		}
@@ -95,9 +93,9 @@ func TestRead(t *testing.T) {
 		"m/0003_pg.postgres.sql":    {Data: []byte("pg only")},
 		"m/README":                  {Data: []byte("not a migration")},
 	}
-	for d, want := range map[sqlstore.Dialect][]Migration{
-		sqlstore.SQLite:   {{2, "0002_table.sql", "lite"}, {3, "0003_pg.sql", ""}, {10, "0010_fill.sql", "fill"}},
-		sqlstore.Postgres: {{2, "0002_table.sql", "pg"}, {3, "0003_pg.sql", "pg only"}, {10, "0010_fill.sql", "fill"}},
+	for d, want := range map[string][]Migration{
+		"sqlite":   {{2, "0002_table.sql", "lite"}, {3, "0003_pg.sql", ""}, {10, "0010_fill.sql", "fill"}},
+		"postgres": {{2, "0002_table.sql", "pg"}, {3, "0003_pg.sql", "pg only"}, {10, "0010_fill.sql", "fill"}},
 	} {
 		got, err := Read(fsys, "m", d)
 		if err != nil {
@@ -120,7 +118,7 @@ func TestRead(t *testing.T) {
 		{"m/init.sql": {}},                                       // no number
 		{"m/0000_zero.sql": {}},                                  // numbers start at 1
 	} {
-		if ms, err := Read(bad, "m", sqlstore.SQLite); err == nil {
+		if ms, err := Read(bad, "m", "sqlite"); err == nil {
 			t.Errorf("Read(%v) = %+v; want an error", bad, ms)
 		}
 	}

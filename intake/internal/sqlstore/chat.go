@@ -82,7 +82,7 @@ func (s Shared) CreateConversation(ctx context.Context, c *intake.Conversation) 
 	cols := "id, token_hash, community, state, " + d.Time("created") + ", " + d.Time("updated")
 	err = s.Write(ctx, func(ctx context.Context, db DB) error {
 		_, err := db.Exec(ctx, "INSERT INTO conversations ("+cols+") VALUES ("+Placeholders(cols)+")", args...)
-		if db.conn.Violated(err) == Unique {
+		if db.conn.Kind(err) == Unique {
 			return fmt.Errorf("%w: conversation %s or its token exists already", intake.ErrConflict, c.ID)
 		}
 		return err

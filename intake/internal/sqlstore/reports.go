@@ -44,7 +44,7 @@ func (s Shared) AddFeedback(ctx context.Context, f intake.Feedback) error {
 	err = s.Write(ctx, func(ctx context.Context, db DB) error {
 		_, err := db.Exec(ctx, "INSERT INTO answer_feedback ("+cols+") VALUES ("+Placeholders(cols)+")"+
 			" ON CONFLICT (conversation_id, message_id) DO UPDATE SET "+set, args...)
-		if db.conn.Violated(err) == ForeignKey {
+		if db.conn.Kind(err) == ForeignKey {
 			return intake.ErrNoConversation
 		}
 		return err

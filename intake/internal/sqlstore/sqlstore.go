@@ -11,8 +11,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strconv"
 	"strings"
 )
@@ -83,14 +81,15 @@ type Rows interface {
 	Close()
 }
 
-// Constraint is the kind of constraint a write violated.
-type Constraint int
+// ErrKind is what the shared code tells apart among a driver's errors.
+type ErrKind int
 
-// The constraints the shared code tells apart.
+// The kinds of error.
 const (
-	NoConstraint Constraint = iota
-	Unique                  // a primary key or a unique index
-	ForeignKey
+	OtherErr   ErrKind = iota
+	NoRows             // a query for one row found none
+	Unique             // a primary key or a unique index violated
+	ForeignKey         // a foreign key violated
 )
 
 // Conn is a connection, a pool or a transaction of either driver, adapted by its store. Queries
@@ -99,8 +98,8 @@ type Conn interface {
 	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
 	QueryRow(ctx context.Context, query string, args ...any) Row
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
-	// Violated is the constraint err reports violated, if any.
-	Violated(err error) Constraint
+	// Kind is what err is, of what the shared code tells apart.
+	Kind(err error) ErrKind
 }
 
 // DB runs the shared queries in a dialect on a Conn. Its methods return the intake errors
@@ -123,10 +122,9 @@ func (db DB) QueryRow(ctx context.Context, query string, args ...any) Row {
 	return db.conn.QueryRow(ctx, db.Rebind(query), args...)
 }
 
-// one is the error of a query for one row: notFound when there was none (pgx's ErrNoRows is
-// database/sql's too), else err named as op's.
+// one is the error of a query for one row: notFound when there was none, else err named as op's.
 func (s Shared) one(op string, err, notFound error) error {
-	if errors.Is(err, sql.ErrNoRows) {
+	if err != nil && s.Read.conn.Kind(err) == NoRows {
 		return notFound
 	}
 	return s.Wrap(op, err)

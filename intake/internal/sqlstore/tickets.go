@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -260,7 +258,7 @@ func (db DB) NotUpdated(ctx context.Context, t *intake.Ticket) error {
 // Ticket returns a ticket by number (intake.ErrNotFound).
 func (db DB) Ticket(ctx context.Context, number string) (*intake.Ticket, error) {
 	t, err := db.ScanTicket(db.QueryRow(ctx, "SELECT "+db.TicketSelect()+" FROM tickets WHERE number = ?", number))
-	if errors.Is(err, sql.ErrNoRows) { // pgx's ErrNoRows is database/sql's too
+	if err != nil && db.conn.Kind(err) == NoRows {
 		return nil, fmt.Errorf("%w: ticket %s", intake.ErrNotFound, number)
 	}
 	return t, err

@@ -123,9 +123,9 @@ func (s Shared) addForUser(ctx context.Context, op, what, table, cols string, ar
 		n, err := db.Exec(ctx, "INSERT INTO "+table+" ("+cols+") SELECT "+Placeholders(cols)+
 			" WHERE EXISTS (SELECT 1 FROM users WHERE name = ?)", append(args, user)...)
 		switch {
-		case n == 0 && err == nil, db.conn.Violated(err) == ForeignKey: // the user was deleted meanwhile
+		case n == 0 && err == nil, db.conn.Kind(err) == ForeignKey: // the user was deleted meanwhile
 			return fmt.Errorf("%w: user %q", intake.ErrNotFound, user)
-		case db.conn.Violated(err) == Unique:
+		case db.conn.Kind(err) == Unique:
 			return fmt.Errorf("%w: %s already stored", intake.ErrConflict, what)
 		}
 		return err
