@@ -19,11 +19,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/internal/migrations"
 	"github.com/bayannur/hotline/intake/internal/sqlstore"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrClosed is returned by writes after Close.
