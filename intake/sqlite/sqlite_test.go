@@ -27,6 +27,23 @@ func openTemp(tb testing.TB) (*Store, string) {
 	return s, path
 }
 
+// rawConn is a connection to the file at path with the store's settings but without the store:
+// for migrating by hand, or writing a database as an older store did. Closed when tb ends.
+func rawConn(tb testing.TB, path string) *sql.Conn {
+	tb.Helper()
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close(); db.Close() })
+	return conn
+}
+
 // query runs a read on the write connection, inside the writer's transaction, so that it sees
 // what the writer sees.
 func query(tb testing.TB, s *Store, q string, args []any, dest ...any) {
@@ -86,12 +103,7 @@ func TestMigrationsOnceAcrossReopen(t *testing.T) {
 	if len(ms) == 0 || ms[0].Version != 1 {
 		t.Fatalf("embedded migrations %v; want 0001 first", ms)
 	}
-	applied := func(s *Store) string {
-		var got string
-		query(t, s, "SELECT group_concat(version || ':' || name || ':' || applied, ' ') FROM (SELECT * FROM schema_migrations ORDER BY version)", nil, &got)
-		return got
-	}
-	first := applied(s)
+	first := history(t, s)
 	if n := strings.Count(first, ":") / 2; n != len(ms) {
 		t.Fatalf("schema_migrations %q; want %d rows", first, len(ms))
 	}
@@ -104,7 +116,7 @@ func TestMigrationsOnceAcrossReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := applied(s2); got != first {
+		if got := history(t, s2); got != first {
 			t.Errorf("after reopen schema_migrations = %q; want it unchanged, %q", got, first)
 		}
 		if n := count(t, s2, "tickets"); n != 1 {
@@ -115,17 +127,8 @@ func TestMigrationsOnceAcrossReopen(t *testing.T) {
 }
 
 func TestMigrateOrderAndRollback(t *testing.T) {
-	db, err := sql.Open("sqlite", dsn(filepath.Join(t.TempDir(), "m.db"), false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := rawConn(t, filepath.Join(t.TempDir(), "m.db"))
 	fsys := fstest.MapFS{
 		// Read out of order: 0010 needs 0002's table.
 		"m/0010_fill.sql":  {Data: []byte("INSERT INTO a (x) VALUES (10);")},

@@ -122,14 +122,6 @@ func (db DB) QueryRow(ctx context.Context, query string, args ...any) Row {
 	return db.conn.QueryRow(ctx, db.Rebind(query), args...)
 }
 
-// one is the error of a query for one row: notFound when there was none, else err named as op's.
-func (s Shared) one(op string, err, notFound error) error {
-	if err != nil && s.Read.conn.Kind(err) == NoRows {
-		return notFound
-	}
-	return s.Wrap(op, err)
-}
-
 // All runs query and scans each row with scan; no row is an empty slice, not nil.
 func All[T any](ctx context.Context, db DB, scan func(Row) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.conn.Query(ctx, db.Rebind(query), args...)
@@ -150,7 +142,7 @@ func All[T any](ctx context.Context, db DB, scan func(Row) (T, error), query str
 
 // Shared implements the methods of intake.Store, intake.Conversations, intake.CannedReplies and
 // intake.Reports whose code is the same in both stores. A store embeds it and implements the rest:
-// Create and Update, Late, AddUser and SetHandoff, whose SQL is its own.
+// Create and Update, Late, AddUser and SetHandoff, whose SQL is its own, and Close.
 type Shared struct {
 	// Read runs the reads: SQLite's read-only pool, PostgreSQL's pool.
 	Read DB
@@ -161,4 +153,12 @@ type Shared struct {
 	// Wrap names the store and op in an error of the database's; the intake errors and the
 	// context's pass as they are.
 	Wrap func(op string, err error) error
+}
+
+// one is the error of a query for one row: notFound when there was none, else err named as op's.
+func (s Shared) one(op string, err, notFound error) error {
+	if err != nil && s.Read.conn.Kind(err) == NoRows {
+		return notFound
+	}
+	return s.Wrap(op, err)
 }
