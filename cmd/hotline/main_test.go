@@ -1,71 +1,33 @@
 package main
 
 import (
-	"github.com/bayannur/hotline/intake/postgres/pgtest"
-
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bayannur/hotline/intake/postgres/pgtest"
+	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/search"
-)
-
-// binDir holds the hotline binary built once for the package by hotlineBinary.
-var (
-	binDir   string
-	binOnce  sync.Once
-	binPath  string
-	binErr   error
-	binBuild []byte
 )
 
 func TestMain(m *testing.M) {
 	// In-process serve runs log through slog.Default; keep the test output readable.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	code := pgtest.Main(m) // runs the tests, then stops the PostgreSQL server if one was started
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testkit.RemoveBinary()
 	os.Exit(code)
-}
-
-// hotlineBinary builds the real binary once for the package and returns its path.
-func hotlineBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			binErr = fmt.Errorf("the go tool is not on PATH: %w", err)
-			return
-		}
-		binDir, binErr = os.MkdirTemp("", "hotline-bin-")
-		if binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "hotline")
-		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
-		binBuild, binErr = cmd.CombinedOutput()
-	})
-	if binErr != nil {
-		t.Fatalf("building hotline: %v\n%s", binErr, binBuild)
-	}
-	return binPath
 }
 
 // runCmd runs the command line in-process and returns its exit code, stdout and stderr.
@@ -722,7 +684,7 @@ func TestServeFailsEarly(t *testing.T) {
 	})
 	t.Run("database that does not answer", func(t *testing.T) {
 		code, _, errOut := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"),
-			"--database", "postgres://hotline:secret-pw@"+freeAddr(t)+"/hotline")
+			"--database", "postgres://hotline:secret-pw@"+testkit.FreeAddr(t)+"/hotline")
 		if code != 1 || !strings.Contains(errOut, "postgres") || strings.Contains(errOut, "secret-pw") {
 			t.Fatalf("serve on a database nobody listens at: exit %d, stderr %q; want 1, without the password", code, errOut)
 		}
@@ -750,147 +712,31 @@ func TestServeFailsEarly(t *testing.T) {
 	})
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// lockedBuffer is a bytes.Buffer safe for the process's writer and the test's reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// server is a running hotline serve process.
-type server struct {
-	cmd    *exec.Cmd
-	base   string
-	output *lockedBuffer
-	done   chan struct{}
-	err    error // the Wait result, once done is closed
-}
-
-// startServe starts the binary with args and env (HOTLINE_* taken out of the inherited
-// environment) and stops it when the test ends if the test has not.
-func startServe(t *testing.T, addr string, env []string, args ...string) *server {
-	t.Helper()
-	cmd := exec.Command(hotlineBinary(t), append([]string{"serve"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOTLINE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, env...)
-	s := &server{cmd: cmd, base: "http://" + addr, output: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = s.output, s.output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	return s
-}
-
 var client = &http.Client{Timeout: 5 * time.Second}
 
-// waitStatus polls GET path until it answers want, failing the test at the deadline or when the
-// process exits.
-func (s *server) waitStatus(t *testing.T, path string, want int, within time.Duration) {
+// stop stops s (SIGTERM, exit status 0) and checks that it logged its shutdown.
+func stop(t *testing.T, s *testkit.Server) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	last := "no answer"
-	for {
-		resp, err := client.Get(s.base + path)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == want {
-				return
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("hotline serve exited (%v) before %s answered %d\noutput:\n%s", s.err, path, want, s.output)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer %d within %v (last: %s)\noutput:\n%s", path, want, within, last, s.output)
-		}
-	}
-}
-
-// stop sends SIGTERM and requires a clean exit with code 0.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("hotline serve did not exit within 20s of SIGTERM\noutput:\n%s", s.output)
-	}
-	if s.err != nil {
-		var ee *exec.ExitError
-		if errors.As(s.err, &ee) {
-			t.Fatalf("hotline serve exited with %v (code %d) after SIGTERM, want 0\noutput:\n%s", s.err, ee.ExitCode(), s.output)
-		}
-		t.Fatalf("hotline serve: %v\noutput:\n%s", s.err, s.output)
-	}
-	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("hotline serve exit code %d, want 0", code)
-	}
-	if !strings.Contains(s.output.String(), "shutting down") {
-		t.Errorf("hotline serve did not log its shutdown:\n%s", s.output)
+	s.Stop(t)
+	if !strings.Contains(s.Output(), "shutting down") {
+		t.Errorf("hotline serve did not log its shutdown:\n%s", s.Output())
 	}
 }
 
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	data := filepath.Join(t.TempDir(), "state", "data")
-	s := startServe(t, addr, nil, "--addr", addr, "--data", data)
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", data)
 
-	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
 	if st, err := os.Stat(data); err != nil || !st.IsDir() {
 		t.Errorf("data directory %s was not created: %v", data, err)
 	}
 	// The bot joins once the guide is indexed.
-	s.waitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+	s.WaitReady(t, 60*time.Second)
 
-	resp, err := client.Post(s.base+"/api/v1/ask", "application/json", strings.NewReader(`{"text":"底保咋办"}`))
+	resp, err := client.Post(s.Base+"/api/v1/ask", "application/json", strings.NewReader(`{"text":"底保咋办"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -911,7 +757,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("底保咋办: decision %q topic %q text %q; want an answer on dibao", d.Decision, d.Topic, d.Text)
 	}
 
-	resp, err = client.Get(s.base + "/healthz")
+	resp, err = client.Get(s.Base + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -925,7 +771,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("/healthz once ready: %+v (%v), want status ok and ready true", h, err)
 	}
 
-	s.stop(t)
+	stop(t, s)
 }
 
 // TestServeDeadlinesFile: a --sla file sets the deadlines of new tickets.
@@ -935,10 +781,10 @@ func TestServeDeadlinesFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte("categories:\n  municipal:\n    normal: {sign: 15m, finish: 6h}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	s := startServe(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--sla", file)
-	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
-	resp, err := client.Post(s.base+"/api/v1/tickets", "application/json", strings.NewReader(
+	addr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--sla", file)
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	resp, err := client.Post(s.Base+"/api/v1/tickets", "application/json", strings.NewReader(
 		`{"topic":"report-streetlight","community":"wy-jinqiao","description":"路灯不亮","phone":"13812345678"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -955,23 +801,23 @@ func TestServeDeadlinesFile(t *testing.T) {
 	if got := tk.DueBy.Sub(tk.Created); got != 6*time.Hour {
 		t.Errorf("a municipal ticket is due %v after creation, want the file's 6h", got)
 	}
-	s.stop(t)
+	stop(t, s)
 }
 
 func TestServeEnvironment(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	data := filepath.Join(t.TempDir(), "env-data")
-	s := startServe(t, addr, []string{"HOTLINE_ADDR=" + addr, "HOTLINE_DATA=" + data})
+	s := testkit.Serve(t, addr, []string{"HOTLINE_ADDR=" + addr, "HOTLINE_DATA=" + data})
 
-	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
 	if st, err := os.Stat(data); err != nil || !st.IsDir() {
 		t.Errorf("HOTLINE_DATA %s was not created: %v", data, err)
 	}
-	if !strings.Contains(s.output.String(), addr) {
-		t.Errorf("hotline serve did not log its address %s:\n%s", addr, s.output)
+	if !strings.Contains(s.Output(), addr) {
+		t.Errorf("hotline serve did not log its address %s:\n%s", addr, s.Output())
 	}
-	s.stop(t)
+	stop(t, s)
 }
 
 func TestServeFlagOverridesEnvironment(t *testing.T) {
@@ -983,11 +829,11 @@ func TestServeFlagOverridesEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	flagAddr := freeAddr(t)
-	s := startServe(t, flagAddr, []string{"HOTLINE_ADDR=" + busy.Addr().String()},
+	flagAddr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, flagAddr, []string{"HOTLINE_ADDR=" + busy.Addr().String()},
 		"--addr", flagAddr, "--data", filepath.Join(t.TempDir(), "data"))
-	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
-	s.stop(t)
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	stop(t, s)
 }
 
 // A bad flag is a usage error: exit 2, and the complaint goes to the stderr run was given.
@@ -1003,11 +849,11 @@ func TestUnknownFlag(t *testing.T) {
 // hotline bench chat against a running server reports every figure it documents.
 func TestBenchChat(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
-	s := startServe(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--chat-ip-rate", "-1")
-	s.waitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+	addr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--chat-ip-rate", "-1")
+	s.WaitReady(t, 60*time.Second)
 	code, out, errOut := runCmd(t, "", "bench", "chat", "--url", "ws://"+addr+"/ws/chat",
-		"--pid", strconv.Itoa(s.cmd.Process.Pid), "--idle", "20", "--active", "10", "--asks", "2", "--think", "10ms")
+		"--pid", strconv.Itoa(s.Pid()), "--idle", "20", "--active", "10", "--asks", "2", "--think", "10ms")
 	if code != 0 {
 		t.Fatalf("bench chat: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
@@ -1034,7 +880,7 @@ func TestBenchChat(t *testing.T) {
 	if got["reply_p50_ms"] <= 0 || got["reply_p99_ms"] < got["reply_p50_ms"] {
 		t.Errorf("latencies p50 %v, p99 %v: want 0 < p50 <= p99", got["reply_p50_ms"], got["reply_p99_ms"])
 	}
-	s.stop(t)
+	stop(t, s)
 }
 
 // hotline user passwd logs a staff member out everywhere; hotline user revoke also ends their
@@ -1052,11 +898,11 @@ func TestUserPasswdAndRevoke(t *testing.T) {
 	}
 	user("first-password\n", "add", "--role", "operator", "zhao")
 	token := user("", "token", "zhao")
-	addr := freeAddr(t)
-	s := startServe(t, addr, nil, "--addr", addr, "--data", data)
-	s.waitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	addr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", data)
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
 	me := func(header http.Header) int {
-		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/me", nil)
+		req, _ := http.NewRequest(http.MethodGet, s.Base+"/api/v1/me", nil)
 		req.Header = header
 		resp, err := client.Do(req)
 		if err != nil {
@@ -1066,7 +912,7 @@ func TestUserPasswdAndRevoke(t *testing.T) {
 		return resp.StatusCode
 	}
 	login := func(password string) http.Header {
-		resp, err := client.Post(s.base+"/api/v1/login", "application/json",
+		resp, err := client.Post(s.Base+"/api/v1/login", "application/json",
 			strings.NewReader(`{"name":"zhao","password":"`+password+`"}`))
 		if err != nil {
 			t.Fatal(err)
@@ -1097,5 +943,5 @@ func TestUserPasswdAndRevoke(t *testing.T) {
 	if code, _, errOut := runCmd(t, "", "user", "revoke", "--data", data, "nobody"); code != 1 || !strings.Contains(errOut, "nobody") {
 		t.Errorf("revoking an unknown user: exit %d, %q", code, errOut)
 	}
-	s.stop(t)
+	stop(t, s)
 }

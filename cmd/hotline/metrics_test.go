@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/testkit"
 )
 
 // The monitoring side of docs/rates.md ("Prometheus: GET /metrics"): the alert rules and the
@@ -295,18 +296,18 @@ func scrapeLive(t *testing.T) liveScrape {
 	}
 	token := strings.TrimSpace(out)
 
-	addr := freeAddr(t)
-	s := startServe(t, addr, nil, "--addr", addr, "--data", data)
-	s.waitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+	addr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", data)
+	s.WaitReady(t, 60*time.Second)
 
 	chatAndVote(t, addr)
-	number := ticketToRating(t, s.base, token)
+	number := ticketToRating(t, s.Base, token)
 
 	// Counters move as the replies go out; give them a moment.
 	var text string
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		text = getMetrics(t, s.base)
+		text = getMetrics(t, s.Base)
 		m := parseExposition(t, text)
 		if m.sum("hotline_asks_total", "decision", "answer") >= 1 && m.sum("hotline_chats_total") >= 1 &&
 			m.sum("hotline_answer_feedback_total", "helpful", "yes") >= 1 &&
@@ -319,7 +320,7 @@ func scrapeLive(t *testing.T) liveScrape {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.stop(t)
+	stop(t, s)
 	return liveScrape{text: text, numbers: []string{overdue, number}, ok: true}
 }
 

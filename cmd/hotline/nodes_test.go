@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bayannur/hotline/intake/postgres/pgtest"
+	"github.com/bayannur/hotline/internal/testkit"
 )
 
 // wsPeer is one WebSocket client of a node: a resident's chat or an operator's console.
@@ -65,21 +66,21 @@ func TestServeTwoNodesOnPostgres(t *testing.T) {
 	if code, _, errOut := runCmd(t, "a-long-password\n", "user", "add", "--database", db, "--role", "operator", "zhang"); code != 0 {
 		t.Fatalf("user add on PostgreSQL: exit %d: %s", code, errOut)
 	}
-	var nodes []*server
+	var nodes []*testkit.Server
 	for _, name := range []string{"a", "b"} {
-		addr := freeAddr(t)
-		s := startServe(t, addr, nil, "--addr", addr, "--database", db, "--data", filepath.Join(t.TempDir(), name), "--desk-hours", "always")
+		addr := testkit.FreeAddr(t)
+		s := testkit.Serve(t, addr, nil, "--addr", addr, "--database", db, "--data", filepath.Join(t.TempDir(), name), "--desk-hours", "always")
 		nodes = append(nodes, s)
 	}
 	for _, s := range nodes {
-		s.waitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+		s.WaitReady(t, 60*time.Second)
 	}
 	a, b := nodes[0], nodes[1]
 
 	// The operator logs in on node A; the session is in the database.
 	jar, _ := cookiejar.New(nil)
 	staff := &http.Client{Jar: jar, Timeout: 5 * time.Second}
-	resp, err := staff.Post(a.base+"/api/v1/login", "application/json", strings.NewReader(`{"name":"zhang","password":"a-long-password"}`))
+	resp, err := staff.Post(a.Base+"/api/v1/login", "application/json", strings.NewReader(`{"name":"zhang","password":"a-long-password"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,16 +88,16 @@ func TestServeTwoNodesOnPostgres(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("login on node A: %s", resp.Status)
 	}
-	base, _ := url.Parse(a.base)
+	base, _ := url.Parse(a.Base)
 	var cookies []string
 	for _, c := range jar.Cookies(base) {
 		cookies = append(cookies, c.String())
 	}
-	ws := func(s *server, path string) string { return "ws" + strings.TrimPrefix(s.base, "http") + path }
-	console := dialPeer(t, "console on A", ws(a, "/ws/operator"), http.Header{"Cookie": {strings.Join(cookies, "; ")}, "Origin": {a.base}})
+	ws := func(s *testkit.Server, path string) string { return "ws" + strings.TrimPrefix(s.Base, "http") + path }
+	console := dialPeer(t, "console on A", ws(a, "/ws/operator"), http.Header{"Cookie": {strings.Join(cookies, "; ")}, "Origin": {a.Base}})
 	console.want("state", nil)
 
-	resident := dialPeer(t, "resident on B", ws(b, "/ws/chat"), http.Header{"Origin": {b.base}})
+	resident := dialPeer(t, "resident on B", ws(b, "/ws/chat"), http.Header{"Origin": {b.Base}})
 	resident.send(map[string]string{"type": "hello", "session": "", "community": "wy-jinqiao"})
 	resident.want("welcome", nil)
 	resident.send(map[string]string{"type": "ask", "id": "m1", "text": "我要找人工客服"})
@@ -123,6 +124,6 @@ func TestServeTwoNodesOnPostgres(t *testing.T) {
 		return f["conversation"] == conv && strings.Contains(string(b), `"from":"resident"`) && strings.Contains(string(b), "俺家暖气不热")
 	})
 	for _, s := range nodes {
-		s.stop(t)
+		stop(t, s)
 	}
 }
