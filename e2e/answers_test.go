@@ -10,20 +10,21 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/bayannur/hotline/internal/testkit"
 )
 
 // TestAnswerFoldsOnAPhone: on a phone, 办低保要什么材料 (688 characters before, taller than the
 // chat) is answered with a short text that fits the chat; 更多 unfolds the rest — the materials
 // among it — in the same bubble, by mouse or keyboard, and 收起 folds it again.
 func TestAnswerFoldsOnAPhone(t *testing.T) {
-	dashNeedChromium(t)
-	bin := buildHotline(t)
-	addr := freeAddr(t)
-	srv := startServe(t, bin, addr, filepath.Join(t.TempDir(), "data"))
-	srv.waitReady(t, 60*time.Second)
+	testkit.NeedChromium(t)
+	addr := testkit.FreeAddr(t)
+	srv := testkit.Serve(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"))
+	srv.WaitReady(t, 60*time.Second)
 	base := "http://" + addr
 
-	browser, stop := startBrowser(t, 390, 844)
+	browser, stop := testkit.Browser(t, 390, 844)
 	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
 	defer cancel()
 	var exceptions lockedList

@@ -3,22 +3,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,9 +21,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-)
 
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/bayannur/hotline/internal/testkit"
+)
 
 // How long a condition in the page may take, and how often it is looked at.
 const (
@@ -41,17 +35,14 @@ const (
 // ticket, a reload that resumes the conversation, markup typed as text, and a server restart the
 // widget reconnects through.
 func TestChatWidget(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Debian's chromium at %s (%v): run `apt-get install -y chromium` (scripts/test.sh does)", chromiumPath, err)
-	}
-	bin := buildHotline(t)
-	addr := freeAddr(t)
+	testkit.NeedChromium(t)
+	addr := testkit.FreeAddr(t)
 	data := filepath.Join(t.TempDir(), "data")
-	srv := startServe(t, bin, addr, data)
-	srv.waitReady(t, 60*time.Second)
+	srv := testkit.Serve(t, addr, nil, "--addr", addr, "--data", data)
+	srv.WaitReady(t, 60*time.Second)
 	base := "http://" + addr
 
-	browser, stop := startBrowser(t, 1280, 900)
+	browser, stop := testkit.Browser(t, 1280, 900)
 	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	defer cancel()
 
@@ -194,16 +185,16 @@ func TestChatWidget(t *testing.T) {
 	p.noMarkup(&dialogs)
 
 	// A server restart: the widget says so, reconnects with backoff and resumes.
-	srv.stop(t)
+	srv.Stop(t)
 	p.waitJS("the widget to notice the restart", root+`.querySelector('[data-testid=status]').textContent.includes('连接中断，正在重新连接')`)
-	srv = startServe(t, bin, addr, data)
+	srv = testkit.Serve(t, addr, nil, "--addr", addr, "--data", data)
 	p.srv = srv
 	// The chat reconnects as soon as the server listens, before the bot is trained, and says so
 	// for a few seconds: watch for it first, then wait for the bot.
 	st = p.waitState("the reconnection", func(s *chatState) bool {
 		return strings.Contains(s.Status, "已重新连接") && s.has("bot", ticket) && s.hasExact("resident", markup)
 	})
-	srv.waitReady(t, 60*time.Second)
+	srv.WaitReady(t, 60*time.Second)
 	p.noMarkup(&dialogs)
 	before = st.count("bot")
 	p.say("网格员电话多少", false)
@@ -304,13 +295,13 @@ func (s *chatState) String() string {
 type pageDriver struct {
 	t   *testing.T
 	ctx context.Context
-	srv *server
+	srv *testkit.Server
 }
 
 func (p *pageDriver) do(a chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	if err := chromedp.Do(p.ctx, a); err != nil {
-		p.t.Fatalf("browser: %v\nserver output:\n%s", err, p.srv.output)
+		p.t.Fatalf("browser: %v\nserver output:\n%s", err, p.srv.Output())
 	}
 }
 
@@ -344,7 +335,7 @@ func (p *pageDriver) waitJS(what, js string) {
 	p.t.Helper()
 	pollJS(p.t, p.ctx, what, js, func() string {
 		st, _ := chromedp.Run(p.ctx, chromedp.Evaluate[*chatState](stateJS))
-		return fmt.Sprintf("widget:\n%s\nserver output:\n%s", st, p.srv.output)
+		return fmt.Sprintf("widget:\n%s\nserver output:\n%s", st, p.srv.Output())
 	})
 }
 
@@ -358,7 +349,7 @@ func (p *pageDriver) waitState(what string, cond func(*chatState) bool) *chatSta
 			return st
 		}
 		if time.Now().After(deadline) || p.ctx.Err() != nil {
-			p.t.Fatalf("waiting for %s: not within %v (error: %v)\nwidget:\n%s\nserver output:\n%s", what, waitWithin, err, st, p.srv.output)
+			p.t.Fatalf("waiting for %s: not within %v (error: %v)\nwidget:\n%s\nserver output:\n%s", what, waitWithin, err, st, p.srv.Output())
 		}
 		time.Sleep(waitEvery)
 	}
@@ -490,136 +481,4 @@ func (l *lockedList) all() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.l)
-}
-
-// ---- the server ----
-
-// buildHotline builds the real binary into a temporary directory.
-func buildHotline(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is not on PATH: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "hotline")
-	cmd := exec.Command(goTool, "build", "-o", bin, "./cmd/hotline")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/hotline: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// server is a running hotline serve process.
-type server struct {
-	cmd    *exec.Cmd
-	base   string
-	output *lockedBuffer
-	done   chan struct{}
-	err    error // the Wait result, once done is closed
-}
-
-// startServe starts `hotline serve` (HOTLINE_* taken out of the environment), with extra flags
-// if any, and kills it when the test ends if the test has not stopped it.
-func startServe(t *testing.T, bin, addr, data string, extra ...string) *server {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data}, extra...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOTLINE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	s := &server{cmd: cmd, base: "http://" + addr, output: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = s.output, s.output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	return s
-}
-
-// waitReady polls GET /readyz until it answers 200, failing at the deadline or when the process
-// exits.
-func (s *server) waitReady(t *testing.T, within time.Duration) {
-	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(within)
-	last := "no answer"
-	for {
-		resp, err := client.Get(s.base + "/readyz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("hotline serve exited (%v) before /readyz answered 200\noutput:\n%s", s.err, s.output)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz did not answer 200 within %v (last: %s)\noutput:\n%s", within, last, s.output)
-		}
-	}
-}
-
-// stop sends SIGTERM and waits for the process to end.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("hotline serve did not exit within 20s of SIGTERM\noutput:\n%s", s.output)
-	}
-	if s.err != nil {
-		t.Fatalf("hotline serve after SIGTERM: %v\noutput:\n%s", s.err, s.output)
-	}
 }

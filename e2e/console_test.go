@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/bayannur/hotline/internal/testkit"
 )
 
 // staffPassword is every test operator's password.
@@ -330,7 +331,7 @@ func TestConsoleResidentMarkupIsText(t *testing.T) {
 
 type deskEnv struct {
 	t        *testing.T
-	srv      *server
+	srv      *testkit.Server
 	base     string
 	browser  context.Context
 	dialogs  atomic.Int32
@@ -342,38 +343,36 @@ type deskEnv struct {
 // time) and the staff given (names of operators, or "role:name"), and a headless browser.
 func newDesk(t *testing.T, staff ...string) *deskEnv {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Debian's chromium at %s (%v): run `apt-get install -y chromium` (scripts/test.sh does)", chromiumPath, err)
-	}
-	bin := buildHotline(t)
-	addr := freeAddr(t)
+	testkit.NeedChromium(t)
+	addr := testkit.FreeAddr(t)
 	data := filepath.Join(t.TempDir(), "data")
 	for _, s := range staff {
 		role, name, ok := strings.Cut(s, ":")
 		if !ok {
 			role, name = "operator", s
 		}
-		addStaff(t, bin, data, role, name)
+		addStaff(t, data, role, name)
 	}
-	srv := startServe(t, bin, addr, data, "--desk-hours", "always")
-	srv.waitReady(t, 60*time.Second)
+	srv := testkit.Serve(t, addr, nil, "--addr", addr, "--data", data, "--desk-hours", "always")
+	srv.WaitReady(t, 60*time.Second)
 	d := &deskEnv{t: t, srv: srv, base: "http://" + addr}
 
-	browser, _ := startBrowser(t, 1280, 900)
+	browser, _ := testkit.Browser(t, 1280, 900)
 	d.browser = browser
 	return d
 }
 
-// addStaff adds a staff account with `hotline user add`, the password on stdin.
-func addStaff(t *testing.T, bin, data, role, name string) {
+// addStaff adds a staff account with staffPassword.
+func addStaff(t *testing.T, data, role, name string) {
 	t.Helper()
-	cmd := exec.Command(bin, "user", "add", "--role", role, "--data", data, name)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOTLINE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Stdin = strings.NewReader(staffPassword + "\n")
+	addUser(t, data, role, name, staffPassword)
+}
+
+// addUser runs `hotline user add --role ROLE --data DATA NAME` with the password on stdin.
+func addUser(t *testing.T, data, role, name, password string) {
+	t.Helper()
+	cmd := testkit.Command(t, "user", "add", "--role", role, "--data", data, name)
+	cmd.Stdin = strings.NewReader(password + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hotline user add %s: %v\n%s", name, err, out)
 	}
@@ -512,7 +511,7 @@ type tab struct {
 func (b *tab) do(a chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, a); err != nil {
-		b.t.Fatalf("%s: browser: %v\nserver output:\n%s", b.name, err, b.env.srv.output)
+		b.t.Fatalf("%s: browser: %v\nserver output:\n%s", b.name, err, b.env.srv.Output())
 	}
 }
 
@@ -555,7 +554,7 @@ func (b *tab) waitJS(what, js string) {
 		}
 		lastErr = err
 		if err != nil && strings.Contains(err.Error(), "console status") || time.Now().After(deadline) || b.ctx.Err() != nil {
-			b.t.Fatalf("%s: waiting for %s: not within %v (last error: %v)\n%s\nserver output:\n%s", b.name, what, waitWithin, lastErr, b.snapshot(), b.env.srv.output)
+			b.t.Fatalf("%s: waiting for %s: not within %v (last error: %v)\n%s\nserver output:\n%s", b.name, what, waitWithin, lastErr, b.snapshot(), b.env.srv.Output())
 		}
 		time.Sleep(waitEvery)
 	}

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/sqlite"
+	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/search"
 )
 
@@ -41,7 +41,7 @@ var dashRateNames = []string{"signed_on_time", "resolved_on_time", "solved", "sa
 // it shows is what GET /api/v1/stats answers for the same period, that the CSV links work, that an
 // operator is told the page is not theirs, and that another period and English work.
 func TestDashboard(t *testing.T) {
-	dashNeedChromium(t)
+	testkit.NeedChromium(t)
 	h := dashStart(t, func(s *dashSeeder) {
 		now := time.Now()
 		base := now.Add(-20 * 24 * time.Hour).Truncate(time.Minute)
@@ -306,7 +306,7 @@ func TestDashboard(t *testing.T) {
 // is refused and records nothing, the right one records the rating, a second rating is offered as
 // a change (PUT), an unresolved ticket and a change after 24 hours are explained.
 func TestRatePage(t *testing.T) {
-	dashNeedChromium(t)
+	testkit.NeedChromium(t)
 	h := dashStart(t, func(s *dashSeeder) {
 		// Rated two days ago: too late to change.
 		now := time.Now()
@@ -673,20 +673,12 @@ const (
 	dashOperatorPassword = "operator-secret-1"
 )
 
-func dashNeedChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Debian's chromium at %s (%v): run `apt-get install -y chromium` (scripts/test.sh does)", chromiumPath, err)
-	}
-}
-
 // dashHotline is a running server with its users and seeded history.
 type dashHotline struct {
 	t    *testing.T
-	bin  string
 	data string
 	base string
-	srv  *server
+	srv  *testkit.Server
 	seed *dashSeeder
 	ips  atomic.Uint32
 }
@@ -695,7 +687,7 @@ type dashHotline struct {
 // history in the past straight into the store, and starts `hotline serve`.
 func dashStart(t *testing.T, seed func(*dashSeeder)) *dashHotline {
 	t.Helper()
-	h := &dashHotline{t: t, bin: buildHotline(t), data: filepath.Join(t.TempDir(), "data")}
+	h := &dashHotline{t: t, data: filepath.Join(t.TempDir(), "data")}
 	h.addUser("manager", "mgr", dashManagerPassword)
 	h.addUser("operator", "op", dashOperatorPassword)
 	h.seed = newDashSeeder(t, h.data)
@@ -703,26 +695,17 @@ func dashStart(t *testing.T, seed func(*dashSeeder)) *dashHotline {
 		seed(h.seed)
 	}
 	h.seed.close()
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	h.base = "http://" + addr
-	h.srv = startServe(t, h.bin, addr, h.data)
-	h.srv.waitReady(t, 60*time.Second)
+	h.srv = testkit.Serve(t, addr, nil, "--addr", addr, "--data", h.data)
+	h.srv.WaitReady(t, 60*time.Second)
 	return h
 }
 
-// addUser runs `hotline user add --role ROLE --data DATA NAME` with the password on stdin.
+// addUser adds a staff account to the server's data directory.
 func (h *dashHotline) addUser(role, name, password string) {
 	h.t.Helper()
-	cmd := exec.Command(h.bin, "user", "add", "--role", role, "--data", h.data, name)
-	cmd.Stdin = strings.NewReader(password + "\n")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOTLINE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		h.t.Fatalf("hotline user add %s: %v\n%s", name, err, out)
-	}
+	addUser(h.t, h.data, role, name, password)
 }
 
 // client is an HTTP client whose connections come from an address of their own on the loopback
@@ -757,7 +740,7 @@ func (h *dashHotline) send(c *http.Client, method, path string, body any, header
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		h.t.Fatalf("%s %s: %v\nserver output:\n%s", method, path, err, h.srv.output)
+		h.t.Fatalf("%s %s: %v\nserver output:\n%s", method, path, err, h.srv.Output())
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -1006,7 +989,7 @@ func (c *dashChat) wait(what string, ok func(*dashReply) bool) *dashReply {
 	for {
 		var r dashReply
 		if err := c.conn.ReadJSON(&r); err != nil {
-			c.h.t.Fatalf("chat, waiting for %s: %v\nserver output:\n%s", what, err, c.h.srv.output)
+			c.h.t.Fatalf("chat, waiting for %s: %v\nserver output:\n%s", what, err, c.h.srv.Output())
 		}
 		if r.Type == "error" {
 			c.h.t.Fatalf("chat, waiting for %s: error %s %q", what, r.Code, r.Message)
@@ -1090,7 +1073,7 @@ const dashHelpersJS = `window.dashVisible = function (sel) {
 func (h *dashHotline) browser(width, height int64) *dashTab {
 	t := h.t
 	t.Helper()
-	browser, stop := startBrowser(t, int(width), int(height))
+	browser, stop := testkit.Browser(t, int(width), int(height))
 	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	tab := &dashTab{t: t, h: h, ctx: ctx, dialogs: &atomic.Int32{}, exceptions: &lockedList{}}
 	if err := chromedp.Listen(browser, func(ev any) {
@@ -1139,7 +1122,7 @@ func (h *dashHotline) browser(width, height int64) *dashTab {
 func (p *dashTab) do(a chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	if err := chromedp.Do(p.ctx, a); err != nil {
-		p.t.Fatalf("browser: %v\nserver output:\n%s", err, p.h.srv.output)
+		p.t.Fatalf("browser: %v\nserver output:\n%s", err, p.h.srv.Output())
 	}
 }
 
@@ -1172,7 +1155,7 @@ func (p *dashTab) waitJS(what, js string) {
 	p.t.Helper()
 	pollJS(p.t, p.ctx, what, js, func() string {
 		shown, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 3000) : ''`))
-		return fmt.Sprintf("the page shows:\n%s\nserver output:\n%s", shown, p.h.srv.output)
+		return fmt.Sprintf("the page shows:\n%s\nserver output:\n%s", shown, p.h.srv.Output())
 	})
 }
 

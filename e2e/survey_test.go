@@ -22,15 +22,16 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/bayannur/hotline/internal/testkit"
 )
 
 func TestWidgetSurvey(t *testing.T) {
-	dashNeedChromium(t)
-	bin := buildHotline(t)
+	testkit.NeedChromium(t)
 	data := filepath.Join(t.TempDir(), "data")
-	addStaff(t, bin, data, "operator", "op1")
-	addStaff(t, bin, data, "manager", "boss")
-	addr := freeAddr(t)
+	addStaff(t, data, "operator", "op1")
+	addStaff(t, data, "manager", "boss")
+	addr := testkit.FreeAddr(t)
 	base := "http://" + addr
 
 	// Another site embedding the widget with one script tag: the rating page's link must point at
@@ -51,12 +52,12 @@ func TestWidgetSurvey(t *testing.T) {
 	}))
 	defer other.Close()
 
-	flags := []string{"--origins", other.URL}
-	srv := startServe(t, bin, addr, data, flags...)
-	srv.waitReady(t, 60*time.Second)
+	flags := []string{"--addr", addr, "--data", data, "--origins", other.URL}
+	srv := testkit.Serve(t, addr, nil, flags...)
+	srv.WaitReady(t, 60*time.Second)
 
 	d := &deskEnv{t: t, srv: srv, base: base, browser: surveyBrowser(t)}
-	h := &dashHotline{t: t, bin: bin, data: data, base: base, srv: srv}
+	h := &dashHotline{t: t, data: data, base: base, srv: srv}
 	op := h.login("op1", staffPassword)
 	mgr := h.login("boss", staffPassword)
 	res := d.resident()
@@ -138,14 +139,14 @@ func TestWidgetSurvey(t *testing.T) {
 
 	// ---- a server restart: the widget reconnects, the survey comes again, one card stays ----
 
-	srv.stop(t)
+	srv.Stop(t)
 	res.waitJS("the widget to notice the restart", root+`.querySelector('[data-testid=status]').textContent.includes('连接中断')`)
-	srv = startServe(t, bin, addr, data, flags...)
+	srv = testkit.Serve(t, addr, nil, flags...)
 	d.srv, h.srv, res.srv = srv, srv, srv
 	// The chat reconnects as soon as the server listens, before the bot is trained, and says so
 	// for a few seconds: watch for it first, then wait for the bot.
 	res.waitState("the reconnection", func(s *chatState) bool { return strings.Contains(s.Status, "已重新连接") })
-	srv.waitReady(t, 60*time.Second)
+	srv.WaitReady(t, 60*time.Second)
 	// A question answered after the reconnection: the survey of the welcome came before it.
 	before = res.state().count("bot")
 	res.say("网格员电话多少", true)
@@ -389,7 +390,7 @@ func statsRate(s *dashStats, name string) dashRate {
 // surveyBrowser starts a headless chromium for the test's tabs (deskEnv.newTab opens them).
 func surveyBrowser(t *testing.T) context.Context {
 	t.Helper()
-	browser, _ := startBrowser(t, 1280, 900)
+	browser, _ := testkit.Browser(t, 1280, 900)
 	return browser
 }
 
@@ -409,7 +410,7 @@ window.__emit = frame => window.__ws.onmessage({data: JSON.stringify(frame)});`
 // knows, a rating it finds incomplete, one already given — a survey asked twice, markup in the
 // survey's text, a link that is not http, and a connection lost while a rating is on its way.
 func TestWidgetSurveyFrames(t *testing.T) {
-	dashNeedChromium(t)
+	testkit.NeedChromium(t)
 	widget, err := os.ReadFile(filepath.Join("..", "web", "static", "widget.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +429,7 @@ func TestWidgetSurveyFrames(t *testing.T) {
 		}
 	}))
 	defer site.Close()
-	d := &deskEnv{t: t, srv: &server{output: &lockedBuffer{}}, base: site.URL, browser: surveyBrowser(t)}
+	d := &deskEnv{t: t, srv: &testkit.Server{}, base: site.URL, browser: surveyBrowser(t)} // no hotline serve: its output is empty
 	p := d.resident()
 	if _, err := chromedp.Call(p.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeSocketJS}); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 // Package testkit is what the tests of several packages share: the built-in sample guide, its
 // bot, and an intake service over a store, each made once a process the way cmd/hotline makes
-// them; the real hotline binary, built once a process and run as `hotline serve` (serve.go); so
-// that no test package keeps its own copy of the setup.
+// them; the real hotline binary, built once a process and run as `hotline serve` (serve.go); and
+// Debian's headless chromium (browser.go); so that no test package keeps its own copy of the setup.
 package testkit
 
 import (
