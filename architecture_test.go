@@ -27,6 +27,7 @@ type layer struct {
 // databases, nor HTTP, nor the index library: adapters beside them do.
 var rules = []layer{
 	{pkg: "search/zh"},
+	{pkg: "internal/i18n"},
 	{pkg: "search", may: []string{"search/zh"}},
 	{pkg: "search/bleve", may: []string{"search", "search/zh"}, libsOK: true},
 	{pkg: "intake", may: []string{"search"}},
@@ -36,9 +37,9 @@ var rules = []layer{
 	{pkg: "intake/postgres/pgtest", libsOK: true},
 	{pkg: "intake/storetest", may: []string{"intake"}},
 	{pkg: "bot/model"},
-	{pkg: "bot", may: []string{"bot/model", "search", "search/zh", "intake"}},
-	{pkg: "chat", may: []string{"bot", "intake", "search"}},
-	{pkg: "web", may: []string{"chat", "bot", "intake", "search"}, libsOK: true},
+	{pkg: "bot", may: []string{"bot/model", "search", "search/zh", "intake", "internal/i18n"}},
+	{pkg: "chat", may: []string{"bot", "intake", "search", "internal/i18n"}},
+	{pkg: "web", may: []string{"chat", "bot", "intake", "search", "internal/i18n"}, libsOK: true},
 	{pkg: "internal/testkit", may: []string{"bot", "intake", "search", "search/bleve"}, libsOK: true},
 	{pkg: "cmd/hotline", may: []string{"..."}, libsOK: true},
 	{pkg: "e2e", may: []string{"..."}, libsOK: true},

@@ -15,6 +15,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // Staff authentication: a browser logs in with name and password and gets a session cookie
@@ -95,14 +96,14 @@ func (s *Server) staff(h http.HandlerFunc, roles ...intake.Role) http.HandlerFun
 		u, sess, err := s.authenticate(r)
 		if err != nil {
 			if errors.Is(err, intake.ErrNotFound) {
-				writeError(w, http.StatusUnauthorized, "unauthorized", "请先登录 (login required)")
+				writeError(w, http.StatusUnauthorized, "unauthorized", i18n.Both("error.login_required"))
 				return
 			}
 			s.internal(w, "authenticate", err)
 			return
 		}
 		if !hasRole(u, roles) {
-			writeError(w, http.StatusForbidden, "forbidden", "无权限 (your role may not do this)")
+			writeError(w, http.StatusForbidden, "forbidden", i18n.Both("error.forbidden"))
 			return
 		}
 		if sess != nil && !safeMethod(r.Method) {
@@ -166,7 +167,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ok, cerr := argon2id.ComparePasswordAndHash(req.Password, hash)
 	if err != nil || cerr != nil || !ok {
-		writeError(w, http.StatusUnauthorized, "bad_credentials", "用户名或密码错误 (wrong name or password)")
+		writeError(w, http.StatusUnauthorized, "bad_credentials", i18n.Both("error.bad_credentials"))
 		return
 	}
 	token, hashed := NewToken()

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // Canned replies (常用语) and the guide search box of the console. Every staff member reads them;
@@ -81,7 +82,7 @@ func (s *Server) addCanned(w http.ResponseWriter, r *http.Request) {
 func cannedID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		writeError(w, http.StatusNotFound, "not_found", "没有这条常用语 (no such canned reply)")
+		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.no_canned"))
 		return 0, false
 	}
 	return id, true
@@ -120,7 +121,7 @@ func (s *Server) deleteCanned(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) writeCannedError(w http.ResponseWriter, err error) {
 	if errors.Is(err, intake.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "没有这条常用语 (no such canned reply)")
+		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.no_canned"))
 		return
 	}
 	s.writeIntakeError(w, err)
@@ -141,7 +142,7 @@ func (s *Server) guideSearch(w http.ResponseWriter, r *http.Request) {
 	b := s.bot.Load()
 	if b == nil {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "starting", "正在启动，请稍后再试 (starting)")
+		writeError(w, http.StatusServiceUnavailable, "starting", i18n.Both("error.starting"))
 		return
 	}
 	entries, places, err := b.Lookup(r.Context(), q, maxGuideHits)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // limiter is a token bucket per key (a client IP), forgetting keys idle for a while so that a
@@ -67,5 +69,5 @@ func clientIP(r *http.Request) string {
 
 func tooMany(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "10")
-	writeError(w, http.StatusTooManyRequests, "rate_limited", "操作太频繁，请稍后再试 (too many requests)")
+	writeError(w, http.StatusTooManyRequests, "rate_limited", i18n.Both("error.rate_limited"))
 }

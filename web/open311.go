@@ -3,13 +3,13 @@ package web
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 	"github.com/bayannur/hotline/search"
 )
 
@@ -161,14 +161,14 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 	if !created {
 		status = http.StatusOK
 	}
-	notice := fmt.Sprintf("已受理，工单号 %s，%s 前办结", t.Number, t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04"))
+	notice := i18n.T(i18n.Zh, "open311.notice", "number", t.Number, "due", t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04"))
 	if entry.Emergency != nil {
 		// A ticket follows an emergency up; it does not send help. Say who does, first.
 		var calls []string
 		for _, n := range entry.Emergency.Numbers {
 			calls = append(calls, n.Name+" "+n.Number)
 		}
-		notice = "危险还在发生请立即拨打：" + strings.Join(calls, "，") + "。" + notice
+		notice = i18n.T(i18n.Zh, "open311.emergency", "numbers", strings.Join(calls, i18n.T(i18n.Zh, "list.sep")), "notice", notice)
 	}
 	writeJSON(w, status, []map[string]any{{
 		"service_request_id": t.Number,
@@ -212,13 +212,11 @@ func (s *Server) o311Doc(t *intake.Ticket, full bool) o311RequestDoc {
 	if e, ok := s.guide.Entry(t.Topic); ok {
 		name = e.Title
 	}
-	agency := "网格"
-	switch t.Tier {
-	case intake.TierCommunity:
-		agency = "社区"
-	case intake.TierTown:
-		agency = "镇"
+	tier := t.Tier
+	if !tier.Valid() {
+		tier = intake.TierGrid
 	}
+	agency := tierName(string(tier))
 	if c, ok := s.guide.Community(t.Community); ok {
 		agency = c.TownName + c.Name + agency
 	}
@@ -322,4 +320,12 @@ func (s *Server) o311Request(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, []o311RequestDoc{s.o311Doc(t, s.o311Full(r))})
+}
+
+// tierName is a tier's Chinese name, or the code itself when the catalogue lacks it.
+func tierName(code string) string {
+	if i18n.Has(i18n.Zh, "tier."+code) {
+		return i18n.T(i18n.Zh, "tier."+code)
+	}
+	return code
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 	"github.com/bayannur/hotline/search"
 )
 
@@ -165,7 +166,7 @@ func (s *Server) now() time.Time {
 // internal answers 500 and logs why.
 func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 	s.log.Error(what, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal", "内部错误，请稍后再试 (internal error)")
+	writeError(w, http.StatusInternalServerError, "internal", i18n.Both("error.internal"))
 }
 
 // SetBot makes the server answer with b.
@@ -179,7 +180,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.bot.Load() == nil {
-		writeError(w, http.StatusServiceUnavailable, "starting", "正在启动，请稍后再试")
+		writeError(w, http.StatusServiceUnavailable, "starting", i18n.Both("error.starting"))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
@@ -195,7 +196,7 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 	b := s.bot.Load()
 	if b == nil {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "starting", "正在启动，请稍后再试")
+		writeError(w, http.StatusServiceUnavailable, "starting", i18n.Both("error.starting"))
 		return
 	}
 	var req AskRequest

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 	"github.com/bayannur/hotline/search"
 )
 
@@ -60,7 +61,7 @@ func (n reportNames) Community(id string) string {
 	if c, ok := n.g.Community(id); ok && id != "" {
 		return c.TownName + " " + c.Name
 	}
-	return "未指定社区"
+	return i18n.T(i18n.Zh, "community.none")
 }
 
 func (n reportNames) Category(code string) string { return categoryName(code) }

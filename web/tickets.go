@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 	"github.com/bayannur/hotline/search"
 )
 
@@ -44,7 +45,7 @@ func (s *Server) writeIntakeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, intake.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 	case errors.Is(err, intake.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "工单不存在 (no such ticket)")
+		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.no_ticket"))
 	case errors.Is(err, intake.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, intake.ErrTransition):
@@ -190,7 +191,7 @@ func (s *Server) getTicketForResident(w http.ResponseWriter, r *http.Request, nu
 	t, err := s.intake.Get(r.Context(), number)
 	// A wrong tail looks exactly like an unknown ticket: the answer must not tell which.
 	if errors.Is(err, intake.ErrNotFound) || err == nil && (len(tail) != 4 || t.Phone == "" || t.Phone.Tail() != tail) {
-		writeError(w, http.StatusNotFound, "not_found", "没有找到这个工单，请核对工单号和手机号后四位 (no ticket with that number and phone)")
+		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.ticket_lookup"))
 		return
 	}
 	if err != nil {
@@ -232,7 +233,7 @@ func (s *Server) getTicketForStaff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !visible(u, t) {
-		writeError(w, http.StatusForbidden, "forbidden", "这不是您网格的工单 (not your grid's ticket)")
+		writeError(w, http.StatusForbidden, "forbidden", i18n.Both("error.not_your_grid"))
 		return
 	}
 	events, err := s.intake.Store.Events(r.Context(), t.Number)
@@ -379,7 +380,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, a intake.Action) {
 		return
 	}
 	if u.Role == intake.RoleGridWorker && !gridWorkerActions[a] {
-		writeError(w, http.StatusForbidden, "forbidden", "网格员不能执行此操作 (grid workers may not "+string(a)+")")
+		writeError(w, http.StatusForbidden, "forbidden", i18n.Both("error.grid_worker_action", "action", a))
 		return
 	}
 	if u.Role == intake.RoleGridWorker {
@@ -389,7 +390,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, a intake.Action) {
 			return
 		}
 		if !visible(u, t) {
-			writeError(w, http.StatusForbidden, "forbidden", "这不是您网格的工单 (not your grid's ticket)")
+			writeError(w, http.StatusForbidden, "forbidden", i18n.Both("error.not_your_grid"))
 			return
 		}
 	}

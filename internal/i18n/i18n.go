@@ -1,0 +1,106 @@
+// Package i18n is the message catalogue of the hotline: the words the server says and the words
+// of the staff pages, in Chinese (zh, the default) and English (en), under stable keys.
+//
+// The catalogue is zh.json and en.json beside this file, flat objects from key to text, embedded
+// in the binary. A text may hold {name} placeholders, filled from T's arguments here and from
+// t(key, {name: …}) in the pages, which get the same catalogue from GET /messages.js.
+//
+// Keys:
+//   - no prefix (status.*, tier.*, category.*, rate.*, login.*, …): shared by the server and the
+//     staff pages;
+//   - error.*: the server's error messages, sent as "中文 (English)" by Both;
+//   - open311.*: what the Open311 API says (in Chinese);
+//   - console.*, dashboard.*: the words of one staff page; a page looks a key up under its prefix
+//     first, then without one.
+//
+// TestCatalogue checks that both languages have the same keys and placeholders, and that every
+// key the Go sources and the pages use is here.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+)
+
+// The languages of the catalogue; Zh is the default and what a missing word falls back to.
+const (
+	Zh = "zh"
+	En = "en"
+)
+
+// Langs are the catalogue's languages, the default first.
+var Langs = []string{Zh, En}
+
+//go:embed zh.json en.json
+var files embed.FS
+
+// catalogue maps a language to its words.
+var catalogue = func() map[string]map[string]string {
+	c := map[string]map[string]string{}
+	for _, lang := range Langs {
+		data, err := files.ReadFile(lang + ".json")
+		if err != nil {
+			panic("i18n: " + err.Error()) // embedded: a build without it is broken
+		}
+		words := map[string]string{}
+		if err := json.Unmarshal(data, &words); err != nil {
+			panic("i18n: " + lang + ".json: " + err.Error())
+		}
+		c[lang] = words
+	}
+	return c
+}()
+
+// T gives the text of key in lang (in Chinese when lang is not in the catalogue or lacks the key,
+// the key itself when Chinese lacks it too), with each {name} replaced by the value that follows
+// name in args: T(Zh, "open311.notice", "number", n, "due", due). A placeholder without a value
+// stays as it is.
+func T(lang, key string, args ...any) string {
+	s, ok := catalogue[lang][key]
+	if !ok {
+		if s, ok = catalogue[Zh][key]; !ok {
+			return key
+		}
+	}
+	if len(args) < 2 || !strings.Contains(s, "{") {
+		return s
+	}
+	pairs := make([]string, 0, len(args))
+	for i := 0; i+1 < len(args); i += 2 {
+		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// Both gives the text of key as the API's error messages say it: "中文 (English)".
+func Both(key string, args ...any) string {
+	return T(Zh, key, args...) + " (" + T(En, key, args...) + ")"
+}
+
+// Has reports whether the catalogue has key in lang.
+func Has(lang, key string) bool {
+	_, ok := catalogue[lang][key]
+	return ok
+}
+
+// Words returns a copy of the catalogue: language → key → text.
+func Words() map[string]map[string]string {
+	out := make(map[string]map[string]string, len(catalogue))
+	for lang, words := range catalogue {
+		out[lang] = maps.Clone(words)
+	}
+	return out
+}
+
+// JSON is the catalogue as one JSON object, {"en": {…}, "zh": {…}} with sorted keys (the same
+// bytes every run), for the pages.
+func JSON() []byte {
+	data, err := json.Marshal(catalogue)
+	if err != nil {
+		panic("i18n: " + err.Error()) // strings only: cannot fail
+	}
+	return data
+}
