@@ -307,18 +307,21 @@ func TestConsoleResidentMarkupIsText(t *testing.T) {
 	op.waitJS("the script in the transcript, as text", turnIs("resident", script))
 	op.waitJS("the img in the transcript, as text", turnIs("resident", img))
 
-	// The staff labels switch to English and back; resident text stays text through the re-render.
+	// The staff labels come in Chinese, switch to English and back; resident text stays text
+	// through the re-render.
+	op.waitJS("Chinese labels first", `document.querySelector('[data-testid=tab-chats]').textContent === '会话' && document.querySelector('[data-testid=chat-send]').textContent === '发送' && document.documentElement.lang === 'zh-CN'`)
 	op.click("[data-testid=lang-toggle]")
 	op.waitJS("English labels", `document.querySelector('[data-testid=tab-chats]').textContent === 'Chats' && document.querySelector('[data-testid=chat-send]').textContent === 'Send' && document.documentElement.lang === 'en'`)
 	op.waitJS("the markup still text in English", turnIs("resident", img)+" && "+turnIs("resident", script))
 	op.click("[data-testid=lang-toggle]")
 	op.waitJS("Chinese labels", `document.querySelector('[data-testid=tab-chats]').textContent === '会话' && document.querySelector('[data-testid=chat-send]').textContent === '发送'`)
 
-	// The console page has two scripts of its own (staff.js and console.js), the widget's page one.
+	// The console page has three scripts of its own (messages.js, staff.js and console.js), the
+	// widget's page one.
 	for _, p := range []struct {
 		b       *tab
 		scripts int
-	}{{op, 2}, {res.tab, 1}} {
+	}{{op, 3}, {res.tab, 1}} {
 		if got := p.b.evalString(`String(typeof window.__pwned) + ' ' + document.images.length + ' ' + document.querySelectorAll('[onerror]').length + ' ' + document.scripts.length`); got != fmt.Sprintf("undefined 0 0 %d", p.scripts) {
 			t.Errorf("%s: markup became elements or ran (__pwned type, images, [onerror], scripts): %s", p.b.name, got)
 		}

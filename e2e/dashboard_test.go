@@ -145,6 +145,7 @@ func TestDashboard(t *testing.T) {
 	tab := h.browser(1280, 900)
 	tab.navigate(h.base + "/dashboard")
 	tab.waitJS("the login form (GET /api/v1/me is 401)", `dashVisible('[data-testid=login]')`)
+	tab.waitJS("the page in Chinese", `document.querySelector('h1').textContent === '热线统计看板' && document.querySelector('[data-testid=login] h2').textContent === '经理登录' && document.documentElement.lang === 'zh-CN'`)
 
 	// An operator is told that the dashboard is for managers.
 	tab.login("op", dashOperatorPassword)

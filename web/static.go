@@ -5,8 +5,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"html/template"
 	"net/http"
+	"path"
 	"time"
+
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // static holds the resident chat widget and the demo community page that carries it.
@@ -31,21 +35,47 @@ func (s *Server) mountStatic() {
 		}))
 	// The operator console: the page is public (it shows a login form); all it shows comes from
 	// the staff API and GET /ws/operator.
-	s.mux.Handle("GET /console", staticFile("static/console.html", "text/html; charset=utf-8",
+	s.mux.Handle("GET /console", staticPage("static/console.html", "console",
 		"no-cache", func(h http.Header) {
 			h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
 				"connect-src 'self'; media-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 			h.Set("Referrer-Policy", "no-referrer")
 		}))
 	s.mux.Handle("GET /console.js", staticFile("static/console.js", "application/javascript; charset=utf-8", "no-cache", nil))
-	// What the staff pages (the console and the dashboard) share: their words and language switch,
-	// the API wrapper and the login form. Both load it before their own script.
+	// What the staff pages (the console and the dashboard) share: their language switch, the API
+	// wrapper and the login form; and their words, the message catalogue (internal/i18n). Both
+	// load the two, the catalogue first, before their own script.
 	s.mux.Handle("GET /staff.js", staticFile("static/staff.js", "application/javascript; charset=utf-8", "no-cache", nil))
+	s.mux.Handle("GET /messages.js", staticBytes(messagesJS(), "application/javascript; charset=utf-8", "no-cache", nil))
 	// The managers' dashboard (its data needs a manager's login) and the residents' rating page.
+	s.mux.Handle("GET /dashboard", staticPage("static/dashboard.html", "dashboard", "no-cache", pageHeaders))
+	s.mux.Handle("GET /rate", staticFile("static/rate.html", "text/html; charset=utf-8", "no-cache", pageHeaders))
 	for _, page := range []string{"dashboard", "rate"} {
-		s.mux.Handle("GET /"+page, staticFile("static/"+page+".html", "text/html; charset=utf-8", "no-cache", pageHeaders))
 		s.mux.Handle("GET /"+page+".js", staticFile("static/"+page+".js", "application/javascript; charset=utf-8", "no-cache", nil))
 	}
+}
+
+// messagesJS is GET /messages.js: the message catalogue, as window.HotlineMessages =
+// {"en": {key: text}, "zh": {…}}, for the staff pages (staff.js looks their words up in it).
+func messagesJS() []byte {
+	return []byte("window.HotlineMessages = " + string(i18n.JSON()) + ";\n")
+}
+
+// staticPage serves an embedded staff page: an html/template whose {{t "key"}} is the key's
+// Chinese in the catalogue (under "page." first, as staff.js looks it up), rendered once, so the
+// page shows Chinese before its script runs (and applyTexts puts the chosen language in).
+func staticPage(name, page, cacheControl string, extra func(http.Header)) http.Handler {
+	tmpl, err := template.New(path.Base(name)).Funcs(template.FuncMap{
+		"t": func(key string) string { return i18n.Page(i18n.Zh, page, key) },
+	}).ParseFS(static, name)
+	if err != nil {
+		panic("web: embedded " + name + ": " + err.Error()) // a build with a broken page is broken
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, nil); err != nil {
+		panic("web: embedded " + name + ": " + err.Error())
+	}
+	return staticBytes(b.Bytes(), "text/html; charset=utf-8", cacheControl, extra)
 }
 
 // pageHeaders are the security headers of the staff and resident pages.
@@ -62,6 +92,11 @@ func staticFile(name, contentType, cacheControl string, extra func(http.Header))
 	if err != nil {
 		panic("web: embedded " + name + " missing: " + err.Error()) // a build without it is broken
 	}
+	return staticBytes(body, contentType, cacheControl, extra)
+}
+
+// staticBytes is staticFile for a body made at start-up.
+func staticBytes(body []byte, contentType, cacheControl string, extra func(http.Header)) http.Handler {
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

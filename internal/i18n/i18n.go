@@ -80,6 +80,15 @@ func Both(key string, args ...any) string {
 	return T(Zh, key, args...) + " (" + T(En, key, args...) + ")"
 }
 
+// Page gives the text of a staff page's key, as the page itself looks it up (staff.js): key under
+// the page's prefix ("console.chat.send" for the console's "chat.send"), else key itself.
+func Page(lang, page, key string) string {
+	if Has(lang, page+"."+key) || Has(Zh, page+"."+key) {
+		return T(lang, page+"."+key)
+	}
+	return T(lang, key)
+}
+
 // Has reports whether the catalogue has key in lang.
 func Has(lang, key string) bool {
 	_, ok := catalogue[lang][key]

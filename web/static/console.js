@@ -19,24 +19,10 @@
 
   // ---- words ----
 
-  const CATEGORIES = [
-    ["housing", "房屋安全", "Housing safety"],
-    ["property", "物业管理", "Property management"],
-    ["municipal", "市政设施", "Municipal facilities"],
-    ["environment", "环境卫生", "Environment & sanitation"],
-    ["noise", "噪音扰民", "Noise"],
-    ["utilities", "水电气暖", "Water, power, gas, heating"],
-    ["safety", "安全隐患", "Safety hazards"],
-    ["dispute", "矛盾纠纷", "Disputes"],
-    ["food", "食品安全", "Food safety"],
-    ["welfare", "社会救助与养老", "Welfare & elderly care"],
-    ["social-security", "社会保障", "Social insurance"],
-    ["labor", "就业与劳动", "Employment & labour"],
-    ["public-security", "户籍与治安", "Household registration & public security"],
-    ["community", "社区服务", "Community services"],
-    ["petition", "信访与热线", "Petitions & hotline"],
-    ["other", "其他", "Other"]
-  ];
+  // The ticket categories in the order of the form's list; their names are the catalogue's category.*.
+  const CATEGORIES = ["housing", "property", "municipal", "environment", "noise", "utilities", "safety",
+    "dispute", "food", "welfare", "social-security", "labor", "public-security", "community", "petition",
+    "other"];
   const STATUSES = ["received", "dispatched", "signed", "in_progress", "resolved", "rated", "closed", "returned"];
   const TIERS = ["grid", "community", "town"];
   // What a grid worker may do to its grid's tickets (the server refuses the rest).
@@ -45,130 +31,11 @@
   const ACTIONS = ["dispatch", "sign", "start", "resolve", "request_extension", "approve_extension", "refuse_extension",
     "urge", "escalate", "return", "reopen", "rate", "close", "note"];
 
-  const DICT = {
-    zh: {
-      "app.title": "热线坐席",
-      "tab.chats": "会话", "tab.tickets": "工单",
-      "conn.none": "未连接", "conn.connecting": "连接中…", "conn.open": "在线", "conn.closed": "连接中断，正在重连…",
-      "alert.title": "未查看的提醒",
-      "notify.enable": "开启桌面通知",
-      "login.title": "坐席登录",
-      "role.operator": "话务员", "role.manager": "值班长", "role.admin": "管理员", "role.grid_worker": "网格员",
-      "whoami": "{name}（{role}）", "whoami.number": "{name}（{role}，工号 {number}）",
-      "waiting.title": "等待人工", "waiting.empty": "暂无等待的居民", "waiting.guess": "机器人判断：{title}",
-      "waiting.since": "等待 {n} 分钟", "waiting.now": "刚刚",
-      "live.title": "进行中", "live.empty": "暂无进行中的会话", "live.agent": "坐席 {agent}", "live.mine": "（我）",
-      "offered.title": "未接通（已建议留单）",
-      "online": "在线坐席：{n}",
-      "community.unknown": "未知社区",
-      "who.resident": "居民", "who.bot": "机器人", "who.operator": "工作人员", "who.operatorN": "工作人员 {agent}", "who.system": "系统",
-      "state.waiting": "等待人工", "state.live": "进行中", "state.offered": "已建议留单", "state.ended": "已结束",
-      "chat.none": "在左侧选择一个会话", "chat.take": "接入", "chat.ticket": "转为工单", "chat.release": "转回机器人",
-      "chat.send": "发送", "chat.placeholder": "输入回复，Enter 发送，Shift+Enter 换行", "chat.readonly": "接入会话后才能回复",
-      "chat.delivered": "已送达", "chat.typing": "居民正在输入…", "chat.ended": "会话已结束",
-      "chat.since": "自 {time}", "chat.options": "选项：{list}", "chat.card": "名片：{name}", "chat.entry": "指南：{title}",
-      "chat.ticketRef": "工单 {number}", "sep": "：",
-      "tf.title": "由会话转为工单", "tf.category": "分类", "tf.topic": "事项", "tf.community": "社区", "tf.phone": "联系电话",
-      "tf.address": "地址（小区、楼号、单元）", "tf.description": "描述", "tf.submit": "提交工单",
-      "tf.categoryNone": "（按事项）", "tf.topicNone": "（按分类）", "tf.guess": "{title}（机器人判断）", "tf.communityNone": "（未知）",
-      "cancel": "取消", "save": "保存", "refresh": "刷新", "send": "发送", "more": "展开", "less": "收起",
-      "canned.title": "常用语", "canned.new": "新增", "canned.edit": "编辑", "canned.delete": "删除", "canned.confirm": "确认删除？",
-      "canned.titlePh": "标题", "canned.textPh": "内容", "canned.empty": "暂无常用语", "canned.needBoth": "标题和内容都要填",
-      "guide.title": "办事指南与网格", "guide.placeholder": "搜索指南或社区，如 低保、金桥", "guide.none": "没有找到",
-      "guide.sendEntry": "发送答复", "guide.sendCard": "发送网格名片",
-      "kind.procedure": "办事", "kind.report": "报事", "kind.emergency": "紧急", "kind.intent": "意图",
-      "filter.status": "状态", "filter.tier": "层级", "filter.community": "社区",
-      "filter.allStatus": "全部状态", "filter.allTier": "全部层级", "filter.allCommunity": "全部社区",
-      "tickets.count": "共 {n} 件", "ticket.none": "在左侧选择一个工单",
-      "urgency.normal": "一般", "urgency.urgent": "加急", "urgency.emergency": "紧急",
-      "tag.overdue": "超期", "tag.urged": "催办 ×{n}", "tag.reopened": "重办 ×{n}", "tag.extension": "延期{state}",
-      "ext.requested": "待批", "ext.approved": "已批", "ext.refused": "驳回",
-      "f.category": "分类", "f.topic": "事项", "f.community": "社区", "f.grid": "网格", "f.tier": "层级", "f.urgency": "紧急程度",
-      "f.assignee": "处理人", "f.phone": "电话", "f.address": "地址", "f.description": "描述", "f.signBy": "签收时限",
-      "f.dueBy": "办结时限", "f.extension": "延期", "f.reply": "答复", "f.rating": "评价", "f.channel": "来源",
-      "f.conversation": "会话", "f.created": "受理时间", "f.status": "状态",
-      "act.note": "备注 / 答复 / 理由", "act.assignee": "处理人", "act.grid": "网格", "act.tier": "层级", "act.until": "延期至",
-      "act.rating": "评价", "act.tierKeep": "（不变）", "events.title": "处理记录", "open.chat": "打开会话",
-      "action.create": "受理", "action.dispatch": "派单", "action.sign": "签收", "action.start": "开始办理",
-      "action.resolve": "办结（答复居民）", "action.rate": "回访评价", "action.close": "结案", "action.return": "退单",
-      "action.request_extension": "申请延期", "action.approve_extension": "批准延期", "action.refuse_extension": "驳回延期",
-      "action.urge": "催办", "action.reopen": "重办", "action.escalate": "升级", "action.note": "添加备注", "action.overdue": "超期",
-      "rating.satisfied": "满意", "rating.basically_satisfied": "基本满意", "rating.dissatisfied": "不满意",
-      "channel.chat": "在线咨询", "channel.api": "接口", "channel.open311": "Open311", "channel.phone": "电话",
-      "alert.handoff": "有居民在等待人工", "alert.urgent": "紧急工单",
-      "ok": "完成", "ok.take": "已接入会话", "ok.say": "已发送", "ok.release": "已转回机器人", "ok.ticket": "已生成工单 {number}",
-      "ok.send_entry": "已发送指南答复", "ok.send_card": "已发送网格名片", "ok.action": "{action}：{number} 完成",
-      "ok.canned": "常用语已保存", "ok.cannedDeleted": "常用语已删除",
-      "err.network": "网络错误，请检查连接", "err.offline": "与服务器的连接已断开，正在重连", "err.timeout": "服务器没有回应",
-      "err.tooLong": "消息最多 2000 字", "err.notLive": "请先接入会话",
-      "code.taken": "该会话已被其他坐席接入", "code.not_yours": "这不是您接入的会话", "code.not_found": "找不到",
-      "code.bad_request": "请求有误", "code.forbidden": "无权限"
-    },
-    en: {
-      "app.title": "Hotline desk",
-      "tab.chats": "Chats", "tab.tickets": "Tickets",
-      "conn.none": "Offline", "conn.connecting": "Connecting…", "conn.open": "Online", "conn.closed": "Disconnected, reconnecting…",
-      "alert.title": "Unseen alerts",
-      "notify.enable": "Enable notifications",
-      "login.title": "Operator login",
-      "role.operator": "operator", "role.manager": "manager", "role.admin": "admin", "role.grid_worker": "grid worker",
-      "whoami": "{name} ({role})", "whoami.number": "{name} ({role}, no. {number})",
-      "waiting.title": "Waiting for a person", "waiting.empty": "Nobody is waiting", "waiting.guess": "Bot's guess: {title}",
-      "waiting.since": "waiting {n} min", "waiting.now": "just now",
-      "live.title": "In progress", "live.empty": "No chats in progress", "live.agent": "agent {agent}", "live.mine": " (me)",
-      "offered.title": "Not taken (ticket offered)",
-      "online": "Operators online: {n}",
-      "community.unknown": "Unknown community",
-      "who.resident": "Resident", "who.bot": "Bot", "who.operator": "Staff", "who.operatorN": "Staff {agent}", "who.system": "System",
-      "state.waiting": "waiting", "state.live": "live", "state.offered": "ticket offered", "state.ended": "ended",
-      "chat.none": "Pick a chat on the left", "chat.take": "Take", "chat.ticket": "Make a ticket", "chat.release": "Back to the bot",
-      "chat.send": "Send", "chat.placeholder": "Type a reply; Enter sends, Shift+Enter adds a line", "chat.readonly": "Take the chat to reply",
-      "chat.delivered": "Delivered", "chat.typing": "The resident is typing…", "chat.ended": "Chat ended",
-      "chat.since": "since {time}", "chat.options": "Options: {list}", "chat.card": "Card: {name}", "chat.entry": "Guide: {title}",
-      "chat.ticketRef": "Ticket {number}", "sep": ": ",
-      "tf.title": "Ticket from this chat", "tf.category": "Category", "tf.topic": "Topic", "tf.community": "Community", "tf.phone": "Phone",
-      "tf.address": "Address (compound, building, entrance)", "tf.description": "Description", "tf.submit": "Open ticket",
-      "tf.categoryNone": "(from the topic)", "tf.topicNone": "(by category)", "tf.guess": "{title} (bot's guess)", "tf.communityNone": "(unknown)",
-      "cancel": "Cancel", "save": "Save", "refresh": "Refresh", "send": "Send", "more": "More", "less": "Less",
-      "canned.title": "Canned replies", "canned.new": "New", "canned.edit": "Edit", "canned.delete": "Delete", "canned.confirm": "Really delete?",
-      "canned.titlePh": "Title", "canned.textPh": "Text", "canned.empty": "No canned replies", "canned.needBoth": "Give a title and a text",
-      "guide.title": "Guide and grids", "guide.placeholder": "Search the guide or a community", "guide.none": "Nothing found",
-      "guide.sendEntry": "Send answer", "guide.sendCard": "Send grid card",
-      "kind.procedure": "procedure", "kind.report": "report", "kind.emergency": "emergency", "kind.intent": "intent",
-      "filter.status": "Status", "filter.tier": "Tier", "filter.community": "Community",
-      "filter.allStatus": "All statuses", "filter.allTier": "All tiers", "filter.allCommunity": "All communities",
-      "tickets.count": "{n} tickets", "ticket.none": "Pick a ticket on the left",
-      "urgency.normal": "Normal", "urgency.urgent": "Urgent", "urgency.emergency": "Emergency",
-      "tag.overdue": "Overdue", "tag.urged": "Urged ×{n}", "tag.reopened": "Reopened ×{n}", "tag.extension": "Extension {state}",
-      "ext.requested": "requested", "ext.approved": "approved", "ext.refused": "refused",
-      "f.category": "Category", "f.topic": "Topic", "f.community": "Community", "f.grid": "Grid", "f.tier": "Tier", "f.urgency": "Urgency",
-      "f.assignee": "Assignee", "f.phone": "Phone", "f.address": "Address", "f.description": "Description", "f.signBy": "Sign by",
-      "f.dueBy": "Due by", "f.extension": "Extension", "f.reply": "Reply", "f.rating": "Rating", "f.channel": "Channel",
-      "f.conversation": "Chat", "f.created": "Received at", "f.status": "Status",
-      "act.note": "Note / reply / reason", "act.assignee": "Assignee", "act.grid": "Grid", "act.tier": "Tier", "act.until": "Extend to",
-      "act.rating": "Rating", "act.tierKeep": "(unchanged)", "events.title": "History", "open.chat": "Open chat",
-      "action.create": "Received", "action.dispatch": "Dispatch", "action.sign": "Sign", "action.start": "Start",
-      "action.resolve": "Resolve (reply)", "action.rate": "Rate", "action.close": "Close", "action.return": "Return",
-      "action.request_extension": "Request extension", "action.approve_extension": "Approve extension", "action.refuse_extension": "Refuse extension",
-      "action.urge": "Urge", "action.reopen": "Reopen", "action.escalate": "Escalate", "action.note": "Add note", "action.overdue": "Overdue",
-      "rating.satisfied": "Satisfied", "rating.basically_satisfied": "Basically satisfied", "rating.dissatisfied": "Dissatisfied",
-      "channel.chat": "web chat", "channel.api": "API", "channel.open311": "Open311", "channel.phone": "phone",
-      "alert.handoff": "A resident is waiting for a person", "alert.urgent": "Urgent ticket",
-      "ok": "Done", "ok.take": "Chat taken", "ok.say": "Sent", "ok.release": "Handed back to the bot", "ok.ticket": "Ticket {number} opened",
-      "ok.send_entry": "Guide answer sent", "ok.send_card": "Grid card sent", "ok.action": "{action}: {number} done",
-      "ok.canned": "Canned reply saved", "ok.cannedDeleted": "Canned reply deleted",
-      "err.network": "Network error", "err.offline": "Disconnected from the server, reconnecting", "err.timeout": "No answer from the server",
-      "err.tooLong": "At most 2,000 characters", "err.notLive": "Take the chat first",
-      "code.taken": "Another operator took this chat", "code.not_yours": "Not your chat", "code.not_found": "Not found",
-      "code.bad_request": "Bad request", "code.forbidden": "Forbidden"
-    }
-  };
-
-  // The language, the words (these over the ones staff.js shares), the REST wrapper and the login
-  // form come from staff.js.
+  // The language, the words (the catalogue's console.* over the shared ones), the REST wrapper and
+  // the login form come from staff.js.
   const staff = HotlineStaff.page({
+    page: "console",
     langKey: "hotline.console.lang",
-    words: DICT,
     csrf: function () {
       return me && me.csrf;
     },
@@ -1168,12 +1035,7 @@
   }
 
   function categoryName(code) {
-    for (const c of CATEGORIES) {
-      if (c[0] === code) {
-        return lang() === "en" ? c[2] : c[1];
-      }
-    }
-    return str(code);
+    return tk("category." + str(code), str(code));
   }
 
   function communityLabel(id) {
@@ -1204,7 +1066,7 @@
 
   function fillTicketSelects(c) {
     fillSelect(tfCategory, [["", t("tf.categoryNone")]].concat(CATEGORIES.map(function (x) {
-      return [x[0], lang() === "en" ? x[2] : x[1]];
+      return [x, categoryName(x)];
     })));
     fillSelect(tfTopic, topicOptions(c));
     fillSelect(tfCommunity, [["", t("tf.communityNone")]].concat(communities.map(function (x) {

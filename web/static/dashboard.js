@@ -22,174 +22,22 @@
 
   // ---- words ----
 
-  const WORDS = {
-    zh: {
-      title: "热线统计看板",
-      "login.title": "经理登录",
-      "forbidden.title": "没有查看权限",
-      "forbidden.text": "账号 {name}（{role}）不能查看统计：看板只对经理和管理员开放。",
-      "forbidden.switch": "换个账号登录",
-      "period.from": "开始日期",
-      "period.to": "结束日期",
-      "period.apply": "查询",
-      "period.7": "近7天",
-      "period.30": "近30天",
-      "period.90": "近90天",
-      "period.month": "本月",
-      "period.lastMonth": "上月",
-      "period.hint": "按北京时间，含开始和结束日期；按受理日期统计工单",
-      "period.shown": "{from} 至 {to}",
-      "period.bad": "请选择有效的开始和结束日期",
-      "period.order": "开始日期不能晚于结束日期",
-      "rates.title": "四率",
-      "rates.note": "绿色：达到目标；红色：未达到；“—”：没有可统计的工单",
-      "rates.target": "目标 {target}",
-      "rates.good": "达标",
-      "rates.bad": "未达标",
-      "rates.none": "无数据",
-      "daily.title": "每日满意度",
-      "daily.note": "按评价日期",
-      "daily.empty": "这段时间没有评价",
-      "daily.satisfied": "满意",
-      "daily.basically_satisfied": "基本满意",
-      "daily.dissatisfied": "不满意",
-      "daily.rate": "满意率",
-      "daily.tip": "{day}：满意 {s}，基本满意 {b}，不满意 {d}；满意率 {rate}",
-      "category.title": "按类别",
-      "category.col": "类别",
-      "community.title": "按社区",
-      "community.col": "社区",
-      "tier.title": "按层级",
-      "tier.col": "层级",
-      "col.tickets": "工单数",
-      "chart.top": "工单数最多的 {n} 项",
-      "chart.tip": "{label}：{n} 件",
-      "bot.title": "机器人",
-      "bot.share": "机器人独立解决的会话占比",
-      "bot.conversations": "会话",
-      "bot.settled": "机器人独立解决",
-      "bot.votes": "评价次数",
-      "bot.helpful": "有帮助（👍）",
-      "bot.unhelpful": "没帮助（👎）",
-      "topics.title": "最没帮助的话题",
-      "topics.topic": "话题",
-      "topics.helpful": "有帮助",
-      "topics.unhelpful": "没帮助",
-      "topics.share": "有帮助占比",
-      "overdue.title": "超期工单",
-      "overdue.count": "共 {n} 件",
-      "overdue.number": "工单号",
-      "overdue.category": "类别",
-      "overdue.community": "社区",
-      "overdue.tier": "层级",
-      "overdue.status": "状态",
-      "overdue.due": "办结时限",
-      "overdue.late": "已超期",
-      "overdue.days": "{n} 天",
-      "overdue.assignee": "承办人",
-      empty: "没有数据",
-      loading: "正在加载…",
-      "err.network": "网络连接失败，请稍后再试",
-      "err.load": "统计加载失败",
-      "role.operator": "坐席",
-      "role.manager": "经理",
-      "role.admin": "管理员",
-      "role.grid_worker": "网格员",
-    },
-    en: {
-      title: "Hotline dashboard",
-      "login.title": "Manager login",
-      "forbidden.title": "Not allowed",
-      "forbidden.text": "{name} ({role}) may not see the statistics: the dashboard is for managers and admins.",
-      "forbidden.switch": "Log in as someone else",
-      "period.from": "From",
-      "period.to": "To",
-      "period.apply": "Show",
-      "period.7": "Last 7 days",
-      "period.30": "Last 30 days",
-      "period.90": "Last 90 days",
-      "period.month": "This month",
-      "period.lastMonth": "Last month",
-      "period.hint": "Beijing time, both days included; tickets counted by the day they came in",
-      "period.shown": "{from} to {to}",
-      "period.bad": "Choose valid dates",
-      "period.order": "The first day must not be after the last",
-      "rates.title": "The four rates",
-      "rates.note": "green: on target; red: below; “—”: nothing to count",
-      "rates.target": "target {target}",
-      "rates.good": "on target",
-      "rates.bad": "below target",
-      "rates.none": "no data",
-      "daily.title": "Daily satisfaction",
-      "daily.note": "by the day of the rating",
-      "daily.empty": "No ratings in this period",
-      "daily.satisfied": "Satisfied",
-      "daily.basically_satisfied": "Basically satisfied",
-      "daily.dissatisfied": "Dissatisfied",
-      "daily.rate": "Satisfaction rate",
-      "daily.tip": "{day}: satisfied {s}, basically {b}, dissatisfied {d}; rate {rate}",
-      "category.title": "By category",
-      "category.col": "Category",
-      "community.title": "By community",
-      "community.col": "Community",
-      "tier.title": "By tier",
-      "tier.col": "Tier",
-      "col.tickets": "Tickets",
-      "chart.top": "The {n} with the most tickets",
-      "chart.tip": "{label}: {n} tickets",
-      "bot.title": "Bot",
-      "bot.share": "Conversations the bot settled alone",
-      "bot.conversations": "Conversations",
-      "bot.settled": "Settled by the bot",
-      "bot.votes": "Votes",
-      "bot.helpful": "Helpful (👍)",
-      "bot.unhelpful": "Not helpful (👎)",
-      "topics.title": "Least helpful topics",
-      "topics.topic": "Topic",
-      "topics.helpful": "Helpful",
-      "topics.unhelpful": "Not helpful",
-      "topics.share": "Helpful share",
-      "overdue.title": "Overdue tickets",
-      "overdue.count": "{n} in all",
-      "overdue.number": "Number",
-      "overdue.category": "Category",
-      "overdue.community": "Community",
-      "overdue.tier": "Tier",
-      "overdue.status": "Status",
-      "overdue.due": "Due by",
-      "overdue.late": "Late by",
-      "overdue.days": "{n} d",
-      "overdue.assignee": "Assignee",
-      empty: "Nothing here",
-      loading: "Loading…",
-      "err.network": "Network error: try again later",
-      "err.load": "Could not load the statistics",
-      "role.operator": "operator",
-      "role.manager": "manager",
-      "role.admin": "admin",
-      "role.grid_worker": "grid worker",
-    },
-  };
-
-  const RATE_NAMES = {
-    zh: { signed_on_time: "及时签收率", resolved_on_time: "按时办结率", solved: "问题解决率", satisfied: "群众满意率" },
-    en: { signed_on_time: "Signed on time", resolved_on_time: "Resolved on time", solved: "Solved", satisfied: "Satisfied" },
-  };
   // Chart colours (SVG presentation attributes take no CSS variables).
   const COLORS = { sat: "#2e8540", basic: "#8cc68f", dis: "#d9534f", blue: "#1661ab", bar: "#4a86c5" };
   const RATE_ORDER = ["signed_on_time", "resolved_on_time", "solved", "satisfied"];
 
-  // The language, the words (these over the ones staff.js shares: the login form's, ticket statuses
-  // and tiers), the REST wrapper and the login form come from staff.js.
+  // The language, the words (the catalogue's dashboard.* over the shared ones: the login form's,
+  // ticket statuses, tiers and the rates' names), the REST wrapper and the login form come from
+  // staff.js.
   const staff = HotlineStaff.page({
+    page: "dashboard",
     langKey: "hotline.dashboard.lang",
-    words: WORDS,
     csrf: function () {
       return me && me.csrf;
     },
     statusInMessage: true,
   });
-  const { t, tk, lang, api } = staff;
+  const { t, tk, api } = staff;
   const { str, $, clear } = HotlineStaff;
 
   function num(v) {
@@ -509,10 +357,7 @@
   }
 
   function rateName(r) {
-    if (lang() === "en" && RATE_NAMES.en[r.rate]) {
-      return RATE_NAMES.en[r.rate];
-    }
-    return str(r.label) || RATE_NAMES.zh[r.rate] || str(r.rate);
+    return tk("rate." + str(r.rate), str(r.label) || str(r.rate));
   }
 
   function ordered(rates) {
@@ -694,7 +539,7 @@
     head.appendChild(el("th", { scope: "col" }, t(kind + ".col")));
     head.appendChild(el("th", { scope: "col", class: "num" }, t("col.tickets")));
     for (const r of RATE_ORDER) {
-      head.appendChild(el("th", { scope: "col", class: "num" }, RATE_NAMES[lang()][r]));
+      head.appendChild(el("th", { scope: "col", class: "num" }, t("rate." + r)));
     }
     const thead = el("thead");
     thead.appendChild(head);

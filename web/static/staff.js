@@ -2,9 +2,9 @@
  * What the staff pages share, GET /staff.js: the operator console (console.js) and the managers'
  * dashboard (dashboard.js) load it before their own script.
  *
- * - The words both pages say the same way and the zh/en switch: Chinese first, English on a click,
- *   the choice kept in localStorage under a key of the page's. A page's own words are merged over
- *   the shared ones (HotlineStaff.page({words})).
+ * - The words, from the message catalogue (GET /messages.js, loaded first), and the zh/en switch:
+ *   Chinese first, English on a click, the choice kept in localStorage under a key of the page's.
+ *   A page's own words are the catalogue's under its prefix (HotlineStaff.page({page})).
  * - The fetch wrapper of the staff API: JSON both ways, the session's CSRF token on writes, a
  *   failed request thrown as an ApiError {status, code, message, field}, a 401 handed to the page.
  * - The login form (POST /api/v1/login; the server sets the session cookie and answers the CSRF
@@ -16,49 +16,10 @@
 (function () {
   "use strict";
 
-  // The words both staff pages use. A page's own entries win (the pages name roles differently).
-  const SHARED_WORDS = {
-    zh: {
-      logout: "退出",
-      "login.name": "用户名",
-      "login.password": "密码",
-      "login.submit": "登录",
-      "login.missing": "请输入用户名和密码",
-      "login.expired": "登录已过期，请重新登录",
-      "login.failed": "登录失败",
-      "status.received": "受理",
-      "status.dispatched": "派单",
-      "status.signed": "签收",
-      "status.in_progress": "办理",
-      "status.resolved": "办结",
-      "status.rated": "评价",
-      "status.closed": "结案",
-      "status.returned": "退单",
-      "tier.grid": "网格",
-      "tier.community": "社区",
-      "tier.town": "镇",
-    },
-    en: {
-      logout: "Log out",
-      "login.name": "User name",
-      "login.password": "Password",
-      "login.submit": "Log in",
-      "login.missing": "Enter your name and password",
-      "login.expired": "Your session expired: please log in again",
-      "login.failed": "Login failed",
-      "status.received": "Received",
-      "status.dispatched": "Dispatched",
-      "status.signed": "Signed",
-      "status.in_progress": "In progress",
-      "status.resolved": "Resolved",
-      "status.rated": "Rated",
-      "status.closed": "Closed",
-      "status.returned": "Returned",
-      "tier.grid": "Grid",
-      "tier.community": "Community",
-      "tier.town": "Town",
-    },
-  };
+  // The words: the message catalogue (internal/i18n), which GET /messages.js, loaded before this
+  // script, puts in window.HotlineMessages as {zh: {key: text}, en: {…}}. A page's words are
+  // under its prefix ("console.", "dashboard."); the words the pages and the server share have none.
+  const MESSAGES = window.HotlineMessages || { zh: {}, en: {} };
 
   const LOGIN_PATH = "/api/v1/login";
 
@@ -102,25 +63,29 @@
   }
 
   // page sets up a staff page. opts:
+  //   page             the page's prefix in the catalogue ("console", "dashboard"): t("chat.send")
+  //                    is the catalogue's "console.chat.send", else its "chat.send";
   //   langKey          the localStorage key of the page's language choice;
-  //   words            {zh: {...}, en: {...}}: the page's own words, merged over the shared ones;
   //   csrf()           the session's CSRF token, sent on every request but GET and HEAD;
   //   onUnauthorized() optional: called when a request other than the login is answered 401;
   //   statusInMessage  an error the server gave no message for reads "502 Bad Gateway", not "Bad Gateway".
   function page(opts) {
-    const words = opts.words || {};
-    const dict = {
-      zh: Object.assign({}, SHARED_WORDS.zh, words.zh),
-      en: Object.assign({}, SHARED_WORDS.en, words.en),
-    };
+    const prefix = opts.page + ".";
     let lang = load(opts.langKey) === "en" ? "en" : "zh";
+
+    // word is the page's word for key in language l (its own, else a shared one), or undefined.
+    function word(l, key) {
+      const words = MESSAGES[l] || {};
+      const own = words[prefix + key];
+      return own !== undefined ? own : words[key];
+    }
 
     // t gives the word for key in the language (Chinese when English lacks it, the key when both
     // do), {name} replaced by vars.name.
     function t(key, vars) {
-      let s = dict[lang][key];
+      let s = word(lang, key);
       if (s === undefined) {
-        s = dict.zh[key];
+        s = word("zh", key);
       }
       if (s === undefined) {
         return key;
@@ -134,7 +99,7 @@
     }
     // tk translates key if the dictionary has it, else returns fallback (the server's own label).
     function tk(key, fallback) {
-      return dict[lang][key] !== undefined || dict.zh[key] !== undefined ? t(key) : fallback;
+      return word(lang, key) !== undefined || word("zh", key) !== undefined ? t(key) : fallback;
     }
 
     // applyTexts puts the language's words in the page: <html lang>, the text of the elements
