@@ -43,27 +43,29 @@ func (s *Server) mountStatic() {
 		}))
 	s.mux.Handle("GET /console.js", staticFile("static/console.js", "application/javascript; charset=utf-8", "no-cache", nil))
 	// What the staff pages (the console and the dashboard) share: their language switch, the API
-	// wrapper and the login form; and their words, the message catalogue (internal/i18n). Both
-	// load the two, the catalogue first, before their own script.
+	// wrapper and the login form; and their words, the message catalogue (internal/i18n), which
+	// the rating page reads too. The pages load the catalogue before any other script.
 	s.mux.Handle("GET /staff.js", staticFile("static/staff.js", "application/javascript; charset=utf-8", "no-cache", nil))
 	s.mux.Handle("GET /messages.js", staticBytes(messagesJS(), "application/javascript; charset=utf-8", "no-cache", nil))
 	// The managers' dashboard (its data needs a manager's login) and the residents' rating page.
 	s.mux.Handle("GET /dashboard", staticPage("static/dashboard.html", "dashboard", "no-cache", pageHeaders))
-	s.mux.Handle("GET /rate", staticFile("static/rate.html", "text/html; charset=utf-8", "no-cache", pageHeaders))
+	s.mux.Handle("GET /rate", staticPage("static/rate.html", "rate", "no-cache", pageHeaders))
 	for _, page := range []string{"dashboard", "rate"} {
 		s.mux.Handle("GET /"+page+".js", staticFile("static/"+page+".js", "application/javascript; charset=utf-8", "no-cache", nil))
 	}
 }
 
 // messagesJS is GET /messages.js: the message catalogue, as window.HotlineMessages =
-// {"en": {key: text}, "zh": {…}}, for the staff pages (staff.js looks their words up in it).
+// {"en": {key: text}, "zh": {…}}, for the pages (staff.js looks the staff pages' words up in it,
+// rate.js its own).
 func messagesJS() []byte {
 	return []byte("window.HotlineMessages = " + string(i18n.JSON()) + ";\n")
 }
 
-// staticPage serves an embedded staff page: an html/template whose {{t "key"}} is the key's
-// Chinese in the catalogue (under "page." first, as staff.js looks it up), rendered once, so the
-// page shows Chinese before its script runs (and applyTexts puts the chosen language in).
+// staticPage serves an embedded page: an html/template whose {{t "key"}} is the key's Chinese in
+// the catalogue (under "page." first, as the pages' scripts look it up), rendered once, so the
+// page shows Chinese before its script runs (a staff page's applyTexts then puts the chosen
+// language in).
 func staticPage(name, page, cacheControl string, extra func(http.Header)) http.Handler {
 	tmpl, err := template.New(path.Base(name)).Funcs(template.FuncMap{
 		"t": func(key string) string { return i18n.Page(i18n.Zh, page, key) },

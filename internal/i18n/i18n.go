@@ -6,12 +6,14 @@
 // t(key, {name: …}) in the pages, which get the same catalogue from GET /messages.js.
 //
 // Keys:
-//   - no prefix (status.*, tier.*, category.*, rate.*, login.*, …): shared by the server and the
-//     staff pages;
+//   - no prefix: words the server and the pages share — ticket statuses (status.*), tiers
+//     (tier.*), categories (category.*), the four rates' names (rates.*), a resident's rating
+//     (rating.*), the staff login form (login.*, logout), …;
 //   - error.*: the server's error messages, sent as "中文 (English)" by Both;
 //   - open311.*: what the Open311 API says (in Chinese);
-//   - console.*, dashboard.*: the words of one staff page; a page looks a key up under its prefix
-//     first, then without one.
+//   - console.*, dashboard.*, rate.*: the words of one page (the operator console, the managers'
+//     dashboard, the residents' rating page); a page looks a key up under its prefix first, then
+//     without one (Page).
 //
 // TestCatalogue checks that both languages have the same keys and placeholders, and that every
 // key the Go sources and the pages use is here.

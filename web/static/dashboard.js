@@ -357,7 +357,7 @@
   }
 
   function rateName(r) {
-    return tk("rate." + str(r.rate), str(r.label) || str(r.rate));
+    return tk("rates." + str(r.rate), str(r.label) || str(r.rate));
   }
 
   function ordered(rates) {
@@ -539,7 +539,7 @@
     head.appendChild(el("th", { scope: "col" }, t(kind + ".col")));
     head.appendChild(el("th", { scope: "col", class: "num" }, t("col.tickets")));
     for (const r of RATE_ORDER) {
-      head.appendChild(el("th", { scope: "col", class: "num" }, t("rate." + r)));
+      head.appendChild(el("th", { scope: "col", class: "num" }, t("rates." + r)));
     }
     const thead = el("thead");
     thead.appendChild(head);

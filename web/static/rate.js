@@ -7,12 +7,31 @@
  * refused (409 already_rated): the page then offers to change it with PUT (same body), which the
  * server allows within 24 hours of the first rating (then 409 too_late).
  *
+ * Its words are the message catalogue's rate.* (and the shared rating.*), in Chinese, from
+ * GET /messages.js, loaded first (the page itself comes with them, rendered at start-up).
+ *
  * Plain script, no markup from anywhere but this page: every text goes in with textContent.
  */
 (function () {
   "use strict";
 
   const MAX_COMMENT = 500;
+
+  // The page's words: the catalogue's Chinese, the page's own under "rate." (t("err.number") is
+  // "rate.err.number"), else a shared one; {name} replaced by vars.name.
+  const WORDS = (window.HotlineMessages && window.HotlineMessages.zh) || {};
+  function t(key, vars) {
+    let s = WORDS["rate." + key];
+    if (s === undefined) {
+      s = WORDS[key];
+    }
+    if (s === undefined) {
+      return key;
+    }
+    return s.replace(/\{(\w+)\}/g, function (m, k) {
+      return vars && vars[k] !== undefined && vars[k] !== null ? String(vars[k]) : m;
+    });
+  }
 
   function $(id) {
     return document.getElementById(id);
@@ -34,8 +53,6 @@
 
   // What the resident chose; mode is how the form's next submission is sent.
   const state = { rating: "", solved: null, mode: "POST", lastBody: null, busy: false };
-
-  const RATING_LABELS = { satisfied: "满意", basically_satisfied: "基本满意", dissatisfied: "不满意" };
 
   // The ticket number from the link (or typed, when the link has none).
   const fromLink = (new URLSearchParams(location.search).get("n") || "").trim();
@@ -143,39 +160,34 @@
     const code = (data && typeof data.code === "string" && data.code) || "";
     const field = (data && typeof data.field === "string" && data.field) || "";
     if (status === 404) {
-      return "工单号或手机号后四位不对，请核对后再试。";
+      return t("err.not_found");
     }
     if (status === 409) {
       switch (code) {
         case "not_resolved":
-          return "工单还没有办结，办结后再来评价。";
         case "already_rated":
-          return "这个工单已经评价过了。";
         case "too_late":
-          return "评价已超过24小时，不能再修改。";
+          return t("err." + code);
       }
-      return "现在不能评价这个工单。";
+      return t("err.conflict");
     }
     if (status === 400) {
       switch (field) {
         case "rating":
-          return "请选择您是否满意。";
         case "solved":
-          return "请选择问题解决了没有。";
         case "comment":
-          return "还想说的话最多500字，请删短一些。";
         case "phone_tail":
-          return "请输入手机号后四位（4位数字）。";
+          return t("err." + field);
       }
-      return "填写的内容有误，请检查后再提交。";
+      return t("err.invalid");
     }
     if (status === 429) {
-      return "操作太频繁了，请过一会儿再试。";
+      return t("err.rate_limited");
     }
     if (status === 0) {
-      return "网络连接失败，请检查网络后再试。";
+      return t("err.network");
     }
-    return "系统出了点问题，请稍后再试，或拨打12345热线。";
+    return t("err.failed");
   }
 
   // ---- sending ----
@@ -184,20 +196,20 @@
     const number = ticketNumber();
     const tail = toAsciiDigits(tailInput.value).trim();
     if (!number) {
-      return { error: "请输入工单号。", focus: numberInput };
+      return { error: t("err.number"), focus: numberInput };
     }
     if (!/^[0-9]{4}$/.test(tail)) {
-      return { error: "请输入手机号后四位（4位数字）。", focus: tailInput };
+      return { error: t("err.phone_tail"), focus: tailInput };
     }
     if (!state.rating) {
-      return { error: "请选择您是否满意。", focus: ratingGroup.querySelector("button") };
+      return { error: t("err.rating"), focus: ratingGroup.querySelector("button") };
     }
     if (state.solved === null) {
-      return { error: "请选择问题解决了没有。", focus: solvedGroup.querySelector("button") };
+      return { error: t("err.solved"), focus: solvedGroup.querySelector("button") };
     }
     const text = comment.value.trim();
     if (chars(text) > MAX_COMMENT) {
-      return { error: "还想说的话最多500字，请删短一些。", focus: comment };
+      return { error: t("err.comment"), focus: comment };
     }
     return { number: number, body: { phone_tail: tail, rating: state.rating, solved: state.solved, comment: text } };
   }
@@ -209,7 +221,7 @@
     state.busy = true;
     setEnabled(false);
     changeBtn.hidden = true;
-    show("busy", method === "PUT" ? "正在提交修改…" : "正在提交…");
+    show("busy", method === "PUT" ? t("sending.change") : t("sending"));
     let status = 0;
     let data = null;
     try {
@@ -241,17 +253,17 @@
       // Offer to change the rating to what the resident chose now.
       state.lastBody = body;
       changeBtn.dataset.mode = "put";
-      changeBtn.textContent = "改成这次的评价（" + RATING_LABELS[body.rating] + "，" + (body.solved ? "已解决" : "未解决") + "）";
+      changeBtn.textContent = t("change.to", { rating: t("rating." + body.rating), solved: body.solved ? t("solved") : t("unsolved") });
       changeBtn.hidden = false;
     }
   }
 
   function done(method, body) {
     const reopened = body.rating === "dissatisfied" || !body.solved;
-    let text = method === "PUT" ? "评价已修改，谢谢您！" : "感谢您的评价！";
-    text += "您的评价：" + RATING_LABELS[body.rating] + "，问题" + (body.solved ? "已解决" : "未解决") + "。";
+    const said = { rating: t("rating." + body.rating), solved: body.solved ? t("solved") : t("unsolved") };
+    let text = method === "PUT" ? t("done.changed", said) : t("done", said);
     if (reopened) {
-      text += "我们会重新办理这个问题，请留意后续通知。";
+      text += t("done.reopened");
     }
     show("ok", text, "ok");
     state.mode = "POST";
@@ -259,7 +271,7 @@
     // Within 24 hours the rating may be changed (a reopened ticket is rated afresh once resolved).
     if (!reopened) {
       changeBtn.dataset.mode = "edit";
-      changeBtn.textContent = "修改评价";
+      changeBtn.textContent = t("change");
       changeBtn.hidden = false;
     }
   }
@@ -286,8 +298,8 @@
     state.mode = "PUT";
     setEnabled(true);
     changeBtn.hidden = true;
-    submitBtn.textContent = "提交修改";
-    show("busy", "请重新选择，然后点“提交修改”。", "edit");
+    submitBtn.textContent = t("submit.change");
+    show("busy", t("again"), "edit");
     tailInput.focus();
   });
 
