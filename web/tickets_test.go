@@ -21,6 +21,7 @@ import (
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/sqlite"
+	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/web"
 )
@@ -30,30 +31,19 @@ import (
 const staffPassword = "correct horse battery staple"
 
 var (
-	fixtureOnce  sync.Once
-	fixtureSpec  *search.Spec
-	fixtureGuide *search.Guide
-	fixtureHash  string
-	fixtureErr   error
+	fixtureOnce sync.Once
+	fixtureHash string
+	fixtureErr  error
 )
 
-func loadFixtureData(t *testing.T) {
+// loadFixtureData returns the sample spec and guide, and hashes the staff password once.
+func loadFixtureData(t *testing.T) (*search.Spec, *search.Guide) {
 	t.Helper()
-	fixtureOnce.Do(func() {
-		if fixtureSpec, fixtureErr = search.LoadSpec(search.SpecFS()); fixtureErr != nil {
-			return
-		}
-		g, problems := search.Load(search.SampleGuide(), fixtureSpec)
-		if len(problems) > 0 {
-			fixtureErr = problems
-			return
-		}
-		fixtureGuide = g
-		fixtureHash, fixtureErr = web.HashPassword(staffPassword)
-	})
+	fixtureOnce.Do(func() { fixtureHash, fixtureErr = web.HashPassword(staffPassword) })
 	if fixtureErr != nil {
 		t.Fatal(fixtureErr)
 	}
+	return testkit.Sample(t)
 }
 
 // testClock is the controllable clock of a fixture, shared by the intake service and the server.
@@ -107,7 +97,7 @@ func newFixture(t *testing.T) *fixture { return newFixtureLog(t, nil) }
 
 func newFixtureLog(t *testing.T, log *slog.Logger) *fixture {
 	t.Helper()
-	loadFixtureData(t)
+	fixtureSpec, fixtureGuide := loadFixtureData(t)
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "hotline.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -1287,26 +1277,8 @@ func TestTicketsCSV(t *testing.T) {
 	wantErr(t, f.as(opName, http.MethodGet, "/api/v1/tickets.csv?status=lost", nil), http.StatusBadRequest, "invalid")
 }
 
-// syncBuffer is a log destination safe to read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestPhoneIsNeverLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f := newFixtureLog(t, log)
 	phones := []string{"13812345678", "0478-5550199"}

@@ -109,19 +109,19 @@ func FreeAddr(tb testing.TB) string {
 	return addr
 }
 
-// lockedBuffer is a bytes.Buffer safe for the process's writer and the test's reader.
-type lockedBuffer struct {
+// Buffer is a bytes.Buffer safe for a writer (a process, a logger) and the test reading it.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -133,7 +133,7 @@ type Server struct {
 	Base string // "http://" + Addr
 
 	cmd    *exec.Cmd
-	output lockedBuffer // stdout and stderr
+	output Buffer // stdout and stderr
 	done   chan struct{}
 	err    error // the Wait result, once done is closed
 }
