@@ -8,12 +8,21 @@
 // Keys:
 //   - no prefix: words the server and the pages share — ticket statuses (status.*), tiers
 //     (tier.*), categories (category.*), the four rates' names (rates.*), a resident's rating
-//     (rating.*), the staff login form (login.*, logout), …;
-//   - error.*: the server's error messages, sent as "中文 (English)" by Both;
+//     (rating.*), the staff login form (login.*, logout), lists' separators (list.sep, list.enum), …;
+//   - error.*: the server's error messages, sent as "中文 (English)" by Both: the API's, and the
+//     error frames of the resident chat and the operator console;
 //   - open311.*: what the Open311 API says (in Chinese);
+//   - bot.*: what the bot says to residents (package bot: its replies, the questions and options
+//     of its report, status and handoff flows, the sections of an answer, contact cards);
+//   - chat.*: what the chat says to residents besides the bot (the desk's handoff and sweep,
+//     operators joining and leaving, the survey, resolutions) and the transcript's speakers;
+//   - desk.*: what the operators' consoles are told by the server (alerts);
 //   - console.*, dashboard.*, rate.*: the words of one page (the operator console, the managers'
 //     dashboard, the residents' rating page); a page looks a key up under its prefix first, then
 //     without one (Page).
+//
+// What residents are told (bot.*, chat.*, and the chat's error frames) is said in Chinese,
+// T(Zh, …): the widget has no choice of language yet, and its English waits for one.
 //
 // TestCatalogue checks that both languages have the same keys and placeholders, and that every
 // key the Go sources and the pages use is here.
