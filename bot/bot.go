@@ -15,6 +15,7 @@ import (
 
 	"github.com/bayannur/hotline/bot/model"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/zh"
 )
@@ -113,9 +114,9 @@ func New(g *search.Guide, idx search.Index, an *zh.Analyzer) (*Bot, error) {
 func newBot(g *search.Guide, idx search.Index, an *zh.Analyzer, feat *featurizer, m *model.Model, cal Calibration) *Bot {
 	b := &Bot{guide: g, index: idx, an: an, feat: feat, model: m, cal: cal}
 	b.menu = []intake.Option{
-		{ID: "menu:procedure", Label: "问办事（低保、医保、开证明…）"},
-		{ID: "menu:report", Label: "反映问题（暖气、路灯、漏水…）"},
-		{ID: Contact, Label: "找社区和网格员"},
+		{ID: optMenuProc, Label: i18n.T(i18n.Zh, "bot.menu.procedure")},
+		{ID: optMenuReport, Label: i18n.T(i18n.Zh, "bot.menu.report")},
+		{ID: Contact, Label: i18n.T(i18n.Zh, "bot.menu.contact")},
 	}
 	for _, l := range m.Labels {
 		var li labelInfo

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 	"github.com/bayannur/hotline/search"
 )
 
@@ -144,7 +145,7 @@ func (b *Bot) fromDecision(st State, id, text string, dec Decision) Output {
 	case Emergency:
 		// The numbers go out at once; then, while help is on its way, an urgent ticket.
 		next.Dialog = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: st.Community, Emergency: true}
-		r.Text += "\n\n如果方便，请告诉我地点，我们同时登记紧急工单通知网格员。"
+		r.Text += "\n\n" + i18n.T(i18n.Zh, "bot.emergency.ticket")
 		r.Text += "\n" + b.nextReportQuestion(&next.Dialog, r)
 	case Status:
 		next.Dialog = intake.DialogState{Flow: intake.FlowStatus, Step: intake.StepNumber}
@@ -154,8 +155,8 @@ func (b *Bot) fromDecision(st State, id, text string, dec Decision) Output {
 		}
 	case Handoff:
 		next.Dialog = intake.DialogState{Flow: intake.FlowHandoff}
-		r.Text = "正在为您转接人工客服。现在暂时没有工作人员在线，您可以给工作人员留言，我们会尽快联系您；也可以继续问我。"
-		r.Options = []intake.Option{{ID: optLeaveNote, Label: "给工作人员留言"}, {ID: optKeepBot, Label: "继续问机器人"}}
+		r.Text = i18n.T(i18n.Zh, "bot.handoff.nobody")
+		r.Options = []intake.Option{{ID: optLeaveNote, Label: i18n.T(i18n.Zh, "bot.option.leave_message")}, {ID: optKeepBot, Label: i18n.T(i18n.Zh, "bot.option.keep_bot")}}
 		out.Do = CallPerson{}
 	case Contact:
 		if dec.Contact != nil {
@@ -182,15 +183,15 @@ func (b *Bot) choose(ctx context.Context, st State, in Input) (Output, error) {
 	switch {
 	case option == optCancel:
 		st.Dialog = intake.DialogState{}
-		return say(Smalltalk, "好的，已取消。还有什么可以帮您？")
+		return say(Smalltalk, i18n.T(i18n.Zh, "bot.cancelled"))
 	case option == optConfirm && st.Dialog.Flow == intake.FlowReport && st.Dialog.Step == intake.StepConfirm:
 		return b.openTicket(st, id), nil
 	case option == optLeaveNote && st.Dialog.Flow == intake.FlowHandoff:
 		st.Dialog = intake.DialogState{Flow: intake.FlowReport, Category: "other", Community: st.Community, Step: intake.StepMessage}
-		return say(Handoff, "请留下您想对工作人员说的话：")
+		return say(Handoff, i18n.T(i18n.Zh, "bot.leave_message"))
 	case option == optKeepBot:
 		st.Dialog = intake.DialogState{}
-		return say(Smalltalk, "好的，请继续问我。")
+		return say(Smalltalk, i18n.T(i18n.Zh, "bot.keep_bot"))
 	case strings.HasPrefix(option, optCommunity):
 		cid := strings.TrimPrefix(option, optCommunity)
 		c, ok := b.guide.Community(cid)
@@ -213,13 +214,13 @@ func (b *Bot) choose(ctx context.Context, st State, in Input) (Output, error) {
 		}
 		st.Dialog = intake.DialogState{Flow: intake.FlowReport, Step: intake.StepDescribe, Topic: e.ID, Category: e.Category,
 			Community: st.Community, Emergency: e.Kind == search.KindEmergency}
-		out, _ := say(Report, "请简单描述一下情况：")
+		out, _ := say(Report, i18n.T(i18n.Zh, "bot.report.describe"))
 		out.Reply.Topic = e.ID
 		return out, nil
 	case option == optMenuProc:
-		return say(Smalltalk, "请直接说您想办的事，比如“低保咋申请”“居住证要带啥材料”。")
+		return say(Smalltalk, i18n.T(i18n.Zh, "bot.menu.procedure.hint"))
 	case option == optMenuReport:
-		return say(Smalltalk, "请直接说您遇到的问题和地点，比如“虹亚小区3号楼门口路灯不亮”。")
+		return say(Smalltalk, i18n.T(i18n.Zh, "bot.menu.report.hint"))
 	case option == Contact:
 		// The menu's 找社区和网格员: the known community's card, or the question which one.
 		return Output{Reply: reply(id, b.contact(ctx, Message{Community: st.Community}, "", 1)), Next: st}, nil
@@ -254,7 +255,7 @@ func (b *Bot) continueFlow(ctx context.Context, st State, in Input, a analysis) 
 		if st.Dialog.Retries++; st.Dialog.Retries > maxStepRetries {
 			return Output{}, false
 		}
-		return Output{Reply: simpleReply(in.ID, Status, "请告诉我工单号（如 20261125-0007）和手机号后四位，比如“20261125-0007 5678”。"), Next: st}, true
+		return Output{Reply: simpleReply(in.ID, Status, i18n.T(i18n.Zh, "bot.status.again")), Next: st}, true
 	}
 	// FlowHandoff: until an operator joins, a message here is a new question.
 	return Output{}, false
@@ -282,7 +283,7 @@ func (b *Bot) continueReport(ctx context.Context, st State, in Input, a analysis
 			if d.Retries++; d.Retries > maxStepRetries {
 				return Output{}, false
 			}
-			return Output{Reply: simpleReply(in.ID, Report, "没看清号码，请输入11位手机号，或带区号的座机号。"), Next: st}, true
+			return Output{Reply: simpleReply(in.ID, Report, i18n.T(i18n.Zh, "bot.report.phone_unclear")), Next: st}, true
 		}
 		d.Phone, d.Retries = p.Full(), 0
 	case intake.StepConfirm:
@@ -323,26 +324,26 @@ func (b *Bot) nextReportQuestion(st *intake.DialogState, r *intake.Reply) string
 	switch {
 	case st.Description == "":
 		st.Step = intake.StepDescribe
-		return "请简单描述一下情况："
+		return i18n.T(i18n.Zh, "bot.report.describe")
 	case st.Address == "":
 		st.Step = intake.StepPlace
 		if st.Community == "" {
-			return "请告诉我具体地点：哪个小区、几号楼、哪个单元（或街道门牌）。"
+			return i18n.T(i18n.Zh, "bot.report.place")
 		}
 		c, _ := b.guide.Community(st.Community)
-		return fmt.Sprintf("请告诉我具体地点：%s的哪个小区、几号楼、哪个单元。", c.Name)
+		return i18n.T(i18n.Zh, "bot.report.place_in", "community", c.Name)
 	case st.Phone == "":
 		st.Step = intake.StepPhone
-		return "请留一个联系电话，方便网格员联系您（只用于处理这件事）。"
+		return i18n.T(i18n.Zh, "bot.report.phone")
 	}
 	st.Step = intake.StepConfirm
-	r.Options = []intake.Option{{ID: optConfirm, Label: "确认提交"}, {ID: optCancel, Label: "取消"}}
-	title := "留言"
+	r.Options = []intake.Option{{ID: optConfirm, Label: i18n.T(i18n.Zh, "bot.option.confirm")}, {ID: optCancel, Label: i18n.T(i18n.Zh, "bot.option.cancel")}}
+	title := i18n.T(i18n.Zh, "bot.report.message")
 	if e, ok := b.guide.Entry(st.Topic); ok {
 		title = e.Title
 	}
-	return fmt.Sprintf("请确认：\n事项：%s\n情况：%s\n地点：%s\n电话：%s\n确认后为您登记工单。",
-		title, clip(st.Description, 100), st.Address, intake.Phone(st.Phone).Masked())
+	return i18n.T(i18n.Zh, "bot.report.confirm", "title", title, "description", clip(st.Description, 100),
+		"address", st.Address, "phone", intake.Phone(st.Phone).Masked())
 }
 
 // openTicket asks the caller for the ticket the confirmed report describes. The state is kept
@@ -365,8 +366,7 @@ func (b *Bot) openTicket(st State, id string) Output {
 // report is over.
 func (b *Bot) Opened(out Output, info intake.TicketInfo) Output {
 	out.Next.Dialog = intake.DialogState{}
-	out.Reply.Text += fmt.Sprintf("已为您登记工单，工单号 %s，会在 %s 前办结。可以随时用工单号和手机号后四位查询进度。",
-		info.Number, info.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
+	out.Reply.Text += i18n.T(i18n.Zh, "bot.ticket.opened", "number", info.Number, "due", info.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
 	out.Reply.Ticket = &info
 	out.Do = nil
 	return out
@@ -392,17 +392,17 @@ func (b *Bot) Looked(out Output, info *intake.TicketInfo) Output {
 	out.Reply.Decision = Status
 	if info == nil {
 		out.Next.Dialog = intake.DialogState{Flow: intake.FlowStatus, Step: intake.StepNumber, Retries: out.Next.Dialog.Retries + 1}
-		out.Reply.Text += "没有找到这个工单，请核对工单号和手机号后四位。"
+		out.Reply.Text += i18n.T(i18n.Zh, "bot.ticket.not_found")
 		return out
 	}
 	out.Next.Dialog = intake.DialogState{}
 	var t strings.Builder
-	fmt.Fprintf(&t, "工单 %s 当前状态：%s", info.Number, info.StatusLabel)
+	t.WriteString(i18n.T(i18n.Zh, "bot.ticket.status", "number", info.Number, "status", info.StatusLabel))
 	for _, s := range info.Steps {
 		fmt.Fprintf(&t, "\n%s %s", s.At.In(intake.Beijing).Format("1月2日 15:04"), s.Label)
 	}
 	if info.Reply != "" {
-		fmt.Fprintf(&t, "\n办理结果：%s", info.Reply)
+		t.WriteString("\n" + i18n.T(i18n.Zh, "bot.ticket.reply", "reply", info.Reply))
 	}
 	out.Reply.Text += t.String()
 	out.Reply.Ticket = info

@@ -5,21 +5,23 @@ import (
 	"strings"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 	"github.com/bayannur/hotline/search"
 )
 
-const (
-	statusText           = "想查之前反映的问题办到哪一步了？请告诉我工单号（如 20261125-0007）和您留的手机号后四位，我帮您查。"
-	handoffText          = "好的，正在为您转接人工客服，请稍候。如果暂时没有人接，您可以先留言，我们会尽快联系您。"
-	smalltalkText        = "您好！我是社区服务小助手。您可以直接说想办的事（比如低保咋申请）或遇到的问题（比如暖气不热），我帮您查、帮您报。"
-	declineText          = "这个问题我帮不上忙。我能解答社区办事、反映身边的问题、找网格员，您可以换个说法再问，或者转人工。"
-	clarifyText          = "您想问的是下面哪一项？点一下就行，也可以换个说法再说一遍。"
-	emergencyNumbersText = "如果有人身危险，请立即拨打：报警 110，火警 119，急救 120，燃气抢修 0478-555-0119。"
-	askCommunityText     = "请问您住在哪个社区或哪个小区？告诉我小区名或楼号，我把对应的网格员和社区电话发给您。"
+// The bot's fixed replies, in Chinese (residents get Chinese), from the catalogue (bot.*). Vars,
+// not calls, since the dialogue compares texts with them (strings.TrimSuffix(…, statusText)).
+var (
+	statusText           = i18n.T(i18n.Zh, "bot.status")
+	handoffText          = i18n.T(i18n.Zh, "bot.handoff")
+	smalltalkText        = i18n.T(i18n.Zh, "bot.smalltalk")
+	declineText          = i18n.T(i18n.Zh, "bot.decline")
+	clarifyText          = i18n.T(i18n.Zh, "bot.clarify")
+	emergencyNumbersText = i18n.T(i18n.Zh, "bot.emergency.numbers")
+	askCommunityText     = i18n.T(i18n.Zh, "bot.ask_community")
+	// reportQuestion closes a report entry's answer: the resident is offered a ticket at once.
+	reportQuestion = i18n.T(i18n.Zh, "bot.report.question")
 )
-
-// reportQuestion closes a report entry's answer: the resident is offered a ticket at once.
-const reportQuestion = "需要我帮您登记工单吗？请说一下具体地点，并留个联系电话。"
 
 // renderEntry writes an entry's answer for a person to read on a phone: text, what the chat
 // bubble shows — the short answer (an emergency's starts with the numbers and goes on with what to
@@ -36,7 +38,7 @@ func renderEntry(e *search.Entry) (text string, more []intake.Section) {
 		} else {
 			b.WriteString(short)
 		}
-		b.WriteString("\n现在就做：")
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.emergency.do_now"))
 		for i, s := range e.Emergency.DoNow {
 			fmt.Fprintf(&b, "\n%d. %s", i+1, s)
 		}
@@ -44,7 +46,7 @@ func renderEntry(e *search.Entry) (text string, more []intake.Section) {
 		if short == "" {
 			short = a.Summary // a guide written before answer.short
 		}
-		fmt.Fprintf(&b, "【%s】%s", e.Title, short)
+		b.WriteString(i18n.T(i18n.Zh, "bot.entry", "title", e.Title, "short", short))
 		if e.Kind == search.KindReport {
 			b.WriteString("\n\n" + reportQuestion)
 		}
@@ -65,29 +67,25 @@ func renderEntry(e *search.Entry) (text string, more []intake.Section) {
 		}
 	}
 	if summary := strings.TrimSpace(a.Summary); summary != "" && summary != short {
-		more = append(more, intake.Section{Title: "说明", Text: summary})
+		more = append(more, intake.Section{Title: i18n.T(i18n.Zh, "bot.section.summary"), Text: summary})
 	}
-	list("条件", a.Conditions)
-	list("材料", a.Materials)
-	line("地点", a.Where)
-	line("时间", a.Hours)
-	line("电话", a.Phone)
-	list("步骤", a.Steps)
-	line("时限", a.TimeLimit)
+	list(i18n.T(i18n.Zh, "bot.section.conditions"), a.Conditions)
+	list(i18n.T(i18n.Zh, "bot.section.materials"), a.Materials)
+	line(i18n.T(i18n.Zh, "bot.section.where"), a.Where)
+	line(i18n.T(i18n.Zh, "bot.section.hours"), a.Hours)
+	line(i18n.T(i18n.Zh, "bot.section.phone"), a.Phone)
+	list(i18n.T(i18n.Zh, "bot.section.steps"), a.Steps)
+	line(i18n.T(i18n.Zh, "bot.section.time_limit"), a.TimeLimit)
 	return b.String(), more
 }
 
 // callNow is an emergency's numbers as one line, for an entry without a short answer.
 func callNow(numbers []search.Number) string {
-	var b strings.Builder
-	b.WriteString("请立即拨打：")
+	calls := make([]string, len(numbers))
 	for i, n := range numbers {
-		if i > 0 {
-			b.WriteString("，")
-		}
-		fmt.Fprintf(&b, "%s %s", n.Name, n.Number)
+		calls[i] = n.Name + " " + n.Number
 	}
-	return b.String()
+	return i18n.T(i18n.Zh, "bot.emergency.call_now", "numbers", strings.Join(calls, i18n.T(i18n.Zh, "list.sep")))
 }
 
 // FullText is a reply's text with every section after it, title then text, for where nothing
@@ -100,7 +98,7 @@ func FullText(text string, more []intake.Section) string {
 	b.WriteString(text)
 	b.WriteString("\n")
 	for _, s := range more {
-		fmt.Fprintf(&b, "\n%s：\n%s", s.Title, s.Text)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.section", "title", s.Title) + "\n" + s.Text)
 	}
 	return b.String()
 }
@@ -110,20 +108,20 @@ func renderTown(t *search.Town) string {
 	var b strings.Builder
 	b.WriteString(t.Name)
 	if t.Office.Phone != "" {
-		fmt.Fprintf(&b, "\n便民服务中心电话：%s", t.Office.Phone)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.town.phone", "phone", t.Office.Phone))
 	}
 	if t.Office.Address != "" {
-		fmt.Fprintf(&b, "\n地址：%s", t.Office.Address)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.town.address", "address", t.Office.Address))
 	}
 	if t.Office.Hours != "" {
-		fmt.Fprintf(&b, "\n办公时间：%s", t.Office.Hours)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.town.hours", "hours", t.Office.Hours))
 	}
 	var names []string
 	for _, c := range t.Communities {
 		names = append(names, c.Name)
 	}
 	if len(names) > 0 {
-		fmt.Fprintf(&b, "\n下设社区：%s", strings.Join(names, "、"))
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.town.communities", "names", strings.Join(names, i18n.T(i18n.Zh, "list.enum"))))
 	}
 	b.WriteString("\n" + askCommunityText)
 	return b.String()
@@ -134,24 +132,24 @@ func renderCard(c *intake.ContactCard) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", c.Town, c.Community)
 	if c.Compound != "" {
-		fmt.Fprintf(&b, "（%s）", c.Compound)
+		b.WriteString(i18n.T(i18n.Zh, "bot.card.compound", "compound", c.Compound))
 	}
 	if c.Phone != "" {
-		fmt.Fprintf(&b, "\n社区电话：%s", c.Phone)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.card.phone", "phone", c.Phone))
 	}
 	if c.Address != "" {
-		fmt.Fprintf(&b, "\n办公地址：%s", c.Address)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.card.address", "address", c.Address))
 	}
 	if c.Hours != "" {
-		fmt.Fprintf(&b, "\n办公时间：%s", c.Hours)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.card.hours", "hours", c.Hours))
 	}
 	if c.Grid != "" {
-		fmt.Fprintf(&b, "\n%s（%s）：", c.Grid, c.Tier)
+		b.WriteString("\n" + i18n.T(i18n.Zh, "bot.card.grid", "grid", c.Grid, "tier", c.Tier))
 	}
 	for _, p := range c.People {
 		fmt.Fprintf(&b, "\n%s %s %s", p.Role, p.Name, p.Phone)
 		if p.Hours != "" {
-			fmt.Fprintf(&b, "（%s）", p.Hours)
+			b.WriteString(i18n.T(i18n.Zh, "bot.card.person_hours", "hours", p.Hours))
 		}
 	}
 	return b.String()
