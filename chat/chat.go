@@ -19,6 +19,7 @@ import (
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // Service answers residents' messages and keeps the desk's queue.
@@ -40,8 +41,8 @@ const (
 )
 
 var (
-	KeepBotOption       = intake.Option{ID: OptKeepBot, Label: "继续问机器人"}
-	HandoffTicketOption = intake.Option{ID: OptHandoffTicket, Label: "登记成工单"}
+	KeepBotOption       = intake.Option{ID: OptKeepBot, Label: i18n.T(i18n.Zh, "bot.option.keep_bot")} // the bot's own option of that id
+	HandoffTicketOption = intake.Option{ID: OptHandoffTicket, Label: i18n.T(i18n.Zh, "chat.option.handoff_ticket")}
 )
 
 func (s *Service) now() time.Time {
@@ -122,7 +123,7 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 		}
 		res.DeskChanged = true
 		st.Dialog = intake.DialogState{}
-		out, handled = bot.Output{Reply: say(in.ID, "好的，已取消转人工，请继续问我。"), Next: st}, true
+		out, handled = bot.Output{Reply: say(in.ID, i18n.T(i18n.Zh, "chat.handoff.cancelled")), Next: st}, true
 	case intake.HandoffOffered:
 		moved, err := s.endHandoff(ctx, conv.ID, intake.HandoffOffered)
 		if err != nil {
@@ -141,7 +142,7 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 			out, handled = b.StartReport(st, in.ID, fresh.Guess, desc), true
 		case OptKeepBot:
 			st.Dialog = intake.DialogState{}
-			out, handled = bot.Output{Reply: say(in.ID, "好的，请继续问我。"), Next: st}, true
+			out, handled = bot.Output{Reply: say(in.ID, i18n.T(i18n.Zh, "bot.keep_bot")), Next: st}, true
 		}
 	}
 	if !handled {
@@ -246,13 +247,16 @@ func (s *Service) Transcript(ctx context.Context, convID string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	who := map[string]string{"resident": "居民", "bot": "机器人", "operator": "工作人员", "system": "系统"}
 	var lines []string
 	for _, t := range turns {
 		if t.From == "system" {
 			continue
 		}
-		lines = append(lines, cmp.Or(who[t.From], t.From)+"："+strings.TrimSpace(t.Text))
+		who := t.From
+		if i18n.Has(i18n.Zh, "chat.speaker."+t.From) {
+			who = i18n.T(i18n.Zh, "chat.speaker."+t.From)
+		}
+		lines = append(lines, i18n.T(i18n.Zh, "chat.transcript.line", "who", who, "text", strings.TrimSpace(t.Text)))
 	}
 	out := strings.Join(lines, "\n")
 	for utf8.RuneCountInString(out) > intake.MaxDescription && len(lines) > 1 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // The desk: operators answer chats in desk hours; a resident who asks for a person waits in a
@@ -57,10 +58,10 @@ func ParseDeskHours(s string) (DeskHours, error) {
 // String is the hours as residents are told them.
 func (h DeskHours) String() string {
 	if h.Always {
-		return "全天"
+		return i18n.T(i18n.Zh, "chat.hours.always")
 	}
 	hm := func(d time.Duration) string { return fmt.Sprintf("%d:%02d", int(d.Hours()), int(d.Minutes())%60) }
-	return "工作日 " + hm(h.From) + "–" + hm(h.To)
+	return i18n.T(i18n.Zh, "chat.hours.working_days", "from", hm(h.From), "to", hm(h.To))
 }
 
 // Open reports whether operators answer chats at t.
@@ -101,17 +102,17 @@ func (s *Service) startHandoff(ctx context.Context, convID string, r *intake.Rep
 	}
 	if !moved {
 		// Already waiting or live: the resident is in the queue or talking to someone.
-		r.Text = "已经在为您转接人工客服，请稍候。"
+		r.Text = i18n.T(i18n.Zh, "chat.handoff.already")
 		r.Options = []intake.Option{KeepBotOption}
 		return "", nil
 	}
 	if state == intake.HandoffOffered {
-		r.Text = fmt.Sprintf("现在是非工作时间（人工客服%s在线），暂时没有工作人员。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.hours())
+		r.Text = i18n.T(i18n.Zh, "chat.handoff.closed", "hours", s.hours())
 		r.Options = []intake.Option{HandoffTicketOption, KeepBotOption}
 	} else {
-		r.Text = "正在为您转接人工客服，请稍候，工作人员接入后会在这里回复您。您可以先把问题写下来。"
+		r.Text = i18n.T(i18n.Zh, "chat.handoff.waiting")
 		if online == 0 {
-			r.Text += "\n（目前工作人员都在忙，如果等待太久，可以改为登记工单。）"
+			r.Text += "\n" + i18n.T(i18n.Zh, "chat.handoff.busy")
 		}
 		r.Options = []intake.Option{KeepBotOption}
 	}
@@ -151,9 +152,9 @@ func (s *Service) Sweep(ctx context.Context) ([]Offer, error) {
 		if !moved {
 			continue // taken meanwhile
 		}
-		text := "抱歉，现在没有工作人员能接入。可以把您的问题登记成工单，聊天记录会一并转给工作人员，尽快联系您；也可以继续问我。"
+		text := i18n.T(i18n.Zh, "chat.sweep.nobody")
 		if !open {
-			text = fmt.Sprintf("人工客服已下班（%s）。可以把您的问题登记成工单，聊天记录会一并转给工作人员，上班后尽快联系您；也可以继续问我。", s.hours())
+			text = i18n.T(i18n.Zh, "chat.sweep.closed", "hours", s.hours())
 		}
 		t, err := s.AddTurn(ctx, c.ID, intake.Turn{At: now, From: "system", Text: text})
 		if err != nil {
@@ -188,7 +189,7 @@ func (s *Service) Take(ctx context.Context, convID, operator, agent string) (int
 	if !moved {
 		return intake.Turn{}, 0, ErrTaken
 	}
-	t, err := s.AddTurn(ctx, convID, intake.Turn{From: "system", Text: "工作人员（工号 " + agent + "）已接入，正在为您服务。"})
+	t, err := s.AddTurn(ctx, convID, intake.Turn{From: "system", Text: i18n.T(i18n.Zh, "chat.taken", "agent", agent)})
 	return t, now.Sub(before.HandoffAt), err
 }
 
@@ -215,5 +216,5 @@ func (s *Service) Release(ctx context.Context, convID, operator string) (intake.
 	if !moved {
 		return intake.Turn{}, ErrNotHeld
 	}
-	return s.AddTurn(ctx, convID, intake.Turn{From: "system", Text: "工作人员已结束对话，智能助手继续为您服务。还有问题可以直接问我。"})
+	return s.AddTurn(ctx, convID, intake.Turn{From: "system", Text: i18n.T(i18n.Zh, "chat.released")})
 }
