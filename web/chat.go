@@ -18,6 +18,7 @@ import (
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // The resident chat: GET /ws/chat speaks the protocol of docs/protocol.md.
@@ -183,7 +184,7 @@ func (s *Server) chatOriginAllowed(r *http.Request) bool {
 
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	if !s.chatOriginAllowed(r) {
-		writeError(w, http.StatusForbidden, "forbidden_origin", "不允许从这个网站打开聊天 (origin not allowed)")
+		writeError(w, http.StatusForbidden, "forbidden_origin", i18n.Both("error.chat_origin"))
 		return
 	}
 	h := s.chat
@@ -192,7 +193,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	if closed {
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "starting", "服务正在重启，请稍后再试 (restarting)")
+		writeError(w, http.StatusServiceUnavailable, "starting", i18n.Both("error.restarting"))
 		return
 	}
 	ws, err := h.upgrade.Upgrade(w, r, nil)
@@ -299,14 +300,14 @@ func (c *chatConn) fail(code, message, replyTo string) {
 // handle answers one data frame.
 func (c *chatConn) handle(mt int, data []byte) {
 	if mt == websocket.TextMessage && !utf8.Valid(data) {
-		c.fail(errBadUTF8, "消息不是有效的 UTF-8 文本 (invalid UTF-8)", "")
+		c.fail(errBadUTF8, i18n.Both("error.bad_utf8"), "")
 		c.closeWith(websocket.CloseInvalidFramePayloadData, "bad_utf8")
 		return
 	}
 	var f clientFrame
 	if trimmed := bytes.TrimSpace(data); mt != websocket.TextMessage || len(trimmed) == 0 || trimmed[0] != '{' ||
 		json.Unmarshal(trimmed, &f) != nil {
-		c.fail(errBadJSON, "消息格式不对 (not a JSON object)", "")
+		c.fail(errBadJSON, i18n.Both("error.bad_json"), "")
 		return
 	}
 	switch f.Type {
@@ -320,7 +321,7 @@ func (c *chatConn) handle(mt int, data []byte) {
 		c.signal(f)
 	case "rate", "feedback":
 		if c.conv == nil {
-			c.fail(errBadType, "请先发送 hello (send hello first)", f.ID)
+			c.fail(errBadType, i18n.Both("error.hello_first"), f.ID)
 			return
 		}
 		if f.Type == "rate" {
@@ -333,13 +334,13 @@ func (c *chatConn) handle(mt int, data []byte) {
 			c.feedback(ff)
 		}
 	default:
-		c.fail(errBadType, "不认识的消息类型 (unknown type)", "")
+		c.fail(errBadType, i18n.Both("error.unknown_type"), "")
 	}
 }
 
 func (c *chatConn) hello(f clientFrame) {
 	if c.conv != nil {
-		c.fail(errBadType, "已经打过招呼了 (hello was already sent)", "")
+		c.fail(errBadType, i18n.Both("error.hello_again"), "")
 		return
 	}
 	s := c.s
@@ -357,7 +358,7 @@ func (c *chatConn) hello(f clientFrame) {
 			turns, err := s.convs.Turns(ctx, conv.ID, chatHistory)
 			if err != nil {
 				s.log.Error("chat: reading turns", "err", err)
-				c.fail(errInternal, "内部错误，请稍后再试 (internal error)", "")
+				c.fail(errInternal, i18n.Both("error.internal"), "")
 				return
 			}
 			if turns == nil {
@@ -386,7 +387,7 @@ func (c *chatConn) hello(f clientFrame) {
 			return
 		case !errors.Is(err, intake.ErrNoConversation):
 			s.log.Error("chat: looking up a conversation", "err", err)
-			c.fail(errInternal, "内部错误，请稍后再试 (internal error)", "")
+			c.fail(errInternal, i18n.Both("error.internal"), "")
 			return
 		}
 	}
@@ -394,7 +395,7 @@ func (c *chatConn) hello(f clientFrame) {
 	conv := &intake.Conversation{ID: rand.Text(), TokenHash: hash, Community: community, Created: now, Updated: now}
 	if err := s.convs.CreateConversation(ctx, conv); err != nil {
 		s.log.Error("chat: creating a conversation", "err", err)
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", "")
+		c.fail(errInternal, i18n.Both("error.internal"), "")
 		return
 	}
 	c.conv = conv
@@ -408,11 +409,11 @@ func (c *chatConn) hello(f clientFrame) {
 // sent.
 func (c *chatConn) message(f clientFrame) {
 	if c.conv == nil {
-		c.fail(errBadType, "请先发送 hello (send hello first)", f.ID)
+		c.fail(errBadType, i18n.Both("error.hello_first"), f.ID)
 		return
 	}
 	if utf8.RuneCountInString(f.ID) > chatMaxID {
-		c.fail(errBadText, "消息编号太长 (id longer than 64 characters)", "")
+		c.fail(errBadText, i18n.Both("error.id_too_long", "max", chatMaxID), "")
 		return
 	}
 	var text string
@@ -420,23 +421,23 @@ func (c *chatConn) message(f clientFrame) {
 		text = strings.TrimSpace(intake.CleanText(f.Text))
 		switch {
 		case text == "":
-			c.fail(errBadText, "消息不能为空 (empty text)", f.ID)
+			c.fail(errBadText, i18n.Both("error.empty_text"), f.ID)
 			return
 		case utf8.RuneCountInString(text) > bot.MaxRunes:
-			c.fail(errBadText, "消息太长了，最多 2000 字 (text longer than 2,000 characters)", f.ID)
+			c.fail(errBadText, i18n.Both("error.text_too_long", "max", bot.MaxRunes), f.ID)
 			return
 		}
 	} else if f.Option == "" || len(f.Option) > chatMaxOption {
-		c.fail(errBadOption, "这个选项已经失效，请直接输入您的问题 (unknown option)", f.ID)
+		c.fail(errBadOption, i18n.Both("error.stale_option"), f.ID)
 		return
 	}
 	b := c.s.bot.Load()
 	if b == nil {
-		c.fail(errStarting, "正在启动，请稍后再试 (starting)", f.ID)
+		c.fail(errStarting, i18n.Both("error.starting"), f.ID)
 		return
 	}
 	if !c.limit.Allow() || (c.s.chat.ipLimit != nil && !c.s.chat.ipLimit.allow(c.ip)) {
-		c.fail(errRateLimited, "发送太快了，请稍后再试 (rate limited)", f.ID)
+		c.fail(errRateLimited, i18n.Both("error.sending_too_fast"), f.ID)
 		return
 	}
 
@@ -453,14 +454,14 @@ func (c *chatConn) message(f clientFrame) {
 		Input: bot.Input{ID: f.ID, Text: text, Option: f.Option}, Label: label, Online: c.s.desk.online()})
 	switch {
 	case errors.Is(err, bot.ErrBadOption):
-		c.fail(errBadOption, "这个选项已经失效，请直接输入您的问题 (unknown option)", f.ID)
+		c.fail(errBadOption, i18n.Both("error.stale_option"), f.ID)
 		return
 	case errors.Is(err, bot.ErrEmpty), errors.Is(err, bot.ErrTooLong), errors.Is(err, bot.ErrInvalidUTF8):
-		c.fail(errBadText, "这条消息读不了 (unreadable text)", f.ID)
+		c.fail(errBadText, i18n.Both("error.unreadable"), f.ID)
 		return
 	case err != nil:
 		c.s.log.Error("chat: answering a message", "type", f.Type, "why", errorKind(err))
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
+		c.fail(errInternal, i18n.Both("error.internal"), f.ID)
 		return
 	}
 	c.messages++
@@ -483,7 +484,7 @@ func (c *chatConn) message(f clientFrame) {
 		c.s.metrics.handoff()
 	}
 	if res.Waiting {
-		c.s.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: c.conv.ID, Text: "有居民等待人工服务"})
+		c.s.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: c.conv.ID, Text: i18n.T(i18n.Zh, "desk.alert.handoff")})
 	}
 	if res.DeskChanged {
 		c.s.broadcastState() // the turns are stored, so consoles show them

@@ -18,6 +18,7 @@ import (
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // GET /ws/operator: a console's live connection (docs/operator.md). Operators take waiting chats,
@@ -42,7 +43,7 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 	// The session cookie would let any page open this socket in a logged-in browser: only the
 	// console's own origin may (clients without Origin are not browsers).
 	if o := r.Header.Get("Origin"); o != "" && !s.sameOrigin(r, o) {
-		writeError(w, http.StatusForbidden, "forbidden_origin", "只能从坐席页面连接 (origin not allowed)")
+		writeError(w, http.StatusForbidden, "forbidden_origin", i18n.Both("error.console_origin"))
 		return
 	}
 	ws, err := s.chat.upgrade.Upgrade(w, r, nil)
@@ -122,9 +123,9 @@ type deskError struct{ code, message string }
 func (e *deskError) Error() string { return e.code + ": " + e.message }
 
 var (
-	errTaken    = &deskError{"taken", "这个对话已被其他工作人员接入 (another operator took it first)"}
-	errNotYours = &deskError{"not_yours", "这个对话不在您这里 (you do not hold this chat)"}
-	errNoChat   = &deskError{"not_found", "没有这个对话 (no such conversation)"}
+	errTaken    = &deskError{"taken", i18n.Both("error.taken")}
+	errNotYours = &deskError{"not_yours", i18n.Both("error.not_yours")}
+	errNoChat   = &deskError{"not_found", i18n.Both("error.no_chat")}
 )
 
 func badRequest(msg string) error { return &deskError{"bad_request", msg} }
@@ -142,7 +143,7 @@ func (c *opConn) handle(mt int, data []byte) {
 	}
 	if !c.limit.Allow() {
 		if f.Type != "typing" {
-			c.queueJSON(resultFrame{Type: "result", ReplyTo: f.ID, Code: errRateLimited, Message: "操作太快了，请稍后再试 (rate limited)"})
+			c.queueJSON(resultFrame{Type: "result", ReplyTo: f.ID, Code: errRateLimited, Message: i18n.Both("error.acting_too_fast")})
 		}
 		return
 	}
@@ -188,7 +189,7 @@ func (c *opConn) handle(mt int, data []byte) {
 			res.Code, res.Message = "bad_request", err.Error()
 		default:
 			c.s.log.Error("desk: "+f.Type, "err", err)
-			res.Code, res.Message = errInternal, "内部错误，请稍后再试 (internal error)"
+			res.Code, res.Message = errInternal, i18n.Both("error.internal")
 		}
 	}
 	c.queueJSON(res)
@@ -269,7 +270,7 @@ func (c *opConn) send(ctx context.Context, f opRequest) (string, error) {
 	}
 	b := c.s.bot.Load()
 	if b == nil {
-		return "", &deskError{errStarting, "正在启动 (starting)"}
+		return "", &deskError{errStarting, i18n.Both("error.starting_now")}
 	}
 	if f.Type == "send_entry" {
 		title, text, ok := b.EntryText(f.Entry)
@@ -319,8 +320,8 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 		return nil, err
 	}
 	ti := intake.Info(t, nil)
-	text := "已为您登记工单，工单号 " + t.Number + "，会在 " + t.DueBy.In(intake.Beijing).Format("1月2日 15:04") +
-		" 前办结。可以随时用工单号和手机号后四位查询进度。"
+	// The bot's words for a ticket it opened (bot.Opened).
+	text := i18n.T(i18n.Zh, "bot.ticket.opened", "number", t.Number, "due", t.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
 	if _, err := c.s.addTurn(ctx, conv.ID, intake.Turn{From: "system", Text: text}); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // The survey (docs/rates.md): a resident rates a resolved ticket — on the rating page or through
@@ -16,9 +17,9 @@ import (
 
 // ratingLabels are the three ratings as residents see them, in order.
 var ratingLabels = []intake.Option{
-	{ID: intake.Satisfied, Label: "满意"},
-	{ID: intake.BasicallySatisfied, Label: "基本满意"},
-	{ID: intake.Dissatisfied, Label: "不满意"},
+	{ID: intake.Satisfied, Label: i18n.T(i18n.Zh, "rating.satisfied")},
+	{ID: intake.BasicallySatisfied, Label: i18n.T(i18n.Zh, "rating.basically_satisfied")},
+	{ID: intake.Dissatisfied, Label: i18n.T(i18n.Zh, "rating.dissatisfied")},
 }
 
 // ratingRequest is a resident's rating through the API: the rating and the phone's last four
@@ -40,15 +41,15 @@ func (s *Server) rate(ctx context.Context, t *intake.Ticket, r intake.Rating, am
 	got, err := s.intake.Rate(ctx, t, r, amend)
 	switch {
 	case errors.Is(err, intake.ErrNotResolved):
-		return nil, &surveyError{http.StatusConflict, "not_resolved", "工单还没有办结，办结后再评价 (the ticket is not resolved)"}, nil
+		return nil, &surveyError{http.StatusConflict, "not_resolved", i18n.Both("error.not_resolved")}, nil
 	case errors.Is(err, intake.ErrAlreadyRated):
-		return nil, &surveyError{http.StatusConflict, "already_rated", "这次办理已经评价过了，24小时内可以修改 (already rated; change it with PUT)"}, nil
+		return nil, &surveyError{http.StatusConflict, "already_rated", i18n.Both("error.already_rated")}, nil
 	case errors.Is(err, intake.ErrTooLate):
-		return nil, &surveyError{http.StatusConflict, "too_late", "评价已超过24小时，不能再修改 (a rating may be changed within 24 hours)"}, nil
+		return nil, &surveyError{http.StatusConflict, "too_late", i18n.Both("error.too_late")}, nil
 	case errors.Is(err, intake.ErrNotRated):
-		return nil, &surveyError{http.StatusConflict, "not_rated", "还没有评价，请先评价 (nothing to change yet)"}, nil
+		return nil, &surveyError{http.StatusConflict, "not_rated", i18n.Both("error.not_rated")}, nil
 	case errors.Is(err, intake.ErrConflict):
-		return nil, &surveyError{http.StatusConflict, "conflict", "工单刚刚有变化，请刷新后再评价 (the ticket changed; try again)"}, nil
+		return nil, &surveyError{http.StatusConflict, "conflict", i18n.Both("error.rating_conflict")}, nil
 	case err != nil:
 		return nil, nil, err
 	}
@@ -71,7 +72,7 @@ func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.intake.Get(r.Context(), r.PathValue("number"))
 	if errors.Is(err, intake.ErrNotFound) || err == nil && (len(req.PhoneTail) != 4 || t.Phone == "" || t.Phone.Tail() != req.PhoneTail) {
-		writeError(w, http.StatusNotFound, "not_found", "没有找到这个工单，请核对工单号和手机号后四位 (no ticket with that number and phone)")
+		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.ticket_lookup"))
 		return
 	}
 	if err != nil {
@@ -115,7 +116,7 @@ type ratedFrame struct {
 
 func surveyFor(t *intake.Ticket) surveyFrame {
 	return surveyFrame{Type: "survey", Number: t.Number, Ratings: ratingLabels, Link: "/rate?n=" + t.Number,
-		Text: "工单 " + t.Number + " 已办结。您对办理结果满意吗？"}
+		Text: i18n.T(i18n.Zh, "chat.survey", "number", t.Number)}
 }
 
 // pendingSurveys sends a survey for each resolved, unrated ticket the conversation opened.
@@ -133,15 +134,12 @@ func (c *chatConn) pendingSurveys(ctx context.Context) {
 }
 
 // chatRatingText is what a resident is told in the chat of a refused rating (the API's messages
-// speak of its methods).
-var chatRatingText = map[string]string{
-	"rating":        "请选择满意、基本满意或不满意。",
-	"solved":        "请告诉我们问题解决了没有。",
-	"comment":       "留言最多 500 字。",
-	"already_rated": "这次办理已经评价过了。如需修改，24小时内可以在评价页面修改。",
-	"too_late":      "评价已超过24小时，不能再修改。",
-	"not_resolved":  "工单还没有办结，办结后再评价。",
-	"conflict":      "工单刚刚有变化，请稍后再评价。",
+// speak of its methods): chat.rating.<field or code>, "" when there is none.
+func chatRatingText(code string) string {
+	if !i18n.Has(i18n.Zh, "chat.rating."+code) {
+		return ""
+	}
+	return i18n.T(i18n.Zh, "chat.rating."+code, "max", intake.MaxRatingComment)
 }
 
 // rateFrame is the chat's rating: only of a ticket this conversation opened.
@@ -155,41 +153,40 @@ type rateFrame struct {
 
 func (c *chatConn) rateInChat(f rateFrame) {
 	if !c.limit.Allow() {
-		c.fail(errRateLimited, "发送太快了，请稍后再试 (rate limited)", f.ID)
+		c.fail(errRateLimited, i18n.Both("error.sending_too_fast"), f.ID)
 		return
 	}
 	req := intake.Rating{Rating: f.Rating, Solved: f.Solved, Comment: f.Comment}
 	if fe := req.Check(); fe != nil {
-		c.fail("bad_rating", chatRatingText[fe.Field], f.ID)
+		c.fail("bad_rating", chatRatingText(fe.Field), f.ID)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 	defer cancel()
 	t, err := c.s.intake.Get(ctx, f.Number)
 	if errors.Is(err, intake.ErrNotFound) || err == nil && t.ConversationID != c.conv.ID {
-		c.fail("not_found", "没有找到这个工单 (no such ticket in this conversation)", f.ID)
+		c.fail("not_found", i18n.Both("error.chat_no_ticket"), f.ID)
 		return
 	}
 	if err != nil {
 		c.s.log.Error("chat: rating", "err", err)
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
+		c.fail(errInternal, i18n.Both("error.internal"), f.ID)
 		return
 	}
 	got, refused, err := c.s.rate(ctx, t, req, false)
 	if err != nil {
 		c.s.log.Error("chat: rating", "err", err)
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ID)
+		c.fail(errInternal, i18n.Both("error.internal"), f.ID)
 		return
 	}
 	if refused != nil {
-		c.fail(refused.code, cmp.Or(chatRatingText[refused.code], refused.message), f.ID)
+		c.fail(refused.code, cmp.Or(chatRatingText(refused.code), refused.message), f.ID)
 		return
 	}
 	reopened := got.Status != intake.Rated
-	text := "感谢您的评价！"
+	text := i18n.T(i18n.Zh, "chat.rated")
 	if reopened {
-		text = "感谢您的评价。我们已安排重新办理（重办），由上一级继续跟进，新的办结时限是 " +
-			got.DueBy.In(intake.Beijing).Format("1月2日 15:04") + "。"
+		text = i18n.T(i18n.Zh, "chat.rated.reopened", "due", got.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
 	}
 	if _, err := c.s.addTurn(ctx, c.conv.ID, intake.Turn{From: "system", Text: text}); err != nil {
 		c.s.log.Error("chat: storing the rating turn", "err", err)
@@ -222,16 +219,16 @@ func (c *chatConn) rememberAnswer(r intake.Reply) {
 
 func (c *chatConn) feedback(f feedbackFrame) {
 	if !c.signals.Allow() {
-		c.fail(errRateLimited, "操作太快了，请稍后再试。", f.ReplyTo)
+		c.fail(errRateLimited, i18n.T(i18n.Zh, "chat.feedback.too_fast"), f.ReplyTo)
 		return
 	}
 	if f.Helpful == nil {
-		c.fail("bad_feedback", "请选择有帮助或没帮助。", f.ReplyTo)
+		c.fail("bad_feedback", i18n.T(i18n.Zh, "chat.feedback.missing"), f.ReplyTo)
 		return
 	}
 	topic, ok := c.answers[f.ReplyTo]
 	if !ok {
-		c.fail("not_found", "这条回答已经不能评价了。", f.ReplyTo)
+		c.fail("not_found", i18n.T(i18n.Zh, "chat.feedback.expired"), f.ReplyTo)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
@@ -239,7 +236,7 @@ func (c *chatConn) feedback(f feedbackFrame) {
 	if err := c.s.reports.AddFeedback(ctx, intake.Feedback{ConversationID: c.conv.ID, MessageID: f.ReplyTo,
 		Topic: topic, Helpful: *f.Helpful, At: c.s.now()}); err != nil {
 		c.s.log.Error("chat: storing feedback", "err", err)
-		c.fail(errInternal, "内部错误，请稍后再试 (internal error)", f.ReplyTo)
+		c.fail(errInternal, i18n.Both("error.internal"), f.ReplyTo)
 		return
 	}
 	c.s.metrics.feedback(*f.Helpful)

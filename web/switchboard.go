@@ -8,6 +8,7 @@ import (
 
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/internal/i18n"
 )
 
 // The switchboard joins residents' chats to the operators' consoles (docs/operator.md). Who holds
@@ -288,7 +289,7 @@ func (s *Server) ticketChanged(t *intake.Ticket, ev intake.Event) {
 	if ev.Action == intake.ActCreate || ev.Action == intake.ActDispatch && ev.From == intake.Received && t.Version == 1 {
 		if t.Urgency != intake.Normal {
 			s.toOperators(alertFrame{Type: "alert", Kind: "urgent", Ticket: t.Number,
-				Text: fmt.Sprintf("紧急工单 %s（%s）", t.Number, t.Category)})
+				Text: i18n.T(i18n.Zh, "desk.alert.urgent", "number", t.Number, "category", t.Category)})
 		}
 	}
 	if ev.Action != intake.ActResolve || t.ConversationID == "" {
@@ -296,7 +297,7 @@ func (s *Server) ticketChanged(t *intake.Ticket, ev intake.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 	defer cancel()
-	text := fmt.Sprintf("您的工单 %s 已办结。办理结果：%s\n可以随时用工单号和手机号后四位查询。", t.Number, t.Reply)
+	text := i18n.T(i18n.Zh, "chat.resolved", "number", t.Number, "reply", t.Reply)
 	if _, err := s.addTurn(ctx, t.ConversationID, intake.Turn{From: "system", Text: text}); err != nil {
 		s.log.Error("desk: telling the resident of a resolution", "ticket", t.Number, "err", err)
 		return
