@@ -248,12 +248,86 @@ func ParsePhone(s string) (Phone, error) {
 }
 
 // phoneInText finds a number inside a sentence: 我电话138 1234 5678.
-var phoneInText = regexp.MustCompile(`1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}-?\d{7,8}`)
+var phoneInText = regexp.MustCompile(`1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]?\d{7,8}`)
 
 // FindPhone finds the first phone number in free text.
 func FindPhone(text string) (Phone, bool) {
 	p, err := ParsePhone(phoneInText.FindString(text))
 	return p, err == nil
+}
+
+// idInText is a resident identity card number (居民身份证号): 18 characters, the last a digit or X.
+var idInText = regexp.MustCompile(`\d{17}[\dXx]`)
+
+// MaskPhones masks every phone number in free text (a description, an address, a note, a reply, a
+// transcript): what FindPhone finds, mobile or landline, with spaces or dashes, prints as
+// Phone.Masked does (我电话159****1234白天打). A number counts only where no digit stands right
+// before or after it, so a ticket number (20261125-0007) or any longer run of digits is no phone.
+// An 18-character identity card number is masked too, keeping its first six and last four
+// characters (150802********1234): it is at least as private as a phone, and a phone would
+// otherwise be read into its middle.
+func MaskPhones(text string) string {
+	if !strings.ContainsAny(text, "0123456789") {
+		return text
+	}
+	text = replaceWhole(text, idInText, func(m string) string {
+		return m[:6] + strings.Repeat("*", len(m)-10) + m[len(m)-4:]
+	})
+	return replaceWhole(text, phoneInText, func(m string) string {
+		p, err := ParsePhone(m)
+		if err != nil {
+			return m
+		}
+		return p.Masked()
+	})
+}
+
+// replaceWhole replaces the matches of re in s that no digit stands next to, trying again one
+// byte further on after a match that one does.
+func replaceWhole(s string, re *regexp.Regexp, f func(string) string) string {
+	var b strings.Builder
+	done, at := 0, 0
+	for at < len(s) {
+		loc := re.FindStringIndex(s[at:])
+		if loc == nil {
+			break
+		}
+		start, end := at+loc[0], at+loc[1]
+		if start > 0 && isDigit(s[start-1]) || end < len(s) && isDigit(s[end]) {
+			at = start + 1
+			continue
+		}
+		b.WriteString(s[done:start])
+		b.WriteString(f(s[start:end]))
+		done, at = end, end
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// MaskedText returns a copy of t whose free text (description, address, reply, rating comment)
+// has its phone numbers masked (MaskPhones): what lists, exports and Open311 show. The Phone field
+// stays whole, as it marshals masked anyway and Full is how a resident is called back.
+func (t *Ticket) MaskedText() *Ticket {
+	c := *t
+	c.Description, c.Address = MaskPhones(t.Description), MaskPhones(t.Address)
+	c.Reply, c.RatingNote = MaskPhones(t.Reply), MaskPhones(t.RatingNote)
+	return &c
+}
+
+// MaskedEvents returns a copy of events whose notes have their phone numbers masked.
+func MaskedEvents(events []Event) []Event {
+	out := make([]Event, len(events))
+	for i, e := range events {
+		e.Note = MaskPhones(e.Note)
+		out[i] = e
+	}
+	return out
 }
 
 // Full returns the whole number.

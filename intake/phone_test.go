@@ -133,3 +133,51 @@ func TestPhoneNeverPrintsInFull(t *testing.T) {
 		t.Errorf("log = %s; contains the full number", logs.String())
 	}
 }
+
+// MaskPhones masks what FindPhone finds, everywhere in a text, and nothing that only contains
+// digits: ticket numbers, longer runs, dates. Identity card numbers are masked too.
+func TestMaskPhones(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                "",
+		"没有电话":                            "没有电话",
+		"我电话159 4780 1234白天打":             "我电话159****1234白天打",
+		"幸福小区3号楼电话15947801234":            "幸福小区3号楼电话159****1234",
+		"手机是138-1234-5678。":               "手机是138****5678。",
+		"座机0478-8123456，晚上打":              "座机047*****3456，晚上打",
+		"座机0478 8123456":                  "座机047****3456",
+		"打04788123456找我":                  "打047****3456找我",
+		"13812345678和13987654321都行":       "138****5678和139****4321都行",
+		"13812345678":                     "138****5678",
+		"工单20261125-0007怎么样了":             "工单20261125-0007怎么样了",
+		"编号 20261125-0007，电话 13812345678": "编号 20261125-0007，电话 138****5678",
+		"身份证150802199001011234":           "身份证150802********1234",
+		"身份证15080219900101123X号":          "身份证150802********123X号",
+		"138123456789":                    "138123456789", // 12 digits: no phone
+		"2026年11月25日3号楼502":               "2026年11月25日3号楼502",
+		"1381234567":                      "1381234567",
+	} {
+		if got := intake.MaskPhones(in); got != want {
+			t.Errorf("MaskPhones(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestTicketMaskedText(t *testing.T) {
+	tk := &intake.Ticket{Number: "20261125-0007", Phone: "15947801234", Description: "路灯坏了，电话15947801234",
+		Address: "幸福小区电话159 4780 1234", Reply: "已联系0478-8123456"}
+	tk.RatingNote = "好 13812345678"
+	m := tk.MaskedText()
+	b, _ := json.Marshal(m)
+	for _, full := range []string{"15947801234", "4780 1234", "8123456", "13812345678"} {
+		if strings.Contains(string(b), full) {
+			t.Errorf("masked ticket %s contains %s", b, full)
+		}
+	}
+	if m.Phone.Full() != "15947801234" || tk.Description != "路灯坏了，电话15947801234" {
+		t.Errorf("MaskedText changed the phone field (%q) or the original (%q)", m.Phone.Full(), tk.Description)
+	}
+	ev := intake.MaskedEvents([]intake.Event{{Note: "回电13812345678"}})
+	if ev[0].Note != "回电138****5678" {
+		t.Errorf("MaskedEvents note = %q", ev[0].Note)
+	}
+}
