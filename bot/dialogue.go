@@ -342,8 +342,10 @@ func (b *Bot) nextReportQuestion(st *intake.DialogState, r *intake.Reply) string
 	if e, ok := b.guide.Entry(st.Topic); ok {
 		title = e.Title
 	}
-	return i18n.T(i18n.Zh, "bot.report.confirm", "title", title, "description", clip(st.Description, 100),
-		"address", st.Address, "phone", intake.Phone(st.Phone).Masked())
+	// The reply is shown and stored: a phone typed into the description or the place is masked
+	// there as the phone line is (the ticket keeps them whole).
+	return i18n.T(i18n.Zh, "bot.report.confirm", "title", title, "description", clip(intake.MaskPhones(st.Description), 100),
+		"address", intake.MaskPhones(st.Address), "phone", intake.Phone(st.Phone).Masked())
 }
 
 // openTicket asks the caller for the ticket the confirmed report describes. The state is kept

@@ -131,6 +131,33 @@ func TestReportInThreeQuestions(t *testing.T) {
 	}
 }
 
+// A phone typed into the description or the place is masked in the confirmation, which the
+// widget shows and the transcript keeps; the ticket asked for keeps the text whole.
+func TestReportConfirmationMasksPhonesInText(t *testing.T) {
+	c := newChat(t, "")
+	c.ask("俺们楼门口的路灯坏了好几天了，有事打0478-8123456")
+	r := c.ask("虹亚小区3号楼门口，电话15947801234")
+	if !hasOption(r, "confirm") {
+		r = c.ask("159 4780 1234")
+	}
+	if !hasOption(r, "confirm") {
+		t.Fatalf("no confirmation: %q", r.Text)
+	}
+	for _, full := range []string{"15947801234", "8123456"} {
+		if strings.Contains(r.Text, full) {
+			t.Errorf("the confirmation shows %s in full: %q", full, r.Text)
+		}
+	}
+	if !strings.Contains(r.Text, "159****1234") || !strings.Contains(r.Text, "047*****3456") {
+		t.Errorf("the confirmation should show the numbers masked: %q", r.Text)
+	}
+	c.choose("confirm")
+	got := c.desk.opened[0]
+	if !strings.Contains(got.Address, "15947801234") || !strings.Contains(got.Description, "0478-8123456") || got.Phone != "15947801234" {
+		t.Errorf("the ticket must keep the numbers whole: %+v", got)
+	}
+}
+
 func TestReportAsksAgainForABadPhoneThenGivesUp(t *testing.T) {
 	c := newChat(t, "wy-jinqiao")
 	c.ask("小区里下水道堵了污水往外冒")

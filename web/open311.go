@@ -230,8 +230,9 @@ func (s *Server) o311Doc(t *intake.Ticket, full bool) o311RequestDoc {
 		doc.Address = c.TownName + c.Name
 	}
 	if full {
-		doc.StatusNotes = cmp.Or(t.Reply, t.Status.Label())
-		doc.Description, doc.Address, doc.Lat, doc.Long = t.Description, t.Address, t.Lat, t.Lng
+		// Phone numbers in the free text stay masked even for a key holder (intake.MaskPhones).
+		doc.StatusNotes = cmp.Or(intake.MaskPhones(t.Reply), t.Status.Label())
+		doc.Description, doc.Address, doc.Lat, doc.Long = intake.MaskPhones(t.Description), intake.MaskPhones(t.Address), t.Lat, t.Lng
 	}
 	return doc
 }

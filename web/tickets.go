@@ -206,7 +206,8 @@ func (s *Server) getTicketForResident(w http.ResponseWriter, r *http.Request, nu
 	writeJSON(w, http.StatusOK, s.residentView(t, events))
 }
 
-// staffTicket is a ticket as staff see it in a list: the phone masked.
+// staffTicket is a ticket as staff see it in a list: the phone masked, and the phone numbers in
+// its free text too (intake.Ticket.MaskedText); see maskedStaffTicket.
 type staffTicket struct {
 	*intake.Ticket
 	StatusLabel string `json:"status_label"`
@@ -220,6 +221,14 @@ type staffTicketDetail struct {
 	Allowed   []intake.Action `json:"allowed"`
 }
 
+// maskedStaffTicket is t as lists and actions return it: phones in its free text masked.
+func maskedStaffTicket(t *intake.Ticket) staffTicket {
+	return staffTicket{t.MaskedText(), t.Status.Label()}
+}
+
+// canReveal are the roles that may ask for a ticket's free text unmasked (?reveal=1).
+var canReveal = map[intake.Role]bool{intake.RoleOperator: true, intake.RoleManager: true}
+
 // visible checks that u may see t: a grid worker only its own grid's tickets.
 func visible(u *intake.User, t *intake.Ticket) bool {
 	return u.Role != intake.RoleGridWorker || t.Grid == u.Grid
@@ -227,6 +236,18 @@ func visible(u *intake.User, t *intake.Ticket) bool {
 
 func (s *Server) getTicketForStaff(w http.ResponseWriter, r *http.Request) {
 	u := staffUser(r)
+	reveal := false
+	if v := r.URL.Query().Get("reveal"); v != "" {
+		var err error
+		if reveal, err = strconv.ParseBool(v); err != nil {
+			s.writeIntakeError(w, &intake.FieldError{Field: "reveal", Reason: "want 1 or 0"})
+			return
+		}
+	}
+	if reveal && !canReveal[u.Role] {
+		writeError(w, http.StatusForbidden, "forbidden", "reveal: operators and managers only")
+		return
+	}
 	t, err := s.intake.Get(r.Context(), r.PathValue("number"))
 	if err != nil {
 		s.writeIntakeError(w, err)
@@ -241,8 +262,17 @@ func (s *Server) getTicketForStaff(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "get ticket", err)
 		return
 	}
+	view := maskedStaffTicket(t)
+	if reveal {
+		// The audit line: who saw the phone numbers in which ticket's text, and when.
+		s.log.Info("audit: ticket text revealed", "staff", u.Name, "role", u.Role, "ticket", t.Number,
+			"at", s.now().UTC().Format(time.RFC3339))
+		view = staffTicket{t, t.Status.Label()}
+	} else {
+		events = intake.MaskedEvents(events)
+	}
 	writeJSON(w, http.StatusOK, staffTicketDetail{
-		staffTicket: staffTicket{t, t.Status.Label()}, PhoneFull: t.Phone.Full(), Events: events,
+		staffTicket: view, PhoneFull: t.Phone.Full(), Events: events,
 		Allowed: intake.Allowed(t.Status),
 	})
 }
@@ -298,7 +328,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]staffTicket, len(ts))
 	for i, t := range ts {
-		out[i] = staffTicket{t, t.Status.Label()}
+		out[i] = maskedStaffTicket(t)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -326,7 +356,7 @@ func (s *Server) ticketsCSV(w http.ResponseWriter, r *http.Request) {
 	tm := func(t time.Time) string { return t.In(intake.Beijing).Format("2006-01-02 15:04") }
 	for _, t := range ts {
 		cw.Write([]string{t.Number, tm(t.Created), t.Category, t.Topic, t.Community, t.Grid, string(t.Tier),
-			string(t.Urgency), t.Status.Label(), csvSafe(t.Assignee), t.Phone.Masked(), csvSafe(t.Address), csvSafe(t.Description),
+			string(t.Urgency), t.Status.Label(), csvSafe(t.Assignee), t.Phone.Masked(), csvSafe(intake.MaskPhones(t.Address)), csvSafe(intake.MaskPhones(t.Description)),
 			tm(t.SignBy), tm(t.DueBy), strconv.FormatBool(t.Overdue), strconv.Itoa(t.Urged), strconv.Itoa(t.Reopened), t.Rating})
 	}
 	cw.Flush()
@@ -402,7 +432,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, a intake.Action) {
 		s.writeIntakeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, staffTicket{t, t.Status.Label()})
+	writeJSON(w, http.StatusOK, maskedStaffTicket(t))
 }
 
 // community is one entry of GET /api/v1/communities.
