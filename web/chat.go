@@ -230,6 +230,7 @@ type chatConn struct {
 
 	// The reader's own state.
 	conv        *intake.Conversation
+	unstored    bool              // conv is not stored yet: it is, at its first ask or choose
 	lastOptions []intake.Option   // of the last reply, to label the resident's choice in the history
 	messages    int               // asks and chooses answered
 	errs        int               // error frames sent
@@ -391,14 +392,11 @@ func (c *chatConn) hello(f clientFrame) {
 			return
 		}
 	}
+	// The conversation is stored at its first message (storeConversation), not here: a hello
+	// alone costs no row, and an empty chat counts in no figure.
 	token, hash := NewToken()
 	conv := &intake.Conversation{ID: rand.Text(), TokenHash: hash, Community: community, Created: now, Updated: now}
-	if err := s.convs.CreateConversation(ctx, conv); err != nil {
-		s.log.Error("chat: creating a conversation", "err", err)
-		c.fail(errInternal, i18n.Both("error.internal"), "")
-		return
-	}
-	c.conv = conv
+	c.conv, c.unstored = conv, true
 	s.desk.addResident(conv.ID, c)
 	s.metrics.chat()
 	s.log.Debug("chat started", "community", community != "")
@@ -446,6 +444,9 @@ func (c *chatConn) message(f clientFrame) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 	defer cancel()
+	if !c.storeConversation(ctx, f.ID) {
+		return
+	}
 	label := text
 	if f.Type == "choose" {
 		label = c.optionLabel(f.Option)
@@ -489,6 +490,20 @@ func (c *chatConn) message(f clientFrame) {
 	if res.DeskChanged {
 		c.s.broadcastState() // the turns are stored, so consoles show them
 	}
+}
+
+// storeConversation stores a new conversation at its first message, with the time of the hello.
+func (c *chatConn) storeConversation(ctx context.Context, replyTo string) bool {
+	if !c.unstored {
+		return true
+	}
+	if err := c.s.convs.CreateConversation(ctx, c.conv); err != nil {
+		c.s.log.Error("chat: creating a conversation", "err", err)
+		c.fail(errInternal, i18n.Both("error.internal"), replyTo)
+		return false
+	}
+	c.unstored = false
+	return true
 }
 
 // optionLabel is how a choice shows in the history: the label the resident tapped.

@@ -139,6 +139,7 @@ func testSetHandoffConcurrentTakes(t *testing.T, s Store) {
 	for k := range convs {
 		id := fmt.Sprint("c", k)
 		createConversation(t, s, conversation(id, chatT0))
+		said(t, s, id, chatT0)
 		setHandoff(t, s, id, []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffWaiting, Guess: "g", At: chatT0}, true)
 	}
 	for k := range convs {

@@ -141,6 +141,13 @@ func testChatStats(t *testing.T, s Store) {
 	}
 	mk := func(id string, created time.Time) {
 		createConversation(t, s, conversation(id, created))
+		said(t, s, id, created)
+	}
+	// Without a question of the resident's, a conversation counts in neither figure.
+	createConversation(t, s, conversation("silent", from.Add(time.Minute)))
+	createConversation(t, s, conversation("bot-only", from.Add(2*time.Minute)))
+	if err := s.AddTurns(ctx, "bot-only", []intake.Turn{{From: "system", Text: "您好", At: from.Add(2 * time.Minute)}}); err != nil {
+		t.Fatal(err)
 	}
 	mk("settled", from)                      // at from: counted
 	mk("settled-late", to.Add(-time.Second)) // talked on past to: counted by when it started
@@ -176,6 +183,14 @@ func testChatStats(t *testing.T, s Store) {
 	}
 	if st, err := s.ChatStats(ctx, from.Add(-2*time.Hour), from); err != nil || st != (intake.ChatStats{Conversations: 2, Settled: 1}) {
 		t.Errorf("ChatStats of the hours before = %+v, %v; want 2 conversations, 1 settled", st, err)
+	}
+}
+
+// said stores a resident's turn in conversation id: a conversation with a question.
+func said(t *testing.T, s Store, id string, at time.Time) {
+	t.Helper()
+	if err := s.AddTurns(t.Context(), id, []intake.Turn{{From: "resident", Text: "路灯坏了", At: at}}); err != nil {
+		t.Fatalf("AddTurns(%s): %v", id, err)
 	}
 }
 

@@ -10,15 +10,18 @@ import (
 // What the dashboard and the metrics read (intake.Reports, the tickets' in tickets.go), and the
 // answers' feedback.
 
-// ChatStats counts the conversations started in [from, to), and those that never asked for a
-// person and opened no ticket.
+// ChatStats counts the conversations started in [from, to) in which the resident said something
+// (a turn of theirs), and of those the ones that never asked for a person and opened no ticket. A
+// conversation without a question, opened and left, counts in neither.
 func (s Shared) ChatStats(ctx context.Context, from, to time.Time) (intake.ChatStats, error) {
 	db := s.Read
 	var st intake.ChatStats
-	// conversation_id <> '' lets the partial index tickets_conversation serve the NOT EXISTS.
+	// conversation_id <> '' lets the partial index tickets_conversation serve the NOT EXISTS; the
+	// turns' primary key (conversation_id, seq) serves the EXISTS.
 	err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE handoffs = 0 AND NOT EXISTS (
 			SELECT 1 FROM tickets WHERE tickets.conversation_id = c.id AND tickets.conversation_id <> ''))
-		FROM conversations c WHERE `+db.Compare("created", ">=")+" AND "+db.Compare("created", "<"),
+		FROM conversations c WHERE `+db.Compare("created", ">=")+" AND "+db.Compare("created", "<")+`
+		AND EXISTS (SELECT 1 FROM turns WHERE turns.conversation_id = c.id AND turns.sender = 'resident')`,
 		append(db.Bound(from), db.Bound(to)...)...).Scan(&st.Conversations, &st.Settled)
 	return st, s.Wrap("chat stats", err)
 }
