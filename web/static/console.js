@@ -1474,6 +1474,8 @@
   // ---- one ticket ----
 
   let detailSeq = 0;
+  // The ticket whose text an operator or manager chose to see whole (?reveal=1, logged).
+  let revealed = "";
   async function openTicket(number) {
     const changed = number !== selectedTicket;
     selectedTicket = number;
@@ -1483,7 +1485,7 @@
     detailSeq += 1;
     const mine = detailSeq;
     try {
-      const d = await api("GET", "/api/v1/tickets/" + encodeURIComponent(number));
+      const d = await api("GET", "/api/v1/tickets/" + encodeURIComponent(number) + (revealed === number ? "?reveal=1" : ""));
       if (mine !== detailSeq || selectedTicket !== number) {
         return;
       }
@@ -1549,6 +1551,15 @@
     }
     row(dl, "f.address", str(d.address));
     row(dl, "f.description", str(d.description), "ticket-description-value");
+    if (revealed !== str(d.number) && me && (me.role === "operator" || me.role === "manager")) {
+      dl.appendChild(h("dd", {}, [h("button", {
+        type: "button", testid: "ticket-reveal", text: t("reveal"),
+        onclick: function () {
+          revealed = str(d.number);
+          openTicket(revealed);
+        }
+      })]));
+    }
     row(dl, "f.created", fmtTime(d.created_at));
     row(dl, "f.signBy", fmtTime(d.sign_by));
     row(dl, "f.dueBy", fmtTime(d.due_by));
