@@ -50,6 +50,7 @@ func TestFindPhone(t *testing.T) {
 		"我电话138 1234 5678，白天都在": "13812345678",
 		"打0478-8123456找我":       "0478-8123456",
 		"手机是138-1234-5678。":     "13812345678",
+		"座机0478 8123456":        "04788123456",
 	} {
 		if p, ok := intake.FindPhone(in); !ok || p.Full() != want {
 			t.Errorf("FindPhone(%q) = %q, %v; want %q", in, p.Full(), ok, want)
