@@ -1,8 +1,10 @@
 package web
 
 import (
+	"container/list"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -11,50 +13,79 @@ import (
 	"github.com/bayannur/hotline/internal/i18n"
 )
 
-// limiter is a token bucket per key (a client IP), forgetting keys idle for a while so that a
-// flood of addresses cannot grow it without bound.
+// limiter is a token bucket per client address, keyed by addrKey (IPv6 by its /64). It holds at
+// most maxKeys buckets: when full, a new address evicts the least recently seen one, so a flood
+// of addresses cannot grow it without bound nor lock new residents out. Keys idle for longer
+// than limiterForget are dropped as well.
 type limiter struct {
-	every time.Duration
-	burst int
+	every   time.Duration
+	burst   int
+	maxKeys int
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
+	buckets map[string]*list.Element // of *bucket, in lru
+	lru     *list.List               // most recently seen first
 }
 
 type bucket struct {
+	key  string
 	lim  *rate.Limiter
 	seen time.Time
 }
 
+const (
+	maxLimiterKeys = 100_000
+	limiterForget  = 10 * time.Minute
+)
+
 func newLimiter(every time.Duration, burst int) *limiter {
-	return &limiter{every: every, burst: burst, buckets: map[string]*bucket{}}
+	return &limiter{every: every, burst: burst, maxKeys: maxLimiterKeys,
+		buckets: map[string]*list.Element{}, lru: list.New()}
 }
 
-const maxLimiterKeys = 100_000
-
-func (l *limiter) allow(key string) bool {
+// allow takes a token from addr's bucket.
+func (l *limiter) allow(addr string) bool {
+	key := addrKey(addr)
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute || len(l.buckets) > maxLimiterKeys {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 10*time.Minute {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
+	// Forget the idle: the oldest are at the back.
+	for e := l.lru.Back(); e != nil && now.Sub(e.Value.(*bucket).seen) > limiterForget; e = l.lru.Back() {
+		l.drop(e)
 	}
-	b, ok := l.buckets[key]
+	e, ok := l.buckets[key]
 	if !ok {
-		if len(l.buckets) > maxLimiterKeys {
-			return false
+		for l.lru.Len() >= l.maxKeys {
+			l.drop(l.lru.Back())
 		}
-		b = &bucket{lim: rate.NewLimiter(rate.Every(l.every), l.burst)}
-		l.buckets[key] = b
+		e = l.lru.PushFront(&bucket{key: key, lim: rate.NewLimiter(rate.Every(l.every), l.burst)})
+		l.buckets[key] = e
+	} else {
+		l.lru.MoveToFront(e)
 	}
+	b := e.Value.(*bucket)
 	b.seen = now
 	return b.lim.AllowN(now, 1)
+}
+
+func (l *limiter) drop(e *list.Element) {
+	delete(l.buckets, e.Value.(*bucket).key)
+	l.lru.Remove(e)
+}
+
+// addrKey is what limits count by: an IPv4 address as it is, an IPv6 address by its /64 (one
+// subscriber's network: its addresses cost an attacker nothing). Anything else is its own key.
+func addrKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // clientIP is the peer address of a request. (Behind a reverse proxy, configure it to connect
