@@ -56,9 +56,23 @@ type Config struct {
 	// ChatIdle closes a chat connection that has sent no frame and answered no ping for this
 	// long (0: 2 minutes); the server pings at a quarter of it.
 	ChatIdle time.Duration
+	// ChatHelloWait closes a chat connection that has not sent hello this long after the upgrade
+	// (0: 10 seconds), with 1008 "hello_timeout".
+	ChatHelloWait time.Duration
+	// ChatSilence closes a resident's chat that has sent no ask, choose, typing, ack, rate or
+	// feedback for this long (0: 30 minutes; pings do not count), with 1000 "silent".
+	ChatSilence time.Duration
 	// Bus joins the desks of several nodes serving one database (nil: this node alone).
 	Bus Bus
 	Now func() time.Time
+
+	// The HTTP server (HTTPServer, Listener; 0: the Default… constants): its timeouts, the cap
+	// on request headers, and on the connections open from one client address (negative: none).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	MaxHeaderBytes                                            int
+	MaxConnsPerIP                                             int
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
 }
 
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
@@ -85,6 +99,10 @@ type Server struct {
 
 	chatIPPerMinute int
 	chatIdle        time.Duration
+	chatHelloWait   time.Duration
+	chatSilence     time.Duration
+	conns           connLimits
+	metricsToken    string
 
 	ticketLimit, lookupLimit, loginLimit *limiter
 	routes                               []string // "METHOD /path", for the OpenAPI coverage test
@@ -110,6 +128,8 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.chatHelloWait, s.chatSilence = cmp.Or(cfg.ChatHelloWait, chatHelloWait), cmp.Or(cfg.ChatSilence, chatSilence)
+	s.conns, s.metricsToken = newConnLimits(cfg), cfg.MetricsToken
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	s.handle("POST /api/v1/ask", s.ask)
@@ -172,7 +192,10 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 // SetBot makes the server answer with b.
 func (s *Server) SetBot(b *bot.Bot) { s.bot.Store(b) }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	longResponse(w, r)
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "ready": s.bot.Load() != nil})
