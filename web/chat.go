@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -228,6 +229,11 @@ type chatConn struct {
 	limit   *rate.Limiter // asks and chooses
 	signals *rate.Limiter // typing and acks, which cost the server little
 
+	// The hello deadline and the silence limit (chatlimits.go).
+	helloed                  atomic.Bool  // the conversation has started
+	active                   atomic.Int64 // the resident's last doing, Unix nanoseconds
+	helloTimer, silenceTimer *time.Timer  // under mu
+
 	// The reader's own state.
 	conv        *intake.Conversation
 	unstored    bool              // conv is not stored yet: it is, at its first ask or choose
@@ -239,7 +245,9 @@ type chatConn struct {
 
 // run serves the connection until it closes.
 func (c *chatConn) run() {
+	c.startLimits()
 	code := c.serve(c.handle)
+	c.stopLimits()
 	if c.conv != nil {
 		c.s.desk.removeResident(c.conv.ID, c)
 	}
@@ -311,6 +319,7 @@ func (c *chatConn) handle(mt int, data []byte) {
 		c.fail(errBadJSON, i18n.Both("error.bad_json"), "")
 		return
 	}
+	defer c.sawFrame(f.Type)
 	switch f.Type {
 	case "ping":
 		c.queue(outFrame{data: pongFrame})
