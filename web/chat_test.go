@@ -54,7 +54,8 @@ type chatOptions struct {
 	wait     time.Duration   // Config.HandoffWait
 	now      func() time.Time
 	listener func(net.Listener) net.Listener
-	bus      web.Bus // Config.Bus; the env runs RunBus until it stops
+	bus      web.Bus           // Config.Bus; the env runs RunBus until it stops
+	config   func(*web.Config) // more settings; the env serves with Server.HTTPServer's timeouts
 }
 
 func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
@@ -79,8 +80,12 @@ func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
 		hours = *o.hours
 	}
 	e.svc = svc
-	e.srv = web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins, ChatIdle: o.idle,
-		Canned: store, DeskHours: hours, HandoffWait: o.wait, Now: o.now, Reports: store, Bus: o.bus})
+	cfg := web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: o.origins, ChatIdle: o.idle,
+		Canned: store, DeskHours: hours, HandoffWait: o.wait, Now: o.now, Reports: store, Bus: o.bus}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	e.srv = web.New(cfg)
 	if o.bus != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -91,6 +96,7 @@ func newChatEnv(t *testing.T, o chatOptions) *chatEnv {
 		e.srv.SetBot(b)
 	}
 	e.ts = httptest.NewUnstartedServer(e.srv)
+	e.ts.Config = e.srv.HTTPServer()
 	if o.listener != nil {
 		e.ts.Listener = o.listener(e.ts.Listener)
 	}
