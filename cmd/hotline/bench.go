@@ -23,8 +23,9 @@ import (
 const benchUsage = `usage: hotline bench chat [--url ws://127.0.0.1:8080/ws/chat] [--pid PID]
                           [--idle 10000] [--active 1000] [--asks 5] [--think 1s]
 
-Drives websocket residents against a running server (start it with --chat-ip-rate -1 so that one
-address may send as fast as the bench does):
+Drives websocket residents against a running server (start it with --chat-ip-rate -1 and
+--max-conns-per-ip -1 so that one address may open as many connections and send as fast as the
+bench does):
   1. opens --idle connections that say hello and then stay idle, and reports the server's memory
      per idle connection (resident set size before and after, from /proc/PID/status: give --pid);
   2. then --active residents, all connected at once, each ask --asks questions, pausing --think

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -699,6 +700,13 @@ func TestServeFailsEarly(t *testing.T) {
 			t.Fatalf("serve with an impossible data directory: exit %d, stderr %q", code, errOut)
 		}
 	})
+	t.Run("connection cap not a number", func(t *testing.T) {
+		t.Setenv("HOTLINE_MAX_CONNS_PER_IP", "lots")
+		code, _, errOut := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"))
+		if code != 2 || !strings.Contains(errOut, "HOTLINE_MAX_CONNS_PER_IP") {
+			t.Fatalf("serve with HOTLINE_MAX_CONNS_PER_IP=lots: exit %d, stderr %q; want 2 naming it", code, errOut)
+		}
+	})
 	t.Run("address in use", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -820,6 +828,62 @@ func TestServeEnvironment(t *testing.T) {
 	stop(t, s)
 }
 
+// The limits as serve wires them: the metrics token and the connection cap from the
+// environment, the header cap.
+func TestServeLimits(t *testing.T) {
+	t.Parallel()
+	addr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, []string{"HOTLINE_METRICS_TOKEN=scrape-me", "HOTLINE_MAX_CONNS_PER_IP=3"},
+		"--addr", addr, "--data", filepath.Join(t.TempDir(), "data"))
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	get := func(path string, header http.Header) (int, error) {
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		req, _ := http.NewRequest(http.MethodGet, s.Base+path, nil)
+		maps.Copy(req.Header, header)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get("/metrics", nil); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without the token: %d %v, want 401", code, err)
+	}
+	if code, err := get("/metrics", http.Header{"Authorization": {"Bearer scrape-me"}}); code != http.StatusOK {
+		t.Errorf("/metrics with the token: %d %v, want 200", code, err)
+	}
+	if code, err := get("/healthz", http.Header{"X-Filler": {strings.Repeat("a", 64<<10)}}); code != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("64 KiB of headers: %d %v, want 431", code, err)
+	}
+	// Three idle connections fill the cap: a fourth is closed before it is read.
+	var idle []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := get("/healthz", nil)
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a fourth connection from one address served with HOTLINE_MAX_CONNS_PER_IP=3")
+		}
+		time.Sleep(50 * time.Millisecond) // the server has not accepted all three yet
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	stop(t, s)
+}
+
 func TestServeFlagOverridesEnvironment(t *testing.T) {
 	t.Parallel()
 	// HOTLINE_ADDR names a port that is taken: a server that used it instead of --addr would exit
@@ -850,7 +914,7 @@ func TestUnknownFlag(t *testing.T) {
 func TestBenchChat(t *testing.T) {
 	t.Parallel()
 	addr := testkit.FreeAddr(t)
-	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--chat-ip-rate", "-1")
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--chat-ip-rate", "-1", "--max-conns-per-ip", "-1")
 	s.WaitReady(t, 60*time.Second)
 	code, out, errOut := runCmd(t, "", "bench", "chat", "--url", "ws://"+addr+"/ws/chat",
 		"--pid", strconv.Itoa(s.Pid()), "--idle", "20", "--active", "10", "--asks", "2", "--think", "10ms")

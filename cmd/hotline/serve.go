@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +34,22 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	deskHours := fs.String("desk-hours", envOr("HOTLINE_DESK_HOURS", "08:30-17:30"), "when operators answer chats, on working days, Beijing time: HH:MM-HH:MM, or always (env HOTLINE_DESK_HOURS)")
 	handoffWait := fs.Duration("handoff-wait", 3*time.Minute, "how long a resident waits for an operator before a ticket is offered instead")
 	targets := fs.String("targets", envOr("HOTLINE_TARGETS", ""), "targets of the four rates, e.g. signed_on_time=0.95,resolved_on_time=0.9,solved=0.85,satisfied=0.9 (env HOTLINE_TARGETS)")
+	maxConns := fs.Int("max-conns-per-ip", 0, "connections open at once from one client address, IPv6 by /64; more are closed at once (env HOTLINE_MAX_CONNS_PER_IP; 0: 256; -1: no cap, for hotline bench chat)")
+	metricsToken := fs.String("metrics-token", envOr("HOTLINE_METRICS_TOKEN", ""), "bearer token GET /metrics requires (env HOTLINE_METRICS_TOKEN; default: none, /metrics is open)")
+	chatSilent := fs.Duration("chat-silent", 30*time.Minute, "close a resident's chat that sends no message, choice, typing or rating for this long (pings do not count)")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
+	if v := os.Getenv("HOTLINE_MAX_CONNS_PER_IP"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return exitError{code: 2, msg: "HOTLINE_MAX_CONNS_PER_IP: not a number: " + v}
+		}
+		*maxConns = n
+	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *chatSilent < 0 {
+		return exitError{code: 2, msg: "--chat-silent: must not be negative"}
 	}
 	hours, err := chat.ParseDeskHours(*deskHours)
 	if err != nil {
@@ -91,13 +105,15 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
+		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken,
 		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	ln = srv.Listener(ln)          // at most --max-conns-per-ip from one address
+	hs := srv.HTTPServer()         // read, write and idle timeouts; headers up to 16 KiB
 	storeName := "sqlite:" + *data // never the PostgreSQL URL: it may hold a password
 	if *database != "" {
 		storeName = "postgres"
