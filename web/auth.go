@@ -29,10 +29,10 @@ const (
 	sessionTTL    = 12 * time.Hour
 )
 
-// HashPassword hashes a password with argon2id.
+// HashPassword hashes a new password with argon2id, once CheckPassword accepts it.
 func HashPassword(password string) (string, error) {
-	if len(password) < 8 {
-		return "", errors.New("password: at least 8 characters")
+	if err := CheckPassword(password); err != nil {
+		return "", err
 	}
 	return argon2id.CreateHash(password, argon2id.DefaultParams)
 }
@@ -149,12 +149,22 @@ type loginResponse struct {
 var dummyHash, _ = argon2id.CreateHash("not a real password", argon2id.DefaultParams)
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !s.loginLimit.allow(clientIP(r)) {
+	if !s.loginRequestAllowed(w, r) {
+		return
+	}
+	ip := clientIP(r)
+	if !s.loginLimit.allow(ip) {
 		tooMany(w)
 		return
 	}
 	var req loginRequest
 	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if d := s.lockouts.locked(req.Name, s.now()); d > 0 {
+		s.log.Warn("staff login refused: account locked", "user", logName(req.Name), "client", ip, "seconds", int(d.Seconds()))
+		retryAfter(w, d)
+		writeError(w, http.StatusTooManyRequests, "locked", i18n.Both("error.rate_limited"))
 		return
 	}
 	u, err := s.users.User(r.Context(), req.Name)
@@ -165,11 +175,25 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "login", err)
 		return
 	}
-	ok, cerr := argon2id.ComparePasswordAndHash(req.Password, hash)
+	// An unknown name costs the same hash as a known one, through the same pool.
+	var ok bool
+	var cerr error
+	if perr := s.hashes.do(r.Context(), func() { ok, cerr = argon2id.ComparePasswordAndHash(req.Password, hash) }); perr != nil {
+		if errors.Is(perr, errHashBusy) {
+			retryAfter(w, time.Second)
+			writeError(w, http.StatusServiceUnavailable, "busy", i18n.Both("error.rate_limited"))
+		}
+		return
+	}
 	if err != nil || cerr != nil || !ok {
+		fails, lock := s.lockouts.fail(req.Name, s.now())
+		known := err == nil
+		s.log.Warn("staff login failed", "user", logName(req.Name), "known", known, "client", ip,
+			"failures", fails, "locked_seconds", int(lock.Seconds()))
 		writeError(w, http.StatusUnauthorized, "bad_credentials", i18n.Both("error.bad_credentials"))
 		return
 	}
+	s.lockouts.succeed(req.Name)
 	token, hashed := NewToken()
 	csrf, _ := NewToken()
 	sess := intake.Session{TokenHash: hashed, User: u.Name, CSRF: csrf, Expires: s.now().Add(sessionTTL)}

@@ -105,6 +105,8 @@ type Server struct {
 	metricsToken    string
 
 	ticketLimit, lookupLimit, loginLimit *limiter
+	hashes                               *hashPool // every password hash of a login
+	lockouts                             *lockouts // account names failing to log in
 	routes                               []string // "METHOD /path", for the OpenAPI coverage test
 }
 
@@ -124,6 +126,8 @@ func New(cfg Config) *Server {
 		// 10 a minute per address.
 		lookupLimit: newLimiter(6*time.Second, 10),
 		loginLimit:  newLimiter(2*time.Second, 10),
+		hashes:      newHashPool(loginHashes(), loginHashWait),
+		lockouts:    newLockouts(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

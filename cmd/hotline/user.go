@@ -107,7 +107,7 @@ const userUsage = "usage: hotline user add|passwd|token|revoke|list ..."
 
 // readPassword asks for a password on stdin and hashes it.
 func readPassword(name string, stdin io.Reader, stderr io.Writer) (string, error) {
-	fmt.Fprintf(stderr, "password for %s (at least 8 characters): ", name)
+	fmt.Fprintf(stderr, "password for %s (at least %d characters, not a common one): ", name, web.MinPasswordLength)
 	password, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && password != "") {
 		return "", fmt.Errorf("reading the password: %w", err)

@@ -1,0 +1,7 @@
+package web
+
+// HashPeak is the most password hashes s has run at once.
+func (s *Server) HashPeak() int64 { return s.hashes.peak.Load() }
+
+// LoginHashes is how many password hashes may run at once.
+var LoginHashes = loginHashes

@@ -1,0 +1,205 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Login's defences. A password hash (argon2id, 64 MiB) is the costliest thing the server does on
+// an anonymous request, so every hash goes through one small pool; an account name that keeps
+// failing is locked for a while, longer each time; the login only takes a same-origin JSON request.
+
+// MinPasswordLength is the shortest password accepted, in characters.
+const MinPasswordLength = 10
+
+//go:embed common_passwords.txt
+var commonPasswordsFile string
+
+// commonPasswords are the passwords refused however long they are, lower-cased.
+var commonPasswords = func() map[string]bool {
+	m := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(commonPasswordsFile))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m[strings.ToLower(line)] = true
+	}
+	return m
+}()
+
+// CheckPassword says why a new password is refused, or nil: fewer than MinPasswordLength
+// characters, one character repeated, or one of the common passwords (any case).
+func CheckPassword(password string) error {
+	if utf8.RuneCountInString(password) < MinPasswordLength {
+		return fmt.Errorf("password: at least %d characters", MinPasswordLength)
+	}
+	if first, _ := utf8.DecodeRuneInString(password); strings.Count(password, string(first)) == utf8.RuneCountInString(password) {
+		return errors.New("password: not one character repeated")
+	}
+	if commonPasswords[strings.ToLower(password)] {
+		return errors.New("password: too common, choose another")
+	}
+	return nil
+}
+
+// errHashBusy is hashPool.do's answer when no slot freed up in time.
+var errHashBusy = errors.New("password hashing busy")
+
+// hashPool runs at most cap(slots) password hashes at once; a caller waits up to wait for a slot.
+type hashPool struct {
+	slots  chan struct{}
+	wait   time.Duration
+	active atomic.Int64
+	peak   atomic.Int64 // the most hashes ever run at once, for tests and metrics
+}
+
+// loginHashes is how many password hashes may run at once: each holds 64 MiB.
+func loginHashes() int { return max(1, min(2, runtime.GOMAXPROCS(0))) }
+
+const loginHashWait = 2 * time.Second
+
+func newHashPool(n int, wait time.Duration) *hashPool {
+	return &hashPool{slots: make(chan struct{}, n), wait: wait}
+}
+
+// do runs f in a slot, or returns errHashBusy (or the context's error) without running it.
+func (p *hashPool) do(ctx context.Context, f func()) error {
+	t := time.NewTimer(p.wait)
+	defer t.Stop()
+	select {
+	case p.slots <- struct{}{}:
+	case <-t.C:
+		return errHashBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	n := p.active.Add(1)
+	defer p.active.Add(-1)
+	for {
+		old := p.peak.Load()
+		if n <= old || p.peak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	f()
+	return nil
+}
+
+// Per-account throttling: after lockoutAfter failures in a row, an account name is locked for
+// lockoutBase, doubling with each further failure up to lockoutMax; a success clears it. Kept
+// in each node's memory: with several nodes an attacker gets at most that many times the tries.
+const (
+	lockoutAfter = 5
+	lockoutBase  = 30 * time.Second
+	lockoutMax   = time.Hour
+	maxLockouts  = 100_000
+)
+
+type lockouts struct {
+	mu    sync.Mutex
+	names map[string]*lockout
+}
+
+type lockout struct {
+	fails int
+	until time.Time // locked before this
+	last  time.Time
+}
+
+func newLockouts() *lockouts { return &lockouts{names: map[string]*lockout{}} }
+
+// locked returns how long name stays locked at now, 0 when it is not.
+func (l *lockouts) locked(name string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a := l.names[name]; a != nil && now.Before(a.until) {
+		return a.until.Sub(now)
+	}
+	return 0
+}
+
+// fail counts a failure of name at now and returns the failures in a row and the lock it earned.
+func (l *lockouts) fail(name string, now time.Time) (int, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.names[name]
+	if a == nil {
+		if len(l.names) >= maxLockouts {
+			for k, v := range l.names {
+				if now.Sub(v.last) > lockoutMax && !now.Before(v.until) {
+					delete(l.names, k)
+				}
+			}
+		}
+		a = &lockout{}
+		if len(l.names) < maxLockouts {
+			l.names[name] = a
+		}
+	}
+	a.fails++
+	a.last = now
+	if a.fails < lockoutAfter {
+		return a.fails, 0
+	}
+	d := lockoutMax
+	if shift := a.fails - lockoutAfter; shift < 8 {
+		d = min(lockoutBase<<shift, lockoutMax)
+	}
+	a.until = now.Add(d)
+	return a.fails, d
+}
+
+// succeed clears name's failures.
+func (l *lockouts) succeed(name string) {
+	l.mu.Lock()
+	delete(l.names, name)
+	l.mu.Unlock()
+}
+
+// loginRequestAllowed refuses a login that is not a same-origin JSON request: a cross-site
+// form or a text/plain fetch (no preflight) would log a victim's browser in as the attacker.
+func (s *Server) loginRequestAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && !s.sameOrigin(r, o) {
+		writeError(w, http.StatusForbidden, "forbidden_origin", "login only from this site")
+		return false
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		writeError(w, http.StatusForbidden, "forbidden_origin", "login only from this site")
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "login takes Content-Type: application/json")
+		return false
+	}
+	return true
+}
+
+// retryAfter sets Retry-After to d rounded up to whole seconds, at least 1.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((d+time.Second-1)/time.Second))))
+}
+
+// logName is an account name as the log shows it: bounded, so that a name field filled with
+// junk cannot flood the log.
+func logName(name string) string {
+	if len(name) > 64 {
+		name = strings.ToValidUTF8(name[:64], "") + "…"
+	}
+	return name
+}
