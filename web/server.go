@@ -107,7 +107,7 @@ type Server struct {
 	ticketLimit, lookupLimit, loginLimit *limiter
 	hashes                               *hashPool // every password hash of a login
 	lockouts                             *lockouts // account names failing to log in
-	routes                               []string // "METHOD /path", for the OpenAPI coverage test
+	routes                               []string  // "METHOD /path", for the OpenAPI coverage test
 }
 
 // New returns a server with no bot yet.
