@@ -60,8 +60,14 @@ type Users interface {
 	Session(ctx context.Context, tokenHash string, now time.Time) (*Session, error) // ErrNotFound when unknown or expired
 	DeleteSession(ctx context.Context, tokenHash string) error
 
+	// AddToken stores an API token; a zero Expires never expires.
 	AddToken(ctx context.Context, t APIToken) error
+	// Token returns the API token of a hash, expired or not: the caller compares Expires.
 	Token(ctx context.Context, tokenHash string) (*APIToken, error)
+	// Tokens lists a user's API tokens, oldest first (ErrNotFound for an unknown user).
+	Tokens(ctx context.Context, name string) ([]APIToken, error)
+	// RevokeToken deletes the user's API token of that ID (ErrNotFound when there is none).
+	RevokeToken(ctx context.Context, name, id string) error
 }
 
 // Role of a staff member.
@@ -98,12 +104,22 @@ type Session struct {
 	Expires   time.Time
 }
 
-// APIToken lets a machine call the staff API as a user.
+// APIToken lets a machine call the staff API as a user until it expires.
 type APIToken struct {
 	TokenHash string
+	ID        string // the first TokenIDLength characters of TokenHash: names the token, reveals nothing
 	User      string
 	Label     string
 	Created   time.Time
+	Expires   time.Time // zero: never
+}
+
+// TokenIDLength is the length of an API token's ID.
+const TokenIDLength = 12
+
+// Expired reports whether t is past its expiry at now.
+func (t *APIToken) Expired(now time.Time) bool {
+	return !t.Expires.IsZero() && !now.Before(t.Expires)
 }
 
 // CannedReply is one of the operators' canned replies (常用语).

@@ -30,6 +30,7 @@ INSERT INTO conversations (id, token_hash, community, state, created, created_ns
 	handoff, operator, handoff_at, handoff_at_ns, guess)
 	VALUES ('c1', 'h1', 'hongya', '{"flow":"report"}', $AT, 789, $AT, 789, 'live', 'li', $AT, 789, 'streetlight');
 INSERT INTO turns (conversation_id, seq, at, at_ns, sender, text) VALUES ('c1', 1, $AT, 789, 'resident', '路灯不亮');
+INSERT INTO api_tokens (token_hash, user_name, label, created, created_ns) VALUES ('old-token-hash', 'li', 'bridge', $AT, 789);
 `
 
 // TestOpenOldDatabase opens databases that the store made before the one migration list, when
@@ -75,7 +76,7 @@ func TestOpenOldDatabase(t *testing.T) {
 			history := func() string {
 				return scalar[string](t, s, "SELECT string_agg(version || ':' || name, ' ' ORDER BY version) FROM schema_migrations")
 			}
-			if got, want := history(), "1:0001_init.sql 2:0002_chat.sql 3:0003_desk.sql 4:0004_rates.sql 5:0005_staff_numbers.sql 6:0006_desk_bus.sql"; got != want {
+			if got, want := history(), "1:0001_init.sql 2:0002_chat.sql 3:0003_desk.sql 4:0004_rates.sql 5:0005_staff_numbers.sql 6:0006_desk_bus.sql 7:0007_token_expiry.sql"; got != want {
 				t.Errorf("schema_migrations %q; want %q", got, want)
 			}
 			if kept := scalar[int](t, s, `SELECT count(*) FROM schema_migrations WHERE (version, applied) IN

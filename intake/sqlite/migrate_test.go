@@ -35,6 +35,7 @@ INSERT INTO staff_numbers (user_name) VALUES ('li');
 INSERT INTO conversations (id, token_hash, community, state, created, updated, handoff, operator, handoff_at, guess)
 	VALUES ('c1', 'h1', 'hongya', '{"flow":"report"}', $AT, $AT, 'live', 'li', $AT, 'streetlight');
 INSERT INTO turns (conversation_id, seq, at, sender, text) VALUES ('c1', 1, $AT, 'resident', '路灯不亮');
+INSERT INTO api_tokens (token_hash, user_name, label, created) VALUES ('old-token-hash', 'li', 'bridge', $AT);
 `
 
 // TestOpenOldDatabase opens a file that the store made before the one migration list: its five

@@ -34,6 +34,11 @@ func OldRows(t *testing.T, s Store, at time.Time) {
 	if u, err := s.User(ctx, "li"); err != nil || u.Number != 1 || !u.Created.Equal(at) {
 		t.Errorf("old user %+v, %v; want number 1", u, err)
 	}
+	// An API token made before tokens expired keeps working for a year from the upgrade.
+	if tok, err := s.Token(ctx, "old-token-hash"); err != nil || !tok.Created.Equal(at) || tok.Expired(time.Now().AddDate(0, 0, 364)) ||
+		!tok.Expired(time.Now().AddDate(0, 0, 366)) {
+		t.Errorf("old API token %+v, %v; want it expiring a year from now", tok, err)
+	}
 	if c, err := s.Conversation(ctx, "c1"); err != nil || c.State.Flow != "report" || c.Handoff != intake.HandoffLive || !c.HandoffAt.Equal(at) {
 		t.Errorf("old conversation %+v, %v", c, err)
 	}

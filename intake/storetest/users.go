@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ var userTests = []test{
 	{"Users", testUsers},
 	{"Sessions", testSessions},
 	{"Tokens", testTokens},
+	{"TokenExpiry", testTokenExpiry},
+	{"TokensListAndRevoke", testTokensListAndRevoke},
 	{"PasswordAndRevoke", testPasswordAndRevoke},
 	{"Numbers", testUserNumbers},
 	{"NumbersNeverReused", testStaffNumbersNeverReused},
@@ -127,6 +130,7 @@ func testTokens(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	tok.Created = created.UTC()
+	tok.ID = "t1"
 	if *got != tok {
 		t.Errorf("Token = %+v; want %+v", got, tok)
 	}
@@ -138,6 +142,107 @@ func testTokens(t *testing.T, s Store) {
 	}
 	if err := s.AddToken(ctx, intake.APIToken{TokenHash: "t3", User: "ghost"}); !errors.Is(err, intake.ErrNotFound) {
 		t.Errorf("token of an unknown user: %v; want ErrNotFound", err)
+	}
+}
+
+// hash64 is a token hash as the service stores one: 64 hex digits, starting with prefix.
+func hash64(prefix string) string {
+	const pad = "0000000000000000000000000000000000000000000000000000000000000000"
+	return prefix + pad[len(prefix):]
+}
+
+// An API token keeps its expiry to the nanosecond; a zero one is never. Token returns an expired
+// token too, and Expired says so from its expiry on.
+func testTokenExpiry(t *testing.T, s Store) {
+	ctx := t.Context()
+	addUser(t, s, &intake.User{Name: "bridge", Role: intake.RoleOperator})
+	created := time.Date(2026, 2, 3, 10, 0, 0, 0, intake.Beijing)
+	expires := created.Add(720*time.Hour + 123456789)
+	if err := s.AddToken(ctx, intake.APIToken{TokenHash: hash64("e1"), User: "bridge", Created: created, Expires: expires}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddToken(ctx, intake.APIToken{TokenHash: hash64("e2"), User: "bridge", Created: created}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Token(ctx, hash64("e1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Expires.Equal(expires) || got.ID != hash64("e1")[:intake.TokenIDLength] {
+		t.Errorf("token expires %v, ID %q; want %v and the hash's first %d characters", got.Expires, got.ID, expires, intake.TokenIDLength)
+	}
+	if got.Expired(expires.Add(-time.Nanosecond)) || !got.Expired(expires) || !got.Expired(expires.Add(time.Hour)) {
+		t.Error("Expired: want false before the expiry, true from it on")
+	}
+	never, err := s.Token(ctx, hash64("e2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !never.Expires.IsZero() || never.Expired(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("a token stored without expiry: expires %v; want never", never.Expires)
+	}
+	if err := s.AddToken(ctx, intake.APIToken{TokenHash: hash64("e3"), User: "bridge", Expires: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, intake.ErrInvalid) {
+		t.Errorf("an expiry in the year 3000: %v; want ErrInvalid", err)
+	}
+}
+
+// A user's tokens are listed oldest first, without anyone else's; one is revoked by its ID and
+// no longer found, the others stay.
+func testTokensListAndRevoke(t *testing.T, s Store) {
+	ctx := t.Context()
+	addUser(t, s, &intake.User{Name: "wang", Role: intake.RoleOperator})
+	addUser(t, s, &intake.User{Name: "zhou", Role: intake.RoleOperator})
+	at := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+	for i, h := range []string{"bb", "aa", "cc"} {
+		tok := intake.APIToken{TokenHash: hash64(h), User: "wang", Label: "l-" + h, Created: at.Add(time.Duration(i) * time.Hour), Expires: at.AddDate(0, 0, 90)}
+		if err := s.AddToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddToken(ctx, intake.APIToken{TokenHash: hash64("dd"), User: "zhou", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Tokens(ctx, "wang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tok := range list {
+		got = append(got, tok.Label+" "+tok.ID)
+		if tok.User != "wang" || !tok.Expires.Equal(at.AddDate(0, 0, 90)) {
+			t.Errorf("listed %+v", tok)
+		}
+	}
+	want := []string{"l-bb " + hash64("bb")[:12], "l-aa " + hash64("aa")[:12], "l-cc " + hash64("cc")[:12]}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Tokens(wang) = %v; want %v, oldest first", got, want)
+	}
+	if list, err := s.Tokens(ctx, "ghost"); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("Tokens(ghost) = %v, %v; want ErrNotFound", list, err)
+	}
+	if err := s.RevokeToken(ctx, "wang", hash64("aa")[:12]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Token(ctx, hash64("aa")); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("a revoked token: %v; want ErrNotFound", err)
+	}
+	for _, h := range []string{"bb", "cc", "dd"} {
+		if _, err := s.Token(ctx, hash64(h)); err != nil {
+			t.Errorf("token %s after revoking another: %v", h, err)
+		}
+	}
+	for _, c := range []struct{ user, id string }{
+		{"wang", hash64("aa")[:12]}, // already revoked
+		{"wang", hash64("dd")[:12]}, // zhou's
+		{"wang", hash64("bb")[:6]},  // not a whole ID
+		{"ghost", hash64("bb")[:12]},
+	} {
+		if err := s.RevokeToken(ctx, c.user, c.id); !errors.Is(err, intake.ErrNotFound) {
+			t.Errorf("RevokeToken(%s, %s): %v; want ErrNotFound", c.user, c.id, err)
+		}
+	}
+	if list, _ := s.Tokens(ctx, "wang"); len(list) != 2 {
+		t.Errorf("%d tokens left; want 2", len(list))
 	}
 }
 

@@ -19,6 +19,8 @@ var shipped = map[string]string{
 	// intake/postgres's 0001_init.sql and 0002_desk_bus.sql before the one list.
 	"0001_init.postgres.sql":     "f669b32ff684ca42359a536e20ceca2e4ba7c8fa1c5c882362d8a93e296ba163",
 	"0006_desk_bus.postgres.sql": "3676728249d5ecaebfbe98a5a8996f92282b31a8839e89c39223fbda4e6d2650",
+	"0007_token_expiry.sqlite.sql":   "6a902cb0b6e7aa8dc503da8fbe8bd8de289b8605c406767256b531444a673b76",
+	"0007_token_expiry.postgres.sql": "72a9b55429b9abaddc72744de4db54e731cc85f5bf69fec6c0f43643a4f2c6d9",
 }
 
 func TestShippedFilesUnchanged(t *testing.T) {
@@ -52,9 +54,10 @@ func TestOneList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql"}
-	liteRuns := []bool{true, true, true, true, true, false}
-	pgRuns := []bool{true, false, false, false, false, true}
+	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
+		"0007_token_expiry.sql"}
+	liteRuns := []bool{true, true, true, true, true, false, true}
+	pgRuns := []bool{true, false, false, false, false, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}

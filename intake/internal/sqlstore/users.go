@@ -176,7 +176,7 @@ func (s Shared) DeleteSession(ctx context.Context, tokenHash string) error {
 }
 
 // AddToken stores an API token: ErrNotFound when the user is unknown, ErrConflict when the token
-// hash is already stored. t.Created is stored as now when zero.
+// hash is already stored. t.Created is stored as now when zero; a zero t.Expires is never.
 func (s Shared) AddToken(ctx context.Context, t intake.APIToken) error {
 	if t.TokenHash == "" {
 		return fmt.Errorf("%w: a token needs a token hash", intake.ErrInvalid)
@@ -189,20 +189,62 @@ func (s Shared) AddToken(ctx context.Context, t intake.APIToken) error {
 	if err != nil {
 		return err
 	}
-	return s.addForUser(ctx, "add token", "API token", "api_tokens", "user_name, token_hash, label, "+d.Time("created"),
-		append([]any{t.User, t.TokenHash, t.Label}, created...)...)
+	expires, err := d.TimeArgs("expires", t.Expires)
+	if err != nil {
+		return err
+	}
+	return s.addForUser(ctx, "add token", "API token", "api_tokens", "user_name, token_hash, label, "+d.Time("created")+", "+d.Time("expires"),
+		append(append([]any{t.User, t.TokenHash, t.Label}, created...), expires...)...)
 }
 
-// Token returns the API token of a token hash.
+// tokenSelect is the select list scanToken reads.
+func (d Dialect) tokenSelect() string {
+	return "SELECT token_hash, user_name, label, " + d.Time("created") + ", " + d.Time("expires") + " FROM api_tokens"
+}
+
+func (d Dialect) scanToken(r Row) (intake.APIToken, error) {
+	var t intake.APIToken
+	var created, expires when
+	err := r.Scan(append(append([]any{&t.TokenHash, &t.User, &t.Label}, d.dest(&created)...), d.dest(&expires)...)...)
+	t.Created, t.Expires = created.time(), expires.time()
+	t.ID = t.TokenHash[:min(len(t.TokenHash), intake.TokenIDLength)]
+	return t, err
+}
+
+// Token returns the API token of a token hash, expired or not.
 func (s Shared) Token(ctx context.Context, tokenHash string) (*intake.APIToken, error) {
 	db := s.Read
-	var t intake.APIToken
-	var created when
-	err := db.QueryRow(ctx, "SELECT token_hash, user_name, label, "+db.Time("created")+" FROM api_tokens WHERE token_hash = ?",
-		tokenHash).Scan(append([]any{&t.TokenHash, &t.User, &t.Label}, db.dest(&created)...)...)
+	t, err := db.scanToken(db.QueryRow(ctx, db.tokenSelect()+" WHERE token_hash = ?", tokenHash))
 	if err := s.one("token", err, fmt.Errorf("%w: API token", intake.ErrNotFound)); err != nil {
 		return nil, err
 	}
-	t.Created = created.time()
 	return &t, nil
+}
+
+// Tokens lists a user's API tokens, oldest first; ErrNotFound for an unknown user.
+func (s Shared) Tokens(ctx context.Context, name string) ([]intake.APIToken, error) {
+	if _, err := s.User(ctx, name); err != nil {
+		return nil, err
+	}
+	db := s.Read
+	ts, err := All(ctx, db, db.scanToken, db.tokenSelect()+" WHERE user_name = ? ORDER BY created, token_hash", name)
+	if err != nil {
+		return nil, s.Wrap("list tokens", err)
+	}
+	return ts, nil
+}
+
+// RevokeToken deletes the user's API token whose ID is id (ErrNotFound when none is).
+func (s Shared) RevokeToken(ctx context.Context, name, id string) error {
+	if len(id) != intake.TokenIDLength {
+		return fmt.Errorf("%w: API token %q of %s", intake.ErrNotFound, id, name)
+	}
+	err := s.Write(ctx, func(ctx context.Context, db DB) error {
+		n, err := db.Exec(ctx, "DELETE FROM api_tokens WHERE user_name = ? AND substr(token_hash, 1, ?) = ?", name, intake.TokenIDLength, id)
+		if err == nil && n == 0 {
+			return fmt.Errorf("%w: API token %q of %s", intake.ErrNotFound, id, name)
+		}
+		return err
+	})
+	return s.Wrap("revoke token", err)
 }
