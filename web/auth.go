@@ -74,6 +74,9 @@ func (s *Server) authenticate(r *http.Request) (*intake.User, *intake.Session, e
 		if err != nil {
 			return nil, nil, err
 		}
+		if t.Expired(s.now()) {
+			return nil, nil, intake.ErrNotFound
+		}
 		u, err := s.users.User(ctx, t.User)
 		return u, nil, err
 	}

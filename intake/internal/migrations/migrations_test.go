@@ -17,8 +17,8 @@ var shipped = map[string]string{
 	"0004_rates.sqlite.sql":         "a3d8348370a41fc844637a10fc2c253c711c5816b0e9147aabdf4346e28d0552",
 	"0005_staff_numbers.sqlite.sql": "bf1464c5be1f8c776a9a68a200f237306aa0fa026902f7db05631c900481b0f0",
 	// intake/postgres's 0001_init.sql and 0002_desk_bus.sql before the one list.
-	"0001_init.postgres.sql":     "f669b32ff684ca42359a536e20ceca2e4ba7c8fa1c5c882362d8a93e296ba163",
-	"0006_desk_bus.postgres.sql": "3676728249d5ecaebfbe98a5a8996f92282b31a8839e89c39223fbda4e6d2650",
+	"0001_init.postgres.sql":         "f669b32ff684ca42359a536e20ceca2e4ba7c8fa1c5c882362d8a93e296ba163",
+	"0006_desk_bus.postgres.sql":     "3676728249d5ecaebfbe98a5a8996f92282b31a8839e89c39223fbda4e6d2650",
 	"0007_token_expiry.sqlite.sql":   "6a902cb0b6e7aa8dc503da8fbe8bd8de289b8605c406767256b531444a673b76",
 	"0007_token_expiry.postgres.sql": "72a9b55429b9abaddc72744de4db54e731cc85f5bf69fec6c0f43643a4f2c6d9",
 }
