@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -51,6 +52,19 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// apiToken returns the stored API token of a secret: ErrNotFound when it is unknown, revoked or
+// past its expiry.
+func (s *Server) apiToken(ctx context.Context, secret string) (*intake.APIToken, error) {
+	t, err := s.users.Token(ctx, HashToken(secret))
+	if err != nil {
+		return nil, err
+	}
+	if t.Expired(s.now()) {
+		return nil, fmt.Errorf("%w: API token %s expired", intake.ErrNotFound, t.ID)
+	}
+	return t, nil
+}
+
 type ctxKey int
 
 const userKey ctxKey = iota
@@ -70,12 +84,9 @@ func (s *Server) authenticate(r *http.Request) (*intake.User, *intake.Session, e
 		if !ok {
 			return nil, nil, intake.ErrNotFound
 		}
-		t, err := s.users.Token(ctx, HashToken(strings.TrimSpace(token)))
+		t, err := s.apiToken(ctx, strings.TrimSpace(token))
 		if err != nil {
 			return nil, nil, err
-		}
-		if t.Expired(s.now()) {
-			return nil, nil, intake.ErrNotFound
 		}
 		u, err := s.users.User(ctx, t.User)
 		return u, nil, err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/web"
 )
@@ -197,5 +199,48 @@ func TestLoginSameOriginJSON(t *testing.T) {
 		if c.want != http.StatusOK && w.Header().Get("Set-Cookie") != "" {
 			t.Errorf("%s: a refused login set a cookie", c.name)
 		}
+	}
+}
+
+// An API token works until its expiry and not from then on, for the staff API and for Open311;
+// a revoked token is refused at once.
+func TestTokenExpiryAndRevoke(t *testing.T) {
+	f := newFixture(t)
+	token, hash := web.NewToken()
+	tok := intake.APIToken{TokenHash: hash, User: opName, Created: f.clock.Now(), Expires: f.clock.Now().Add(time.Hour)}
+	if err := f.store.AddToken(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	me := func(token string) int {
+		return f.anon(http.MethodGet, "/api/v1/me", nil, "Authorization", "Bearer "+token).status
+	}
+	if got := me(token); got != http.StatusOK {
+		t.Fatalf("a fresh token: %d", got)
+	}
+	f.clock.Advance(time.Hour - time.Second)
+	if got := me(token); got != http.StatusOK {
+		t.Errorf("a second before its expiry: %d", got)
+	}
+	f.clock.Advance(time.Second)
+	wantErr(t, f.anon(http.MethodGet, "/api/v1/me", nil, "Authorization", "Bearer "+token), http.StatusUnauthorized, "unauthorized")
+	r := f.o311Post(url.Values{"api_key": {token}, "service_code": {"report-noise"}, "address_string": {"虹亚小区"}, "description": {"吵"}})
+	if r.status != http.StatusForbidden {
+		t.Errorf("Open311 with an expired api_key: %v; want 403", r)
+	}
+
+	// The fixture's own tokens never expire; revoke op's by its ID.
+	if got := me(f.tokens[opName]); got != http.StatusOK {
+		t.Fatalf("op's token: %d", got)
+	}
+	list, err := f.store.Tokens(t.Context(), opName)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("op's tokens %v, %v; want 2", list, err)
+	}
+	if err := f.store.RevokeToken(t.Context(), opName, web.HashToken(f.tokens[opName])[:intake.TokenIDLength]); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, f.anon(http.MethodGet, "/api/v1/me", nil, "Authorization", "Bearer "+f.tokens[opName]), http.StatusUnauthorized, "unauthorized")
+	if got := me(f.tokens[mgrName]); got != http.StatusOK {
+		t.Errorf("revoking op's token touched mgr's: %d", got)
 	}
 }

@@ -100,7 +100,7 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 		o311Fail(w, http.StatusForbidden, "api_key required")
 		return
 	}
-	tok, err := s.users.Token(r.Context(), HashToken(key))
+	tok, err := s.apiToken(r.Context(), key)
 	if errors.Is(err, intake.ErrNotFound) {
 		o311Fail(w, http.StatusForbidden, "invalid api_key")
 		return
@@ -243,7 +243,7 @@ func (s *Server) o311Full(r *http.Request) bool {
 	if key == "" {
 		return false
 	}
-	_, err := s.users.Token(r.Context(), HashToken(key))
+	_, err := s.apiToken(r.Context(), key)
 	return err == nil
 }
 

@@ -26,7 +26,9 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	grid := fs.String("grid", "", "add: the grid id of a grid worker")
 	label := fs.String("label", "", "token: what the token is for")
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "add: guide directory the grid must be in (default: built-in sample)")
-	if err := parseFlags(fs, args[1:], stderr); err != nil {
+	ttl := fs.Duration("ttl", defaultTokenTTL, "token: how long the new token works")
+	pos, err := parseInterspersed(fs, args[1:], stderr)
+	if err != nil {
 		return err
 	}
 	st, _, err := openStore(ctx, *database, *data)
@@ -36,10 +38,10 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	defer st.Close()
 	switch args[0] {
 	case "add":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return exitError{code: 2, msg: "usage: hotline user add --role ROLE [--grid ID] NAME  (password on stdin)"}
 		}
-		u := &intake.User{Name: fs.Arg(0), Role: intake.Role(*role), Grid: *grid, Created: time.Now()}
+		u := &intake.User{Name: pos[0], Role: intake.Role(*role), Grid: *grid, Created: time.Now()}
 		if err := checkUser(u, *guide); err != nil {
 			return exitError{code: 2, msg: err.Error()}
 		}
@@ -54,17 +56,54 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		fmt.Fprintf(stdout, "added %s (%s)\n", u.Name, u.Role)
 	case "token":
-		if fs.NArg() != 1 {
-			return exitError{code: 2, msg: "usage: hotline user token [--label TEXT] NAME"}
+		if len(pos) != 1 || *ttl <= 0 {
+			return exitError{code: 2, msg: "usage: hotline user token [--label TEXT] [--ttl 2160h] NAME  (--ttl above 0)"}
 		}
-		if _, err := st.User(ctx, fs.Arg(0)); err != nil {
-			return fmt.Errorf("user %s: %w", fs.Arg(0), err)
+		if _, err := st.User(ctx, pos[0]); err != nil {
+			return fmt.Errorf("user %s: %w", pos[0], err)
 		}
 		token, hash := web.NewToken()
-		if err := st.AddToken(ctx, intake.APIToken{TokenHash: hash, User: fs.Arg(0), Label: *label, Created: time.Now()}); err != nil {
+		now := time.Now()
+		tok := intake.APIToken{TokenHash: hash, User: pos[0], Label: *label, Created: now, Expires: now.Add(*ttl)}
+		if err := st.AddToken(ctx, tok); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, token)
+		fmt.Fprintf(stderr, "API token %s of %s, expires %s\n", hash[:intake.TokenIDLength], pos[0], tok.Expires.In(intake.Beijing).Format(tokenTime))
+	case "tokens":
+		if len(pos) != 1 {
+			return exitError{code: 2, msg: "usage: hotline user tokens NAME"}
+		}
+		toks, err := st.Tokens(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("user %s: %w", pos[0], err)
+		}
+		now := time.Now()
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tLABEL")
+		for _, t := range toks {
+			exp := "never"
+			if !t.Expires.IsZero() {
+				exp = t.Expires.In(intake.Beijing).Format(tokenTime)
+			}
+			if t.Expired(now) {
+				exp += " (expired)"
+			}
+			created := "-"
+			if !t.Created.IsZero() {
+				created = t.Created.In(intake.Beijing).Format(tokenTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, created, exp, t.Label)
+		}
+		tw.Flush()
+	case "revoke-token":
+		if len(pos) != 2 {
+			return exitError{code: 2, msg: "usage: hotline user revoke-token NAME ID  (the ID from hotline user tokens NAME)"}
+		}
+		if err := st.RevokeToken(ctx, pos[0], pos[1]); err != nil {
+			return fmt.Errorf("user %s: %w", pos[0], err)
+		}
+		fmt.Fprintf(stdout, "revoked API token %s of %s\n", pos[1], pos[0])
 	case "list":
 		users, err := st.ListUsers(ctx)
 		if err != nil {
@@ -77,33 +116,59 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		tw.Flush()
 	case "passwd":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return exitError{code: 2, msg: "usage: hotline user passwd NAME  (the new password on stdin)"}
 		}
-		hash, err := readPassword(fs.Arg(0), stdin, stderr)
+		hash, err := readPassword(pos[0], stdin, stderr)
 		if err != nil {
 			return err
 		}
-		if err := st.SetPassword(ctx, fs.Arg(0), hash); err != nil {
-			return fmt.Errorf("user %s: %w", fs.Arg(0), err)
+		if err := st.SetPassword(ctx, pos[0], hash); err != nil {
+			return fmt.Errorf("user %s: %w", pos[0], err)
 		}
-		fmt.Fprintf(stdout, "password of %s changed; their sessions are ended\n", fs.Arg(0))
+		fmt.Fprintf(stdout, "password of %s changed; their sessions are ended\n", pos[0])
 	case "revoke":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return exitError{code: 2, msg: "usage: hotline user revoke NAME"}
 		}
-		n, err := st.RevokeAccess(ctx, fs.Arg(0))
+		n, err := st.RevokeAccess(ctx, pos[0])
 		if err != nil {
-			return fmt.Errorf("user %s: %w", fs.Arg(0), err)
+			return fmt.Errorf("user %s: %w", pos[0], err)
 		}
-		fmt.Fprintf(stdout, "ended %d sessions and API tokens of %s\n", n, fs.Arg(0))
+		fmt.Fprintf(stdout, "ended %d sessions and API tokens of %s\n", n, pos[0])
 	default:
 		return exitError{code: 2, msg: userUsage}
 	}
 	return nil
 }
 
-const userUsage = "usage: hotline user add|passwd|token|revoke|list ..."
+const userUsage = "usage: hotline user add|passwd|token|tokens|revoke-token|revoke|list ..."
+
+// defaultTokenTTL is how long a new API token works unless --ttl says otherwise: 90 days.
+const defaultTokenTTL = 90 * 24 * time.Hour
+
+// tokenTime is how token times are shown, in Beijing time.
+const tokenTime = "2006-01-02 15:04"
+
+// parseInterspersed parses fs's flags before, between and after the positional arguments
+// (hotline user token NAME --ttl 720h) and returns the positional ones; after "--" every
+// argument is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args, stderr); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
 
 // readPassword asks for a password on stdin and hashes it.
 func readPassword(name string, stdin io.Reader, stderr io.Writer) (string, error) {
