@@ -68,6 +68,8 @@ type Users interface {
 	Tokens(ctx context.Context, name string) ([]APIToken, error)
 	// RevokeToken deletes the user's API token of that ID (ErrNotFound when there is none).
 	RevokeToken(ctx context.Context, name, id string) error
+	// TouchToken records that the token was used at (ErrNotFound when it is not stored).
+	TouchToken(ctx context.Context, tokenHash string, at time.Time) error
 }
 
 // Role of a staff member.
@@ -112,6 +114,7 @@ type APIToken struct {
 	Label     string
 	Created   time.Time
 	Expires   time.Time // zero: never
+	LastUsed  time.Time // zero: not since it was made (or since the version that records it)
 }
 
 // TokenIDLength is the length of an API token's ID.

@@ -59,8 +59,15 @@ func (s *Server) apiToken(ctx context.Context, secret string) (*intake.APIToken,
 	if err != nil {
 		return nil, err
 	}
-	if t.Expired(s.now()) {
+	now := s.now()
+	if t.Expired(now) {
 		return nil, fmt.Errorf("%w: API token %s expired", intake.ErrNotFound, t.ID)
+	}
+	// The last use, to the hour: one write an hour per token, not one a request.
+	if now.Sub(t.LastUsed) >= time.Hour {
+		if err := s.users.TouchToken(ctx, t.TokenHash, now); err != nil && !errors.Is(err, intake.ErrNotFound) {
+			s.log.Warn("recording an API token's use", "token", t.ID, "err", err)
+		}
 	}
 	return t, nil
 }

@@ -80,7 +80,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		now := time.Now()
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tLABEL")
+		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tLAST USED\tLABEL")
 		for _, t := range toks {
 			exp := "never"
 			if !t.Expires.IsZero() {
@@ -93,7 +93,11 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			if !t.Created.IsZero() {
 				created = t.Created.In(intake.Beijing).Format(tokenTime)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, created, exp, t.Label)
+			used := "-"
+			if !t.LastUsed.IsZero() {
+				used = t.LastUsed.In(intake.Beijing).Format(tokenTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, created, exp, used, t.Label)
 		}
 		tw.Flush()
 	case "revoke-token":

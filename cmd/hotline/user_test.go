@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/internal/testkit"
 )
 
@@ -86,10 +87,14 @@ func TestUserTokenExpiryListRevoke(t *testing.T) {
 	if list, _ := user("", "tokens", "qian"); !strings.Contains(list, "(expired)") {
 		t.Errorf("user tokens does not mark the expired one:\n%s", list)
 	}
+	list, _ = user("", "tokens", "qian")
 	var bridge string
 	for _, line := range strings.Split(list, "\n") {
 		if strings.HasSuffix(strings.TrimSpace(line), "bridge") {
 			bridge = strings.Fields(line)[0]
+			if today := time.Now().In(intake.Beijing).Format("2006-01-02"); strings.Count(line, today) != 2 {
+				t.Errorf("the used token's line %q; want created and last used today", line)
+			}
 		}
 	}
 	out, _ := user("", "revoke-token", "qian", bridge)

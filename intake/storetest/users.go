@@ -184,6 +184,20 @@ func testTokenExpiry(t *testing.T, s Store) {
 	if err := s.AddToken(ctx, intake.APIToken{TokenHash: hash64("e3"), User: "bridge", Expires: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, intake.ErrInvalid) {
 		t.Errorf("an expiry in the year 3000: %v; want ErrInvalid", err)
 	}
+	// The last use: none yet, then as touched, to the nanosecond.
+	if !got.LastUsed.IsZero() {
+		t.Errorf("a new token last used %v; want never", got.LastUsed)
+	}
+	used := created.Add(time.Hour + 5)
+	if err := s.TouchToken(ctx, hash64("e1"), used); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Token(ctx, hash64("e1")); err != nil || !got.LastUsed.Equal(used) {
+		t.Errorf("after TouchToken: %+v, %v; want last used %v", got, err, used)
+	}
+	if err := s.TouchToken(ctx, hash64("ee"), used); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("TouchToken of an unknown token: %v; want ErrNotFound", err)
+	}
 }
 
 // A user's tokens are listed oldest first, without anyone else's; one is revoked by its ID and

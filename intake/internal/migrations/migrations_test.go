@@ -19,8 +19,8 @@ var shipped = map[string]string{
 	// intake/postgres's 0001_init.sql and 0002_desk_bus.sql before the one list.
 	"0001_init.postgres.sql":         "f669b32ff684ca42359a536e20ceca2e4ba7c8fa1c5c882362d8a93e296ba163",
 	"0006_desk_bus.postgres.sql":     "3676728249d5ecaebfbe98a5a8996f92282b31a8839e89c39223fbda4e6d2650",
-	"0007_token_expiry.sqlite.sql":   "6a902cb0b6e7aa8dc503da8fbe8bd8de289b8605c406767256b531444a673b76",
-	"0007_token_expiry.postgres.sql": "72a9b55429b9abaddc72744de4db54e731cc85f5bf69fec6c0f43643a4f2c6d9",
+	"0007_token_expiry.sqlite.sql":   "b4f888bbae316835f185fa2993b04f77fd9afd5be5a8f4610fec562638285f22",
+	"0007_token_expiry.postgres.sql": "370b5ee6db875639e6b7cfff2d1f0e2f1f4ad622d8fd52e426c0eb4ce6e8577b",
 }
 
 func TestShippedFilesUnchanged(t *testing.T) {

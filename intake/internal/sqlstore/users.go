@@ -199,14 +199,15 @@ func (s Shared) AddToken(ctx context.Context, t intake.APIToken) error {
 
 // tokenSelect is the select list scanToken reads.
 func (d Dialect) tokenSelect() string {
-	return "SELECT token_hash, user_name, label, " + d.Time("created") + ", " + d.Time("expires") + " FROM api_tokens"
+	return "SELECT token_hash, user_name, label, " + d.Time("created") + ", " + d.Time("expires") + ", " + d.Time("last_used") + " FROM api_tokens"
 }
 
 func (d Dialect) scanToken(r Row) (intake.APIToken, error) {
 	var t intake.APIToken
-	var created, expires when
-	err := r.Scan(append(append([]any{&t.TokenHash, &t.User, &t.Label}, d.dest(&created)...), d.dest(&expires)...)...)
-	t.Created, t.Expires = created.time(), expires.time()
+	var created, expires, used when
+	dest := append(append([]any{&t.TokenHash, &t.User, &t.Label}, d.dest(&created)...), d.dest(&expires)...)
+	err := r.Scan(append(dest, d.dest(&used)...)...)
+	t.Created, t.Expires, t.LastUsed = created.time(), expires.time(), used.time()
 	t.ID = t.TokenHash[:min(len(t.TokenHash), intake.TokenIDLength)]
 	return t, err
 }
@@ -247,4 +248,25 @@ func (s Shared) RevokeToken(ctx context.Context, name, id string) error {
 		return err
 	})
 	return s.Wrap("revoke token", err)
+}
+
+// TouchToken sets a token's last use to at (ErrNotFound when the token is not stored).
+func (s Shared) TouchToken(ctx context.Context, tokenHash string, at time.Time) error {
+	d := s.Read.Dialect
+	args, err := d.TimeArgs("last used", at)
+	if err != nil {
+		return err
+	}
+	set := "last_used = ?"
+	if d == Postgres {
+		set += ", last_used_ns = ?"
+	}
+	err = s.Write(ctx, func(ctx context.Context, db DB) error {
+		n, err := db.Exec(ctx, "UPDATE api_tokens SET "+set+" WHERE token_hash = ?", append(args, tokenHash)...)
+		if err == nil && n == 0 {
+			return fmt.Errorf("%w: API token", intake.ErrNotFound)
+		}
+		return err
+	})
+	return s.Wrap("touch token", err)
 }
