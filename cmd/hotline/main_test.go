@@ -720,7 +720,9 @@ func TestServeFailsEarly(t *testing.T) {
 	})
 }
 
-var client = &http.Client{Timeout: 5 * time.Second}
+// A login hashes with argon2id (64 MiB) behind a pool of two: on a shared CI box with the race
+// detector busy on both cores, it can take seconds. The timeout only stops a hung test.
+var client = &http.Client{Timeout: 30 * time.Second}
 
 // stop stops s (SIGTERM, exit status 0) and checks that it logged its shutdown.
 func stop(t *testing.T, s *testkit.Server) {

@@ -79,7 +79,7 @@ func TestServeTwoNodesOnPostgres(t *testing.T) {
 
 	// The operator logs in on node A; the session is in the database.
 	jar, _ := cookiejar.New(nil)
-	staff := &http.Client{Jar: jar, Timeout: 5 * time.Second}
+	staff := &http.Client{Jar: jar, Timeout: 30 * time.Second}
 	resp, err := staff.Post(a.Base+"/api/v1/login", "application/json", strings.NewReader(`{"name":"zhang","password":"a-long-password"}`))
 	if err != nil {
 		t.Fatal(err)
