@@ -70,7 +70,9 @@ type hashPool struct {
 // loginHashes is how many password hashes may run at once: each holds 64 MiB.
 func loginHashes() int { return max(1, min(2, runtime.GOMAXPROCS(0))) }
 
-const loginHashWait = 2 * time.Second
+// loginHashWait is how long a login waits for a slot: long enough for two hashes ahead of it on a
+// busy machine, short enough that a flood gets 503 rather than piling up.
+const loginHashWait = 5 * time.Second
 
 func newHashPool(n int, wait time.Duration) *hashPool {
 	return &hashPool{slots: make(chan struct{}, n), wait: wait}
