@@ -14,8 +14,10 @@ import (
 )
 
 // Open311 GeoReport v2 (JSON) over the same tickets: the report topics are its services, tickets
-// its service requests. Writes need an api_key, which is a staff API token
-// (`hotline user token NAME`).
+// its service requests. Writes need a staff API token (`hotline user token NAME`): in the
+// Authorization header (Bearer), as the REST API takes it, or — weaker, since proxies and servers
+// log URLs — as the spec's api_key parameter. A caller with a token is authorised exactly as in
+// the REST API (ticketReaders, visible, scope): a grid worker reads only its own grid's tickets.
 
 func (s *Server) mountOpen311() {
 	s.handle("GET /open311/v2/services.json", s.o311Services)
@@ -95,18 +97,12 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 		o311Fail(w, http.StatusBadRequest, "could not read the form: "+err.Error())
 		return
 	}
-	key := r.PostForm.Get("api_key")
-	if key == "" {
-		o311Fail(w, http.StatusForbidden, "api_key required")
+	u, ok := s.o311Caller(w, r, r.PostForm.Get("api_key"))
+	if !ok {
 		return
 	}
-	tok, err := s.apiToken(r.Context(), key)
-	if errors.Is(err, intake.ErrNotFound) {
-		o311Fail(w, http.StatusForbidden, "invalid api_key")
-		return
-	}
-	if err != nil {
-		s.internal(w, "open311", err)
+	if u == nil {
+		o311Fail(w, http.StatusForbidden, "api_key required (or Authorization: Bearer TOKEN)")
 		return
 	}
 	f := r.PostForm
@@ -143,7 +139,7 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 	t, created, err := s.intake.Create(r.Context(), intake.NewTicket{
 		Topic: code, Community: f.Get("community"), Description: f.Get("description"),
 		Address: f.Get("address_string"), Lat: lat, Lng: lng, Name: name, Phone: f.Get("phone"),
-		Urgency: urgency, Channel: intake.ChannelOpen311, Actor: "open311:" + tok.User,
+		Urgency: urgency, Channel: intake.ChannelOpen311, Actor: "open311:" + u.Name,
 	}, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		var fe *intake.FieldError
@@ -237,22 +233,76 @@ func (s *Server) o311Doc(t *intake.Ticket, full bool) o311RequestDoc {
 	return doc
 }
 
-// o311Full reports whether a read request carries a valid api_key.
-func (s *Server) o311Full(r *http.Request) bool {
-	key := r.URL.Query().Get("api_key")
-	if key == "" {
-		return false
+// o311Caller finds the staff member behind an Open311 request: the Authorization header (Bearer,
+// the REST API's authenticate) or else key, the api_key parameter. nil without either. An invalid
+// token, or a role that may not read tickets, is answered with 403 here (ok false).
+func (s *Server) o311Caller(w http.ResponseWriter, r *http.Request, key string) (u *intake.User, ok bool) {
+	var err error
+	switch {
+	case r.Header.Get("Authorization") != "":
+		u, _, err = s.authenticate(r)
+	case key != "":
+		var tok *intake.APIToken
+		if tok, err = s.apiToken(r.Context(), key); err == nil { // expiry honoured, as in authenticate
+			u, err = s.users.User(r.Context(), tok.User)
+		}
+	default:
+		return nil, true
 	}
-	_, err := s.apiToken(r.Context(), key)
-	return err == nil
+	if errors.Is(err, intake.ErrNotFound) {
+		o311Fail(w, http.StatusForbidden, "invalid api_key or token")
+		return nil, false
+	}
+	if err != nil {
+		s.internal(w, "open311", err)
+		return nil, false
+	}
+	if !hasRole(u, ticketReaders) {
+		o311Fail(w, http.StatusForbidden, i18n.Both("error.forbidden"))
+		return nil, false
+	}
+	return u, true
+}
+
+// MaxO311IDs is how many service_request_id values one Open311 request may name.
+const MaxO311IDs = 100
+
+// sensitiveCategories are the categories whose tickets the anonymous Open311 reader never sees,
+// not even as service, community and time: welfare (低保, the elderly living alone, disability),
+// dispute (neighbours', families'), public-security (fraud, household registration, crime) and
+// petition (信访). Together with a community and a date they point at a household.
+var sensitiveCategories = map[string]bool{"welfare": true, "dispute": true, "public-security": true, "petition": true}
+
+// sensitive reports whether t is of a sensitive category (by its own category or its topic's).
+func (s *Server) sensitive(t *intake.Ticket) bool {
+	if sensitiveCategories[t.Category] {
+		return true
+	}
+	e, ok := s.guide.Entry(t.Topic)
+	return ok && sensitiveCategories[e.Category]
 }
 
 func (s *Server) o311Requests(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	u, ok := s.o311Caller(w, r, q.Get("api_key"))
+	if !ok {
+		return
+	}
 	var ts []*intake.Ticket
 	if ids := q.Get("service_request_id"); ids != "" {
-		for _, id := range strings.Split(ids, ",") {
-			t, err := s.intake.Get(r.Context(), strings.TrimSpace(id))
+		list := strings.Split(ids, ",")
+		if len(list) > MaxO311IDs {
+			o311Fail(w, http.StatusBadRequest, "service_request_id: at most "+strconv.Itoa(MaxO311IDs)+" ids per request")
+			return
+		}
+		seen := map[string]bool{}
+		for _, id := range list {
+			id = strings.TrimSpace(id)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			t, err := s.intake.Get(r.Context(), id)
 			if errors.Is(err, intake.ErrNotFound) {
 				continue
 			}
@@ -263,8 +313,12 @@ func (s *Server) o311Requests(w http.ResponseWriter, r *http.Request) {
 			ts = append(ts, t)
 		}
 	} else {
+		f := intake.Filter{Limit: 1000}
+		if u != nil {
+			scope(u, &f)
+		}
 		var err error
-		if ts, err = s.intake.Store.List(r.Context(), intake.Filter{Limit: 1000}); err != nil {
+		if ts, err = s.intake.Store.List(r.Context(), f); err != nil {
 			s.internal(w, "open311", err)
 			return
 		}
@@ -291,17 +345,18 @@ func (s *Server) o311Requests(w http.ResponseWriter, r *http.Request) {
 			codes[c] = true
 		}
 	}
-	full := s.o311Full(r)
 	out := []o311RequestDoc{}
 	for _, t := range ts {
 		switch {
-		case len(codes) > 0 && !codes[t.Topic],
+		case u == nil && s.sensitive(t),
+			u != nil && !visible(u, t),
+			len(codes) > 0 && !codes[t.Topic],
 			status != "" && o311Status(t.Status) != status,
 			!start.IsZero() && t.Created.Before(start),
 			!end.IsZero() && t.Created.After(end):
 			continue
 		}
-		out = append(out, s.o311Doc(t, full))
+		out = append(out, s.o311Doc(t, u != nil))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -311,8 +366,12 @@ func (s *Server) o311Request(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	u, ok := s.o311Caller(w, r, r.URL.Query().Get("api_key"))
+	if !ok {
+		return
+	}
 	t, err := s.intake.Get(r.Context(), id)
-	if errors.Is(err, intake.ErrNotFound) {
+	if errors.Is(err, intake.ErrNotFound) || err == nil && u == nil && s.sensitive(t) {
 		o311Fail(w, http.StatusNotFound, "unknown service_request_id "+strconv.Quote(id))
 		return
 	}
@@ -320,7 +379,11 @@ func (s *Server) o311Request(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "open311", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, []o311RequestDoc{s.o311Doc(t, s.o311Full(r))})
+	if u != nil && !visible(u, t) {
+		o311Fail(w, http.StatusForbidden, i18n.Both("error.not_your_grid"))
+		return
+	}
+	writeJSON(w, http.StatusOK, []o311RequestDoc{s.o311Doc(t, u != nil)})
 }
 
 // tierName is a tier's Chinese name, or the code itself when the catalogue lacks it.

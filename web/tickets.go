@@ -21,14 +21,16 @@ func (s *Server) mountTickets() {
 
 	s.handle("POST /api/v1/tickets", s.createTicket)
 	s.handle("GET /api/v1/tickets/{number}", s.getTicket)
-	all := []intake.Role{intake.RoleOperator, intake.RoleManager, intake.RoleGridWorker}
-	s.handle("GET /api/v1/tickets", s.staff(s.listTickets, all...))
-	s.handle("GET /api/v1/tickets.csv", s.staff(s.ticketsCSV, all...))
-	s.handle("POST /api/v1/tickets/{number}/notes", s.staff(s.addNote, all...))
-	s.handle("POST /api/v1/tickets/{number}/{action}", s.staff(s.applyAction, all...))
+	s.handle("GET /api/v1/tickets", s.staff(s.listTickets, ticketReaders...))
+	s.handle("GET /api/v1/tickets.csv", s.staff(s.ticketsCSV, ticketReaders...))
+	s.handle("POST /api/v1/tickets/{number}/notes", s.staff(s.addNote, ticketReaders...))
+	s.handle("POST /api/v1/tickets/{number}/{action}", s.staff(s.applyAction, ticketReaders...))
 	s.handle("POST /api/v1/tickets/{number}/rating", s.rateTicket)
 	s.handle("PUT /api/v1/tickets/{number}/rating", s.rateTicket)
 }
+
+// ticketReaders are the roles that see tickets (admins always may): the REST API's and Open311's.
+var ticketReaders = []intake.Role{intake.RoleOperator, intake.RoleManager, intake.RoleGridWorker}
 
 // gridWorkerActions are what a grid worker may do to its own grid's tickets.
 var gridWorkerActions = map[intake.Action]bool{
@@ -175,7 +177,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
 		s.getTicketForResident(w, r, number, tail)
 		return
 	}
-	s.staff(s.getTicketForStaff, intake.RoleOperator, intake.RoleManager, intake.RoleGridWorker)(w, r)
+	s.staff(s.getTicketForStaff, ticketReaders...)(w, r)
 }
 
 func hasCookie(r *http.Request) bool {
@@ -309,10 +311,15 @@ func filterFrom(r *http.Request, u *intake.User) (intake.Filter, error) {
 	if f.Limit > 1000 {
 		f.Limit = 1000
 	}
+	scope(u, &f)
+	return f, nil
+}
+
+// scope narrows a list to what u may see (visible): a grid worker's is always its grid.
+func scope(u *intake.User, f *intake.Filter) {
 	if u.Role == intake.RoleGridWorker {
 		f.Grid = u.Grid
 	}
-	return f, nil
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
