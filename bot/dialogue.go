@@ -50,9 +50,10 @@ type Command interface{ command() }
 // with Opened.
 type OpenTicket struct{ Ticket intake.NewTicket }
 
-// LookupTicket: find the ticket numbered Number whose phone ends in PhoneTail, then complete the
-// output with Looked.
-type LookupTicket struct{ Number, PhoneTail string }
+// LookupTicket: find the ticket numbered Number by its access code (Code), or — from the
+// conversation that opened it — by its phone's last four digits (PhoneTail), then complete the
+// output with Looked. One of Code and PhoneTail is set.
+type LookupTicket struct{ Number, PhoneTail, Code string }
 
 // CallPerson: the resident asked for a person. A caller with an operator desk puts the resident
 // in its queue and says so instead of Reply; without one, Reply offers to leave a message.
@@ -91,6 +92,7 @@ const (
 var (
 	ticketNumberRe = regexp.MustCompile(`\d{8}-\d{4,6}`)
 	phoneTailRe    = regexp.MustCompile(`(?:^|\D)(\d{4})(?:\D|$)`)
+	accessCodeRe   = regexp.MustCompile(`(?:^|\D)(\d{6})(?:\D|$)`)
 )
 
 // ask answers typed text.
@@ -363,24 +365,33 @@ func (b *Bot) openTicket(st State, id string) Output {
 	}}}
 }
 
-// Opened completes an OpenTicket output with the ticket made: the resident is told its number and
-// when it is due (after anything the reply already says, such as the emergency numbers), and the
+// Opened completes an OpenTicket output with the ticket made: the resident is told its number, its
+// access code (info.AccessCode) and when it is due (after anything the reply already says, such as the emergency numbers), and the
 // report is over.
 func (b *Bot) Opened(out Output, info intake.TicketInfo) Output {
 	out.Next.Dialog = intake.DialogState{}
-	out.Reply.Text += i18n.T(i18n.Zh, "bot.ticket.opened", "number", info.Number, "due", info.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
+	due := info.DueBy.In(intake.Beijing).Format("1月2日 15:04")
+	if info.AccessCode == "" { // a caller that gives none (hotline ask): no code to tell
+		out.Reply.Text += i18n.T(i18n.Zh, "bot.ticket.opened.no_code", "number", info.Number, "due", due)
+	} else {
+		out.Reply.Text += i18n.T(i18n.Zh, "bot.ticket.opened", "number", info.Number, "code", info.AccessCode, "due", due)
+	}
 	out.Reply.Ticket = &info
 	out.Do = nil
 	return out
 }
 
-// lookupIn finds a ticket number and a phone tail in text.
+// lookupIn finds a ticket number and an access code (6 digits) or a phone tail (4) in text.
 func lookupIn(text string) (LookupTicket, bool) {
 	number := ticketNumberRe.FindString(text)
 	if number == "" {
 		return LookupTicket{}, false
 	}
-	m := phoneTailRe.FindStringSubmatch(strings.Replace(text, number, " ", 1))
+	rest := strings.Replace(text, number, " ", 1)
+	if m := accessCodeRe.FindStringSubmatch(rest); m != nil {
+		return LookupTicket{Number: number, Code: m[1]}, true
+	}
+	m := phoneTailRe.FindStringSubmatch(rest)
 	if m == nil {
 		return LookupTicket{}, false
 	}

@@ -161,9 +161,11 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 			return Result{}, err
 		}
 		res.Ticket = t
-		out = b.Opened(out, intake.Info(t, nil))
+		info := intake.Info(t, nil)
+		info.AccessCode = t.AccessCode // told once, to the resident who opened it
+		out = b.Opened(out, info)
 	case bot.LookupTicket:
-		info, err := s.lookup(ctx, do.Number, do.PhoneTail)
+		info, err := s.lookup(ctx, do.Number, intake.Proof{Code: do.Code, Conversation: conv.ID, Tail: do.PhoneTail})
 		if err != nil {
 			return Result{}, err
 		}
@@ -209,11 +211,13 @@ func (s *Service) toPerson(ctx context.Context, conv *intake.Conversation, text 
 	return Result{Conv: conv, ToPerson: &t}, nil
 }
 
-// lookup finds a ticket by its number and its phone's last four digits: nil when there is none
-// (a wrong tail is no different from a wrong number).
-func (s *Service) lookup(ctx context.Context, number, tail string) (*intake.TicketInfo, error) {
-	t, err := s.Tickets.Get(ctx, number)
-	if errors.Is(err, intake.ErrNotFound) || err == nil && (t.Phone == "" || t.Phone.Tail() != tail) {
+// lookup finds a ticket by its number and its access code, or, from the conversation that opened
+// it, its phone's last four digits (intake.Service.Follow): nil when there is none. A wrong proof
+// is no different from a wrong number, and neither is a ticket locked after too many failed
+// proofs from anywhere (the conversation that opened it is never locked out).
+func (s *Service) lookup(ctx context.Context, number string, p intake.Proof) (*intake.TicketInfo, error) {
+	t, err := s.Tickets.Follow(ctx, number, p)
+	if errors.Is(err, intake.ErrNotFound) || intake.IsLocked(err) {
 		return nil, nil
 	}
 	if err != nil {

@@ -135,6 +135,8 @@ type TicketInfo struct {
 	DueBy       time.Time    `json:"due_by"`
 	Steps       []TicketStep `json:"steps,omitempty"`
 	Reply       string       `json:"reply,omitempty"`
+	// AccessCode is set only when the ticket has just been opened, for the resident who opened it.
+	AccessCode string `json:"access_code,omitempty"`
 }
 
 // TicketStep is one step of a ticket.

@@ -141,23 +141,26 @@ const (
 // so t.DueBy still reads and the JSON stays flat, in the same order: a group sits where its fields
 // were.
 type Ticket struct {
-	Number         string   `json:"number"`
-	Category       string   `json:"category"`
-	Topic          string   `json:"topic,omitempty"`
-	Community      string   `json:"community,omitempty"`
-	Grid           string   `json:"grid,omitempty"`
-	Tier           Tier     `json:"tier"`
-	Urgency        Urgency  `json:"urgency"`
-	Description    string   `json:"description"`
-	Address        string   `json:"address,omitempty"`
-	Lat            *float64 `json:"lat,omitempty"`
-	Lng            *float64 `json:"lng,omitempty"`
-	Name           string   `json:"name,omitempty"`
-	Phone          Phone    `json:"phone,omitempty"`
-	Channel        Channel  `json:"channel"`
-	ConversationID string   `json:"conversation_id,omitempty"`
-	Assignee       string   `json:"assignee,omitempty"`
-	Status         Status   `json:"status"`
+	Number      string   `json:"number"`
+	Category    string   `json:"category"`
+	Topic       string   `json:"topic,omitempty"`
+	Community   string   `json:"community,omitempty"`
+	Grid        string   `json:"grid,omitempty"`
+	Tier        Tier     `json:"tier"`
+	Urgency     Urgency  `json:"urgency"`
+	Description string   `json:"description"`
+	Address     string   `json:"address,omitempty"`
+	Lat         *float64 `json:"lat,omitempty"`
+	Lng         *float64 `json:"lng,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	Phone       Phone    `json:"phone,omitempty"`
+	// AccessCode is the resident's proof of the ticket (6 digits, given once, at creation): with
+	// the number it follows and rates the ticket. Never in JSON: staff lists do not show it.
+	AccessCode     string  `json:"-"`
+	Channel        Channel `json:"channel"`
+	ConversationID string  `json:"conversation_id,omitempty"`
+	Assignee       string  `json:"assignee,omitempty"`
+	Status         Status  `json:"status"`
 	// Steps holds when the ticket first reached each status.
 	Steps map[Status]time.Time `json:"steps"`
 	Deadlines

@@ -60,6 +60,7 @@ type Service struct {
 	Now   func() time.Time
 
 	observers atomic.Pointer[[]Observer]
+	follow    followGuard
 }
 
 // Observer is told of every stored change to a ticket: its new state and the event (for a new
@@ -125,6 +126,7 @@ func (s *Service) Create(ctx context.Context, n NewTicket, idemKey string) (*Tic
 	t.Created, t.Updated = now, now
 	t.Status, t.Tier, t.Version = Received, TierGrid, 1
 	t.Steps = map[Status]time.Time{Received: now}
+	t.AccessCode = NewAccessCode()
 	t.DueBy = s.SLA.DueBy(t.Urgency, t.Category, now)
 	actor := cmp.Or(n.Actor, "resident")
 	events := []Event{{At: now, Actor: actor, Action: ActCreate, To: Received, Note: string(t.Channel)}}

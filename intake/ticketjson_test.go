@@ -23,7 +23,7 @@ func filledTicket() *intake.Ticket {
 	t.Number, t.Category, t.Topic = "20261123-0001", "municipal", "report-streetlight"
 	t.Community, t.Grid, t.Tier, t.Urgency = "wy-jinqiao", "wy-jinqiao-g2", intake.TierCommunity, intake.Urgent
 	t.Description, t.Address = "虹亚小区3号楼门口路灯不亮 <已三天> & 无人管", "临河区虹亚小区3号楼"
-	t.Lat, t.Lng, t.Name, t.Phone = &lat, &lng, "王女士", "13812345678"
+	t.Lat, t.Lng, t.Name, t.Phone, t.AccessCode = &lat, &lng, "王女士", "13812345678", "042917"
 	t.Channel, t.ConversationID, t.Assignee = intake.ChannelChat, "conv-7", "网格员 廖某凤"
 	t.Status = intake.Rated
 	t.Steps = map[intake.Status]time.Time{

@@ -157,7 +157,7 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 	if !created {
 		status = http.StatusOK
 	}
-	notice := i18n.T(i18n.Zh, "open311.notice", "number", t.Number, "due", t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04"))
+	notice := i18n.T(i18n.Zh, "open311.notice", "number", t.Number, "code", t.AccessCode, "due", t.DueBy.In(intake.Beijing).Format("2006-01-02 15:04"))
 	if entry.Emergency != nil {
 		// A ticket follows an emergency up; it does not send help. Say who does, first.
 		var calls []string
@@ -170,6 +170,7 @@ func (s *Server) o311Create(w http.ResponseWriter, r *http.Request) {
 		"service_request_id": t.Number,
 		"service_notice":     notice,
 		"account_id":         nil,
+		"access_code":        t.AccessCode, // an extension: the resident's, to follow and rate the ticket
 	}})
 }
 

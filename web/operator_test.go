@@ -249,7 +249,7 @@ func TestOperatorHandoff(t *testing.T) {
 	if !strings.Contains(f.Text, "已修好暖气阀门") || f.Ticket == nil || f.Ticket.Status != string(intake.Resolved) {
 		t.Fatalf("resolution notice %s", f)
 	}
-	resp, err := http.Get(e.ts.URL + "/api/v1/tickets/" + ti.Number + "?phone_tail=5678")
+	resp, err := http.Get(e.ts.URL + "/api/v1/tickets/" + ti.Number + "?code=" + tk.AccessCode)
 	if err != nil {
 		t.Fatal(err)
 	}

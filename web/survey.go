@@ -12,7 +12,7 @@ import (
 )
 
 // The survey (docs/rates.md): a resident rates a resolved ticket — on the rating page or through
-// the API with the phone's last four digits, or in the chat the ticket came from — and votes on
+// the API with the ticket's access code, or in the chat the ticket came from — and votes on
 // the bot's answers.
 
 // ratingLabels are the three ratings as residents see them, in order.
@@ -22,10 +22,10 @@ var ratingLabels = []intake.Option{
 	{ID: intake.Dissatisfied, Label: i18n.T(i18n.Zh, "rating.dissatisfied")},
 }
 
-// ratingRequest is a resident's rating through the API: the rating and the phone's last four
-// digits, which prove it is theirs.
+// ratingRequest is a resident's rating through the API: the rating and the ticket's access code,
+// which proves it is theirs (a phone tail no longer does: issue 12).
 type ratingRequest struct {
-	PhoneTail string `json:"phone_tail"`
+	Code string `json:"code"`
 	intake.Rating
 }
 
@@ -70,13 +70,8 @@ func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) {
 		s.writeIntakeError(w, fe)
 		return
 	}
-	t, err := s.intake.Get(r.Context(), r.PathValue("number"))
-	if errors.Is(err, intake.ErrNotFound) || err == nil && (len(req.PhoneTail) != 4 || t.Phone == "" || t.Phone.Tail() != req.PhoneTail) {
-		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.ticket_lookup"))
-		return
-	}
-	if err != nil {
-		s.internal(w, "rate", err)
+	t, ok := s.follow(w, r, r.PathValue("number"), intake.Proof{Code: req.Code})
+	if !ok {
 		return
 	}
 	got, refused, err := s.rate(r.Context(), t, req.Rating, r.Method == http.MethodPut)

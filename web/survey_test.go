@@ -60,19 +60,21 @@ func TestRatingAPIBadInput(t *testing.T) {
 	}
 	tk := e.resolved("")
 	path := "/api/v1/tickets/" + tk.Number + "/rating"
-	good := `{"phone_tail":"5678","rating":"basically_satisfied","solved":true,"comment":"来得挺快"}`
+	code := `"code":"` + tk.AccessCode + `"`
+	good := `{` + code + `,"rating":"basically_satisfied","solved":true,"comment":"来得挺快"}`
 	for _, tc := range []struct {
 		name, method, path, body string
 		status                   int
 		code                     string
 	}{
-		{"not resolved", "POST", "/api/v1/tickets/" + open.Number + "/rating", good, 409, "not_resolved"},
-		{"wrong phone tail", "POST", path, `{"phone_tail":"0000","rating":"satisfied","solved":true}`, 404, "not_found"},
+		{"not resolved", "POST", "/api/v1/tickets/" + open.Number + "/rating", `{"code":"` + open.AccessCode + `","rating":"satisfied","solved":true}`, 409, "not_resolved"},
+		{"the right phone tail alone", "POST", path, `{"phone_tail":"5678","rating":"dissatisfied","solved":false}`, 404, "not_found"},
+		{"wrong code", "POST", path, `{"code":"000000","rating":"satisfied","solved":true}`, 404, "not_found"},
 		{"unknown ticket", "POST", "/api/v1/tickets/20200101-0001/rating", good, 404, "not_found"},
-		{"unknown value", "POST", path, `{"phone_tail":"5678","rating":"great","solved":true}`, 400, "invalid"},
-		{"solved missing", "POST", path, `{"phone_tail":"5678","rating":"satisfied"}`, 400, "invalid"},
-		{"long comment", "POST", path, `{"phone_tail":"5678","rating":"satisfied","solved":true,"comment":"` + strings.Repeat("好", 501) + `"}`, 400, "invalid"},
-		{"bad JSON", "POST", path, `{"phone_tail":`, 400, "invalid_json"},
+		{"unknown value", "POST", path, `{` + code + `,"rating":"great","solved":true}`, 400, "invalid"},
+		{"solved missing", "POST", path, `{` + code + `,"rating":"satisfied"}`, 400, "invalid"},
+		{"long comment", "POST", path, `{` + code + `,"rating":"satisfied","solved":true,"comment":"` + strings.Repeat("好", 501) + `"}`, 400, "invalid"},
+		{"bad JSON", "POST", path, `{"code":`, 400, "invalid_json"},
 		{"change before rating", "PUT", path, good, 409, "not_rated"},
 	} {
 		status, body := e.call(tc.method, tc.path, tc.body, nil)
@@ -94,7 +96,8 @@ func TestRatingFlow(t *testing.T) {
 	ctx := context.Background()
 	tk := e.resolved("")
 	path := "/api/v1/tickets/" + tk.Number + "/rating"
-	good := `{"phone_tail":"5678","rating":"basically_satisfied","solved":true,"comment":"来得挺快"}`
+	code := `"code":"` + tk.AccessCode + `"`
+	good := `{` + code + `,"rating":"basically_satisfied","solved":true,"comment":"来得挺快"}`
 	status, body := e.call("POST", path, good, nil)
 	if status != 200 || !strings.Contains(string(body), `"status":"rated"`) {
 		t.Fatalf("rating: %d %s", status, body)
@@ -103,11 +106,15 @@ func TestRatingFlow(t *testing.T) {
 		t.Errorf("a second rating: %d %s, want 409 already_rated", status, body)
 	}
 	clk.Advance(23 * time.Hour)
-	if status, body = e.call("PUT", path, `{"phone_tail":"5678","rating":"satisfied","solved":true}`, nil); status != 200 {
+	// PUT amends only with the code: the phone tail is refused.
+	if status, body = e.call("PUT", path, `{"phone_tail":"5678","rating":"dissatisfied","solved":false}`, nil); status != 404 {
+		t.Errorf("changing with the tail alone: %d %s, want 404", status, body)
+	}
+	if status, body = e.call("PUT", path, `{`+code+`,"rating":"satisfied","solved":true}`, nil); status != 200 {
 		t.Errorf("changing within 24 hours: %d %s", status, body)
 	}
 	clk.Advance(2 * time.Hour)
-	if status, body = e.call("PUT", path, `{"phone_tail":"5678","rating":"basically_satisfied","solved":true}`, nil); status != 409 || !strings.Contains(string(body), "too_late") {
+	if status, body = e.call("PUT", path, `{`+code+`,"rating":"basically_satisfied","solved":true}`, nil); status != 409 || !strings.Contains(string(body), "too_late") {
 		t.Errorf("changing after 24 hours: %d %s, want 409 too_late", status, body)
 	}
 	got, _ := e.store.Get(ctx, tk.Number)
@@ -117,7 +124,7 @@ func TestRatingFlow(t *testing.T) {
 
 	// 不满意 reopens the ticket one tier up.
 	bad := e.resolved("")
-	status, body = e.call("POST", "/api/v1/tickets/"+bad.Number+"/rating", `{"phone_tail":"5678","rating":"dissatisfied","solved":false}`, nil)
+	status, body = e.call("POST", "/api/v1/tickets/"+bad.Number+"/rating", `{"code":"`+bad.AccessCode+`","rating":"dissatisfied","solved":false}`, nil)
 	if status != 200 {
 		t.Fatalf("不满意: %d %s", status, body)
 	}

@@ -105,7 +105,9 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/api/v1/tickets/"+t.Number)
-	writeJSON(w, status, s.residentView(t, nil))
+	v := s.residentView(t, nil)
+	v.AccessCode = t.AccessCode // the resident's, once: with the number it follows and rates the ticket
+	writeJSON(w, status, v)
 }
 
 // residentStep is one step of a ticket as the resident sees it.
@@ -128,6 +130,8 @@ type residentTicket struct {
 	Reply        string         `json:"reply,omitempty"`
 	DueBy        time.Time      `json:"due_by"`
 	Created      time.Time      `json:"created_at"`
+	// AccessCode is in the creation's answer only.
+	AccessCode string `json:"access_code,omitempty"`
 }
 
 func (s *Server) residentView(t *intake.Ticket, events []intake.Event) residentTicket {
@@ -170,11 +174,12 @@ var categoryNames = func() map[string]string {
 
 func categoryName(code string) string { return categoryNames[code] }
 
-// getTicket serves a resident who gives the phone's last four digits, or a staff member.
+// getTicket serves a resident who gives the ticket's access code, or a staff member.
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
 	number := r.PathValue("number")
-	if tail := r.URL.Query().Get("phone_tail"); tail != "" || r.Header.Get("Authorization") == "" && !hasCookie(r) {
-		s.getTicketForResident(w, r, number, tail)
+	q := r.URL.Query()
+	if q.Has("code") || q.Has("phone_tail") || r.Header.Get("Authorization") == "" && !hasCookie(r) {
+		s.getTicketForResident(w, r, number, q.Get("code"))
 		return
 	}
 	s.staff(s.getTicketForStaff, ticketReaders...)(w, r)
@@ -185,19 +190,14 @@ func hasCookie(r *http.Request) bool {
 	return err == nil
 }
 
-func (s *Server) getTicketForResident(w http.ResponseWriter, r *http.Request, number, tail string) {
+func (s *Server) getTicketForResident(w http.ResponseWriter, r *http.Request, number, code string) {
 	if !s.lookupLimit.allow(clientIP(r)) {
 		tooMany(w)
 		return
 	}
-	t, err := s.intake.Get(r.Context(), number)
-	// A wrong tail looks exactly like an unknown ticket: the answer must not tell which.
-	if errors.Is(err, intake.ErrNotFound) || err == nil && (len(tail) != 4 || t.Phone == "" || t.Phone.Tail() != tail) {
-		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.ticket_lookup"))
-		return
-	}
-	if err != nil {
-		s.internal(w, "get ticket", err)
+	// A phone tail alone proves nothing any more (issue 12): only the access code does here.
+	t, ok := s.follow(w, r, number, intake.Proof{Code: code})
+	if !ok {
 		return
 	}
 	events, err := s.intake.Store.Events(r.Context(), number)
@@ -206,6 +206,27 @@ func (s *Server) getTicketForResident(w http.ResponseWriter, r *http.Request, nu
 		return
 	}
 	writeJSON(w, http.StatusOK, s.residentView(t, events))
+}
+
+// follow finds a ticket for a resident who proves it theirs (intake.Service.Follow) and answers
+// for it when it cannot: a wrong proof looks exactly like an unknown ticket (404); a ticket
+// locked after too many failed proofs is 429 with Retry-After.
+func (s *Server) follow(w http.ResponseWriter, r *http.Request, number string, p intake.Proof) (*intake.Ticket, bool) {
+	t, err := s.intake.Follow(r.Context(), number, p)
+	var locked *intake.ErrLocked
+	switch {
+	case errors.Is(err, intake.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.ticket_lookup"))
+		return nil, false
+	case errors.As(err, &locked):
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(locked.Until.Sub(s.now()).Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "ticket_locked", i18n.Both("error.ticket_locked"))
+		return nil, false
+	case err != nil:
+		s.internal(w, "follow ticket", err)
+		return nil, false
+	}
+	return t, true
 }
 
 // staffTicket is a ticket as staff see it in a list: the phone masked, and the phone numbers in

@@ -352,8 +352,9 @@ type residentJSON struct {
 		Label  string    `json:"label"`
 		At     time.Time `json:"at"`
 	} `json:"steps"`
-	Reply string    `json:"reply"`
-	DueBy time.Time `json:"due_by"`
+	Reply      string    `json:"reply"`
+	DueBy      time.Time `json:"due_by"`
+	AccessCode string    `json:"access_code"`
 }
 
 func (r residentJSON) stepStatuses() []string {
@@ -421,13 +422,23 @@ func with(m map[string]any, kv ...any) map[string]any {
 // report files a ticket through the resident API and returns its number.
 func (f *fixture) report(body map[string]any) string {
 	f.t.Helper()
+	n, _ := f.reportCode(body)
+	return n
+}
+
+// reportCode is report, returning the access code of the answer too.
+func (f *fixture) reportCode(body map[string]any) (number, code string) {
+	f.t.Helper()
 	r := f.anon(http.MethodPost, "/api/v1/tickets", body)
 	if r.status != http.StatusCreated {
 		f.t.Fatalf("POST /api/v1/tickets: %v", r)
 	}
 	var v residentJSON
 	decode(f.t, r, &v)
-	return v.Number
+	if !regexp.MustCompile(`^\d{6}$`).MatchString(v.AccessCode) {
+		f.t.Fatalf("POST /api/v1/tickets: access code %q, want 6 digits: %s", v.AccessCode, r.body)
+	}
+	return v.Number, v.AccessCode
 }
 
 var numberPattern = regexp.MustCompile(`^\d{8}-\d{4}$`)
@@ -629,12 +640,14 @@ func TestPhoneTailGuessingIsLimited(t *testing.T) {
 
 func TestResidentLooksUpTicket(t *testing.T) {
 	f := newFixture(t)
-	n := f.report(reportBody())
+	n, code := f.reportCode(reportBody())
 	tail := residentPhone[len(residentPhone)-4:]
 
-	r := f.anon(http.MethodGet, "/api/v1/tickets/"+n+"?phone_tail="+tail, nil)
+	// The phone's tail alone is no proof (issue 12): guessable.
+	wantErr(t, f.anon(http.MethodGet, "/api/v1/tickets/"+n+"?phone_tail="+tail, nil), http.StatusNotFound, "not_found")
+	r := f.anon(http.MethodGet, "/api/v1/tickets/"+n+"?code="+code, nil)
 	if r.status != http.StatusOK {
-		t.Fatalf("right tail: %v", r)
+		t.Fatalf("right code: %v", r)
 	}
 	var v residentJSON
 	decode(t, r, &v)
@@ -648,9 +661,9 @@ func TestResidentLooksUpTicket(t *testing.T) {
 	f.mustAct(gwName, n, "sign", map[string]any{"version": 1})
 	f.mustAct(gwName, n, "resolve", map[string]any{"version": 2, "note": "已更换灯泡，路灯恢复"})
 
-	r = f.anon(http.MethodGet, "/api/v1/tickets/"+n+"?phone_tail="+tail, nil)
+	r = f.anon(http.MethodGet, "/api/v1/tickets/"+n+"?code="+code, nil)
 	if r.status != http.StatusOK {
-		t.Fatalf("right tail after resolve: %v", r)
+		t.Fatalf("right code after resolve: %v", r)
 	}
 	v = residentJSON{}
 	decode(t, r, &v)
@@ -666,8 +679,8 @@ func TestResidentLooksUpTicket(t *testing.T) {
 		}
 	}
 
-	wrong := f.anon(http.MethodGet, "/api/v1/tickets/"+n+"?phone_tail=0000", nil)
-	unknown := f.anon(http.MethodGet, "/api/v1/tickets/20990302-9999?phone_tail="+tail, nil)
+	wrong := f.anon(http.MethodGet, "/api/v1/tickets/"+n+"?code=000000", nil)
+	unknown := f.anon(http.MethodGet, "/api/v1/tickets/20990302-9999?code="+code, nil)
 	wantErr(t, wrong, http.StatusNotFound, "not_found")
 	wantErr(t, unknown, http.StatusNotFound, "not_found")
 	if !bytes.Equal(wrong.body, unknown.body) {

@@ -39,7 +39,7 @@ func fullTicket(created time.Time) *intake.Ticket {
 	return &intake.Ticket{
 		Category: "市政设施", Topic: "路灯", Community: "幸福社区", Grid: "网格3", Tier: intake.TierCommunity,
 		Urgency: intake.Urgent, Description: "路灯不亮已经三天了", Address: "临河区幸福路12号",
-		Lat: &lat, Lng: &lng, Name: "王女士", Phone: "13812345678", Channel: intake.ChannelChat,
+		Lat: &lat, Lng: &lng, Name: "王女士", Phone: "13812345678", AccessCode: "042917", Channel: intake.ChannelChat,
 		ConversationID: "conv-7", Assignee: "li.wei", Status: intake.InProgress,
 		Steps: map[intake.Status]time.Time{
 			intake.Received: created, intake.Dispatched: created.Add(time.Minute), intake.Signed: created.Add(time.Hour),

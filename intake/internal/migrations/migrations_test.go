@@ -21,6 +21,8 @@ var shipped = map[string]string{
 	"0006_desk_bus.postgres.sql":     "3676728249d5ecaebfbe98a5a8996f92282b31a8839e89c39223fbda4e6d2650",
 	"0007_token_expiry.sqlite.sql":   "b4f888bbae316835f185fa2993b04f77fd9afd5be5a8f4610fec562638285f22",
 	"0007_token_expiry.postgres.sql": "370b5ee6db875639e6b7cfff2d1f0e2f1f4ad622d8fd52e426c0eb4ce6e8577b",
+	// Tickets' access codes (issue 12).
+	"0008_access_code.sql": "066536c417f80ef76c62b0b364e9ca3e77f252b6ba259f61bed703bc387cca0b",
 }
 
 func TestShippedFilesUnchanged(t *testing.T) {
@@ -55,9 +57,10 @@ func TestOneList(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
-		"0007_token_expiry.sql"}
-	liteRuns := []bool{true, true, true, true, true, false, true}
-	pgRuns := []bool{true, false, false, false, false, true, true}
+		"0007_token_expiry.sql", "0008_access_code.sql"}
+	versions := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	liteRuns := []bool{true, true, true, true, true, false, true, true}
+	pgRuns := []bool{true, false, false, false, false, true, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}
@@ -67,9 +70,9 @@ func TestOneList(t *testing.T) {
 			m    Migration
 			runs bool
 		}{{"sqlite", lite[i], liteRuns[i]}, {"postgres", pg[i], pgRuns[i]}} {
-			if c.m.Version != i+1 || c.m.Name != name || (c.m.SQL != "") != c.runs {
+			if c.m.Version != versions[i] || c.m.Name != name || (c.m.SQL != "") != c.runs {
 				t.Errorf("%s migration %d: %d %s, SQL %q…; want %d %s, SQL %v", c.d, i, c.m.Version, c.m.Name,
-					c.m.SQL[:min(len(c.m.SQL), 20)], i+1, name, c.runs)
+					c.m.SQL[:min(len(c.m.SQL), 20)], versions[i], name, c.runs)
 			}
 		}
 	}

@@ -27,7 +27,7 @@ var (
 			"lat, lng, name, phone, channel, conversation_id, assignee, status, steps, " +
 			d.Time("sign_by") + ", " + d.Time("due_by") + ", extension, urged, overdue, reopened, reply, rating, solved, " +
 			d.Time("created") + ", " + d.Time("updated") + ", version, " +
-			"rating_note, " + d.Time("rated_at") + ", signed_on_time, resolved_on_time, " + d.Time("resolved_at") + ", ratings"
+			"rating_note, " + d.Time("rated_at") + ", signed_on_time, resolved_on_time, " + d.Time("resolved_at") + ", ratings, access_code"
 	})
 	eventColumns = byDialect(func(d Dialect) string {
 		return d.Time("at") + ", actor, action, from_status, to_status, note"
@@ -94,7 +94,7 @@ func (d Dialect) TicketArgs(t *intake.Ticket) ([]any, error) {
 	args = append(append(args, times[2]...), times[3]...)
 	args = append(append(args, t.Version, t.RatingNote), times[4]...)
 	args = append(append(args, t.SignedOnTime, t.ResolvedOnTime), times[5]...)
-	return append(args, ratings), nil
+	return append(args, ratings, t.AccessCode), nil
 }
 
 // ScanTicket reads a row of TicketSelect.
@@ -113,7 +113,7 @@ func (d Dialect) ScanTicket(r Row) (*intake.Ticket, error) {
 	dest = append(append(dest, d.dest(&w[2])...), d.dest(&w[3])...)
 	dest = append(append(dest, &t.Version, &t.RatingNote), d.dest(&w[4])...)
 	dest = append(append(dest, &t.SignedOnTime, &t.ResolvedOnTime), d.dest(&w[5])...)
-	if err := r.Scan(append(dest, &ratings)...); err != nil {
+	if err := r.Scan(append(dest, &ratings, &t.AccessCode)...); err != nil {
 		return nil, err
 	}
 	t.Phone = intake.Phone(phone)
