@@ -111,9 +111,11 @@ func TestConsoleHandoff(t *testing.T) {
 	op.click("[data-testid=ticket-submit]")
 	op.waitJS("the ticket opened", `/^\d{8}-\d{4}$/.test(document.querySelector('[data-testid=status]').dataset.ticket || '')`)
 	number := op.evalString(`document.querySelector('[data-testid=status]').dataset.ticket`)
-	res.waitState("the ticket number in the widget", func(s *chatState) bool {
+	code := ""
+	res.waitState("the ticket number and access code in the widget", func(s *chatState) bool {
 		for _, m := range s.Msgs {
-			if strings.Contains(m.Text, number) || strings.Contains(m.Ticket, number) {
+			if strings.Contains(m.Text, number) && codeIn(m.Text) != "" {
+				code = codeIn(m.Text)
 				return true
 			}
 		}
@@ -162,7 +164,7 @@ func TestConsoleHandoff(t *testing.T) {
 		Status string `json:"status"`
 		Reply  string `json:"reply"`
 	}
-	getJSON(t, d.base+"/api/v1/tickets/"+number+"?phone_tail=5678", &looked)
+	getJSON(t, d.base+"/api/v1/tickets/"+number+"?code="+code, &looked)
 	if looked.Status != "resolved" || looked.Reply != reply {
 		t.Errorf("status lookup of %s: status %q reply %q, want resolved with %q", number, looked.Status, looked.Reply, reply)
 	}

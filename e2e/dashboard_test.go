@@ -88,7 +88,7 @@ func TestDashboard(t *testing.T) {
 
 	// Today: five tickets from residents, worked by the manager, rated by the residents.
 	type live struct{ topic, community, address, phone string }
-	var l [5]string
+	var l, codes [5]string
 	for i, c := range []live{
 		{"report-streetlight", "wy-jinqiao", "虹亚小区3号楼", "13900000011"},
 		{"report-noise", "wy-jinqiao", "金桥小区1号楼", "13900000012"},
@@ -96,7 +96,7 @@ func TestDashboard(t *testing.T) {
 		{"report-garbage", "wy-zhongshan", "中山小区", "13900000014"},
 		{"report-noise", "wy-zhongshan", "中山小区5号楼", "13900000015"},
 	} {
-		l[i] = h.report(c.topic, c.community, c.address, c.phone)
+		l[i], codes[i] = h.reportCode(c.topic, c.community, c.address, c.phone)
 	}
 	for _, n := range l[:4] {
 		mgr.act(n, "sign", nil)
@@ -105,15 +105,15 @@ func TestDashboard(t *testing.T) {
 		mgr.act(n, "resolve", map[string]any{"note": "已处理"})
 	}
 	for _, r := range []struct {
-		number, tail, rating string
+		number, code, rating string
 		solved               bool
 	}{
-		{l[0], "0011", "satisfied", true},
-		{l[1], "0012", "basically_satisfied", true},
-		{l[2], "0013", "dissatisfied", false},
+		{l[0], codes[0], "satisfied", true},
+		{l[1], codes[1], "basically_satisfied", true},
+		{l[2], codes[2], "dissatisfied", false},
 	} {
 		if st, body := h.anon(http.MethodPost, "/api/v1/tickets/"+r.number+"/rating",
-			map[string]any{"phone_tail": r.tail, "rating": r.rating, "solved": r.solved, "comment": "谢谢"}); st != http.StatusOK {
+			map[string]any{"code": r.code, "rating": r.rating, "solved": r.solved, "comment": "谢谢"}); st != http.StatusOK {
 			t.Fatalf("rating %s %s: %d %s", r.number, r.rating, st, body)
 		}
 	}
@@ -303,8 +303,8 @@ func TestDashboard(t *testing.T) {
 	tab.finish()
 }
 
-// TestRatePage is a resident rating a resolved ticket on /rate at phone width: a wrong phone tail
-// is refused and records nothing, the right one records the rating, a second rating is offered as
+// TestRatePage is a resident rating a resolved ticket on /rate at phone width: a wrong access code
+// (or the phone's tail, which proves nothing) is refused and records nothing, the right one records the rating, a second rating is offered as
 // a change (PUT), an unresolved ticket and a change after 24 hours are explained.
 func TestRatePage(t *testing.T) {
 	testkit.NeedChromium(t)
@@ -322,10 +322,10 @@ func TestRatePage(t *testing.T) {
 		s.s1 = s.rate(s.s1, intake.Satisfied, true, "")
 	})
 	mgr := h.login("mgr", dashManagerPassword)
-	resolved := h.report("report-streetlight", "wy-jinqiao", "虹亚小区3号楼", "13812341111")
+	resolved, code := h.reportCode("report-streetlight", "wy-jinqiao", "虹亚小区3号楼", "13812341111")
 	mgr.act(resolved, "sign", nil)
 	mgr.act(resolved, "resolve", map[string]any{"note": "路灯已修好"})
-	open := h.report("report-noise", "wy-zhongshan", "中山小区", "13812342222")
+	open, openCode := h.reportCode("report-noise", "wy-zhongshan", "中山小区", "13812342222")
 
 	tab := h.browser(390, 844)
 	tab.navigate(h.base + "/rate?n=" + resolved)
@@ -344,24 +344,24 @@ func TestRatePage(t *testing.T) {
 	}
 
 	// Nothing chosen: the page says what is missing and sends nothing.
-	tab.typeInto(`[data-testid=rate-tail]`, "1111")
+	tab.typeInto(`[data-testid=rate-tail]`, code)
 	tab.click(`[data-testid=rate-submit]`)
 	tab.waitJS("the missing choice", `document.querySelector('[data-testid=rate-result]').textContent.includes('请选择')`)
 
-	// A wrong tail: the page says so; nothing is recorded.
-	tab.typeInto(`[data-testid=rate-tail]`, "0000")
+	// A wrong code: the page says so; nothing is recorded.
+	tab.typeInto(`[data-testid=rate-tail]`, wrongCode(code))
 	tab.click(`[data-testid=rate-satisfied]`)
 	tab.click(`[data-testid=rate-solved-yes]`)
 	const comment = `<b>修得快</b> 谢谢`
 	tab.typeInto(`[data-testid=rate-comment]`, comment)
 	tab.click(`[data-testid=rate-submit]`)
-	tab.waitResult("error", "工单号或手机号后四位不对")
+	tab.waitResult("error", "工单号或查询码不对")
 	if tk := mgr.ticket(resolved); tk.Rating != "" || tk.Status != "resolved" {
-		t.Errorf("a wrong tail recorded something: rating %q, status %s", tk.Rating, tk.Status)
+		t.Errorf("a wrong code recorded something: rating %q, status %s", tk.Rating, tk.Status)
 	}
 
-	// The right tail.
-	tab.typeInto(`[data-testid=rate-tail]`, "1111")
+	// The right code.
+	tab.typeInto(`[data-testid=rate-tail]`, code)
 	tab.click(`[data-testid=rate-submit]`)
 	tab.waitResult("ok", "感谢")
 	tk := mgr.ticket(resolved)
@@ -374,7 +374,7 @@ func TestRatePage(t *testing.T) {
 	// Again, from a fresh page: already rated, offered as a change.
 	tab.navigate(h.base + "/rate?n=" + resolved)
 	tab.waitJS("the rating page", `!!document.querySelector('[data-testid=rate-submit]')`)
-	tab.typeInto(`[data-testid=rate-tail]`, "1111")
+	tab.typeInto(`[data-testid=rate-tail]`, code)
 	tab.click(`[data-testid=rate-basically_satisfied]`)
 	tab.click(`[data-testid=rate-solved-yes]`)
 	tab.click(`[data-testid=rate-submit]`)
@@ -391,7 +391,7 @@ func TestRatePage(t *testing.T) {
 	// A ticket still being worked on.
 	tab.navigate(h.base + "/rate?n=" + open)
 	tab.waitJS("the rating page", `!!document.querySelector('[data-testid=rate-submit]')`)
-	tab.typeInto(`[data-testid=rate-tail]`, "2222")
+	tab.typeInto(`[data-testid=rate-tail]`, openCode)
 	tab.click(`[data-testid=rate-dissatisfied]`)
 	tab.click(`[data-testid=rate-solved-no]`)
 	tab.click(`[data-testid=rate-submit]`)
@@ -404,7 +404,7 @@ func TestRatePage(t *testing.T) {
 	old := h.seed.s1.Number
 	tab.navigate(h.base + "/rate?n=" + old)
 	tab.waitJS("the rating page", `!!document.querySelector('[data-testid=rate-submit]')`)
-	tab.typeInto(`[data-testid=rate-tail]`, "5555")
+	tab.typeInto(`[data-testid=rate-tail]`, h.seed.s1.AccessCode)
 	tab.click(`[data-testid=rate-dissatisfied]`)
 	tab.click(`[data-testid=rate-solved-no]`)
 	tab.click(`[data-testid=rate-submit]`)
@@ -758,16 +758,32 @@ func (h *dashHotline) anon(method, path string, body any) (int, []byte) {
 // report files a ticket as a resident (POST /api/v1/tickets) and returns its number.
 func (h *dashHotline) report(topic, community, address, phone string) string {
 	h.t.Helper()
+	n, _ := h.reportCode(topic, community, address, phone)
+	return n
+}
+
+// reportCode is report, returning the ticket's access code too (the resident's proof of it).
+func (h *dashHotline) reportCode(topic, community, address, phone string) (number, code string) {
+	h.t.Helper()
 	st, b := h.anon(http.MethodPost, "/api/v1/tickets", map[string]any{
 		"topic": topic, "community": community, "address": address, "phone": phone, "description": "居民反映：" + address,
 	})
 	var v struct {
-		Number string `json:"number"`
+		Number     string `json:"number"`
+		AccessCode string `json:"access_code"`
 	}
-	if st != http.StatusCreated || json.Unmarshal(b, &v) != nil || v.Number == "" {
+	if st != http.StatusCreated || json.Unmarshal(b, &v) != nil || v.Number == "" || len(v.AccessCode) != 6 {
 		h.t.Fatalf("POST /api/v1/tickets: %d %s", st, b)
 	}
-	return v.Number
+	return v.Number, v.AccessCode
+}
+
+// wrongCode is an access code that is not code.
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
 }
 
 // dashStaff is a logged-in staff member's HTTP session.

@@ -94,7 +94,7 @@ func TestWidgetSurvey(t *testing.T) {
 	// ---- a report through the widget: a ticket ----
 
 	phone := "13812345678"
-	number := reportByWidget(res, "虹亚小区3号楼门口的路灯坏了", "虹亚小区3号楼", phone)
+	number, code := reportByWidget(res, "虹亚小区3号楼门口的路灯坏了", "虹亚小区3号楼", phone)
 	// Only answers ask whether they helped.
 	if got := res.evalString(`(() => { const r = ` + root + `;
 		const answers = r.querySelectorAll('[data-testid=msg][data-from=bot][data-decision=answer]').length;
@@ -202,8 +202,8 @@ func TestWidgetSurvey(t *testing.T) {
 
 	// ---- what the server recorded ----
 
-	surveyPoll(t, "GET /api/v1/tickets/"+number+"?phone_tail=5678: rated", func() (bool, string) {
-		st, b := h.anon(http.MethodGet, "/api/v1/tickets/"+number+"?phone_tail="+phone[len(phone)-4:], nil)
+	surveyPoll(t, "GET /api/v1/tickets/"+number+"?code=…: rated", func() (bool, string) {
+		st, b := h.anon(http.MethodGet, "/api/v1/tickets/"+number+"?code="+code, nil)
 		var v struct {
 			Status string `json:"status"`
 		}
@@ -312,7 +312,7 @@ func checkCard(t *testing.T, p *pageDriver, card, number, base string) {
 
 // reportByWidget reports a problem in the widget, answering the bot's questions until it opens
 // a ticket, and returns the ticket's number.
-func reportByWidget(p *residentTab, text, place, phone string) string {
+func reportByWidget(p *residentTab, text, place, phone string) (number, code string) {
 	p.t.Helper()
 	ticketRe := regexp.MustCompile(`\d{8}-\d{4}`)
 	before := p.state().count("bot")
@@ -321,7 +321,12 @@ func reportByWidget(p *residentTab, text, place, phone string) string {
 		st := p.waitReply(before)
 		last := st.last("bot")
 		if m := ticketRe.FindString(last.Text); m != "" && strings.Contains(last.Ticket, m) {
-			return m
+			// The ticket-opened reply tells the resident the access code (issue 12).
+			c := codeIn(last.Text)
+			if c == "" {
+				p.t.Fatalf("the ticket-opened reply has no access code: %q", last.Text)
+			}
+			return m, c
 		}
 		before = st.count("bot")
 		question := last.Text
@@ -340,6 +345,14 @@ func reportByWidget(p *residentTab, text, place, phone string) string {
 		}
 	}
 	p.t.Fatalf("no ticket after the report:\n%s", p.state())
+	return "", ""
+}
+
+// codeIn finds the access code the resident is told (查询码 123456) in a message, "" if none.
+func codeIn(text string) string {
+	if m := regexp.MustCompile(`查询码 (\d{6})`).FindStringSubmatch(text); m != nil {
+		return m[1]
+	}
 	return ""
 }
 

@@ -320,11 +320,13 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 		return nil, err
 	}
 	ti := intake.Info(t, nil)
-	// The bot's words for a ticket it opened (bot.Opened).
-	text := i18n.T(i18n.Zh, "bot.ticket.opened", "number", t.Number, "due", t.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
+	// The bot's words for a ticket it opened (bot.Opened), with the access code for the resident.
+	text := i18n.T(i18n.Zh, "bot.ticket.opened", "number", t.Number, "code", t.AccessCode, "due", t.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
 	if _, err := c.s.addTurn(ctx, conv.ID, intake.Turn{From: "system", Text: text}); err != nil {
 		return nil, err
 	}
-	c.s.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &ti})
+	mine := ti
+	mine.AccessCode = t.AccessCode
+	c.s.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &mine})
 	return &ti, nil
 }

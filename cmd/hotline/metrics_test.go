@@ -450,7 +450,7 @@ func ticketToRating(t *testing.T, base, token string) string {
 	call("POST", "/api/v1/tickets/"+number+"/resolve", token,
 		map[string]any{"version": tk["version"], "note": "路灯已修好"}, http.StatusOK)
 	call("POST", "/api/v1/tickets/"+number+"/rating", "",
-		map[string]any{"phone_tail": metricsPhone[len(metricsPhone)-4:], "rating": "satisfied", "solved": true}, http.StatusOK)
+		map[string]any{"code": created["access_code"], "rating": "satisfied", "solved": true}, http.StatusOK)
 	return number
 }
 

@@ -1,9 +1,9 @@
 /*
  * The residents' rating page, GET /rate?n=<ticket number> (docs/rates.md, "The survey").
  *
- * The resident types the phone's last four digits, answers 满意 / 基本满意 / 不满意 and 问题解决了吗,
+ * The resident types the ticket's access code (6 digits, told when the ticket was opened), answers 满意 / 基本满意 / 不满意 and 问题解决了吗,
  * may add a comment (≤ 500 characters), and the page sends
- * POST /api/v1/tickets/{number}/rating {phone_tail, rating, solved, comment}. A second rating is
+ * POST /api/v1/tickets/{number}/rating {code, rating, solved, comment}. A second rating is
  * refused (409 already_rated): the page then offers to change it with PUT (same body), which the
  * server allows within 24 hours of the first rating (then 409 too_late).
  *
@@ -120,10 +120,10 @@
     state.solved = v === "yes";
   });
 
-  // ---- the tail and the comment ----
+  // ---- the access code (the input kept its old id, "tail") and the comment ----
 
   tailInput.addEventListener("input", function () {
-    const clean = toAsciiDigits(tailInput.value).replace(/[^0-9]/g, "").slice(0, 4);
+    const clean = toAsciiDigits(tailInput.value).replace(/[^0-9]/g, "").slice(0, 6);
     if (clean !== tailInput.value) {
       tailInput.value = clean;
     }
@@ -176,8 +176,9 @@
         case "rating":
         case "solved":
         case "comment":
-        case "phone_tail":
           return t("err." + field);
+        case "code":
+          return t("err.phone_tail");
       }
       return t("err.invalid");
     }
@@ -198,7 +199,7 @@
     if (!number) {
       return { error: t("err.number"), focus: numberInput };
     }
-    if (!/^[0-9]{4}$/.test(tail)) {
+    if (!/^[0-9]{6}$/.test(tail)) {
       return { error: t("err.phone_tail"), focus: tailInput };
     }
     if (!state.rating) {
@@ -211,7 +212,7 @@
     if (chars(text) > MAX_COMMENT) {
       return { error: t("err.comment"), focus: comment };
     }
-    return { number: number, body: { phone_tail: tail, rating: state.rating, solved: state.solved, comment: text } };
+    return { number: number, body: { code: tail, rating: state.rating, solved: state.solved, comment: text } };
   }
 
   async function send(method, number, body) {
