@@ -28,8 +28,8 @@ func (d *fakeDesk) open(n intake.NewTicket) intake.TicketInfo {
 		DueBy: time.Date(2026, 12, 2, 15, 59, 59, 0, time.UTC)}
 }
 
-func (d *fakeDesk) lookup(number, tail string) *intake.TicketInfo {
-	if number != "20261125-0001" || tail != "5678" {
+func (d *fakeDesk) lookup(number, tail, code string) *intake.TicketInfo {
+	if number != "20261125-0001" || tail != "5678" && code != "123456" {
 		return nil
 	}
 	return &intake.TicketInfo{Number: number, Status: "signed", StatusLabel: "签收",
@@ -62,7 +62,7 @@ func (c *chat) handle(in bot.Input) (intake.Reply, error) {
 	case bot.OpenTicket:
 		out = c.b.Opened(out, c.desk.open(do.Ticket))
 	case bot.LookupTicket:
-		out = c.b.Looked(out, c.desk.lookup(do.Number, do.PhoneTail))
+		out = c.b.Looked(out, c.desk.lookup(do.Number, do.PhoneTail, do.Code))
 	case bot.CallPerson:
 		c.called++
 	}
@@ -223,6 +223,11 @@ func TestStatusLookup(t *testing.T) {
 	c = newChat(t, "")
 	if r := c.ask("20261125-0001 5678 办到哪了"); r.Ticket == nil {
 		t.Errorf("number and tail in one message: %+v", r)
+	}
+	// Number and access code (6 digits): the command carries the code, not a tail.
+	c = newChat(t, "")
+	if r := c.ask("20261125-0001 查询码123456 办到哪了"); r.Ticket == nil {
+		t.Errorf("number and access code in one message: %+v", r)
 	}
 }
 
