@@ -60,7 +60,8 @@ func OpenedBy(t *Ticket, conversation string) bool {
 
 // Follow returns the ticket numbered number if p proves it the resident's; otherwise ErrNotFound,
 // exactly as for a ticket that does not exist, or *ErrLocked when the ticket has had too many
-// failed proofs (counted on this node, across all addresses).
+// wrong codes (counted on this node, across all addresses). A proof without a code that is not
+// the opening conversation's is refused without counting: a tail proves nothing elsewhere.
 func (s *Service) Follow(ctx context.Context, number string, p Proof) (*Ticket, error) {
 	t, err := s.Store.Get(ctx, number)
 	if err != nil {
@@ -68,6 +69,9 @@ func (s *Service) Follow(ctx context.Context, number string, p Proof) (*Ticket, 
 	}
 	if OpenedBy(t, p.Conversation) && len(p.Tail) == 4 && t.Phone != "" && t.Phone.Tail() == p.Tail {
 		return t, nil // the resident's own chat: the lock does not apply
+	}
+	if p.Code == "" {
+		return nil, ErrNotFound // no code, nothing guessed: refused, not counted
 	}
 	now := s.now()
 	if until, locked := s.follow.locked(number, now); locked {

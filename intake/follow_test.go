@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -49,9 +50,16 @@ func TestFollow(t *testing.T) {
 	if err := follow(intake.Proof{Tail: "5678", Conversation: "conv-1"}); err != nil {
 		t.Errorf("the opening conversation with the tail: %v", err)
 	}
-	// Three failures above, two more: the ticket is locked, even for the right code.
-	follow(intake.Proof{Code: "000000"})
-	follow(intake.Proof{Code: "000001"})
+	// Wrong codes: after FollowFailures of them the ticket is locked, even for the right code.
+	for i := range intake.FollowFailures {
+		wrong := fmt.Sprintf("%06d", i)
+		if wrong == tk.AccessCode {
+			wrong = "999999"
+		}
+		if err := follow(intake.Proof{Code: wrong}); !errors.Is(err, intake.ErrNotFound) {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
 	err = follow(intake.Proof{Code: tk.AccessCode})
 	if !intake.IsLocked(err) {
 		t.Fatalf("after %d failures the right code: %v, want locked", intake.FollowFailures, err)
