@@ -40,6 +40,13 @@ func TestGuessingFromManyAddressesLocksTheTicket(t *testing.T) {
 		}
 		return c
 	}
+	// The phone's tail, even the right one, proves nothing from any address.
+	tail := residentPhone[len(residentPhone)-4:]
+	for range 3 {
+		if rec := from(http.MethodGet, "/api/v1/tickets/"+n+"?phone_tail="+tail, ""); rec.Code != http.StatusNotFound {
+			t.Fatalf("the right tail alone: %d %s, want 404", rec.Code, rec.Body)
+		}
+	}
 	for i := range intake.FollowFailures {
 		if rec := from(http.MethodGet, "/api/v1/tickets/"+n+"?code="+wrong(i), ""); rec.Code != http.StatusNotFound {
 			t.Fatalf("guess %d: %d %s, want 404", i, rec.Code, rec.Body)
