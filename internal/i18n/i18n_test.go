@@ -24,8 +24,8 @@ func TestT(t *testing.T) {
 		{En, "tier.grid", nil, "Grid"},
 		{"fr", "tier.grid", nil, "网格"}, // a language the catalogue lacks: Chinese
 		{En, "no.such.key", nil, "no.such.key"},
-		{Zh, "open311.notice", []any{"number", "20260101-0001", "due", "2026-01-03 18:00"}, "已受理，工单号 20260101-0001，2026-01-03 18:00 前办结"},
-		{En, "open311.notice", []any{"number", "20260101-0001"}, "Received: ticket 20260101-0001, to be resolved by {due}"},
+		{Zh, "open311.notice", []any{"number", "20260101-0001", "code", "123456", "due", "2026-01-03 18:00"}, "已受理，工单号 20260101-0001，查询码 123456，2026-01-03 18:00 前办结"},
+		{En, "open311.notice", []any{"number", "20260101-0001", "code", "123456"}, "Received: ticket 20260101-0001, access code 123456, to be resolved by {due}"},
 		{En, "error.grid_worker_action", []any{"action", "dispatch"}, "grid workers may not dispatch"},
 	} {
 		if got := T(c.lang, c.key, c.args...); got != c.want {
