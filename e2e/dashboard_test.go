@@ -755,14 +755,8 @@ func (h *dashHotline) anon(method, path string, body any) (int, []byte) {
 	return st, b
 }
 
-// report files a ticket as a resident (POST /api/v1/tickets) and returns its number.
-func (h *dashHotline) report(topic, community, address, phone string) string {
-	h.t.Helper()
-	n, _ := h.reportCode(topic, community, address, phone)
-	return n
-}
-
-// reportCode is report, returning the ticket's access code too (the resident's proof of it).
+// reportCode files a ticket as a resident (POST /api/v1/tickets) and returns its number and its
+// access code (the resident's proof of it).
 func (h *dashHotline) reportCode(topic, community, address, phone string) (number, code string) {
 	h.t.Helper()
 	st, b := h.anon(http.MethodPost, "/api/v1/tickets", map[string]any{

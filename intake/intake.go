@@ -253,10 +253,15 @@ func ParsePhone(s string) (Phone, error) {
 // phoneInText finds a number inside a sentence: 我电话138 1234 5678.
 var phoneInText = regexp.MustCompile(`1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]?\d{7,8}`)
 
-// FindPhone finds the first phone number in free text.
+// FindPhone finds the first phone number in free text, by the rule MaskPhones masks by: no digit
+// right before or after it, so none is read out of an identity card or a longer run of digits.
 func FindPhone(text string) (Phone, bool) {
-	p, err := ParsePhone(phoneInText.FindString(text))
-	return p, err == nil
+	for _, m := range wholeMatches(text, phoneInText) {
+		if p, err := ParsePhone(text[m[0]:m[1]]); err == nil {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // idInText is a resident identity card number (居民身份证号): 18 characters, the last a digit or X.
@@ -285,12 +290,28 @@ func MaskPhones(text string) string {
 	})
 }
 
-// replaceWhole replaces the matches of re in s that no digit stands next to, trying again one
-// byte further on after a match that one does.
+// replaceWhole replaces the matches of re in s that no digit stands next to (wholeMatches).
 func replaceWhole(s string, re *regexp.Regexp, f func(string) string) string {
+	ms := wholeMatches(s, re)
+	if len(ms) == 0 {
+		return s
+	}
 	var b strings.Builder
-	done, at := 0, 0
-	for at < len(s) {
+	done := 0
+	for _, m := range ms {
+		b.WriteString(s[done:m[0]])
+		b.WriteString(f(s[m[0]:m[1]]))
+		done = m[1]
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// wholeMatches returns the byte ranges of the matches of re in s that no digit stands next to,
+// trying again one byte further on after a match that one does.
+func wholeMatches(s string, re *regexp.Regexp) [][2]int {
+	var out [][2]int
+	for at := 0; at < len(s); {
 		loc := re.FindStringIndex(s[at:])
 		if loc == nil {
 			break
@@ -300,15 +321,10 @@ func replaceWhole(s string, re *regexp.Regexp, f func(string) string) string {
 			at = start + 1
 			continue
 		}
-		b.WriteString(s[done:start])
-		b.WriteString(f(s[start:end]))
-		done, at = end, end
+		out = append(out, [2]int{start, end})
+		at = end
 	}
-	if done == 0 {
-		return s
-	}
-	b.WriteString(s[done:])
-	return b.String()
+	return out
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

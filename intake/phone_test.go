@@ -56,7 +56,7 @@ func TestFindPhone(t *testing.T) {
 			t.Errorf("FindPhone(%q) = %q, %v; want %q", in, p.Full(), ok, want)
 		}
 	}
-	for _, in := range []string{"", "没有电话", "5678", "20261125-0007", "1381234567"} {
+	for _, in := range []string{"", "没有电话", "5678", "20261125-0007", "1381234567", "身份证150802199001011234", "138123456789"} {
 		if p, ok := intake.FindPhone(in); ok {
 			t.Errorf("FindPhone(%q) = %q; want none", in, p.Full())
 		}
