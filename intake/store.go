@@ -53,6 +53,9 @@ type Users interface {
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetPassword replaces the password hash and ends the user's sessions.
 	SetPassword(ctx context.Context, name, hash string) error
+	// RehashPassword replaces the hash old by new, the same password hashed with other
+	// parameters, and keeps the sessions: false when the stored hash is no longer old.
+	RehashPassword(ctx context.Context, name, old, new string) (bool, error)
 	// RevokeAccess ends the user's sessions and deletes their API tokens; it returns how many.
 	RevokeAccess(ctx context.Context, name string) (int, error)
 

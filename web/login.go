@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 )
 
-// Login's defences. A password hash (argon2id, 64 MiB) is the costliest thing the server does on
+// Login's defences. A password hash (argon2id, 19 MiB) is the costliest thing the server does on
 // an anonymous request, so every hash goes through one small pool; an account name that keeps
 // failing is locked for a while, longer each time; the login only takes a same-origin JSON request.
 
@@ -67,7 +67,7 @@ type hashPool struct {
 	peak   atomic.Int64 // the most hashes ever run at once, for tests and metrics
 }
 
-// loginHashes is how many password hashes may run at once: each holds 64 MiB.
+// loginHashes is how many password hashes may run at once: each holds passwordParams.Memory.
 func loginHashes() int { return max(1, min(2, runtime.GOMAXPROCS(0))) }
 
 // loginHashWait is how long a login waits for a slot: long enough for two hashes ahead of it on a
@@ -99,8 +99,9 @@ func (p *hashPool) do(ctx context.Context, f func()) error {
 		}
 	}
 	f()
-	// The hash's 64 MiB are garbage now. Left to the pacer, a few logins in a row grow the heap
-	// to twice its live size before it is collected (about 500 MB peak under a flood); collected
+	// The hash's memory is garbage now. Left to the pacer, a few logins in a row grow the heap
+	// to twice its live size before it is collected (about 500 MB peak under a flood of 64 MiB
+	// hashes); collected
 	// at once, the next hash reuses the same memory and a node stays near its size plus two
 	// hashes. A collection costs milliseconds; a login already costs far more.
 	runtime.GC()

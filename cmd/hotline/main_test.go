@@ -720,7 +720,7 @@ func TestServeFailsEarly(t *testing.T) {
 	})
 }
 
-// A login hashes with argon2id (64 MiB) behind a pool of two: on a shared CI box with the race
+// A login hashes with argon2id (19 MiB) behind a pool of two: on a shared CI box with the race
 // detector busy on both cores, it can take seconds. The timeout only stops a hung test.
 var client = &http.Client{Timeout: 30 * time.Second}
 

@@ -290,6 +290,21 @@ func testPasswordAndRevoke(t *testing.T, s Store) {
 	if _, err := s.Session(ctx, "s1-b", time.Now()); err != nil {
 		t.Errorf("a's new password ended b's session: %v", err)
 	}
+	// A rehash (the same password, other parameters) keeps b's sessions, and only replaces the
+	// hash it was computed from.
+	if ok, err := s.RehashPassword(ctx, "b", "$argon2id$stale", "$argon2id$b2"); err != nil || ok {
+		t.Errorf("RehashPassword from a hash b does not have = %v, %v; want false", ok, err)
+	}
+	b, _ := s.User(ctx, "b")
+	if ok, err := s.RehashPassword(ctx, "b", b.PasswordHash, "$argon2id$b2"); err != nil || !ok {
+		t.Errorf("RehashPassword(b) = %v, %v; want true", ok, err)
+	}
+	if b, _ := s.User(ctx, "b"); b.PasswordHash != "$argon2id$b2" {
+		t.Errorf("b's hash after a rehash: %q", b.PasswordHash)
+	}
+	if _, err := s.Session(ctx, "s1-b", time.Now()); err != nil {
+		t.Errorf("a rehash ended b's session: %v", err)
+	}
 	if n, err := s.RevokeAccess(ctx, "b"); err != nil || n != 3 {
 		t.Errorf("RevokeAccess(b) = %d, %v; want 2 sessions and 1 token", n, err)
 	}

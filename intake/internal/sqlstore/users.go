@@ -90,6 +90,17 @@ func (s Shared) SetPassword(ctx context.Context, name, hash string) error {
 	return s.Wrap("set password", err)
 }
 
+// RehashPassword swaps a user's password hash old for new, the same password hashed again with
+// other parameters, only while old is still the stored one; the sessions stay.
+func (s Shared) RehashPassword(ctx context.Context, name, old, new string) (bool, error) {
+	var n int64
+	err := s.Write(ctx, func(ctx context.Context, db DB) (err error) {
+		n, err = db.Exec(ctx, "UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?", new, name, old)
+		return err
+	})
+	return n == 1, s.Wrap("rehash password", err)
+}
+
 // RevokeAccess ends a user's sessions and deletes their API tokens, in one transaction
 // (ErrNotFound for an unknown user), and returns how many it ended.
 func (s Shared) RevokeAccess(ctx context.Context, name string) (int, error) {
