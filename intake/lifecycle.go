@@ -30,6 +30,7 @@ const (
 	ActEscalate         Action = "escalate"          // up one tier
 	ActNote             Action = "note"              // a note in the audit trail
 	ActOverdue          Action = "overdue"           // the SLA job marks the finish deadline missed
+	ActReveal           Action = "reveal"            // 查看号码: staff saw the phones in the free text, with a reason
 )
 
 // transition is one action of the lifecycle: the statuses it may start from, the status it leads
@@ -57,13 +58,14 @@ var transitions = map[Action]transition{
 	ActEscalate:         {[]Status{Received, Dispatched, Signed, InProgress, Returned}, Dispatched, applyEscalate},
 	ActNote:             {Statuses, "", applyNote},
 	ActOverdue:          {[]Status{Received, Dispatched, Signed, InProgress, Returned}, "", applyOverdue},
+	ActReveal:           {Statuses, "", func(a *applying) error { return a.need("the reason") }},
 }
 
 // Actions lists the actions staff can take through Apply, sorted.
 func Actions() []Action {
 	var out []Action
 	for a := range transitions {
-		if a != ActOverdue {
+		if a != ActOverdue && a != ActReveal { // the SLA job's, and Service.Reveal's
 			out = append(out, a)
 		}
 	}

@@ -51,26 +51,46 @@ func TestPhonesInFreeTextAreMasked(t *testing.T) {
 	r = f.anon(http.MethodGet, "/open311/v2/requests/"+tk.Number+".json?api_key="+f.tokens[opName], nil)
 	wantMasked("the Open311 request", r.body)
 
-	// Reveal: operators and managers get the whole text, and the log says who, which, when.
+	// Reveal: an operator or a manager who gives a reason gets the whole text; the reason goes
+	// into the ticket's trail, and the log says who, which, when. Asking without one is refused.
 	for _, u := range []string{opName, mgrName} {
-		r = f.as(u, http.MethodGet, "/api/v1/tickets/"+tk.Number+"?reveal=1", nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("reveal as %s: %v", u, r)
-		}
-		var d struct {
-			Address, Description string
-			Events               []intake.Event
-		}
-		decode(t, r, &d)
-		if !strings.Contains(d.Address, inAddress) || !strings.Contains(d.Description, inDescription) ||
-			!strings.Contains(d.Events[len(d.Events)-1].Note+d.Events[len(d.Events)-2].Note, inNote) {
-			t.Errorf("reveal as %s: address %q, description %q, events %+v", u, d.Address, d.Description, d.Events)
+		wantErr(t, f.as(u, http.MethodGet, "/api/v1/tickets/"+tk.Number+"?reveal=1", nil), http.StatusForbidden, "reveal_reason")
+		wantErr(t, f.as(u, http.MethodPost, "/api/v1/tickets/"+tk.Number+"/reveal", map[string]string{"reason": "  "}), http.StatusBadRequest, "invalid")
+		reason := "回访居民 " + u
+		for i, r := range []result{
+			f.as(u, http.MethodPost, "/api/v1/tickets/"+tk.Number+"/reveal", map[string]string{"reason": reason}),
+			f.as(u, http.MethodGet, "/api/v1/tickets/"+tk.Number+"?reveal=1", nil), // within the window
+		} {
+			if r.status != http.StatusOK {
+				t.Fatalf("reveal %d as %s: %v", i, u, r)
+			}
+			var d struct {
+				Address, Description string
+				Events               []intake.Event
+			}
+			decode(t, r, &d)
+			notes := ""
+			for _, e := range d.Events {
+				notes += e.Note
+			}
+			last := d.Events[len(d.Events)-1]
+			if !strings.Contains(d.Address, inAddress) || !strings.Contains(d.Description, inDescription) || !strings.Contains(notes, inNote) {
+				t.Errorf("reveal %d as %s: address %q, description %q, events %+v", i, u, d.Address, d.Description, d.Events)
+			}
+			if last.Action != intake.ActReveal || last.Actor != u || last.Note != reason {
+				t.Errorf("reveal %d as %s: last event %+v; want the reveal with its reason", i, u, last)
+			}
 		}
 		if !strings.Contains(logs.String(), `ticket text revealed" staff=`+u) ||
 			!strings.Contains(logs.String(), "ticket="+tk.Number) {
 			t.Errorf("no audit line for %s's reveal in %s", u, logs.String())
 		}
 	}
+	// Half an hour on, the reveal has lapsed.
+	f.clock.Advance(intake.RevealWindow)
+	wantErr(t, f.as(opName, http.MethodGet, "/api/v1/tickets/"+tk.Number+"?reveal=1", nil), http.StatusForbidden, "reveal_reason")
+	wantErr(t, f.as(gwName, http.MethodPost, "/api/v1/tickets/"+tk.Number+"/reveal", map[string]string{"reason": "x"}), http.StatusForbidden, "forbidden")
+	wantErr(t, f.as(opName, http.MethodPost, "/api/v1/tickets/20990101-0001/reveal", map[string]string{"reason": "x"}), http.StatusNotFound, "not_found")
 	wantErr(t, f.as(gwName, http.MethodGet, "/api/v1/tickets/"+tk.Number+"?reveal=1", nil), http.StatusForbidden, "forbidden")
 	if r = f.anon(http.MethodGet, "/api/v1/tickets/"+tk.Number+"?reveal=1", nil); r.status != http.StatusNotFound {
 		t.Errorf("anonymous reveal: %v", r)

@@ -24,6 +24,7 @@ func (s *Server) mountTickets() {
 	s.handle("GET /api/v1/tickets", s.staff(s.listTickets, ticketReaders...))
 	s.handle("GET /api/v1/tickets.csv", s.staff(s.ticketsCSV, ticketReaders...))
 	s.handle("POST /api/v1/tickets/{number}/notes", s.staff(s.addNote, ticketReaders...))
+	s.handle("POST /api/v1/tickets/{number}/reveal", s.staff(s.revealTicket, intake.RoleOperator, intake.RoleManager))
 	s.handle("POST /api/v1/tickets/{number}/{action}", s.staff(s.applyAction, ticketReaders...))
 	s.handle("POST /api/v1/tickets/{number}/rating", s.rateTicket)
 	s.handle("PUT /api/v1/tickets/{number}/rating", s.rateTicket)
@@ -271,23 +272,67 @@ func (s *Server) getTicketForStaff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "forbidden", "reveal: operators and managers only")
 		return
 	}
-	t, err := s.intake.Get(r.Context(), r.PathValue("number"))
-	if err != nil {
+	t, events, ok := s.staffTicket(w, r, u)
+	if !ok {
+		return
+	}
+	if reveal && !intake.Revealed(events, u.Name, s.now()) {
+		writeError(w, http.StatusForbidden, "reveal_reason", i18n.Both("error.reveal_reason"))
+		return
+	}
+	s.writeStaffDetail(w, u, t, events, reveal)
+}
+
+// revealTicket serves POST /api/v1/tickets/{number}/reveal {"reason": "…"}: the reason goes into
+// the ticket's audit trail, and the answer is the detail with its free text whole. For
+// intake.RevealWindow after, GET …?reveal=1 gives the same to the same staff member.
+func (s *Server) revealTicket(w http.ResponseWriter, r *http.Request) {
+	u := staffUser(r)
+	if !canReveal[u.Role] {
+		writeError(w, http.StatusForbidden, "forbidden", "reveal: operators and managers only")
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if _, err := s.intake.Reveal(r.Context(), r.PathValue("number"), u.Name, req.Reason); err != nil {
 		s.writeIntakeError(w, err)
 		return
 	}
+	t, events, ok := s.staffTicket(w, r, u)
+	if !ok {
+		return
+	}
+	s.writeStaffDetail(w, u, t, events, true)
+}
+
+// staffTicket reads the ticket of the path and its trail for u, or answers the error.
+func (s *Server) staffTicket(w http.ResponseWriter, r *http.Request, u *intake.User) (*intake.Ticket, []intake.Event, bool) {
+	t, err := s.intake.Get(r.Context(), r.PathValue("number"))
+	if err != nil {
+		s.writeIntakeError(w, err)
+		return nil, nil, false
+	}
 	if !visible(u, t) {
 		writeError(w, http.StatusForbidden, "forbidden", i18n.Both("error.not_your_grid"))
-		return
+		return nil, nil, false
 	}
 	events, err := s.intake.Store.Events(r.Context(), t.Number)
 	if err != nil {
 		s.internal(w, "get ticket", err)
-		return
+		return nil, nil, false
 	}
+	return t, events, true
+}
+
+// writeStaffDetail answers a ticket's detail: its free text and trail masked unless reveal.
+func (s *Server) writeStaffDetail(w http.ResponseWriter, u *intake.User, t *intake.Ticket, events []intake.Event, reveal bool) {
 	view := maskedStaffTicket(t)
 	if reveal {
-		// The audit line: who saw the phone numbers in which ticket's text, and when.
+		// Besides the trail's event, a log line: who saw the phone numbers in which ticket's text.
 		s.log.Info("audit: ticket text revealed", "staff", u.Name, "role", u.Role, "ticket", t.Number,
 			"at", s.now().UTC().Format(time.RFC3339))
 		view = staffTicket{t, t.Status.Label()}

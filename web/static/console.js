@@ -1474,7 +1474,7 @@
   // ---- one ticket ----
 
   let detailSeq = 0;
-  // The ticket whose text an operator or manager chose to see whole (?reveal=1, logged).
+  // The ticket whose text an operator or manager chose to see whole, with a reason (?reveal=1).
   let revealed = "";
   async function openTicket(number) {
     const changed = number !== selectedTicket;
@@ -1552,11 +1552,22 @@
     row(dl, "f.address", str(d.address));
     row(dl, "f.description", str(d.description), "ticket-description-value");
     if (revealed !== str(d.number) && me && (me.role === "operator" || me.role === "manager")) {
-      dl.appendChild(h("dd", {}, [h("button", {
+      // Seeing the numbers takes a reason, written into the ticket's history (POST …/reveal);
+      // for half an hour after, the detail is fetched whole (?reveal=1).
+      const reason = h("input", { type: "text", testid: "ticket-reveal-reason", placeholder: t("revealReason"), maxlength: "200" });
+      reason.setAttribute("aria-label", t("revealReason"));
+      dl.appendChild(h("dd", { class: "reveal" }, [reason, h("button", {
         type: "button", testid: "ticket-reveal", text: t("reveal"),
-        onclick: function () {
-          revealed = str(d.number);
-          openTicket(revealed);
+        onclick: async function () {
+          const number = str(d.number);
+          try {
+            await api("POST", "/api/v1/tickets/" + encodeURIComponent(number) + "/reveal", { reason: reason.value });
+          } catch (e) {
+            showError(e);
+            return;
+          }
+          revealed = number;
+          openTicket(number);
         }
       })]));
     }
