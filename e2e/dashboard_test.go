@@ -328,10 +328,14 @@ func TestRatePage(t *testing.T) {
 	open, openCode := h.reportCode("report-noise", "wy-zhongshan", "中山小区", "13812342222")
 
 	tab := h.browser(390, 844)
-	tab.navigate(h.base + "/rate?n=" + resolved)
+	// As the chat's survey links it: the code in the fragment fills the code field.
+	tab.navigate(h.base + "/rate?n=" + resolved + "#c=" + code)
 	tab.waitJS("the rating page", `!!document.querySelector('[data-testid=rate-submit]')`)
 	if got := tab.text(`[data-testid=rate-number]`); got != resolved {
 		t.Errorf("the page shows the number %q, want %s", got, resolved)
+	}
+	if got := tab.evalString(`document.querySelector('[data-testid=rate-tail]').value`); got != code {
+		t.Errorf("the code field holds %q after a link with #c=%s", got, code)
 	}
 	// Phone width: nothing wider than the screen, large type.
 	if w := tab.evalString(`document.documentElement.scrollWidth > window.innerWidth ? document.documentElement.scrollWidth + ' > ' + window.innerWidth : ''`); w != "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
@@ -109,8 +110,15 @@ type ratedFrame struct {
 	Text     string `json:"text"`
 }
 
+// surveyFor is the survey of t, sent only to the conversation that opened it: its link to the
+// rating page carries the access code in the fragment (#c=…), which the page fills in and which
+// never reaches a server's or a proxy's log.
 func surveyFor(t *intake.Ticket) surveyFrame {
-	return surveyFrame{Type: "survey", Number: t.Number, Ratings: ratingLabels, Link: "/rate?n=" + t.Number,
+	link := "/rate?n=" + url.QueryEscape(t.Number)
+	if t.AccessCode != "" {
+		link += "#c=" + t.AccessCode
+	}
+	return surveyFrame{Type: "survey", Number: t.Number, Ratings: ratingLabels, Link: link,
 		Text: i18n.T(i18n.Zh, "chat.survey", "number", t.Number)}
 }
 

@@ -122,6 +122,12 @@
 
   // ---- the access code (the input kept its old id, "tail") and the comment ----
 
+  // The chat's survey links here with the code in the fragment (#c=123456): filled in, never
+  // sent to the server in the URL.
+  const codeFromLink = /^#c=(\d{6})$/.exec(location.hash);
+  if (codeFromLink) {
+    tailInput.value = codeFromLink[1];
+  }
   tailInput.addEventListener("input", function () {
     const clean = toAsciiDigits(tailInput.value).replace(/[^0-9]/g, "").slice(0, 6);
     if (clean !== tailInput.value) {
