@@ -5,3 +5,10 @@ func (s *Server) HashPeak() int64 { return s.hashes.peak.Load() }
 
 // LoginHashes is how many password hashes may run at once.
 var LoginHashes = loginHashes
+
+// The per-address ceilings (limit.go).
+const (
+	TicketIPBurst = ticketIPBurst
+	LookupIPBurst = lookupIPBurst
+	ChatConvBurst = chatConvBurst
+)
