@@ -38,7 +38,8 @@ import (
 // Resident text and phone numbers are never logged: only counts and codes.
 
 const (
-	chatMaxFrame     = 8 << 10          // bytes of one frame (too_large, 1009, beyond)
+	chatMaxFrame     = 16 << 10         // bytes of one frame read: 2,000 characters even \u-escaped
+	chatDrainLimit   = 1 << 20          // a longer frame is read to its end and refused (bad_text); beyond this, 1009
 	chatMaxID        = 64               // characters of a client message id
 	chatMaxSession   = 256              // bytes of a session token worth looking up
 	chatMaxOption    = 256              // bytes of an option id worth looking up
@@ -198,6 +199,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		s:      s, ip: clientIP(r),
 		signals: rate.NewLimiter(5, 20),
 	}
+	c.oversize = func(id string) { c.fail(errBadText, i18n.Both("error.text_too_long", "max", bot.MaxRunes), id) }
 	if !h.add(&c.wsConn) {
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeRestart, "service restart"),
 			time.Now().Add(time.Second))
