@@ -1011,3 +1011,21 @@ func TestUserPasswdAndRevoke(t *testing.T) {
 	}
 	stop(t, s)
 }
+
+// Flags go anywhere on the line: after the question (ask), after a file (eval), after a
+// directory (guide check); serve, which takes no arguments, refuses one rather than ignoring it.
+func TestFlagsAnywhere(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCmd(t, "", "ask", "底保咋办", "--community", "no-such-place")
+	if code != 2 || out != "" || !strings.Contains(errOut, `unknown community "no-such-place"`) {
+		t.Errorf("ask QUESTION --community no-such-place: exit %d, stdout %q, stderr %q; want the flag read", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "", "guide", "check", "no-such-dir", "--help")
+	if code != 0 || !strings.Contains(errOut, "Usage of guide check") {
+		t.Errorf("guide check DIR --help: exit %d, stdout %q, stderr %q; want the flag read (usage, exit 0)", code, out, errOut)
+	}
+	code, _, errOut = runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "8080")
+	if code != 2 || !strings.Contains(errOut, "no arguments") {
+		t.Errorf("serve with an argument: exit %d, stderr %q; want 2", code, errOut)
+	}
+}

@@ -49,6 +49,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("serve takes no arguments, only flags: %q", fs.Arg(0))}
+	}
 	if *chatSilent < 0 {
 		return exitError{code: 2, msg: "--chat-silent: must not be negative"}
 	}
