@@ -1029,3 +1029,28 @@ func TestFlagsAnywhere(t *testing.T) {
 		t.Errorf("serve with an argument: exit %d, stderr %q; want 2", code, errOut)
 	}
 }
+
+// Every flag of serve is in README's table of commands.
+func TestReadmeListsEveryServeFlag(t *testing.T) {
+	t.Parallel()
+	_, _, usage := runCmd(t, "", "serve", "--help")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := ""
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `hotline serve") {
+			row = line
+		}
+	}
+	flags := regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllStringSubmatch(usage, -1)
+	if row == "" || len(flags) < 10 {
+		t.Fatalf("README's serve row %q, flags in the usage: %d", row, len(flags))
+	}
+	for _, f := range flags {
+		if !strings.Contains(row, "--"+f[1]+" ") && !strings.Contains(row, "--"+f[1]+"`") && !strings.Contains(row, "--"+f[1]+"]") {
+			t.Errorf("serve's --%s is not in README's table of commands", f[1])
+		}
+	}
+}
