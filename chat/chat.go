@@ -200,8 +200,10 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 		out = b.Looked(out, info)
 	case bot.CallPerson:
 		// The dialogue's own handoff (leave a message) is for a bot with no desk: here the
-		// resident joins the operators' queue, or is offered a ticket out of hours.
-		out.Next.Dialog = intake.DialogState{}
+		// resident joins the operators' queue, or is offered a ticket out of hours. What a report
+		// had collected stays with the conversation, out of any flow, for the operator's ticket
+		// form (the place, the phone, the topic).
+		out.Next.Dialog = collected(st.Dialog)
 		state, err := s.startHandoff(ctx, conv.ID, &out.Reply, m.Online)
 		if err != nil {
 			return Result{}, err
@@ -235,6 +237,16 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 	}
 	res.Conv, res.Reply = &next, &r
 	return res, nil
+}
+
+// collected is what a report had gathered, kept with no flow pending: the bot reads nothing
+// of it, the desk shows it to the operator.
+func collected(d intake.DialogState) intake.DialogState {
+	if d.Flow != intake.FlowReport {
+		return intake.DialogState{}
+	}
+	return intake.DialogState{Topic: d.Topic, Category: d.Category, Description: d.Description, Address: d.Address,
+		Phone: d.Phone, Community: d.Community}
 }
 
 // emergencyReport reports whether a dialogue is collecting an emergency's place and phone.

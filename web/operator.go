@@ -121,7 +121,8 @@ type resultFrame struct {
 	OK      bool               `json:"ok"`
 	Code    string             `json:"code,omitempty"`
 	Message string             `json:"message,omitempty"`
-	ID      string             `json:"id,omitempty"` // say: the message's id, for delivered
+	Field   string             `json:"field,omitempty"` // bad_request: the field refused, for the console's words
+	ID      string             `json:"id,omitempty"`    // say: the message's id, for delivered
 	Ticket  *intake.TicketInfo `json:"ticket,omitempty"`
 }
 
@@ -192,7 +193,7 @@ func (c *opConn) handle(mt int, data []byte) {
 		case errors.As(err, &de):
 			res.Code, res.Message = de.code, de.message
 		case errors.As(err, &fe):
-			res.Code, res.Message = "bad_request", fe.Error()
+			res.Code, res.Message, res.Field = "bad_request", fe.Error(), fe.Field
 		case errors.Is(err, intake.ErrInvalid):
 			res.Code, res.Message = "bad_request", err.Error()
 		default:

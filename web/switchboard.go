@@ -147,6 +147,8 @@ type deskChat struct {
 	Emergency     bool          `json:"emergency,omitempty"` // the bot's guess is an emergency: shown in red, first
 	Address       string        `json:"address,omitempty"`   // what the chat has collected so far
 	Phone         string        `json:"phone,omitempty"`
+	Topic         *entryRef     `json:"topic,omitempty"`    // the topic the chat's report is about
+	Category      string        `json:"category,omitempty"` // the category it is in
 	Turns         []intake.Turn `json:"turns"`
 }
 
@@ -252,7 +254,10 @@ func (s *Server) deskState(ctx context.Context) (stateFrame, error) {
 		if dc.Community == "" {
 			dc.Community = d.Community
 		}
-		dc.Address, dc.Phone = d.Address, d.Phone
+		dc.Address, dc.Phone, dc.Category = d.Address, d.Phone, d.Category
+		if e, ok := s.guide.Entry(d.Topic); ok && d.Topic != "" {
+			dc.Topic = &entryRef{ID: e.ID, Title: e.Title}
+		}
 		if e, ok := s.guide.Entry(c.Guess); ok && c.Guess != "" {
 			dc.Guess = &entryRef{ID: e.ID, Title: e.Title}
 			dc.Emergency = e.Kind == search.KindEmergency
