@@ -134,4 +134,3 @@ type askReply struct {
 	Text     string
 	Ticket   json.RawMessage
 }
-
