@@ -72,6 +72,7 @@ type wsFrame struct {
 	Type     string          `json:"type"`
 	ReplyTo  string          `json:"reply_to"`
 	Decision string          `json:"decision"`
+	Topic    string          `json:"topic"`
 	Text     string          `json:"text"`
 	State    string          `json:"state"`
 	Code     string          `json:"code"`
@@ -122,7 +123,7 @@ func (r *wsResident) ask(id, text string) *askReply {
 	r.t.Helper()
 	r.send(map[string]any{"type": "ask", "id": id, "text": text})
 	f := r.wait("the reply to "+id, func(f *wsFrame) bool { return f.Type == "reply" && f.ReplyTo == id })
-	out := &askReply{Decision: f.Decision, Text: f.Text}
+	out := &askReply{Decision: f.Decision, Topic: f.Topic, Text: f.Text}
 	if len(f.Ticket) > 0 && string(f.Ticket) != "null" {
 		out.Ticket = f.Ticket
 	}
@@ -131,6 +132,7 @@ func (r *wsResident) ask(id, text string) *askReply {
 
 type askReply struct {
 	Decision string
+	Topic    string
 	Text     string
 	Ticket   json.RawMessage
 }
