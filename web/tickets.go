@@ -513,7 +513,7 @@ type community struct {
 	ID    string    `json:"id"`
 	Name  string    `json:"name"`
 	Town  string    `json:"town"`
-	Grids []gridRef `json:"grids,omitempty"` // its grids' names, for the console's ticket history
+	Grids []gridRef `json:"grids,omitempty"` // ?grids=1: its grids' names, for the console's ticket history
 }
 
 type gridRef struct {
@@ -523,10 +523,13 @@ type gridRef struct {
 
 func (s *Server) communities(w http.ResponseWriter, r *http.Request) {
 	out := []community{}
+	withGrids := r.URL.Query().Get("grids") == "1"
 	for _, c := range s.guide.Communities() {
 		cm := community{ID: c.ID, Name: c.Name, Town: c.TownName}
 		for _, g := range c.Grids {
-			cm.Grids = append(cm.Grids, gridRef{ID: g.ID, Name: g.Name})
+			if withGrids {
+				cm.Grids = append(cm.Grids, gridRef{ID: g.ID, Name: g.Name})
+			}
 		}
 		out = append(out, cm)
 	}

@@ -225,18 +225,18 @@
   // or its English.
   const FIELD_OF = /^([a-z_]+): /;
   const RULES = [
-    [/needs a reply/, "err.needReply"],
-    [/needs (a|the) reason/, "err.needReason"],
-    [/needs text/, "err.needText"],
-    [/dispatch needs an assignee or a grid/, "err.needAssignee"],
-    [/already at the town/, "err.topTier"],
-    [/extension is already waiting/, "err.extensionWaiting"],
-    [/no extension is waiting/, "err.noExtension"],
-    [/must be later than the current one/, "err.extensionEarlier"],
-    [/at version \d+, you changed version/, "err.conflict"],
-    [/already marked overdue/, "err.alreadyOverdue"],
-    [/rated already/, "err.alreadyRated"],
-    [/longer than 2,000 characters/, "err.tooLong"]
+    [/needs a reply/, "needReply"],
+    [/needs (a|the) reason/, "needReason"],
+    [/needs text/, "needText"],
+    [/dispatch needs an assignee or a grid/, "needAssignee"],
+    [/already at the town/, "topTier"],
+    [/extension is already waiting/, "extensionWaiting"],
+    [/no extension is waiting/, "noExtension"],
+    [/must be later than the current one/, "extensionEarlier"],
+    [/at version \d+, you changed version/, "conflict"],
+    [/already marked overdue/, "alreadyOverdue"],
+    [/rated already/, "alreadyRated"],
+    [/longer than 2,000 characters/, "tooLong"]
   ];
   function readable(err) {
     const code = str(err && err.code);
@@ -247,7 +247,7 @@
     }
     for (const r of RULES) {
       if (r[0].test(msg)) {
-        return t(r[1]);
+        return t("err." + r[1]);
       }
     }
     let field = str(err && err.field);
@@ -836,7 +836,8 @@
     }
     const guess = guessTitle(c);
     if (guess) {
-      li.appendChild(h("div", { class: "guess", text: t(emergency ? "waiting.guessEmergency" : "waiting.guess", { title: guess }) }));
+      const words = emergency ? t("waiting.guessEmergency", { title: guess }) : t("waiting.guess", { title: guess });
+      li.appendChild(h("div", { class: "guess", text: words }));
     }
     const last = turnsOf(id).filter(function (x) {
       return x.from !== "system";
@@ -1505,7 +1506,7 @@
 
   async function loadCommunities() {
     try {
-      const list = await api("GET", "/api/v1/communities");
+      const list = await api("GET", "/api/v1/communities?grids=1");
       communities = (Array.isArray(list) ? list : []).filter(function (c) {
         return c && c.id;
       }).map(function (c) {
