@@ -59,6 +59,22 @@ func TestConsoleEmergencyAlert(t *testing.T) {
 		return !!i && i.dataset.mine === '1' && !document.querySelector('[data-testid=chat-input]').disabled; })()`, conv))
 	op.waitJS("the alert gone once taken", `!document.querySelector('[data-testid=emergency-alert]')`)
 	res.wait("the resident told a person joined", func(f *wsFrame) bool { return f.Type == "handoff" && f.State == "live" })
+
+	// 转为工单: the emergency's topic, and the resident is told who acts and when, in minutes.
+	op.click("[data-testid=ticket-button]")
+	op.waitJS("the ticket form", `!document.querySelector('[data-testid=ticket-form]').hidden`)
+	if topic := op.evalString(`document.querySelector('[data-testid=ticket-topic]').value`); !strings.HasPrefix(topic, "emergency-") {
+		t.Errorf("the form's topic %q, want the emergency the chat is about", topic)
+	}
+	if desc := op.evalString(`document.querySelector('[data-testid=ticket-description]').value`); desc != fire {
+		t.Errorf("the form's summary %q, want the resident's words %q", desc, fire)
+	}
+	op.setValue("[data-testid=ticket-address]", "虹亚小区3号楼")
+	op.click("[data-testid=ticket-submit]")
+	n := res.wait("the ticket's notice", func(f *wsFrame) bool { return f.Type == "notice" })
+	if !strings.Contains(n.Text, "分钟内") || strings.Contains(n.Text, "办结") {
+		t.Errorf("the resident's notice of the emergency ticket: %q; want who acts within minutes, no 办结 date", n.Text)
+	}
 }
 
 // ---- a resident over the chat WebSocket (docs/protocol.md) ----

@@ -321,9 +321,14 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 			return nil, err
 		}
 	}
+	urgency := intake.Normal
+	if f.Topic != "" && c.s.emergencyTopic(f.Topic) {
+		urgency = intake.Emergency // an emergency's ticket keeps its clock in minutes
+	}
 	t, _, err := c.s.intake.Create(ctx, intake.NewTicket{
 		Topic: f.Topic, Category: f.Category, Community: cmp.Or(f.Community, conv.Community), Description: desc,
 		Address: f.Address, Phone: f.Phone, Channel: intake.ChannelChat, ConversationID: conv.ID, Actor: c.user.Name,
+		Urgency: urgency,
 	}, "")
 	if err != nil {
 		return nil, err
@@ -331,6 +336,9 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 	ti := intake.Info(t, nil)
 	// The bot's words for a ticket it opened (bot.Opened), with the access code for the resident.
 	text := i18n.T(i18n.Zh, "bot.ticket.opened", "number", t.Number, "code", t.AccessCode, "due", t.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
+	if t.Urgency == intake.Emergency {
+		text = c.s.chats.EmergencyOpenedText(t) // who acts and by when, not a 办结 date
+	}
 	if _, err := c.s.addTurn(ctx, conv.ID, intake.Turn{From: "system", Text: text}); err != nil {
 		return nil, err
 	}
