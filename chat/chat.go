@@ -31,6 +31,9 @@ type Service struct {
 	Hours DeskHours
 	Wait  time.Duration
 	Now   func() time.Time
+	// Emergency reports whether a guide topic is an emergency's (nil: none is): an emergency's
+	// wait for a person is never swept into an offer of a ticket.
+	Emergency func(topic string) bool
 }
 
 // Options the service adds to the bot's: while waiting for a person, back to the bot; when
@@ -88,6 +91,19 @@ type Result struct {
 	DeskChanged bool
 	// Ticket is the ticket the message made, if it made one.
 	Ticket *intake.Ticket
+	// Emergency is set when the bot has just decided an emergency: the conversation joined the
+	// operators' queue at once, before any ticket, and every console is to be alerted.
+	Emergency *Emergency
+}
+
+// Emergency is what the consoles are told of a resident's emergency the moment the bot decides
+// it: the resident's own words and what is known of the place.
+type Emergency struct {
+	Conversation string
+	Text         string // what the resident said
+	Topic        string // the guide's emergency entry
+	Community    string // "" when not known yet
+	Address      string
 }
 
 // ErrStarting is returned while the bot is not ready.
@@ -111,6 +127,13 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 	handled := false
 	switch fresh.Handoff {
 	case intake.HandoffWaiting, intake.HandoffLive:
+		if fresh.Handoff == intake.HandoffWaiting && in.Option != OptKeepBot && emergencyReport(fresh.State) {
+			// An emergency put the resident in the queue while the bot asks for the place and
+			// a phone: the bot goes on until an operator takes the chat, and the consoles see
+			// every answer.
+			res.DeskChanged = true
+			break
+		}
 		if fresh.Handoff == intake.HandoffLive || in.Option != OptKeepBot {
 			return s.toPerson(ctx, conv, m.Label)
 		}
@@ -163,7 +186,12 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 		res.Ticket = t
 		info := intake.Info(t, nil)
 		info.AccessCode = t.AccessCode // told once, to the resident who opened it
+		before := out.Reply.Text       // what the reply says before the ticket (the numbers)
 		out = b.Opened(out, info)
+		if t.Urgency == intake.Emergency {
+			// Not a 办结 date: who acts, and by when they call and are there.
+			out.Reply.Text = before + s.EmergencyOpenedText(t)
+		}
 	case bot.LookupTicket:
 		info, err := s.lookup(ctx, do.Number, intake.Proof{Code: do.Code, Conversation: conv.ID, Tail: do.PhoneTail})
 		if err != nil {
@@ -172,8 +200,10 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 		out = b.Looked(out, info)
 	case bot.CallPerson:
 		// The dialogue's own handoff (leave a message) is for a bot with no desk: here the
-		// resident joins the operators' queue, or is offered a ticket out of hours.
-		out.Next.Dialog = intake.DialogState{}
+		// resident joins the operators' queue, or is offered a ticket out of hours. What a report
+		// had collected stays with the conversation, out of any flow, for the operator's ticket
+		// form (the place, the phone, the topic).
+		out.Next.Dialog = collected(st.Dialog)
 		state, err := s.startHandoff(ctx, conv.ID, &out.Reply, m.Online)
 		if err != nil {
 			return Result{}, err
@@ -181,6 +211,17 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 		res.Handoff = state != ""
 		res.Waiting = state == intake.HandoffWaiting
 		res.DeskChanged = res.DeskChanged || res.Waiting
+	}
+
+	if out.Reply.Decision == bot.Emergency && out.Next.Dialog.Emergency && out.Do == nil {
+		e, err := s.raiseEmergency(ctx, conv.ID, m.Label, out.Next)
+		if err != nil {
+			return Result{}, err
+		}
+		if e != nil {
+			res.Emergency, res.DeskChanged = e, true
+			out.Reply.Text += "\n" + i18n.T(i18n.Zh, "chat.emergency.alerted")
+		}
 	}
 
 	now := s.now()
@@ -196,6 +237,50 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 	}
 	res.Conv, res.Reply = &next, &r
 	return res, nil
+}
+
+// collected is what a report had gathered, kept with no flow pending: the bot reads nothing
+// of it, the desk shows it to the operator.
+func collected(d intake.DialogState) intake.DialogState {
+	if d.Flow != intake.FlowReport {
+		return intake.DialogState{}
+	}
+	return intake.DialogState{Topic: d.Topic, Category: d.Category, Description: d.Description, Address: d.Address,
+		Phone: d.Phone, Community: d.Community}
+}
+
+// emergencyReport reports whether a dialogue is collecting an emergency's place and phone.
+func emergencyReport(d intake.DialogState) bool {
+	return d.Flow == intake.FlowReport && d.Emergency
+}
+
+// raiseEmergency puts a conversation whose resident has just told of an emergency in the
+// operators' queue, whatever the desk hours, with the emergency as its guess: nil when a person
+// is already involved (waiting or live).
+func (s *Service) raiseEmergency(ctx context.Context, convID, text string, st bot.State) (*Emergency, error) {
+	d := st.Dialog
+	moved, err := s.Store.SetHandoff(ctx, convID, []string{intake.HandoffNone, intake.HandoffOffered}, "",
+		intake.HandoffChange{State: intake.HandoffWaiting, Guess: d.Topic, At: s.now()})
+	if err != nil || !moved {
+		return nil, err
+	}
+	return &Emergency{Conversation: convID, Text: text, Topic: d.Topic, Community: cmp.Or(d.Community, st.Community), Address: d.Address}, nil
+}
+
+// EmergencyOpenedText is what a resident is told of the emergency ticket just opened for them:
+// who acts, and by when they call back and are done — minutes, not working days.
+func (s *Service) EmergencyOpenedText(t *intake.Ticket) string {
+	who := t.Assignee
+	if who == "" {
+		who = i18n.T(i18n.Zh, "chat.emergency.who_default")
+	}
+	hm := func(at time.Time) string { return at.In(intake.Beijing).Format("15:04") }
+	sign := t.SignBy
+	if sign.IsZero() && s.Tickets != nil && s.Tickets.SLA != nil { // not dispatched yet: the clock it will get
+		sign = s.Tickets.SLA.SignBy(t.Urgency, t.Category, t.Created)
+	}
+	return i18n.T(i18n.Zh, "chat.emergency.opened", "number", t.Number, "code", t.AccessCode, "who", who,
+		"sign", hm(sign), "sign_min", int(sign.Sub(t.Created).Round(time.Minute).Minutes()), "due", hm(t.DueBy))
 }
 
 func say(id, text string) intake.Reply {

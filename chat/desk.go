@@ -145,6 +145,9 @@ func (s *Service) Sweep(ctx context.Context) ([]Offer, error) {
 		if c.Handoff != intake.HandoffWaiting || open && now.Sub(c.HandoffAt) < s.wait() {
 			continue
 		}
+		if emergencyReport(c.State) || s.Emergency != nil && c.Guess != "" && s.Emergency(c.Guess) {
+			continue // an emergency waits for a person, in red at the top of every queue, until one takes it
+		}
 		moved, err := s.Store.SetHandoff(ctx, c.ID, []string{intake.HandoffWaiting}, "", intake.HandoffChange{State: intake.HandoffOffered, At: now})
 		if err != nil {
 			return offers, err
@@ -189,7 +192,9 @@ func (s *Service) Take(ctx context.Context, convID, operator, agent string) (int
 	if !moved {
 		return intake.Turn{}, 0, ErrTaken
 	}
-	t, err := s.AddTurn(ctx, convID, intake.Turn{From: "system", Text: i18n.T(i18n.Zh, "chat.taken", "agent", agent)})
+	// The system turn carries the agent: it marks when a person took the chat (the dashboard's
+	// handoff waits read it, intake.ChatFigures).
+	t, err := s.AddTurn(ctx, convID, intake.Turn{From: "system", Agent: agent, Text: i18n.T(i18n.Zh, "chat.taken", "agent", agent)})
 	return t, now.Sub(before.HandoffAt), err
 }
 

@@ -94,9 +94,9 @@ func (c *Calendar) AddWorkingDays(t time.Time, n int) time.Time {
 
 // Limits are the deadlines of one kind of ticket.
 type Limits struct {
-	Sign        time.Duration // to sign after dispatch, wall-clock
-	FinishDays  int           // working days to finish, when FinishHours is 0
-	FinishHours int           // wall-clock hours to finish (urgent tickets)
+	Sign       time.Duration // to sign after dispatch, wall-clock
+	FinishDays int           // working days to finish, when Finish is 0
+	Finish     time.Duration // wall-clock time to finish (urgent tickets: hours; emergencies: minutes)
 }
 
 // SLA holds the deadlines by urgency, with overrides by category.
@@ -106,16 +106,16 @@ type SLA struct {
 	ByCategory map[string]map[Urgency]Limits
 }
 
-// DefaultSLA: sign within 2 hours (urgent and emergency: 30 minutes), finish within 5 working
-// days (urgent and emergency: 24 hours).
+// DefaultSLA: sign within 2 hours (urgent: 30 minutes; emergency: 10 minutes), finish within 5
+// working days (urgent: 24 hours; emergency: 2 hours) — an emergency's clock runs in minutes,
+// day and night.
 func DefaultSLA(cal *Calendar) *SLA {
-	urgent := Limits{Sign: 30 * time.Minute, FinishHours: 24}
 	return &SLA{
 		Calendar: cal,
 		ByUrgency: map[Urgency]Limits{
 			Normal:    {Sign: 2 * time.Hour, FinishDays: 5},
-			Urgent:    urgent,
-			Emergency: urgent,
+			Urgent:    {Sign: 30 * time.Minute, Finish: 24 * time.Hour},
+			Emergency: {Sign: 10 * time.Minute, Finish: 2 * time.Hour},
 		},
 		ByCategory: map[string]map[Urgency]Limits{},
 	}
@@ -141,8 +141,8 @@ func (s *SLA) SignBy(u Urgency, category string, now time.Time) time.Time {
 // DueBy is when a ticket received at now must be finished.
 func (s *SLA) DueBy(u Urgency, category string, now time.Time) time.Time {
 	l := s.limits(u, category)
-	if l.FinishHours > 0 {
-		return now.Add(time.Duration(l.FinishHours) * time.Hour)
+	if l.Finish > 0 {
+		return now.Add(l.Finish)
 	}
 	return s.Calendar.AddWorkingDays(now, l.FinishDays)
 }

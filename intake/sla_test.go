@@ -119,14 +119,20 @@ func TestDefaultSLA(t *testing.T) {
 	if got := s.DueBy(intake.Normal, "municipal", now); !got.Equal(endOfDay(2026, 12, 4)) {
 		t.Errorf("normal due by %v; want 5 working days, 2026-12-04 23:59:59", got)
 	}
-	for _, u := range []intake.Urgency{intake.Urgent, intake.Emergency} {
-		if got := s.SignBy(u, "municipal", now); !got.Equal(now.Add(30 * time.Minute)) {
-			t.Errorf("%s sign by %v; want +30m", u, got)
-		}
-		// 24 wall-clock hours, weekend or not.
-		if got := s.DueBy(u, "municipal", now); !got.Equal(now.Add(24 * time.Hour)) {
-			t.Errorf("%s due by %v; want +24h", u, got)
-		}
+	if got := s.SignBy(intake.Urgent, "municipal", now); !got.Equal(now.Add(30 * time.Minute)) {
+		t.Errorf("urgent sign by %v; want +30m", got)
+	}
+	// 24 wall-clock hours, weekend or not.
+	if got := s.DueBy(intake.Urgent, "municipal", now); !got.Equal(now.Add(24 * time.Hour)) {
+		t.Errorf("urgent due by %v; want +24h", got)
+	}
+	// An emergency's own clock, in minutes: signed within 10, done within 120, on a Friday
+	// evening as on a Tuesday morning.
+	if got := s.SignBy(intake.Emergency, "municipal", now); !got.Equal(now.Add(10 * time.Minute)) {
+		t.Errorf("emergency sign by %v; want +10m", got)
+	}
+	if got := s.DueBy(intake.Emergency, "municipal", now); !got.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("emergency due by %v; want +2h", got)
 	}
 	// An unknown urgency gets the normal limits.
 	if got := s.SignBy("whenever", "municipal", now); !got.Equal(now.Add(2 * time.Hour)) {
@@ -187,7 +193,7 @@ categories:
 	bad := `default:
   normal: {sign: soon, finish: 5d}
   someday: {sign: 1h, finish: 5d}
-  urgent: {sign: 30m, finish: 90m}
+  urgent: {sign: 30m, finish: 90s}
 categories:
   astrology:
     normal: {sign: 1h, finish: 1d}
@@ -196,7 +202,7 @@ categories:
 `
 	_, err = intake.ParseSLA(strings.NewReader(bad), intake.DefaultCalendar(), known)
 	for _, want := range []string{
-		`default.normal.sign: "soon"`, "default.someday: unknown urgency", `default.urgent.finish: "90m"`,
+		`default.normal.sign: "soon"`, "default.someday: unknown urgency", `default.urgent.finish: "90s"`,
 		"categories.astrology: unknown category", `categories.heating.normal.finish: "0d"`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -205,5 +211,43 @@ categories:
 	}
 	if _, err := intake.ParseSLA(strings.NewReader("default:\n  normal: {sign: 1h, finsh: 2d}\n"), intake.DefaultCalendar(), known); err == nil || !strings.Contains(err.Error(), "finsh") {
 		t.Errorf("a misspelt key: %v, want it named", err)
+	}
+}
+
+// An emergency's clock is set in minutes in the SLA file, by default and by category, and a
+// finish sooner than the signature is refused.
+func TestParseSLAEmergencyMinutes(t *testing.T) {
+	known := func(c string) bool { return c == "safety" || c == "municipal" }
+	file := `default:
+  emergency: {sign: 5m, finish: 90m}
+categories:
+  safety:
+    emergency: {sign: 3m, finish: 45m}
+`
+	s, err := intake.ParseSLA(strings.NewReader(file), intake.DefaultCalendar(), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sat := bj(2026, 11, 28, 3, 0) // a Saturday night: the clock does not wait for Monday
+	for _, tc := range []struct {
+		cat           string
+		signBy, dueBy time.Time
+	}{
+		{"municipal", sat.Add(5 * time.Minute), sat.Add(90 * time.Minute)},
+		{"safety", sat.Add(3 * time.Minute), sat.Add(45 * time.Minute)},
+	} {
+		if got := s.SignBy(intake.Emergency, tc.cat, sat); !got.Equal(tc.signBy) {
+			t.Errorf("%s: sign by %v, want %v", tc.cat, got, tc.signBy)
+		}
+		if got := s.DueBy(intake.Emergency, tc.cat, sat); !got.Equal(tc.dueBy) {
+			t.Errorf("%s: due by %v, want %v", tc.cat, got, tc.dueBy)
+		}
+	}
+	if got := s.DueBy(intake.Urgent, "municipal", sat); !got.Equal(sat.Add(24 * time.Hour)) {
+		t.Errorf("urgent left out of the file: due by %v, want the default +24h", got)
+	}
+	_, err = intake.ParseSLA(strings.NewReader("default:\n  emergency: {sign: 30m, finish: 20m}\n"), intake.DefaultCalendar(), known)
+	if err == nil || !strings.Contains(err.Error(), "default.emergency.finish") {
+		t.Errorf("a finish before the signature: %v, want it refused", err)
 	}
 }

@@ -15,8 +15,9 @@ import (
 // slaFile is the YAML form of deadlines read by ParseSLA:
 //
 //	default:
-//	  normal:    {sign: 2h,  finish: 5d}    # finish: working days (5d) or wall-clock hours (24h)
+//	  normal:    {sign: 2h,  finish: 5d}    # finish: working days (5d) or wall-clock time (24h, 90m)
 //	  urgent:    {sign: 30m, finish: 24h}
+//	  emergency: {sign: 10m, finish: 2h}
 //	categories:
 //	  heating:
 //	    normal:  {sign: 1h,  finish: 2d}
@@ -90,10 +91,13 @@ func (y limitsYAML) limits() (Limits, error) {
 		return l, nil
 	}
 	d, err := time.ParseDuration(fin)
-	if err != nil || d < time.Hour || d%time.Hour != 0 {
-		return l, fmt.Errorf("finish: %q: want working days such as 5d, or whole hours such as 24h", y.Finish)
+	if err != nil || d < time.Minute || d%time.Minute != 0 {
+		return l, fmt.Errorf("finish: %q: want working days such as 5d, or whole minutes or hours such as 90m or 24h", y.Finish)
 	}
-	l.FinishHours = int(d / time.Hour)
+	if d < sign {
+		return l, fmt.Errorf("finish: %q: sooner than the sign deadline %q", y.Finish, y.Sign)
+	}
+	l.Finish = d
 	return l, nil
 }
 

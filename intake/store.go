@@ -160,6 +160,21 @@ type Reports interface {
 	AddFeedback(ctx context.Context, f Feedback) error
 	// FeedbackByTopic counts the votes given in [from, to) by topic, the least helpful first.
 	FeedbackByTopic(ctx context.Context, from, to time.Time) ([]TopicFeedback, error)
+	// ConversationRecords returns the conversations started in [from, to) in which the resident
+	// said something, oldest first, with their turns, tickets and votes (ChatFigures reads them).
+	ConversationRecords(ctx context.Context, from, to time.Time) ([]ConversationRecord, error)
+}
+
+// ConversationRecord is one conversation as the dashboard's chat figures read it.
+type ConversationRecord struct {
+	ID      string
+	Created time.Time
+	Handoff string      // its handoff state now
+	Turns   []Turn      // every turn, oldest first
+	Tickets []time.Time // when the tickets it opened were created, oldest first
+	// Votes are its 这个回答有帮助吗 votes by the resident's message id the answer replied to
+	// (Reply.ReplyTo): true helpful, false not.
+	Votes map[string]bool
 }
 
 // OverdueCount is how many open tickets of a category at a tier are overdue.

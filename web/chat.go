@@ -488,6 +488,9 @@ func (c *chatConn) message(f clientFrame) {
 	if res.Waiting {
 		c.s.toOperators(alertFrame{Type: "alert", Kind: "handoff", Conversation: c.conv.ID, Text: i18n.T(i18n.Zh, "desk.alert.handoff")})
 	}
+	if res.Emergency != nil {
+		c.s.emergencyAlert(res.Emergency)
+	}
 	if res.DeskChanged {
 		c.s.broadcastState() // the turns are stored, so consoles show them
 	}

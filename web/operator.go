@@ -121,7 +121,8 @@ type resultFrame struct {
 	OK      bool               `json:"ok"`
 	Code    string             `json:"code,omitempty"`
 	Message string             `json:"message,omitempty"`
-	ID      string             `json:"id,omitempty"` // say: the message's id, for delivered
+	Field   string             `json:"field,omitempty"` // bad_request: the field refused, for the console's words
+	ID      string             `json:"id,omitempty"`    // say: the message's id, for delivered
 	Ticket  *intake.TicketInfo `json:"ticket,omitempty"`
 }
 
@@ -192,7 +193,7 @@ func (c *opConn) handle(mt int, data []byte) {
 		case errors.As(err, &de):
 			res.Code, res.Message = de.code, de.message
 		case errors.As(err, &fe):
-			res.Code, res.Message = "bad_request", fe.Error()
+			res.Code, res.Message, res.Field = "bad_request", fe.Error(), fe.Field
 		case errors.Is(err, intake.ErrInvalid):
 			res.Code, res.Message = "bad_request", err.Error()
 		default:
@@ -320,9 +321,14 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 			return nil, err
 		}
 	}
+	urgency := intake.Normal
+	if f.Topic != "" && c.s.emergencyTopic(f.Topic) {
+		urgency = intake.Emergency // an emergency's ticket keeps its clock in minutes
+	}
 	t, _, err := c.s.intake.Create(ctx, intake.NewTicket{
 		Topic: f.Topic, Category: f.Category, Community: cmp.Or(f.Community, conv.Community), Description: desc,
 		Address: f.Address, Phone: f.Phone, Channel: intake.ChannelChat, ConversationID: conv.ID, Actor: c.user.Name,
+		Urgency: urgency,
 	}, "")
 	if err != nil {
 		return nil, err
@@ -330,6 +336,9 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 	ti := intake.Info(t, nil)
 	// The bot's words for a ticket it opened (bot.Opened), with the access code for the resident.
 	text := i18n.T(i18n.Zh, "bot.ticket.opened", "number", t.Number, "code", t.AccessCode, "due", t.DueBy.In(intake.Beijing).Format("1月2日 15:04"))
+	if t.Urgency == intake.Emergency {
+		text = c.s.chats.EmergencyOpenedText(t) // who acts and by when, not a 办结 date
+	}
 	if _, err := c.s.addTurn(ctx, conv.ID, intake.Turn{From: "system", Text: text}); err != nil {
 		return nil, err
 	}

@@ -162,7 +162,8 @@ func New(cfg Config) *Server {
 		s.handle("GET /api/v1/stats/{table}", s.staff(s.statsCSV, intake.RoleManager))
 	}
 	if s.intake != nil && s.convs != nil && s.guide != nil {
-		s.chats = &chat.Service{Store: s.convs, Tickets: s.intake, Hours: cfg.DeskHours, Wait: cfg.HandoffWait, Now: s.now}
+		s.chats = &chat.Service{Store: s.convs, Tickets: s.intake, Hours: cfg.DeskHours, Wait: cfg.HandoffWait, Now: s.now,
+			Emergency: s.emergencyTopic}
 		s.mountChat()
 		s.desk = newDeskHub()
 		s.intake.Observe(s.ticketChanged)

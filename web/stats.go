@@ -117,6 +117,29 @@ var statsTables = map[string]func(*intake.Report) ([]string, [][]string){
 		}
 		return []string{"topic", "title", "helpful", "unhelpful", "helpful_share"}, rows
 	},
+	"chat": func(r *intake.Report) ([]string, [][]string) {
+		c := r.Chat
+		return []string{"conversations", "answered", "resolved", "resolution", "handoffs", "taken", "abandoned", "waiting",
+				"abandoned_share", "wait_p50_seconds", "wait_p90_seconds", "first_response_p50_seconds", "first_response_p90_seconds"},
+			[][]string{{strconv.Itoa(c.Conversations), strconv.Itoa(c.Answered), strconv.Itoa(c.Resolved), fraction(c.Resolution),
+				strconv.Itoa(c.Handoffs), strconv.Itoa(c.Taken), strconv.Itoa(c.Abandoned), strconv.Itoa(c.Waiting),
+				fraction(c.AbandonedShare), seconds(c.WaitP50), seconds(c.WaitP90), seconds(c.FirstResponseP50), seconds(c.FirstResponseP90)}}
+	},
+	"emergencies": func(r *intake.Report) ([]string, [][]string) {
+		var rows [][]string
+		for _, d := range r.Chat.Emergencies {
+			rows = append(rows, []string{d.Day, strconv.Itoa(d.Emergencies), strconv.Itoa(d.Taken), seconds(d.ToOperatorP50), seconds(d.ToOperatorMax)})
+		}
+		return []string{"day", "emergencies", "taken", "to_operator_p50_seconds", "to_operator_max_seconds"}, rows
+	},
+}
+
+// seconds is a duration in seconds for a spreadsheet: empty when there is none.
+func seconds(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 0, 64)
 }
 
 func rateHeader(first []string) []string {
@@ -159,7 +182,7 @@ func (s *Server) statsCSV(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("table"), ".csv")
 	table := statsTables[name]
 	if !ok || table == nil {
-		writeError(w, http.StatusNotFound, "not_found", "no such table: rates, communities, categories, tiers, daily, overdue or topics")
+		writeError(w, http.StatusNotFound, "not_found", "no such table: rates, communities, categories, tiers, daily, overdue, topics, chat or emergencies")
 		return
 	}
 	rep, fe, err := s.report(r)

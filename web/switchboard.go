@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/internal/i18n"
+	"github.com/bayannur/hotline/search"
 )
 
 // The switchboard joins residents' chats to the operators' consoles (docs/operator.md). Who holds
@@ -142,6 +144,11 @@ type deskChat struct {
 	CommunityName string        `json:"community_name,omitempty"`
 	Since         time.Time     `json:"since"`
 	Guess         *entryRef     `json:"guess,omitempty"`
+	Emergency     bool          `json:"emergency,omitempty"` // the bot's guess is an emergency: shown in red, first
+	Address       string        `json:"address,omitempty"`   // what the chat has collected so far
+	Phone         string        `json:"phone,omitempty"`
+	Topic         *entryRef     `json:"topic,omitempty"`    // the topic the chat's report is about
+	Category      string        `json:"category,omitempty"` // the category it is in
 	Turns         []intake.Turn `json:"turns"`
 }
 
@@ -165,10 +172,41 @@ type convFrame struct {
 
 type alertFrame struct {
 	Type         string `json:"type"` // alert
-	Kind         string `json:"kind"` // handoff, urgent
+	Kind         string `json:"kind"` // handoff, urgent, emergency
 	Conversation string `json:"conversation,omitempty"`
 	Ticket       string `json:"ticket,omitempty"`
 	Text         string `json:"text"`
+	// An emergency's: the resident's words, the guide topic, and what is known of the place.
+	Words         string `json:"words,omitempty"`
+	Topic         string `json:"topic,omitempty"`
+	Community     string `json:"community,omitempty"`
+	CommunityName string `json:"community_name,omitempty"`
+	Address       string `json:"address,omitempty"`
+}
+
+// emergencyTopic reports whether a guide topic is an emergency's.
+func (s *Server) emergencyTopic(id string) bool {
+	e, ok := s.guide.Entry(id)
+	return ok && e.Kind == search.KindEmergency
+}
+
+// communityName is a community's town and name ("" when unknown).
+func (s *Server) communityName(id string) string {
+	if cm, ok := s.guide.Community(id); ok && id != "" {
+		return cm.TownName + " " + cm.Name
+	}
+	return ""
+}
+
+// emergencyAlert tells every console of a resident's emergency the moment the bot decides it.
+func (s *Server) emergencyAlert(e *chat.Emergency) {
+	title := e.Topic
+	if en, ok := s.guide.Entry(e.Topic); ok {
+		title = en.Title
+	}
+	s.toOperators(alertFrame{Type: "alert", Kind: "emergency", Conversation: e.Conversation,
+		Text: i18n.T(i18n.Zh, "desk.alert.emergency", "text", e.Text, "title", title), Words: e.Text, Topic: e.Topic,
+		Community: e.Community, CommunityName: s.communityName(e.Community), Address: e.Address})
 }
 
 type ticketFrame struct {
@@ -211,12 +249,20 @@ func (s *Server) deskState(ctx context.Context) (stateFrame, error) {
 		}
 		dc := deskChat{ID: c.ID, State: c.Handoff, Operator: c.Operator, Agent: s.agentOf(ctx, c.Operator),
 			Community: c.Community, Since: c.HandoffAt, Turns: turns}
-		if cm, ok := s.guide.Community(c.Community); ok && c.Community != "" {
-			dc.CommunityName = cm.TownName + " " + cm.Name
+		d := c.State
+		dc.CommunityName = s.communityName(cmp.Or(c.Community, d.Community))
+		if dc.Community == "" {
+			dc.Community = d.Community
+		}
+		dc.Address, dc.Phone, dc.Category = d.Address, d.Phone, d.Category
+		if e, ok := s.guide.Entry(d.Topic); ok && d.Topic != "" {
+			dc.Topic = &entryRef{ID: e.ID, Title: e.Title}
 		}
 		if e, ok := s.guide.Entry(c.Guess); ok && c.Guess != "" {
 			dc.Guess = &entryRef{ID: e.ID, Title: e.Title}
+			dc.Emergency = e.Kind == search.KindEmergency
 		}
+		dc.Emergency = dc.Emergency || d.Flow == intake.FlowReport && d.Emergency
 		out.Chats = append(out.Chats, dc)
 	}
 	return out, nil

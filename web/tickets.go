@@ -510,15 +510,28 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, a intake.Action) {
 
 // community is one entry of GET /api/v1/communities.
 type community struct {
+	ID    string    `json:"id"`
+	Name  string    `json:"name"`
+	Town  string    `json:"town"`
+	Grids []gridRef `json:"grids,omitempty"` // ?grids=1: its grids' names, for the console's ticket history
+}
+
+type gridRef struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	Town string `json:"town"`
 }
 
 func (s *Server) communities(w http.ResponseWriter, r *http.Request) {
 	out := []community{}
+	withGrids := r.URL.Query().Get("grids") == "1"
 	for _, c := range s.guide.Communities() {
-		out = append(out, community{ID: c.ID, Name: c.Name, Town: c.TownName})
+		cm := community{ID: c.ID, Name: c.Name, Town: c.TownName}
+		for _, g := range c.Grids {
+			if withGrids {
+				cm.Grids = append(cm.Grids, gridRef{ID: g.ID, Name: g.Name})
+			}
+		}
+		out = append(out, cm)
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, out)

@@ -18,6 +18,7 @@ var reportTests = []test{
 	{"OverdueCounts", testOverdueCounts},
 	{"ChatStats", testChatStats},
 	{"Feedback", testFeedback},
+	{"ConversationRecords", testConversationRecords},
 }
 
 // update stores a change of tk made by edit, as the next version.
@@ -269,5 +270,65 @@ func testFeedback(t *testing.T, s Store) {
 		return n
 	}(); total != 10 {
 		t.Errorf("%d votes in all; want 10, one per answer", total)
+	}
+}
+
+// ConversationRecords gives each conversation of the period with a question of the resident's,
+// oldest first, with every turn as stored (the reply, the agent), its tickets' creation times and
+// its votes.
+func testConversationRecords(t *testing.T, s Store) {
+	ctx := t.Context()
+	from := time.Date(2026, 10, 3, 0, 0, 0, 0, intake.Beijing)
+	to := from.Add(24 * time.Hour)
+	if recs, err := s.ConversationRecords(ctx, from, to); err != nil || len(recs) != 0 {
+		t.Errorf("ConversationRecords of an empty period = %+v, %v; want none", recs, err)
+	}
+	createConversation(t, s, conversation("rec-silent", from.Add(time.Minute))) // no question: left out
+	createConversation(t, s, conversation("rec-b", from.Add(2*time.Hour)))
+	createConversation(t, s, conversation("rec-a", from.Add(time.Hour)))
+	createConversation(t, s, conversation("rec-out", to)) // not in the period
+	said(t, s, "rec-out", to)
+	at := from.Add(time.Hour)
+	turns := []intake.Turn{
+		{At: at, From: "resident", Text: "低保怎么申请"},
+		{At: at.Add(time.Second), From: "bot", Text: "…", Reply: &intake.Reply{Type: "reply", ReplyTo: "m1", Decision: "answer", Topic: "dibao", Options: []intake.Option{}}},
+		{At: at.Add(time.Minute), From: "system", Agent: "0007", Text: "工作人员（工号 0007）已接入"},
+		{At: at.Add(2 * time.Minute), From: "operator", Agent: "0007", Text: "您好"},
+	}
+	if err := s.AddTurns(ctx, "rec-a", turns); err != nil {
+		t.Fatal(err)
+	}
+	said(t, s, "rec-b", from.Add(2*time.Hour))
+	if err := s.AddFeedback(ctx, intake.Feedback{ConversationID: "rec-a", MessageID: "m1", Topic: "dibao", Helpful: false, At: at.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	tk := Ticket(at.Add(3 * time.Minute))
+	tk.ConversationID = "rec-a"
+	create(t, s, tk)
+	setHandoff(t, s, "rec-b", []string{intake.HandoffNone}, "", intake.HandoffChange{State: intake.HandoffWaiting, At: at}, true)
+
+	recs, err := s.ConversationRecords(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].ID != "rec-a" || recs[1].ID != "rec-b" {
+		t.Fatalf("ConversationRecords = %+v; want rec-a and rec-b, oldest first", recs)
+	}
+	a, b := recs[0], recs[1]
+	if !a.Created.Equal(from.Add(time.Hour)) || a.Handoff != intake.HandoffNone || b.Handoff != intake.HandoffWaiting {
+		t.Errorf("rec-a created %v handoff %q, rec-b handoff %q", a.Created, a.Handoff, b.Handoff)
+	}
+	if len(a.Turns) != 4 || a.Turns[1].Reply == nil || a.Turns[1].Reply.Decision != "answer" || a.Turns[1].Reply.ReplyTo != "m1" ||
+		a.Turns[2].Agent != "0007" || a.Turns[3].From != "operator" || !a.Turns[3].At.Equal(at.Add(2*time.Minute)) {
+		t.Errorf("rec-a turns = %+v", a.Turns)
+	}
+	if len(a.Tickets) != 1 || !a.Tickets[0].Equal(at.Add(3*time.Minute)) {
+		t.Errorf("rec-a tickets = %v; want one at %v", a.Tickets, at.Add(3*time.Minute))
+	}
+	if helpful, ok := a.Votes["m1"]; !ok || helpful {
+		t.Errorf("rec-a votes = %v; want m1 unhelpful", a.Votes)
+	}
+	if len(b.Turns) != 1 || len(b.Tickets) != 0 || len(b.Votes) != 0 {
+		t.Errorf("rec-b = %+v; want one turn, no ticket, no vote", b)
 	}
 }

@@ -157,6 +157,7 @@
   const deskEl = $("desk");
   const sideEl = $("side");
   const waitingList = $("waiting-list");
+  const emergencyList = $("emergency-list");
   const liveList = $("live-list");
   const offeredList = $("offered-list");
   const chatsView = $("chats-view");
@@ -212,8 +213,56 @@
   let detail = null;
   let unseen = 0;
   let sounds = 0;
+  // Emergencies told by an alert frame: conversation id → the alert, until the chat is taken (the
+  // state frame that follows carries them too; the alert may come first).
+  const emergencies = new Map();
+  let grids = {}; // grid id → name, from GET /api/v1/communities
 
   // ---- status line ----
+
+  // readable turns a refusal — an API error {code, message, field} or a desk result — into words
+  // for staff, in the page's language: the field or the rule the server named, never its codes
+  // or its English.
+  const FIELD_OF = /^([a-z_]+): /;
+  const RULES = [
+    [/needs a reply/, "needReply"],
+    [/needs (a|the) reason/, "needReason"],
+    [/needs text/, "needText"],
+    [/dispatch needs an assignee or a grid/, "needAssignee"],
+    [/already at the town/, "topTier"],
+    [/extension is already waiting/, "extensionWaiting"],
+    [/no extension is waiting/, "noExtension"],
+    [/must be later than the current one/, "extensionEarlier"],
+    [/at version \d+, you changed version/, "conflict"],
+    [/already marked overdue/, "alreadyOverdue"],
+    [/rated already/, "alreadyRated"],
+    [/longer than 2,000 characters/, "tooLong"]
+  ];
+  function readable(err) {
+    const code = str(err && err.code);
+    const msg = str(err && err.message);
+    const m = /cannot (\w+) a ticket that is (\w+)/.exec(msg);
+    if (m) {
+      return t("err.transition", { action: tk("action." + m[1], m[1]), status: tk("status." + m[2], m[2]) });
+    }
+    for (const r of RULES) {
+      if (r[0].test(msg)) {
+        return t("err." + r[1]);
+      }
+    }
+    let field = str(err && err.field);
+    if (!field && (code === "invalid" || code === "bad_request")) {
+      const f = FIELD_OF.exec(msg);
+      field = f ? f[1] : "";
+    }
+    if (field) {
+      return tk("errField." + field, t("err.field", { field: tk("f." + field, field) }));
+    }
+    if (code === "conflict") {
+      return t("err.conflict");
+    }
+    return tk("code." + code, "") || tk("err." + code, "") || t("err.generic");
+  }
 
   function showStatus(code, message, kind, ticket) {
     statusEl.dataset.code = code;
@@ -223,10 +272,15 @@
       delete statusEl.dataset.ticket;
     }
     statusEl.className = "status" + (kind ? " " + kind : "");
-    statusEl.textContent = code === "ok" ? message || t("ok") : code + (message ? " · " + message : "");
+    // message is the page's own words here; the server's refusals go through showError.
+    statusEl.textContent = code === "ok" ? message || t("ok") : message || readable({ code: code });
   }
   function showError(err) {
-    showStatus(str(err && err.code) || "error", str(err && err.message), "bad");
+    const code = str(err && err.code) || "error";
+    statusEl.dataset.code = code;
+    delete statusEl.dataset.ticket;
+    statusEl.className = "status bad";
+    statusEl.textContent = readable(err);
   }
 
   // ---- login ----
@@ -441,6 +495,28 @@
     };
   }
 
+  // A page the browser hides — closed, navigated away from, or kept in the back/forward cache —
+  // closes its socket, so that 在线坐席 counts only live pages; shown again, it reconnects.
+  window.addEventListener("pagehide", function () {
+    const sock = ws;
+    if (!sock) {
+      return;
+    }
+    ws = null;
+    clearInterval(wsPing);
+    clearTimeout(wsTimer);
+    try {
+      sock.close(1000, "page hidden");
+    } catch (e) {
+      /* closing anyway */
+    }
+  });
+  window.addEventListener("pageshow", function (ev) {
+    if (ev.persisted && me) {
+      connectWS();
+    }
+  });
+
   function scheduleWS() {
     if (!me) {
       return;
@@ -528,7 +604,7 @@
         onResult(f);
         break;
       case "error":
-        showStatus(str(f.code) || "error", str(f.message), "bad");
+        showError(f);
         break;
       default:
         break; // pong and anything newer
@@ -548,8 +624,7 @@
         showStatus("ok", number && p.type === "ticket" ? t("ok.ticket", { number: number }) : tk("ok." + p.type, t("ok")), "ok", number);
       }
     } else {
-      const code = str(f.code) || "error";
-      showStatus(code, str(f.message) || tk("code." + code, ""), "bad");
+      showError({ code: str(f.code) || "error", message: str(f.message), field: str(f.field) });
     }
     if (p.onResult) {
       p.onResult(f);
@@ -658,6 +733,11 @@
       }
     }
     chats = next;
+    for (const id of Array.from(emergencies.keys())) {
+      if (!next.has(id)) {
+        emergencies.delete(id); // taken, or the resident went back to the bot
+      }
+    }
     online = f.online === undefined ? online : f.online;
     renderLists();
     renderPane();
@@ -719,6 +799,7 @@
     }
     request("take", { conversation: id }, function (res) {
       if (res.ok) {
+        emergencies.delete(id);
         select(id);
       } else if (button) {
         button.disabled = false;
@@ -729,10 +810,11 @@
   function chatItem(c, kind) {
     const id = str(c.id);
     const mine = isMine(c);
-    const cls = "chat-item " + kind + (mine ? " mine" : "") + (id === selected ? " selected" : "");
+    const emergency = isEmergency(c) && c.state !== "live";
+    const cls = "chat-item " + kind + (mine ? " mine" : "") + (id === selected ? " selected" : "") + (emergency ? " emergency" : "");
     const li = h("li", {
       class: cls, testid: kind + "-item", "data-conversation": id, "data-state": str(c.state),
-      "data-agent": str(c.agent), "data-mine": mine ? "1" : "0", tabindex: "0",
+      "data-agent": str(c.agent), "data-mine": mine ? "1" : "0", "data-emergency": emergency ? "1" : "0", tabindex: "0",
       onclick: function () {
         select(id);
       },
@@ -754,7 +836,8 @@
     }
     const guess = guessTitle(c);
     if (guess) {
-      li.appendChild(h("div", { class: "guess", text: t("waiting.guess", { title: guess }) }));
+      const words = emergency ? t("waiting.guessEmergency", { title: guess }) : t("waiting.guess", { title: guess });
+      li.appendChild(h("div", { class: "guess", text: words }));
     }
     const last = turnsOf(id).filter(function (x) {
       return x.from !== "system";
@@ -784,7 +867,10 @@
     };
     const waiting = all.filter(function (c) {
       return c.state === "waiting";
-    }).sort(bySince);
+    }).sort(function (a, b) {
+      return (isEmergency(b) ? 1 : 0) - (isEmergency(a) ? 1 : 0) || bySince(a, b);
+    });
+    renderEmergencies(all);
     const live = all.filter(function (c) {
       return c.state === "live";
     }).sort(function (a, b) {
@@ -808,13 +894,74 @@
     $("online").textContent = n === null ? "" : t("online", { n: n });
   }
 
+  function isEmergency(c) {
+    return !!(c && (c.emergency || emergencies.has(str(c.id))));
+  }
+
+  // renderEmergencies shows, above the queue, every emergency nobody has taken yet: the resident's
+  // words, what is known of the place, and 立即接入.
+  function renderEmergencies(all) {
+    const items = [];
+    const inState = new Set();
+    for (const c of all) {
+      const id = str(c.id);
+      inState.add(id);
+      if (isEmergency(c) && (c.state === "waiting" || c.state === "offered")) {
+        items.push({ id: id, c: c, a: emergencies.get(id) });
+      } else if (c.state === "live") {
+        emergencies.delete(id);
+      }
+    }
+    for (const [id, a] of emergencies) {
+      if (!inState.has(id)) {
+        items.push({ id: id, c: null, a: a }); // the alert came before the state
+      }
+    }
+    const sig = JSON.stringify([lang(), items.map(function (x) {
+      return [x.id, x.c && x.c.address, x.c && x.c.community_name, x.c && turnsOf(x.id).length, x.a && x.a.words];
+    })]);
+    if (emergencyList._sig === sig) {
+      return;
+    }
+    emergencyList._sig = sig;
+    clear(emergencyList);
+    $("emergency-section").hidden = items.length === 0;
+    for (const x of items) {
+      const id = x.id;
+      const words = residentWords(id) || str(x.a && x.a.words);
+      const place = [str(x.c && x.c.community_name) || str(x.a && x.a.community_name), str(x.c && x.c.address) || str(x.a && x.a.address)]
+        .filter(Boolean).join(" ") || t("emergency.placeUnknown");
+      const topic = guessTitle(x.c) || "";
+      const b = h("button", { type: "button", class: "danger-solid", testid: "emergency-take", text: t("emergency.take") });
+      b.addEventListener("click", function (ev) {
+        ev.stopPropagation();
+        take(id, b);
+      });
+      emergencyList.appendChild(h("li", { class: "emergency-alert", testid: "emergency-alert", "data-conversation": id, role: "alert" }, [
+        h("div", { class: "head", text: t("emergency.title") + (topic ? " · " + topic : "") }),
+        h("div", { class: "words", testid: "emergency-words", text: words }),
+        h("div", { class: "place", testid: "emergency-place", text: t("emergency.place", { place: place }) }),
+        h("div", { class: "actions" }, b)
+      ]));
+    }
+  }
+
+  // residentWords is what the resident said, their messages only, oldest first.
+  function residentWords(id) {
+    return turnsOf(id).filter(function (x) {
+      return x.from === "resident";
+    }).map(function (x) {
+      return turnText(x).trim();
+    }).filter(Boolean).join(" / ");
+  }
+
   // fill replaces a list's items only when what they show changed: a button replaced between a
   // press and its release would lose the click.
   function fill(list, items, kind) {
     const sig = JSON.stringify([lang(), selected, me && me.name, me && me.number, items.map(function (c) {
       const id = str(c.id);
       const last = turnsOf(id);
-      return [id, c.state, c.operator, c.agent, c.community_name, c.community, c.guess, unread.get(id) || 0,
+      return [id, c.state, c.operator, c.agent, c.community_name, c.community, c.guess, isEmergency(c), unread.get(id) || 0,
         kind === "waiting" ? sinceText(c.since) : str(c.since), last.length, last.length ? turnText(last[last.length - 1]) : ""];
     })]);
     if (list._sig === sig) {
@@ -1050,7 +1197,12 @@
   function topicOptions(c) {
     const opts = [["", t("tf.topicNone")]];
     const seen = {};
-    if (guessTopic(c)) {
+    const own = c && c.topic && typeof c.topic === "object" ? str(c.topic.id) : "";
+    if (own) {
+      opts.push([own, t("tf.chatTopic", { title: str(c.topic.title) || own })]);
+      seen[own] = true;
+    }
+    if (guessTopic(c) && !seen[guessTopic(c)]) {
       opts.push([guessTopic(c), t("tf.guess", { title: guessTitle(c) })]);
       seen[guessTopic(c)] = true;
     }
@@ -1074,16 +1226,17 @@
     })));
   }
 
+  // The options a resident taps are not what they said: 确认提交, 转人工… stay out of a summary.
+  const TAPPED = /^(确认提交|取消|继续问机器人|转人工|登记工单|留言|是|否)$/;
+
+  // defaultDescription is the summary of a chat for its ticket: what the resident said, in their
+  // own words, oldest first — not the bot's answers, not the options they tapped.
   function defaultDescription(id) {
-    const who = { resident: "居民", bot: "机器人", operator: "工作人员" };
     const lines = [];
     for (const turn of turnsOf(id)) {
-      if (!who[turn.from]) {
-        continue;
-      }
-      const text = turnText(turn).trim();
-      if (text) {
-        lines.push(who[turn.from] + "：" + text);
+      const text = turn.from === "resident" ? turnText(turn).trim() : "";
+      if (text && !TAPPED.test(text) && lines[lines.length - 1] !== text) {
+        lines.push(text);
       }
     }
     let s = lines.join("\n");
@@ -1091,6 +1244,24 @@
       s = "…" + Array.from(s).slice(-3800).join("");
     }
     return s;
+  }
+
+  // chatPhone is a phone the chat collected: the report's, else the last one the resident typed.
+  const PHONE_RE = /(?:^|\D)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)/g;
+  function chatPhone(c, id) {
+    if (c && c.phone) {
+      return str(c.phone);
+    }
+    let found = "";
+    for (const turn of turnsOf(id)) {
+      if (turn.from !== "resident") {
+        continue;
+      }
+      for (const m of turnText(turn).matchAll(PHONE_RE)) {
+        found = m[1];
+      }
+    }
+    return found;
   }
 
   ticketBtn.addEventListener("click", function () {
@@ -1103,13 +1274,15 @@
       return;
     }
     fillTicketSelects(c);
-    tfTopic.value = guessTopic(c);
-    tfCategory.value = "";
+    // What the chat collected: its report's topic (never a guess the operator has not chosen),
+    // place and phone, and the resident's own words.
+    tfTopic.value = c.topic && typeof c.topic === "object" ? str(c.topic.id) : "";
+    tfCategory.value = !tfTopic.value && CATEGORIES.indexOf(str(c.category)) >= 0 ? str(c.category) : "";
     tfCommunity.value = communities.some(function (x) {
       return x.id === c.community;
     }) ? str(c.community) : "";
-    tfPhone.value = "";
-    tfAddress.value = "";
+    tfPhone.value = chatPhone(c, selected);
+    tfAddress.value = str(c.address);
     tfDescription.value = defaultDescription(selected);
     ticketForm.hidden = false;
     tfCategory.focus();
@@ -1333,12 +1506,20 @@
 
   async function loadCommunities() {
     try {
-      const list = await api("GET", "/api/v1/communities");
+      const list = await api("GET", "/api/v1/communities?grids=1");
       communities = (Array.isArray(list) ? list : []).filter(function (c) {
         return c && c.id;
       }).map(function (c) {
         return { id: str(c.id), name: str(c.name) || str(c.id), town: str(c.town) };
       });
+      grids = {};
+      for (const c of Array.isArray(list) ? list : []) {
+        for (const g of c && Array.isArray(c.grids) ? c.grids : []) {
+          if (g && g.id) {
+            grids[str(g.id)] = str(c.name) + " " + (str(g.name) || str(g.id));
+          }
+        }
+      }
     } catch (e) {
       communities = [];
     }
@@ -1537,7 +1718,7 @@
     row(dl, "f.category", categoryName(d.category));
     row(dl, "f.topic", str(d.topic));
     row(dl, "f.community", d.community ? communityLabel(d.community) : "");
-    row(dl, "f.grid", str(d.grid));
+    row(dl, "f.grid", d.grid ? gridName(d.grid) : "");
     row(dl, "f.tier", d.tier ? tk("tier." + d.tier, str(d.tier)) : "");
     row(dl, "f.urgency", d.urgency ? tk("urgency." + d.urgency, str(d.urgency)) : "");
     row(dl, "f.assignee", str(d.assignee));
@@ -1668,14 +1849,42 @@
         const actionLabel = tk("action." + ev.action, str(ev.action));
         const toLabel = ev.to && ev.to !== ev.from ? tk("status." + ev.to, str(ev.to)) : "";
         const moved = toLabel && toLabel !== actionLabel ? " → " + toLabel : "";
+        const note = eventNote(ev);
         ol.appendChild(h("li", { testid: "ticket-event", "data-action": str(ev.action) }, [
           h("span", { class: "when", text: fmtTime(ev.at) + " " }),
-          str(ev.actor) + " · " + actionLabel + moved,
-          ev.note ? h("div", { text: str(ev.note) }) : null
+          actorLabel(ev.actor) + " · " + actionLabel + moved,
+          note ? h("div", { testid: "ticket-event-note", text: note }) : null
         ]));
       }
       detailEl.appendChild(ol);
     }
+  }
+
+  // actorLabel: who did it, in words — 系统, 居民 — or the staff member's name.
+  function actorLabel(actor) {
+    const a = str(actor);
+    return a === "system" || a === "resident" ? t("actor." + a) : a;
+  }
+  // gridName is a grid's community and name, its id when unknown.
+  function gridName(id) {
+    return grids[str(id)] || str(id);
+  }
+  // eventNote is an event's note as staff read it: the channel of a creation (在线咨询), a rating
+  // in words, grid ids as grid names.
+  function eventNote(ev) {
+    let note = str(ev.note);
+    if (!note) {
+      return "";
+    }
+    if (ev.action === "create") {
+      return tk("channel." + note, note);
+    }
+    if (ev.action === "rate") {
+      return tk("rating." + note, note);
+    }
+    return note.replace(/[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+/g, function (id) {
+      return grids[id] || id;
+    });
   }
 
   async function act(action, inputs, buttons) {
@@ -1791,7 +2000,7 @@
     }
     try {
       const conv = str(f.conversation);
-      const n = new Notification(f.kind === "urgent" ? t("alert.urgent") : t("alert.handoff"), {
+      const n = new Notification(f.kind === "emergency" ? t("alert.emergency") : f.kind === "urgent" ? t("alert.urgent") : t("alert.handoff"), {
         body: str(f.text) || str(f.ticket), tag: "hotline-" + (conv || str(f.ticket) || Date.now())
       });
       n.onclick = function () {
@@ -1812,7 +2021,14 @@
   function onAlert(f) {
     unseen += 1;
     updateTitle();
-    beep(f.kind === "urgent");
+    if (f.kind === "emergency" && f.conversation) {
+      emergencies.set(str(f.conversation), f);
+      renderLists();
+      beep(true);
+      beep(true); // twice as long as an urgent ticket's: someone may be in danger now
+    } else {
+      beep(f.kind === "urgent");
+    }
     notify(f);
     if (f.kind === "urgent" || f.ticket) {
       scheduleTicketRefresh();

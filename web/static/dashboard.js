@@ -343,6 +343,7 @@
     renderGroups("community", Array.isArray(s.by_community) ? s.by_community : [], true);
     renderGroups("tier", Array.isArray(s.by_tier) ? s.by_tier : [], false);
     renderBot(s.bot || {}, Array.isArray(s.unhelpful_topics) ? s.unhelpful_topics : []);
+    renderChat(s.chat || {});
     renderOverdue(Array.isArray(s.overdue) ? s.overdue : [], labels);
   }
 
@@ -661,6 +662,70 @@
     }
     if (topics.length === 0) {
       body.appendChild(emptyRow(4));
+    }
+    table.appendChild(body);
+  }
+
+  // duration is seconds as people read them: 45 秒, 3 分 20 秒, 1 小时 5 分; "—" for none.
+  function duration(v) {
+    if (typeof v !== "number" || !isFinite(v)) {
+      return "—";
+    }
+    const s = Math.round(v);
+    if (s < 60) {
+      return t("dur.s", { s: s });
+    }
+    if (s < 3600) {
+      return s % 60 ? t("dur.ms", { m: Math.floor(s / 60), s: s % 60 }) : t("dur.m", { m: s / 60 });
+    }
+    return t("dur.hm", { h: Math.floor(s / 3600), m: Math.round((s % 3600) / 60) });
+  }
+
+  // renderChat: what the period's conversations show of the bot and the desk, and the emergencies.
+  function renderChat(c) {
+    const res = $("chat-resolution");
+    res.textContent = pct(c.resolution);
+    res.classList.toggle("none", typeof c.resolution !== "number");
+    const dl = $("chat-details");
+    clear(dl);
+    const rows = [
+      ["conversations", num(c.conversations)],
+      ["answered", num(c.answered)],
+      ["resolved", num(c.resolved)],
+      ["handoffs", num(c.handoffs)],
+      ["taken", num(c.taken)],
+      ["abandoned", num(c.abandoned) + (typeof c.abandoned_share === "number" ? " (" + pct(c.abandoned_share) + ")" : "")],
+      ["waiting", num(c.waiting)],
+      ["wait", duration(c.wait_p50_seconds) + " / " + duration(c.wait_p90_seconds)],
+      ["firstResponse", duration(c.first_response_p50_seconds) + " / " + duration(c.first_response_p90_seconds)],
+    ];
+    for (const [key, value] of rows) {
+      dl.appendChild(el("dt", null, t("chat." + key)));
+      dl.appendChild(el("dd", { "data-field": key }, value));
+    }
+
+    const days = Array.isArray(c.emergencies) ? c.emergencies : [];
+    const table = $("emergency-table");
+    clear(table);
+    const thead = el("thead");
+    const head = el("tr");
+    for (const [key, cls] of [["day", ""], ["count", "num"], ["taken", "num"], ["p50", "num"], ["max", "num"]]) {
+      head.appendChild(el("th", cls ? { scope: "col", class: cls } : { scope: "col" }, t("emergency." + key)));
+    }
+    thead.appendChild(head);
+    table.appendChild(thead);
+    const body = el("tbody");
+    for (const d of days) {
+      const tr = el("tr", { "data-key": str(d.day) });
+      tr.appendChild(el("td", { "data-col": "day" }, str(d.day)));
+      tr.appendChild(el("td", { class: "num", "data-col": "count" }, num(d.emergencies)));
+      tr.appendChild(el("td", { class: "num", "data-col": "taken" }, num(d.taken)));
+      tr.appendChild(el("td", { class: "num", "data-col": "p50" }, duration(d.to_operator_p50_seconds)));
+      tr.appendChild(el("td", { class: "num", "data-col": "max" }, duration(d.to_operator_max_seconds)));
+      body.appendChild(tr);
+    }
+    if (days.length === 0) {
+      body.appendChild(emptyRow(5));
     }
     table.appendChild(body);
   }

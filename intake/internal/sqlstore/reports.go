@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/bayannur/hotline/intake"
@@ -70,4 +72,107 @@ func (s Shared) FeedbackByTopic(ctx context.Context, from, to time.Time) ([]inta
 		return nil, s.Wrap("feedback by topic", err)
 	}
 	return fs, nil
+}
+
+// ConversationRecords returns the conversations started in [from, to) in which the resident said
+// something, oldest first, each with its turns, the creation times of the tickets it opened and
+// its 这个回答有帮助吗 votes: what the dashboard's chat figures are computed from.
+func (s Shared) ConversationRecords(ctx context.Context, from, to time.Time) ([]intake.ConversationRecord, error) {
+	db := s.Read
+	period := db.Compare("created", ">=") + " AND " + db.Compare("created", "<")
+	bounds := append(db.Bound(from), db.Bound(to)...)
+	inPeriod := "SELECT id FROM conversations WHERE " + period
+	recs, err := All(ctx, db, func(r Row) (intake.ConversationRecord, error) {
+		var (
+			c       intake.ConversationRecord
+			created when
+		)
+		err := r.Scan(append(append([]any{&c.ID}, db.dest(&created)...), &c.Handoff)...)
+		c.Created = created.time()
+		return c, err
+	}, "SELECT id, "+db.Time("created")+", handoff FROM conversations c WHERE "+period+`
+		AND EXISTS (SELECT 1 FROM turns WHERE turns.conversation_id = c.id AND turns.sender = 'resident')
+		ORDER BY `+db.Time("created")+", id", bounds...)
+	if err != nil {
+		return nil, s.Wrap("conversation records", err)
+	}
+	byID := make(map[string]*intake.ConversationRecord, len(recs))
+	for i := range recs {
+		byID[recs[i].ID] = &recs[i]
+	}
+	type turnRow struct {
+		conv string
+		t    intake.Turn
+	}
+	turns, err := All(ctx, db, func(r Row) (turnRow, error) {
+		var (
+			tr    turnRow
+			at    when
+			reply []byte
+		)
+		dest := append([]any{&tr.conv, &tr.t.Seq}, db.dest(&at)...)
+		if err := r.Scan(append(dest, &tr.t.From, &tr.t.Text, &tr.t.Agent, &reply)...); err != nil {
+			return tr, err
+		}
+		tr.t.At = at.time()
+		if reply != nil {
+			tr.t.Reply = new(intake.Reply)
+			if err := json.Unmarshal(reply, tr.t.Reply); err != nil {
+				return tr, fmt.Errorf("conversation %s turn %d: reply: %w", tr.conv, tr.t.Seq, err)
+			}
+		}
+		return tr, nil
+	}, "SELECT conversation_id, seq, "+db.Time("at")+", sender, text, agent, reply FROM turns WHERE conversation_id IN ("+
+		inPeriod+") ORDER BY conversation_id, seq", bounds...)
+	if err != nil {
+		return nil, s.Wrap("conversation records: turns", err)
+	}
+	for _, tr := range turns {
+		if c := byID[tr.conv]; c != nil {
+			c.Turns = append(c.Turns, tr.t)
+		}
+	}
+	type ticketRow struct {
+		conv string
+		at   time.Time
+	}
+	tickets, err := All(ctx, db, func(r Row) (ticketRow, error) {
+		var (
+			tr ticketRow
+			at when
+		)
+		err := r.Scan(append([]any{&tr.conv}, db.dest(&at)...)...)
+		tr.at = at.time()
+		return tr, err
+	}, "SELECT conversation_id, "+db.Time("created")+" FROM tickets WHERE conversation_id <> '' AND conversation_id IN ("+
+		inPeriod+") ORDER BY "+db.Time("created"), bounds...)
+	if err != nil {
+		return nil, s.Wrap("conversation records: tickets", err)
+	}
+	for _, tr := range tickets {
+		if c := byID[tr.conv]; c != nil {
+			c.Tickets = append(c.Tickets, tr.at)
+		}
+	}
+	type voteRow struct {
+		conv, message string
+		helpful       bool
+	}
+	votes, err := All(ctx, db, func(r Row) (voteRow, error) {
+		var v voteRow
+		err := r.Scan(&v.conv, &v.message, &v.helpful)
+		return v, err
+	}, "SELECT conversation_id, message_id, helpful FROM answer_feedback WHERE conversation_id IN ("+inPeriod+")", bounds...)
+	if err != nil {
+		return nil, s.Wrap("conversation records: votes", err)
+	}
+	for _, v := range votes {
+		if c := byID[v.conv]; c != nil {
+			if c.Votes == nil {
+				c.Votes = map[string]bool{}
+			}
+			c.Votes[v.message] = v.helpful
+		}
+	}
+	return recs, nil
 }
