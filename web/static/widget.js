@@ -115,7 +115,7 @@
     "button, textarea, input { font: inherit; color: inherit; }",
     ".launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 80px; height: 80px;",
     "  border-radius: 50%; border: none; background: #1661ab; color: #fff; cursor: pointer; font-size: 18px;",
-    "  font-weight: 600; line-height: 1.2; padding: 8px; box-shadow: 0 4px 14px rgba(0,0,0,.28); }",
+    "  font-weight: 600; line-height: 1.2; padding: 8px 21px; box-shadow: 0 4px 14px rgba(0,0,0,.28); }",
     ".launcher:hover { background: #0f4f8f; }",
     ".launcher:focus-visible { outline: 3px solid #f5a623; outline-offset: 3px; }",
     ".badge { position: absolute; top: 0; right: 0; min-width: 28px; height: 28px; border-radius: 14px;",
@@ -196,6 +196,7 @@
     ".bubble a { color: #0b57a4; text-decoration: underline; }",
     ".msg.resident .bubble a { color: #fff; }",
     ".calls { display: flex; flex-direction: column; gap: 8px; margin-top: 10px; white-space: normal; }",
+    ".calls.first { margin: 0 0 10px; }",
     ".calls.inline { flex-direction: row; flex-wrap: wrap; justify-content: center; }",
     ".bubble a.call { display: flex; align-items: center; justify-content: center; gap: 8px; min-height: 48px; min-width: 44px; width: 100%;",
     "  padding: 4px 14px; border-radius: 10px; background: #b3261e; color: #fff; font-weight: 700; text-decoration: none; font-size: 1.05em; }",
@@ -247,7 +248,7 @@
     ".send:disabled { background: #e4e9ee; color: #4a5560; cursor: default; }",
     ".send:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }",
     // Touch screens have no Enter key to hint at.
-    "@media (hover: none), (pointer: coarse) { .hint { display: none; } }",
+    "@media (pointer: coarse) { .hint { display: none; } }",
     "@media (max-width: 480px) {",
     "  .panel { left: 0; right: 0; top: 0; bottom: 0; width: 100%; height: 100%; min-height: 0; border-radius: 0; }",
     "  .root.is-open .launcher { display: none; }",
@@ -380,8 +381,10 @@
     return out.join("\n").replace(/\n+$/, "");
   }
 
-  // Emergency numbers: "报警 110，火警 119，急救 120，燃气抢修 0478-555-0119" → call buttons.
-  var CALL_RE = /([\u4e00-\u9fa5]{2,4})\s*(110|119|120|122|12345|0\d{2,3}-\d{3}-\d{4}|0\d{2,3}-\d{7,8})(?![\d-])/g;
+  // Emergency numbers in the first line of an emergency reply — "报警 110，火警 119" or "119（火警）、
+  // 120（急救）" — become call buttons, each labelled by what it is for.
+  var CALL_NUM_RE = /(110|119|120|122|12345|0\d{2,3}-\d{3}-\d{4}|0\d{2,3}-\d{7,8})(?![\d-])/g;
+  var CALL_LABELS = { "110": "报警", "119": "火警", "120": "急救", "122": "交通事故", "12345": "政务热线" };
 
   function callButtons(pairs, inline) {
     var box = el("div", "calls" + (inline ? " inline" : ""));
@@ -402,12 +405,17 @@
     var seen = {};
     var first = text.split(/\n/)[0];
     var m;
-    CALL_RE.lastIndex = 0;
-    while ((m = CALL_RE.exec(first)) !== null) {
-      if (!seen[m[2]]) {
-        seen[m[2]] = true;
-        pairs.push({ label: m[1].replace(/^(立即拨打|请拨打|拨打)/, ""), number: m[2] });
+    CALL_NUM_RE.lastIndex = 0;
+    while ((m = CALL_NUM_RE.exec(first)) !== null) {
+      var num = m[1];
+      if (seen[num] || /\d$/.test(first.slice(0, m.index))) {
+        continue;
       }
+      seen[num] = true;
+      var after = /^[（(]([\u4e00-\u9fa5]{2,6})[）)]/.exec(first.slice(m.index + num.length));
+      var before = /([\u4e00-\u9fa5]{2,6})\s*$/.exec(first.slice(0, m.index));
+      var label = after ? after[1] : CALL_LABELS[num] || (before ? before[1].replace(/^.*(拨打|打)/, "") : "");
+      pairs.push({ label: label, number: num });
     }
     return pairs;
   }
@@ -510,7 +518,7 @@
   hint.setAttribute("data-testid", "hint");
   try {
     // A phone or tablet has no Enter key worth hinting at.
-    if ((window.matchMedia && window.matchMedia("(hover: none), (pointer: coarse)").matches) || navigator.maxTouchPoints > 0) {
+    if ((window.matchMedia && window.matchMedia("(pointer: coarse)").matches) || navigator.maxTouchPoints > 0) {
       hint.hidden = true;
     }
   } catch (e) {
@@ -802,7 +810,7 @@
     h.appendChild(el("span", "num", str(t.number)));
     box.appendChild(h);
     var st = str(t.status_label) || str(t.status);
-    if (st) {
+    if (st && said.indexOf("状态：" + st) < 0) {
       var r1 = el("span", "row");
       r1.appendChild(el("span", "label", "状态："));
       r1.appendChild(document.createTextNode(st));
@@ -945,7 +953,10 @@
       }
       var calls = reply.decision === "emergency" || /请立即拨打/.test(t.split("\n")[0]) ? emergencyCalls(t) : [];
       if (calls.length) {
-        bubble.appendChild(callButtons(calls, false));
+        // First in the bubble: whoever is in danger taps before reading on.
+        var cb = callButtons(calls, false);
+        cb.className += " first";
+        bubble.insertBefore(cb, bubble.firstChild);
       }
       if (Array.isArray(reply.more) && reply.more.length) {
         var more = moreBox(reply.more);
