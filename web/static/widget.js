@@ -33,7 +33,12 @@
  * (with data-state); =feedback-yes, =feedback-no (aria-pressed) in each answer's message;
  * =survey-card (with data-number, data-state: open, sending, rated, or the refusal's code) holding
  * =survey-rating-<id>, =survey-solved-yes, =survey-solved-no, =survey-comment, =survey-submit,
- * =survey-result and =survey-link.
+ * =survey-result and =survey-link; =time (each message's time, in data-time), =calls/=call
+ * (tel: buttons, data-number), =hint, =report-tools holding =photo, =photo-input and =location;
+ * photo messages carry data-photo (sending, sent, failed); the widget's own lines data-local.
+ *
+ * Sizes for elders and phones, photos, the location, the queue and the hidden-tab cue:
+ * docs/protocol.md, "The widget on a phone".
  */
 (function () {
   "use strict";
