@@ -164,7 +164,7 @@ func TestWidgetPhoto(t *testing.T) {
 	con.click(row)
 	con.waitJS("the photo in the ticket's detail", `(() => { const i = document.querySelector('[data-testid=ticket-detail] [data-testid=ticket-photo]');
 		return !!i && i.complete && i.naturalWidth === 1600; })()`)
-	con.screenshot("console-photo")
+	con.screenshot("console-photo.png")
 }
 
 // addStaffGrid adds a grid worker of grid while the server runs.
