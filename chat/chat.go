@@ -72,6 +72,9 @@ type Message struct {
 	// Online is how many operators' consoles are open (this node's count), for what a resident
 	// joining the queue is told.
 	Online int
+	// Lat, Lng: where the resident said they are (the widget's 使用我的位置), for the ticket the
+	// message may open; nil when not given.
+	Lat, Lng *float64
 }
 
 // Result is what came of a message.
@@ -179,6 +182,9 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 	case bot.OpenTicket:
 		n := do.Ticket
 		n.ConversationID = conv.ID
+		if n.Lat == nil && m.Lat != nil && m.Lng != nil {
+			n.Lat, n.Lng = m.Lat, m.Lng
+		}
 		t, _, err := s.Tickets.Create(ctx, n, "")
 		if err != nil {
 			return Result{}, err

@@ -156,7 +156,7 @@ func TestChatWidget(t *testing.T) {
 
 	// 大字: a larger font, remembered across the reload below.
 	p.click("[data-testid=large]")
-	p.waitJS("大字 on", `getComputedStyle(`+root+`.querySelector('[data-testid=panel]')).fontSize === '20px' && localStorage.getItem('hotline.largeText') === '1'`)
+	p.waitJS("大字 on", `getComputedStyle(`+root+`.querySelector('[data-testid=panel]')).fontSize === '22px' && localStorage.getItem('hotline.largeText') === '1'`)
 
 	// A reload resumes the conversation with its history.
 	p.do(chromedp.Reload())
@@ -168,11 +168,11 @@ func TestChatWidget(t *testing.T) {
 	if got := p.evalString(`localStorage.getItem('hotline.session') || ''`); got != session {
 		t.Errorf("the session changed across the reload: %q, then %q", session, got)
 	}
-	if fs := p.evalString(`getComputedStyle(` + root + `.querySelector('[data-testid=panel]')).fontSize`); fs != "20px" {
+	if fs := p.evalString(`getComputedStyle(` + root + `.querySelector('[data-testid=panel]')).fontSize`); fs != "22px" {
 		t.Errorf("大字 not remembered across the reload: font size %s", fs)
 	}
 	p.click("[data-testid=large]")
-	p.waitJS("大字 off", `getComputedStyle(`+root+`.querySelector('[data-testid=panel]')).fontSize === '16px'`)
+	p.waitJS("大字 off", `getComputedStyle(`+root+`.querySelector('[data-testid=panel]')).fontSize === '18px'`)
 
 	// Markup typed by a resident is text, in the widget and in the history.
 	const markup = `<img src=x onerror=alert(1)>`

@@ -233,6 +233,7 @@ type chatConn struct {
 	messages    int               // asks and chooses answered
 	errs        int               // error frames sent
 	answers     map[string]string // recent answers' topics by the ask they replied to, for votes
+	place       *location         // where the resident said they are, for the next ticket (location.go)
 }
 
 // run serves the connection until it closes.
@@ -251,12 +252,14 @@ func (c *chatConn) run() {
 
 // clientFrame is any frame a client sends; which fields count depends on Type.
 type clientFrame struct {
-	Type      string `json:"type"`
-	Session   string `json:"session"`
-	Community string `json:"community"`
-	ID        string `json:"id"`
-	Text      string `json:"text"`
-	Option    string `json:"option"`
+	Type      string   `json:"type"`
+	Session   string   `json:"session"`
+	Community string   `json:"community"`
+	ID        string   `json:"id"`
+	Text      string   `json:"text"`
+	Option    string   `json:"option"`
+	Lat       *float64 `json:"lat"` // location (location.go)
+	Lng       *float64 `json:"lng"`
 }
 
 type welcomeFrame struct {
@@ -321,6 +324,8 @@ func (c *chatConn) handle(mt int, data []byte) {
 		c.message(f)
 	case "typing", "ack":
 		c.signal(f)
+	case "location":
+		c.location(f)
 	case "rate", "feedback":
 		if c.conv == nil {
 			c.fail(errBadType, i18n.Both("error.hello_first"), f.ID)
@@ -453,7 +458,8 @@ func (c *chatConn) message(f clientFrame) {
 		label = c.optionLabel(f.Option)
 	}
 	res, err := c.s.chats.Handle(ctx, b, c.conv, chat.Message{
-		Input: bot.Input{ID: f.ID, Text: text, Option: f.Option}, Label: label, Online: c.s.desk.online()})
+		Input: bot.Input{ID: f.ID, Text: text, Option: f.Option}, Label: label, Online: c.s.desk.online(),
+		Lat: c.place.lat(), Lng: c.place.lng()})
 	switch {
 	case errors.Is(err, bot.ErrBadOption):
 		c.fail(errBadOption, i18n.Both("error.stale_option"), f.ID)
@@ -467,6 +473,9 @@ func (c *chatConn) message(f clientFrame) {
 		return
 	}
 	c.messages++
+	if res.Ticket != nil {
+		c.place = nil // it went with this ticket
+	}
 	if res.ToPerson != nil {
 		// A person is involved: the consoles see it, the resident is told it arrived, the bot
 		// stays silent.

@@ -63,6 +63,9 @@ type Config struct {
 	// ChatSilence closes a resident's chat that has sent no ask, choose, typing, ack, rate or
 	// feedback for this long (0: 30 minutes; pings do not count), with 1000 "silent".
 	ChatSilence time.Duration
+	// Attachments stores residents' photos (nil: Conversations' own, when it has them); with the
+	// chat, it mounts the photo routes (attachments.go).
+	Attachments intake.Attachments
 	// Bus joins the desks of several nodes serving one database (nil: this node alone).
 	Bus Bus
 	Now func() time.Time
@@ -100,6 +103,8 @@ type Server struct {
 	metrics *metrics
 
 	chats *chat.Service // residents' conversations and the desk's queue, with the chat
+
+	attachments intake.Attachments // residents' photos, with the chat
 
 	chatIPPerMinute int
 	chatIdle        time.Duration
@@ -167,6 +172,12 @@ func New(cfg Config) *Server {
 		s.mountChat()
 		s.desk = newDeskHub()
 		s.intake.Observe(s.ticketChanged)
+		if s.attachments = cfg.Attachments; s.attachments == nil {
+			s.attachments, _ = s.convs.(intake.Attachments)
+		}
+		if s.attachments != nil {
+			s.mountAttachments()
+		}
 		if s.users != nil {
 			s.mountOperator()
 			s.mountCanned()

@@ -130,6 +130,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Desk", deskTests},
 		{"Canned", cannedTests},
 		{"Reports", reportTests},
+		{"Attachments", attachmentTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {

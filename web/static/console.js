@@ -1692,6 +1692,33 @@
     dl.appendChild(h("dd", { testid: testid || null }, value));
   }
 
+  // ticketPhotos shows the photos the resident sent with the ticket (GET …/attachments), under its
+  // fields; none, nothing.
+  async function ticketPhotos(number) {
+    let list;
+    try {
+      list = await api("GET", "/api/v1/tickets/" + encodeURIComponent(number) + "/attachments");
+    } catch (e) {
+      return; // the detail shows without them
+    }
+    const items = list && Array.isArray(list.attachments) ? list.attachments : [];
+    if (!items.length || detailEl.dataset.number !== number || detailEl.querySelector("[data-testid=ticket-photos]")) {
+      return;
+    }
+    const box = h("div", { class: "ticket-photos", testid: "ticket-photos" }, [h("h3", { text: t("f.photos") })]);
+    for (const a of items) {
+      const url = str(a.url);
+      if (!/^\/api\/v1\/tickets\//.test(url)) {
+        continue;
+      }
+      const img = h("img", { src: url, alt: t("f.photos"), testid: "ticket-photo", loading: "lazy" });
+      img.style.cssText = "max-width: 240px; max-height: 240px; margin: 4px 8px 4px 0; border-radius: 6px; border: 1px solid #ccd;";
+      box.appendChild(h("a", { href: url, target: "_blank", rel: "noopener" }, [img]));
+    }
+    const dl = detailEl.querySelector("dl");
+    detailEl.insertBefore(box, dl ? dl.nextSibling : null);
+  }
+
   function renderDetail(keepInputs) {
     const kept = {};
     if (keepInputs) {
@@ -1773,6 +1800,7 @@
       }) : conv);
     }
     detailEl.appendChild(dl);
+    ticketPhotos(str(d.number));
 
     // Actions: what the lifecycle allows now, and this role may do.
     const pendingExt = !!(d.extension && d.extension.state === "requested");

@@ -33,7 +33,12 @@
  * (with data-state); =feedback-yes, =feedback-no (aria-pressed) in each answer's message;
  * =survey-card (with data-number, data-state: open, sending, rated, or the refusal's code) holding
  * =survey-rating-<id>, =survey-solved-yes, =survey-solved-no, =survey-comment, =survey-submit,
- * =survey-result and =survey-link.
+ * =survey-result and =survey-link; =time (each message's time, in data-time), =calls/=call
+ * (tel: buttons, data-number), =hint, =report-tools holding =photo, =photo-input and =location;
+ * photo messages carry data-photo (sending, sent, failed); the widget's own lines data-local.
+ *
+ * Sizes for elders and phones, photos, the location, the queue and the hidden-tab cue:
+ * docs/protocol.md, "The widget on a phone".
  */
 (function () {
   "use strict";
@@ -103,96 +108,114 @@
 
   // ---- styles (inside the shadow root only) ----
 
+  // Sizes for elders and phones: text is 18px (22px with 大字) and never smaller; every control is
+  // at least 44×44 px; every text colour has at least 4.5:1 contrast on its background (the
+  // greys are #4a5560 and #5b6670, never lighter). Times and the 已发送 receipt are drawn from
+  // attributes (.meta::before/::after), so a message's textContent is what was said.
   var CSS = [
     ":host { all: initial; }",
     "*, *::before, *::after { box-sizing: border-box; }",
     ".root { font-family: system-ui, -apple-system, 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif;",
-    "  font-size: 16px; line-height: 1.5; color: #1f2933; -webkit-text-size-adjust: 100%; }",
-    "button, textarea { font: inherit; color: inherit; }",
-    ".launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 76px; height: 76px;",
-    "  border-radius: 50%; border: none; background: #1661ab; color: #fff; cursor: pointer; font-size: 15px;",
-    "  font-weight: 600; line-height: 1.25; padding: 8px; box-shadow: 0 4px 14px rgba(0,0,0,.28); }",
+    "  font-size: 18px; line-height: 1.5; color: #1f2933; -webkit-text-size-adjust: 100%; }",
+    "button, textarea, input { font: inherit; color: inherit; }",
+    ".launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 80px; height: 80px;",
+    "  border-radius: 50%; border: none; background: #1661ab; color: #fff; cursor: pointer; font-size: 18px;",
+    "  font-weight: 600; line-height: 1.2; padding: 8px 21px; box-shadow: 0 4px 14px rgba(0,0,0,.28); }",
     ".launcher:hover { background: #0f4f8f; }",
     ".launcher:focus-visible { outline: 3px solid #f5a623; outline-offset: 3px; }",
-    ".badge { position: absolute; top: 2px; right: 2px; min-width: 20px; height: 20px; border-radius: 10px;",
-    "  background: #d93025; color: #fff; font-size: 12px; line-height: 20px; padding: 0 5px; display: none; }",
+    ".badge { position: absolute; top: 0; right: 0; min-width: 28px; height: 28px; border-radius: 14px;",
+    "  background: #b3261e; color: #fff; font-size: 18px; line-height: 28px; padding: 0 6px; display: none; }",
     ".badge.on { display: block; }",
-    ".panel { position: fixed; right: 20px; bottom: 108px; z-index: 2147483001; width: 380px;",
-    "  height: min(640px, calc(100vh - 128px)); min-height: 320px; display: none; flex-direction: column;",
+    ".panel { position: fixed; right: 20px; bottom: 112px; z-index: 2147483001; width: 400px;",
+    "  height: min(680px, calc(100vh - 132px)); min-height: 320px; display: none; flex-direction: column;",
     "  background: #fff; border-radius: 14px; overflow: hidden; box-shadow: 0 10px 36px rgba(0,0,0,.3); }",
     ".panel.open { display: flex; }",
-    ".panel.large { font-size: 20px; }",
-    ".head { display: flex; align-items: center; gap: 8px; padding: 10px 12px; background: #1661ab; color: #fff; flex: none; }",
-    ".title { flex: 1; font-weight: 600; font-size: 1.05em; }",
-    ".head button { background: rgba(255,255,255,.16); border: 1px solid rgba(255,255,255,.5); color: #fff;",
-    "  border-radius: 8px; padding: 2px 10px; cursor: pointer; min-height: 36px; min-width: 40px; }",
-    ".head button[aria-pressed=true] { background: #fff; color: #1661ab; }",
+    ".panel.large { font-size: 22px; }",
+    ".head { display: flex; align-items: center; gap: 8px; padding: 6px 8px 6px 14px; background: #1661ab; color: #fff; flex: none; }",
+    ".title { flex: 1; font-weight: 600; font-size: 1.05em; min-width: 0; }",
+    ".head button { background: #0f4f8f; border: 1px solid rgba(255,255,255,.6); color: #fff;",
+    "  border-radius: 8px; padding: 0 10px; cursor: pointer; min-height: 44px; min-width: 44px; }",
+    ".head button[aria-pressed=true] { background: #fff; color: #0f4f8f; }",
     ".head button:focus-visible { outline: 3px solid #f5a623; }",
-    ".status { flex: none; padding: 4px 12px; font-size: .85em; background: #fff8e1; color: #7a5a00; border-bottom: 1px solid #f0e2b6; }",
+    ".status { flex: none; padding: 4px 12px; background: #fff8e1; color: #6b4e00; border-bottom: 1px solid #f0e2b6; }",
     ".status:empty { display: none; }",
-    ".status.ok { background: #e8f5e9; color: #1e6b2a; border-color: #c6e6c9; }",
-    ".status.bad { background: #fdecea; color: #a1261c; border-color: #f4c7c3; }",
+    ".status.ok { background: #e8f5e9; color: #1a5e25; border-color: #c6e6c9; }",
+    ".status.bad { background: #fdecea; color: #9b2419; border-color: #f4c7c3; }",
     ".messages { flex: 1; overflow-y: auto; padding: 12px; background: #f4f6f8; overscroll-behavior: contain; }",
-    ".msg { display: flex; flex-direction: column; margin: 0 0 10px; max-width: 88%; }",
+    ".msg { display: flex; flex-direction: column; margin: 0 0 12px; max-width: 90%; }",
     ".msg .bubble { padding: 8px 12px; border-radius: 12px; white-space: pre-wrap; word-break: break-word; overflow-wrap: anywhere; }",
     ".msg.resident { margin-left: auto; align-items: flex-end; }",
     ".msg.resident .bubble { background: #1661ab; color: #fff; border-bottom-right-radius: 4px; }",
     ".msg.bot .bubble, .msg.operator .bubble { background: #fff; border: 1px solid #dde3e9; border-bottom-left-radius: 4px; }",
     ".msg.operator .bubble { border-color: #9cc3e6; border-left: 3px solid #1e8e3e; }",
-    ".msg .who { font-size: .75em; color: #1e6b2a; margin: 0 0 2px 4px; font-weight: 600; }",
-    ".msg.resident.sent::after { content: '已发送'; font-size: .7em; color: #8a96a3; margin: 1px 4px 0; }",
-    ".msg.notice { max-width: 100%; align-items: stretch; }",
-    ".msg.notice .bubble { background: #fffbea; border: 1px solid #f0e2b6; color: #1f2933; text-align: left; font-size: .95em; padding: 8px 12px; }",
-    ".feedback { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 6px; margin: 4px 0 0 2px; font-size: .8em; color: #52606d; }",
-    ".feedback button { border: 1px solid #c4cdd5; background: #fff; color: #1f2933; border-radius: 14px; padding: 1px 10px;",
-    "  cursor: pointer; min-height: 32px; }",
+    ".msg .who { color: #1a5e25; margin: 0 0 2px 4px; font-weight: 600; }",
+    ".msg .meta { color: #4a5560; margin: 2px 4px 0; white-space: nowrap; }",
+    ".msg .meta:empty::before { content: attr(data-time); }",
+    ".msg.resident.sent .meta::after { content: ' · 已发送'; }",
+    ".msg.resident.sent .meta:not([data-time])::after, .msg.resident.sent .meta[data-time='']::after { content: '已发送'; }",
+    ".feedback { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 8px; margin: 6px 0 0 2px; color: #4a5560; }",
+    ".feedback button { border: 1px solid #8d99a6; background: #fff; color: #1f2933; border-radius: 22px; padding: 0 14px;",
+    "  cursor: pointer; min-height: 44px; min-width: 44px; }",
     ".feedback button:hover { border-color: #1661ab; }",
     ".feedback button[aria-pressed=true] { background: #1661ab; border-color: #1661ab; color: #fff; }",
-    ".feedback button:focus-visible, .survey button:focus-visible { outline: 3px solid #f5a623; outline-offset: 1px; }",
-    ".feedback .fb-note { color: #8a96a3; }",
+    ".feedback button:focus-visible, .survey button:focus-visible, .tools button:focus-visible, .call:focus-visible { outline: 3px solid #f5a623; outline-offset: 1px; }",
+    ".feedback .fb-note { color: #4a5560; }",
     ".msg.survey-msg { max-width: 100%; align-items: stretch; }",
     ".survey { background: #fff; border: 1px solid #9cc3e6; border-left: 3px solid #1661ab; border-radius: 10px; padding: 10px 12px; }",
     ".survey .s-text { margin: 0 0 6px; white-space: pre-wrap; word-break: break-word; overflow-wrap: anywhere; }",
-    ".survey .s-q { font-size: .9em; color: #52606d; margin: 8px 0 3px; }",
-    ".survey .s-choices { display: flex; flex-wrap: wrap; gap: 6px; }",
-    ".survey .s-choices button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 16px;",
-    "  padding: 4px 12px; cursor: pointer; min-height: 36px; }",
+    ".survey .s-q { color: #4a5560; margin: 8px 0 3px; }",
+    ".survey .s-choices { display: flex; flex-wrap: wrap; gap: 8px; }",
+    ".survey .s-choices button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 22px;",
+    "  padding: 0 14px; cursor: pointer; min-height: 44px; min-width: 44px; }",
     ".survey .s-choices button[aria-pressed=true] { background: #1661ab; color: #fff; }",
-    ".survey .s-choices button:disabled { cursor: default; opacity: .65; }",
-    ".survey textarea { width: 100%; resize: vertical; border: 1px solid #c4cdd5; border-radius: 8px; padding: 6px 8px;",
+    ".survey .s-choices button:disabled { cursor: default; border-color: #b8c2cc; background: #eef1f4; color: #4a5560; }",
+    ".survey .s-choices button[aria-pressed=true]:disabled { background: #4a5560; border-color: #4a5560; color: #fff; }",
+    ".survey textarea { width: 100%; resize: vertical; border: 1px solid #8d99a6; border-radius: 8px; padding: 6px 8px;",
     "  min-height: 3em; max-height: 10em; display: block; margin-top: 8px; background: #fff; }",
     ".survey textarea:focus { outline: 2px solid #1661ab; border-color: #1661ab; }",
-    ".survey textarea:disabled { background: #f4f6f8; color: #52606d; }",
+    ".survey textarea:disabled { background: #f4f6f8; color: #4a5560; }",
     ".survey .s-bar { display: flex; align-items: center; gap: 8px; margin-top: 6px; }",
-    ".survey .s-count { font-size: .8em; color: #52606d; margin-right: auto; }",
-    ".survey .s-count.over { color: #d93025; font-weight: 600; }",
-    ".survey .s-submit { border: none; background: #1661ab; color: #fff; border-radius: 8px; padding: 6px 18px; cursor: pointer; min-height: 38px; }",
-    ".survey .s-submit:disabled { background: #a9b8c6; cursor: default; }",
-    ".survey .s-result { margin-top: 6px; font-size: .9em; white-space: pre-wrap; }",
+    ".survey .s-count { color: #4a5560; margin-right: auto; }",
+    ".survey .s-count.over { color: #b3261e; font-weight: 600; }",
+    ".survey .s-submit { border: none; background: #1661ab; color: #fff; border-radius: 8px; padding: 0 20px; cursor: pointer; min-height: 44px; min-width: 44px; }",
+    ".survey .s-submit:disabled { background: #e4e9ee; color: #4a5560; cursor: default; }",
+    ".survey .s-result { margin-top: 6px; white-space: pre-wrap; }",
     ".survey .s-result:empty { display: none; }",
-    ".survey .s-result.ok { color: #1e6b2a; font-weight: 600; }",
-    ".survey .s-result.bad { color: #a1261c; }",
-    ".survey .s-link { display: inline-block; margin-top: 6px; font-size: .85em; color: #0b57a4; text-decoration: underline; }",
-    ".agent-bar { flex: none; padding: 4px 12px; font-size: .85em; background: #e8f5e9; color: #1e6b2a; border-bottom: 1px solid #c6e6c9; }",
+    ".survey .s-result.ok { color: #1a5e25; font-weight: 600; }",
+    ".survey .s-result.bad { color: #9b2419; }",
+    ".survey .s-link { display: inline-flex; align-items: center; min-height: 44px; margin-top: 4px; color: #0b57a4; text-decoration: underline; }",
+    ".agent-bar { flex: none; padding: 4px 12px; background: #e8f5e9; color: #1a5e25; border-bottom: 1px solid #c6e6c9; }",
     ".agent-bar:empty { display: none; }",
-    ".agent-bar.waiting { background: #fff8e1; color: #7a5a00; border-color: #f0e2b6; }",
+    ".agent-bar.waiting { background: #fff8e1; color: #6b4e00; border-color: #f0e2b6; }",
+    ".agent-bar.nobody { background: #fdecea; color: #9b2419; border-color: #f4c7c3; }",
     ".msg.system { max-width: 100%; align-items: center; margin-left: auto; margin-right: auto; }",
-    ".msg.system .bubble { background: transparent; color: #52606d; font-size: .85em; text-align: center; padding: 2px 8px; }",
+    ".msg.system .bubble { background: transparent; color: #4a5560; text-align: center; padding: 2px 8px; }",
+    // A notice (news of the resident's ticket) is a message to read, not a line of the log: this
+    // rule must beat .msg.system .bubble, so it is the more specific.
+    ".msg.system.notice { align-items: stretch; }",
+    ".msg.system.notice .bubble { background: #fffbea; border: 1px solid #e0c97a; color: #1f2933; text-align: left; padding: 8px 12px; }",
     ".msg.pending .bubble { opacity: .7; }",
-    ".msg.emergency .bubble { border: 3px solid #d93025; background: #fff5f4; }",
-    ".msg.emergency::before { content: '紧急'; align-self: flex-start; background: #d93025; color: #fff; font-size: .75em;",
-    "  border-radius: 4px; padding: 0 6px; margin: 0 0 3px; font-weight: 600; }",
+    ".msg.emergency .bubble { border: 3px solid #b3261e; background: #fff5f4; }",
+    ".msg.emergency::before { content: '紧急'; align-self: flex-start; background: #b3261e; color: #fff;",
+    "  border-radius: 4px; padding: 0 8px; margin: 0 0 3px; font-weight: 600; }",
     ".bubble a { color: #0b57a4; text-decoration: underline; }",
     ".msg.resident .bubble a { color: #fff; }",
+    ".calls { display: flex; flex-direction: column; gap: 8px; margin-top: 10px; white-space: normal; }",
+    ".calls.first { margin: 0 0 10px; }",
+    ".calls.inline { flex-direction: row; flex-wrap: wrap; justify-content: center; }",
+    ".bubble a.call { display: flex; align-items: center; justify-content: center; gap: 8px; min-height: 48px; min-width: 44px; width: 100%;",
+    "  padding: 4px 14px; border-radius: 10px; background: #b3261e; color: #fff; font-weight: 700; text-decoration: none; font-size: 1.05em; }",
+    ".calls.inline a.call { width: auto; flex: 1 1 30%; font-size: 1em; }",
+    ".bubble a.call:hover { background: #8f1d17; }",
     ".card { margin-top: 8px; padding: 8px 10px; border-radius: 8px; background: #f0f6fc; border: 1px solid #c9dcef; white-space: normal; }",
     ".card.ticket { background: #f3faf3; border-color: #c6e6c9; }",
     ".card .card-title { font-weight: 600; margin-bottom: 2px; }",
     ".card .row { display: block; }",
-    ".card .label { color: #52606d; }",
+    ".card .label { color: #4a5560; }",
     ".card ul { margin: 4px 0 0; padding-left: 1.1em; }",
     ".card .num { font-family: ui-monospace, Menlo, Consolas, monospace; font-weight: 600; letter-spacing: .02em; }",
     ".more-toggle { display: inline-block; margin-top: 6px; border: 1px solid #1661ab; background: #fff; color: #1661ab;",
-    "  border-radius: 16px; padding: 2px 14px; cursor: pointer; min-height: 36px; min-width: 64px; }",
+    "  border-radius: 22px; padding: 0 16px; cursor: pointer; min-height: 44px; min-width: 72px; }",
     ".more-toggle:hover { background: #e8f1fa; }",
     ".more-toggle:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }",
     ".more-toggle::after { content: ' ▾'; }",
@@ -201,28 +224,40 @@
     ".more-body[hidden] { display: none; }",
     ".more-sec + .more-sec { margin-top: 8px; }",
     ".more-title { font-weight: 600; }",
-    ".options { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }",
-    ".options button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 16px;",
-    "  padding: 4px 12px; cursor: pointer; min-height: 36px; }",
+    ".options { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 6px; }",
+    ".options button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 22px;",
+    "  padding: 0 16px; cursor: pointer; min-height: 44px; min-width: 44px; }",
     ".options button:hover:not(:disabled) { background: #e8f1fa; }",
-    ".options button:disabled { border-color: #c4cdd5; color: #8a96a3; cursor: default; }",
-    ".typing { flex: none; padding: 2px 14px; font-size: .85em; color: #52606d; background: #f4f6f8; display: none; }",
+    ".options button:disabled { border-color: #b8c2cc; background: #eef1f4; color: #4a5560; cursor: default; }",
+    ".photo canvas { display: block; max-width: 200px; max-height: 200px; border-radius: 8px; background: #dde3e9; }",
+    ".msg.photo-msg .bubble { padding: 4px; }",
+    ".typing { flex: none; padding: 2px 14px; color: #4a5560; background: #f4f6f8; display: none; }",
     ".typing.on { display: block; }",
     ".composer { flex: none; border-top: 1px solid #dde3e9; padding: 8px 10px; background: #fff; }",
-    ".composer textarea { width: 100%; resize: none; border: 1px solid #c4cdd5; border-radius: 8px; padding: 6px 8px;",
-    "  min-height: 2.6em; max-height: 8em; display: block; background: #fff; }",
+    ".tools { display: none; gap: 8px; margin-bottom: 8px; flex-wrap: wrap; }",
+    ".tools.on { display: flex; }",
+    ".tools button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 22px; padding: 0 14px;",
+    "  cursor: pointer; min-height: 44px; min-width: 44px; }",
+    ".tools button:disabled { border-color: #b8c2cc; background: #eef1f4; color: #4a5560; cursor: default; }",
+    ".tools input[type=file] { position: absolute; width: 1px; height: 1px; opacity: 0; pointer-events: none; }",
+    ".composer textarea { width: 100%; resize: none; border: 1px solid #8d99a6; border-radius: 8px; padding: 8px 10px;",
+    "  min-height: 2.8em; max-height: 8em; display: block; background: #fff; }",
+    ".composer textarea::placeholder { color: #5b6670; opacity: 1; }",
     ".composer textarea:focus { outline: 2px solid #1661ab; border-color: #1661ab; }",
     ".bar { display: flex; align-items: center; gap: 8px; margin-top: 6px; }",
-    ".hint { flex: 1; min-width: 0; font-size: .75em; color: #8a96a3; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }",
-    ".counter { font-size: .8em; color: #52606d; margin-left: auto; }",
-    ".counter.over { color: #d93025; font-weight: 600; }",
-    ".send { border: none; background: #1661ab; color: #fff; border-radius: 8px; padding: 6px 18px; cursor: pointer; min-height: 38px; }",
-    ".send:disabled { background: #a9b8c6; cursor: default; }",
+    ".hint { flex: 1; min-width: 0; color: #4a5560; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }",
+    ".hint[hidden] { display: none; }",
+    ".counter { color: #4a5560; margin-left: auto; }",
+    ".counter.over { color: #b3261e; font-weight: 600; }",
+    ".send { border: none; background: #1661ab; color: #fff; border-radius: 8px; padding: 0 22px; cursor: pointer; min-height: 48px; min-width: 64px; }",
+    ".send:disabled { background: #e4e9ee; color: #4a5560; cursor: default; }",
     ".send:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }",
+    // Touch screens have no Enter key to hint at.
+    "@media (pointer: coarse) { .hint { display: none; } }",
     "@media (max-width: 480px) {",
     "  .panel { left: 0; right: 0; top: 0; bottom: 0; width: 100%; height: 100%; min-height: 0; border-radius: 0; }",
     "  .root.is-open .launcher { display: none; }",
-    "  .msg { max-width: 92%; }",
+    "  .msg { max-width: 94%; }",
     "  .hint { display: none; }",
     "}"
   ].join("\n");
@@ -279,27 +314,115 @@
     return a;
   }
 
-  var dateFmt = null;
-  try {
-    dateFmt = new Intl.DateTimeFormat("zh-CN", {
-      timeZone: "Asia/Shanghai", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false
-    });
-  } catch (e) {
-    dateFmt = null;
+  // Times are Beijing time (UTC+8, no summer time) in one format everywhere, the server's too:
+  // "12月9日 14:30"; a message of today shows only "14:30".
+  var BEIJING_MS = 8 * 3600 * 1000;
+  function pad2(n) {
+    return (n < 10 ? "0" : "") + n;
   }
+  function beijing(d) {
+    return new Date(d.getTime() + BEIJING_MS); // read with the getUTC… methods
+  }
+  function dayLabel(b) {
+    return (b.getUTCMonth() + 1) + "月" + b.getUTCDate() + "日";
+  }
+  function clock(b) {
+    return pad2(b.getUTCHours()) + ":" + pad2(b.getUTCMinutes());
+  }
+  function parseTime(v) {
+    if (v instanceof Date) {
+      return isNaN(v.getTime()) ? null : v;
+    }
+    if (!v) {
+      return null;
+    }
+    var d = new Date(str(v));
+    return isNaN(d.getTime()) ? null : d;
+  }
+  // formatTime: "12月9日 14:30" (with the year when it is not this year's).
   function formatTime(iso) {
-    var d = new Date(str(iso));
-    if (!iso || isNaN(d.getTime())) {
+    var d = parseTime(iso);
+    if (!d) {
       return str(iso);
     }
-    if (dateFmt) {
-      try {
-        return dateFmt.format(d);
-      } catch (e) {
-        /* fall through */
-      }
+    var b = beijing(d);
+    var year = b.getUTCFullYear() !== beijing(new Date()).getUTCFullYear() ? b.getUTCFullYear() + "年" : "";
+    return year + dayLabel(b) + " " + clock(b);
+  }
+  // messageTime: "14:30" today, else as formatTime.
+  function messageTime(v) {
+    var d = parseTime(v);
+    if (!d) {
+      return "";
     }
-    return d.toLocaleString();
+    var b = beijing(d);
+    var now = beijing(new Date());
+    if (b.getUTCFullYear() === now.getUTCFullYear() && b.getUTCMonth() === now.getUTCMonth() && b.getUTCDate() === now.getUTCDate()) {
+      return clock(b);
+    }
+    return formatTime(d);
+  }
+
+  // The server's step lines ("12月9日 14:30 派单") and result line, which a ticket card shows.
+  var STEP_LINE = /^(\d{4}年)?\d{1,2}月\d{1,2}日 \d{1,2}:\d{2} /;
+
+  // withoutCardText drops from a reply's text what its ticket card shows: the steps and the
+  // result (办理结果), so nothing is said twice.
+  function withoutCardText(text, t) {
+    var steps = Array.isArray(t.steps) ? t.steps : [];
+    var reply = str(t.reply);
+    var lines = text.split("\n");
+    var out = [];
+    for (var i = 0; i < lines.length; i++) {
+      var l = lines[i];
+      if (steps.length && STEP_LINE.test(l)) {
+        continue;
+      }
+      if (reply && l.indexOf(reply) >= 0 && /^办理结果[:：]/.test(l.trim())) {
+        continue;
+      }
+      out.push(l);
+    }
+    return out.join("\n").replace(/\n+$/, "");
+  }
+
+  // Emergency numbers in the first line of an emergency reply — "报警 110，火警 119" or "119（火警）、
+  // 120（急救）" — become call buttons, each labelled by what it is for.
+  var CALL_NUM_RE = /(110|119|120|122|12345|0\d{2,3}-\d{3}-\d{4}|0\d{2,3}-\d{7,8})(?![\d-])/g;
+  var CALL_LABELS = { "110": "报警", "119": "火警", "120": "急救", "122": "交通事故", "12345": "政务热线" };
+
+  function callButtons(pairs, inline) {
+    var box = el("div", "calls" + (inline ? " inline" : ""));
+    box.setAttribute("data-testid", "calls");
+    for (var i = 0; i < pairs.length; i++) {
+      var a = el("a", "call");
+      a.setAttribute("href", telHref(pairs[i].number));
+      a.setAttribute("data-testid", "call");
+      a.setAttribute("data-number", pairs[i].number);
+      a.textContent = "📞 " + (inline ? pairs[i].label + " " + pairs[i].number : "拨打 " + pairs[i].number + " " + pairs[i].label);
+      box.appendChild(a);
+    }
+    return box;
+  }
+
+  function emergencyCalls(text) {
+    var pairs = [];
+    var seen = {};
+    var first = text.split(/\n/)[0];
+    var m;
+    CALL_NUM_RE.lastIndex = 0;
+    while ((m = CALL_NUM_RE.exec(first)) !== null) {
+      var num = m[1];
+      if (seen[num] || /\d$/.test(first.slice(0, m.index))) {
+        continue;
+      }
+      seen[num] = true;
+      var after = /^[（(]([\u4e00-\u9fa5]{2,6})[）)]/.exec(first.slice(m.index + num.length));
+      var before = /([\u4e00-\u9fa5]{2,6})\s*$/.exec(first.slice(0, m.index));
+      var label = after ? after[1] : CALL_LABELS[num] || (before ? before[1].replace(/^.*(拨打|打)/, "") : "");
+      pairs.push({ label: label, number: num });
+    }
+    return pairs;
   }
 
   // ---- the widget ----
@@ -371,6 +494,25 @@
   panel.appendChild(typing);
 
   var composer = el("div", "composer");
+  // In a report: a photo (shrunk here, sent over HTTP with the session) and the location.
+  var tools = el("div", "tools");
+  tools.setAttribute("data-testid", "report-tools");
+  var photoBtn = el("button", "photo-btn", "📷 拍照/照片");
+  photoBtn.type = "button";
+  photoBtn.setAttribute("data-testid", "photo");
+  var photoInput = el("input", "");
+  photoInput.type = "file";
+  photoInput.setAttribute("accept", "image/*");
+  photoInput.setAttribute("data-testid", "photo-input");
+  photoInput.setAttribute("tabindex", "-1");
+  photoInput.setAttribute("aria-hidden", "true");
+  var locBtn = el("button", "loc-btn", "📍 使用我的位置");
+  locBtn.type = "button";
+  locBtn.setAttribute("data-testid", "location");
+  tools.appendChild(photoBtn);
+  tools.appendChild(photoInput);
+  tools.appendChild(locBtn);
+  composer.appendChild(tools);
   var input = el("textarea", "");
   input.setAttribute("data-testid", "input");
   input.setAttribute("rows", "2");
@@ -378,6 +520,15 @@
   input.setAttribute("aria-label", "输入消息");
   var bar = el("div", "bar");
   var hint = el("span", "hint", "Enter 发送，Shift+Enter 换行");
+  hint.setAttribute("data-testid", "hint");
+  try {
+    // A phone or tablet has no Enter key worth hinting at.
+    if ((window.matchMedia && window.matchMedia("(pointer: coarse)").matches) || navigator.maxTouchPoints > 0) {
+      hint.hidden = true;
+    }
+  } catch (e) {
+    /* keep the hint */
+  }
   var counter = el("span", "counter", "0/" + MAX_CHARS);
   counter.setAttribute("data-testid", "counter");
   counter.setAttribute("aria-live", "polite");
@@ -411,6 +562,8 @@
   var unacked = []; // ids of operator messages shown while the panel was closed
   var seq = 0;
   var unread = 0;
+  var reportOpen = false; // the bot is collecting a report: photos and the location may go with it
+  var myPlace = null; // {lat, lng} sent for the report, sent again after a reconnect
   var idPrefix = "m" + Date.now().toString(36) + Math.floor(Math.random() * 1e6).toString(36) + "-";
 
   function nextID() {
@@ -652,20 +805,23 @@
     return head !== "" && (first === head || first.indexOf(head + "（") === 0);
   }
 
-  function ticketCard(t) {
+  // ticketCard: the ticket's number, status, deadline, steps and result, less what the message's
+  // own text (said) already tells.
+  function ticketCard(t, said) {
+    said = str(said);
     var box = el("div", "card ticket");
     box.setAttribute("data-testid", "ticket");
     var h = el("div", "card-title", "工单 ");
     h.appendChild(el("span", "num", str(t.number)));
     box.appendChild(h);
     var st = str(t.status_label) || str(t.status);
-    if (st) {
+    if (st && said.indexOf("状态：" + st) < 0) {
       var r1 = el("span", "row");
       r1.appendChild(el("span", "label", "状态："));
       r1.appendChild(document.createTextNode(st));
       box.appendChild(r1);
     }
-    if (t.due_by) {
+    if (t.due_by && said.indexOf(formatTime(t.due_by)) < 0) {
       var r2 = el("span", "row");
       r2.appendChild(el("span", "label", "办结期限："));
       r2.appendChild(document.createTextNode(formatTime(t.due_by)));
@@ -680,7 +836,7 @@
       }
       box.appendChild(ul);
     }
-    if (t.reply) {
+    if (t.reply && said.indexOf(str(t.reply)) < 0) {
       var r3 = el("span", "row");
       r3.appendChild(el("span", "label", "办理结果："));
       r3.appendChild(document.createTextNode(str(t.reply)));
@@ -759,12 +915,12 @@
   // addMessage renders one turn. from: resident, bot, operator or system; reply: the bot's reply
   // object (options, contact, ticket, entry, decision) or null; live: whether its options can be
   // tapped; quiet: leave the scrolling to the caller; agent: the operator's number.
-  function addMessage(from, text, reply, live, quiet, agent) {
+  function addMessage(from, text, reply, live, quiet, agent, at) {
     if (from !== "resident" && from !== "bot" && from !== "operator" && from !== "system") {
       from = "system";
     }
-    if (from !== "system") {
-      retireOptions(); // a new turn makes the earlier choices stale
+    if (from !== "system" && !(reply && reply.keepOptions)) {
+      retireOptions(); // a new turn makes the earlier choices stale (a photo does not)
     }
     var m = el("div", "msg " + from);
     m.setAttribute("data-testid", "msg");
@@ -777,18 +933,35 @@
     if (reply && reply.contact && typeof reply.contact === "object" && isCardText(t, reply.contact)) {
       t = "联系方式如下："; // the text is the card's plain-text form: show the card instead
     }
-    if (from === "bot" || from === "operator") {
+    if (reply && reply.ticket && typeof reply.ticket === "object") {
+      t = withoutCardText(t, reply.ticket);
+    }
+    if (from !== "resident") {
       appendLinkedText(bubble, t);
     } else {
       bubble.appendChild(document.createTextNode(t));
     }
     m.appendChild(bubble);
+    if (from !== "system" || at) {
+      // The time, drawn from the attribute (CSS), so that the message's text is only what was said.
+      var meta = el("span", "meta");
+      meta.setAttribute("data-testid", "time");
+      meta.setAttribute("data-time", messageTime(at || new Date()));
+      m.appendChild(meta);
+    }
     if (reply && typeof reply === "object") {
       if (reply.decision) {
         m.setAttribute("data-decision", str(reply.decision));
       }
       if (reply.decision === "emergency") {
         m.className += " emergency";
+      }
+      var calls = reply.decision === "emergency" || /请立即拨打/.test(t.split("\n")[0]) ? emergencyCalls(t) : [];
+      if (calls.length) {
+        // First in the bubble: whoever is in danger taps before reading on.
+        var cb = callButtons(calls, false);
+        cb.className += " first";
+        bubble.insertBefore(cb, bubble.firstChild);
       }
       if (Array.isArray(reply.more) && reply.more.length) {
         var more = moreBox(reply.more);
@@ -800,7 +973,7 @@
         bubble.appendChild(contactCard(reply.contact));
       }
       if (reply.ticket && typeof reply.ticket === "object") {
-        bubble.appendChild(ticketCard(reply.ticket));
+        bubble.appendChild(ticketCard(reply.ticket, t));
       }
       if (reply.entry && typeof reply.entry === "object" && (reply.entry.title || reply.entry.id)) {
         bubble.appendChild(entryCard(reply.entry));
@@ -831,6 +1004,9 @@
         }
       }
     }
+    if (meta) {
+      m.appendChild(meta); // last, under the options
+    }
     list.appendChild(m);
     if (!quiet) {
       reveal(m, from === "resident");
@@ -838,10 +1014,14 @@
     if (from !== "resident") {
       countUnread();
     }
+    if (reply && typeof reply === "object" && from === "bot") {
+      setReportOpen(reply);
+    }
     return m;
   }
 
   function countUnread() {
+    cueNew();
     if (!isOpen) {
       unread += 1;
       badge.textContent = unread > 9 ? "9+" : String(unread);
@@ -1197,10 +1377,23 @@
   }
 
   function greet() {
-    addMessage("system", "您好！这里是社区在线咨询。可以问办事手续、反映小区里的问题（比如路灯坏了、漏水）、查工单进度，或找网格员。\n遇到火情、煤气泄漏、有人受伤等紧急情况，请直接拨打 119 / 120 / 110。", null, false);
+    var m = addMessage("system", "您好！这里是社区在线咨询。可以问办事手续、反映小区里的问题（比如路灯坏了、漏水）、查工单进度，或找网格员。\n遇到火情、煤气泄漏、有人受伤等紧急情况，请直接拨打：", null, false);
+    m.setAttribute("data-greeting", "1");
+    m.querySelector(".bubble").appendChild(callButtons([
+      { label: "火警", number: "119" }, { label: "急救", number: "120" }, { label: "报警", number: "110" }
+    ], true));
   }
 
+  var rendering = false;
   function renderHistory(history) {
+    rendering = true;
+    try {
+      renderTurns(history);
+    } finally {
+      rendering = false;
+    }
+  }
+  function renderTurns(history) {
     while (list.firstChild) {
       list.removeChild(list.firstChild);
     }
@@ -1214,11 +1407,307 @@
       if (!text && h.reply && typeof h.reply === "object") {
         text = str(h.reply.text);
       }
-      addMessage(str(h.from), text, h.reply || null, i === items.length - 1, true, str(h.agent));
+      addMessage(str(h.from), text, h.reply || null, i === items.length - 1, true, str(h.agent), h.at || null);
     }
     reveal(list.lastChild, true);
     unread = 0;
     badge.className = "badge";
+  }
+
+  // ---- a report's photo and location ----
+
+  // setReportOpen follows the bot's replies: a report (or an emergency) being collected shows the
+  // photo and location buttons; its ticket, or any other reply, hides them.
+  function setReportOpen(r) {
+    var d = str(r.decision);
+    reportOpen = (d === "report" || d === "emergency") && !r.ticket;
+    if (!reportOpen) {
+      myPlace = null; // the ticket took it, or the report is over
+    }
+    tools.className = "tools" + (reportOpen ? " on" : "");
+  }
+
+  // sayLocal shows a line of the widget's own (not stored).
+  function sayLocal(text, kind) {
+    var m = addMessage("system", text, null, false, false, "", new Date());
+    if (kind) {
+      m.setAttribute("data-local", kind);
+    }
+    return m;
+  }
+
+  var MAX_SIDE = 1600;
+  var MAX_PHOTO = 2 * 1024 * 1024;
+
+  // shrink draws the image on a canvas, its longest side at most MAX_SIDE, and calls done(canvas).
+  function shrink(file, done, fail) {
+    var reader = new FileReader();
+    reader.onerror = function () {
+      fail("照片读取失败，请换一张再试");
+    };
+    reader.onload = function () {
+      var img = new Image();
+      img.onerror = function () {
+        fail("这不是能打开的照片，请选择 JPG、PNG 或 WebP 照片");
+      };
+      img.onload = function () {
+        var w = img.naturalWidth || img.width;
+        var h = img.naturalHeight || img.height;
+        if (!w || !h) {
+          fail("这不是能打开的照片");
+          return;
+        }
+        var k = Math.min(1, MAX_SIDE / Math.max(w, h));
+        var c = document.createElement("canvas");
+        c.width = Math.max(1, Math.round(w * k));
+        c.height = Math.max(1, Math.round(h * k));
+        var g = c.getContext("2d");
+        g.fillStyle = "#fff"; // a transparent PNG becomes a JPEG on white
+        g.fillRect(0, 0, c.width, c.height);
+        g.drawImage(img, 0, 0, c.width, c.height);
+        done(c);
+      };
+      img.src = String(reader.result);
+    };
+    reader.readAsDataURL(file);
+  }
+
+  function toJPEG(canvas, quality, done) {
+    if (canvas.toBlob) {
+      canvas.toBlob(function (b) {
+        done(b);
+      }, "image/jpeg", quality);
+      return;
+    }
+    done(null);
+  }
+
+  // serverMessage is the Chinese half of the server's "中文 (English)" error.
+  function serverMessage(body, fallback) {
+    var m = body && typeof body.error === "string" ? body.error : "";
+    var i = m.lastIndexOf(" (");
+    return (i > 0 ? m.slice(0, i) : m) || fallback;
+  }
+
+  function sendPhoto(file) {
+    if (!file) {
+      return;
+    }
+    var session = load(SESSION_KEY);
+    if (!session) {
+      sayLocal("还没有连接上，请稍后再发照片", "photo-error");
+      return;
+    }
+    photoBtn.disabled = true;
+    var m = addMessage("resident", "", { keepOptions: true }, false);
+    m.className += " photo-msg";
+    m.setAttribute("data-photo", "sending");
+    var bubble = m.querySelector(".bubble");
+    bubble.className += " photo";
+    bubble.setAttribute("aria-label", "照片");
+    function failed(text) {
+      photoBtn.disabled = false;
+      m.setAttribute("data-photo", "failed");
+      sayLocal(text, "photo-error");
+    }
+    shrink(file, function (canvas) {
+      // The picture in the chat: a small copy on a canvas (no image URL a page's policy could block).
+      var k = Math.min(1, 200 / Math.max(canvas.width, canvas.height));
+      var thumb = document.createElement("canvas");
+      thumb.width = Math.max(1, Math.round(canvas.width * k));
+      thumb.height = Math.max(1, Math.round(canvas.height * k));
+      thumb.getContext("2d").drawImage(canvas, 0, 0, thumb.width, thumb.height);
+      bubble.appendChild(thumb);
+      reveal(m, true);
+      var tries = [0.8, 0.65, 0.5];
+      (function attempt(i) {
+        toJPEG(canvas, tries[i], function (blob) {
+          if (!blob) {
+            failed("这个浏览器不能发送照片");
+            return;
+          }
+          if (blob.size > MAX_PHOTO && i + 1 < tries.length) {
+            attempt(i + 1);
+            return;
+          }
+          upload(blob);
+        });
+      })(0);
+    }, failed);
+    function upload(blob) {
+      var x = new XMLHttpRequest();
+      x.open("POST", origin.protocol + "//" + origin.host + "/api/v1/chat/attachments");
+      x.setRequestHeader("X-Hotline-Session", session);
+      x.setRequestHeader("Content-Type", "image/jpeg");
+      x.onload = function () {
+        var body = null;
+        try {
+          body = JSON.parse(x.responseText);
+        } catch (e) {
+          body = null;
+        }
+        if (x.status === 201 && body && body.id) {
+          photoBtn.disabled = false;
+          m.setAttribute("data-photo", "sent");
+          m.setAttribute("data-photo-id", str(body.id));
+          m.className += " sent";
+          m.setAttribute("data-sent", "1");
+          sayLocal("照片已收到，会和工单一起交给工作人员。", "photo-ok");
+          return;
+        }
+        failed("照片没有发送成功：" + serverMessage(body, "请稍后再试"));
+      };
+      x.onerror = function () {
+        failed("照片没有发送成功：网络中断，请稍后再试");
+      };
+      x.send(blob);
+    }
+  }
+
+  photoBtn.addEventListener("click", function () {
+    photoInput.value = "";
+    photoInput.click();
+  });
+  photoInput.addEventListener("change", function () {
+    var f = photoInput.files && photoInput.files[0];
+    sendPhoto(f);
+  });
+
+  var locID = "";
+  function sendPlace() {
+    if (!myPlace || !ready) {
+      return false;
+    }
+    locID = nextID();
+    return sendFrame({ type: "location", id: locID, lat: myPlace.lat, lng: myPlace.lng });
+  }
+
+  locBtn.addEventListener("click", function () {
+    if (!navigator.geolocation) {
+      sayLocal("这个浏览器不能获取位置，请直接输入地址（小区、楼号、单元）。", "location-error");
+      return;
+    }
+    locBtn.disabled = true;
+    locBtn.textContent = "📍 正在获取位置…";
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      locBtn.disabled = false;
+      locBtn.textContent = "📍 使用我的位置";
+      var c = pos && pos.coords;
+      if (!c || typeof c.latitude !== "number" || typeof c.longitude !== "number") {
+        sayLocal("没有获取到位置，请直接输入地址。", "location-error");
+        return;
+      }
+      myPlace = { lat: Math.round(c.latitude * 1e6) / 1e6, lng: Math.round(c.longitude * 1e6) / 1e6 };
+      if (!sendPlace()) {
+        sayLocal("连接中断，位置会在重新连接后发送。", "location-error");
+      }
+    }, function (err) {
+      locBtn.disabled = false;
+      locBtn.textContent = "📍 使用我的位置";
+      var why = err && err.code === 1 ? "您没有允许使用位置" : err && err.code === 3 ? "获取位置超时" : "获取位置失败";
+      sayLocal(why + "。请直接输入地址（小区、楼号、单元）。", "location-error");
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  });
+
+  // ---- new replies while the tab is hidden: "(1) 新消息" in the title, and a short beep ----
+
+  var hiddenNew = 0;
+  var pageTitle = null;
+  var audio = null;
+  var SOUND_KEY = "hotline.sound"; // "off" silences the beep
+
+  function armSound() {
+    // Browsers let a page make sound only after a tap; the first tap in the widget arms it.
+    if (audio || load(SOUND_KEY) === "off") {
+      return;
+    }
+    try {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (AC) {
+        audio = new AC();
+      }
+    } catch (e) {
+      audio = null;
+    }
+  }
+
+  function beep() {
+    if (!audio || load(SOUND_KEY) === "off") {
+      return;
+    }
+    try {
+      if (audio.state === "suspended" && audio.resume) {
+        audio.resume();
+      }
+      var o = audio.createOscillator();
+      var g = audio.createGain();
+      o.type = "sine";
+      o.frequency.value = 880;
+      var t0 = audio.currentTime;
+      g.gain.setValueAtTime(0.0001, t0);
+      g.gain.exponentialRampToValueAtTime(0.2, t0 + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.25);
+      o.connect(g);
+      g.connect(audio.destination);
+      o.start(t0);
+      o.stop(t0 + 0.3);
+    } catch (e) {
+      /* no sound */
+    }
+  }
+
+  function pageHidden() {
+    return document.visibilityState === "hidden" || document.hidden === true;
+  }
+
+  // cueNew marks a new reply while the page is hidden.
+  function cueNew() {
+    if (rendering || !pageHidden()) {
+      return;
+    }
+    if (pageTitle === null) {
+      pageTitle = document.title;
+    }
+    hiddenNew += 1;
+    document.title = "(" + hiddenNew + ") 新消息 - " + pageTitle;
+    host.setAttribute("data-unseen", String(hiddenNew));
+    beep();
+  }
+
+  function clearCue() {
+    if (pageTitle !== null) {
+      document.title = pageTitle;
+      pageTitle = null;
+    }
+    hiddenNew = 0;
+    host.removeAttribute("data-unseen");
+  }
+
+  // ---- the queue for a person ----
+
+  // onQueue shows where the resident is in the operators' queue, or that nobody is on duty. The
+  // server may say it in a "queue" frame ({"position": N, "online": M, "text", "options"}) or in the
+  // fields of a waiting "handoff" frame; without either the widget shows only that it is waiting.
+  function onQueue(msg) {
+    var pos = typeof msg.position === "number" ? msg.position : null;
+    var online = typeof msg.online === "number" ? msg.online : null;
+    if (online === 0) {
+      agentBar.textContent = "现在没有工作人员在线";
+      agentBar.className = "agent-bar nobody";
+      agentBar.setAttribute("data-state", "nobody");
+      var opts = Array.isArray(msg.options) ? msg.options : [];
+      var text = str(msg.text) || (opts.length ? "现在没有工作人员在线。可以把问题登记成工单，工作人员上班后尽快联系您；也可以继续问我。" : "");
+      if (text || opts.length) {
+        retireOptions();
+        var nm = addMessage("system", text, opts.length ? { options: opts } : null, true, false, "", new Date());
+        nm.setAttribute("data-queue", "nobody");
+      }
+      return;
+    }
+    if (pos !== null && handoffState === "waiting") {
+      agentBar.textContent = pos > 0 ? "正在为您转接人工客服，您前面还有 " + pos + " 位" : "正在为您转接人工客服，马上就到您了";
+      agentBar.setAttribute("data-position", String(pos));
+    }
   }
 
   // ---- the connection ----
@@ -1349,6 +1838,9 @@
         updateComposer();
         surveysOnline();
         ackShown();
+        if (reportOpen) {
+          sendPlace(); // the connection forgot it
+        }
         break;
       }
       case "reply": {
@@ -1388,6 +1880,9 @@
         // Who answers changed: a person is being called, has joined, or is not coming.
         var state = str(msg.state);
         setHandoff(state, str(msg.agent));
+        if (typeof msg.position === "number" || typeof msg.online === "number") {
+          onQueue(msg);
+        }
         var opts = Array.isArray(msg.options) ? msg.options : [];
         var htext = str(msg.text);
         if (!htext && state === "live") {
@@ -1448,13 +1943,23 @@
         onRated(msg);
         break;
       }
+      case "queue": {
+        onQueue(msg);
+        break;
+      }
+      case "location": {
+        if (msg.ok && str(msg.reply_to) === locID && myPlace) {
+          sayLocal("已附上您的位置（纬度 " + myPlace.lat.toFixed(4) + "，经度 " + myPlace.lng.toFixed(4) + "），会随工单一起提交。地址也请写清小区、楼号。", "location-ok");
+        }
+        break;
+      }
       case "notice": {
         // News of the resident's ticket (resolved, with the reply).
         var nt = msg.ticket;
         if (typeof nt === "string" && nt) {
           nt = { number: nt };
         }
-        var nm = addMessage("system", str(msg.text), nt && typeof nt === "object" ? { ticket: nt } : null, false);
+        var nm = addMessage("system", str(msg.text), nt && typeof nt === "object" ? { ticket: nt } : null, false, false, "", new Date());
         nm.className += " notice";
         nm.setAttribute("data-notice", "1");
         break;
@@ -1579,9 +2084,12 @@
     typingNow();
   });
   sendBtn.addEventListener("click", sendText);
+  panel.addEventListener("pointerdown", armSound);
+  panel.addEventListener("keydown", armSound);
   window.addEventListener("online", reconnectNow);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") {
+      clearCue();
       reconnectNow();
       ackShown();
     }
