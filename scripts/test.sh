@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what the tests need (Debian's chromium for
 # the browser tests, Debian's prometheus package for its promtool, which the alert-rule and /metrics
-# tests run, Debian's postgresql for the PostgreSQL store's tests), then runs every Go test with the
-# race detector.
+# tests run, Debian's postgresql for the PostgreSQL store's tests, Debian's haproxy and nginx for the
+# balancer tests in deploy/), then runs every Go test with the race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +57,20 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   apt_install_quiet postgresql
   if [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+  fi
+fi
+
+# The balancer tests (deploy/) run haproxy on deploy/haproxy.cfg in front of two nodes, and check
+# deploy/nginx.conf with nginx -t; both run from the package's binaries under the tests' own
+# settings, never as the package's services.
+lb_missing=()
+if [ ! -x /usr/sbin/haproxy ] && ! command -v haproxy >/dev/null 2>&1; then lb_missing+=(haproxy); fi
+if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then lb_missing+=(nginx); fi
+if [ "${#lb_missing[@]}" -gt 0 ]; then
+  echo "installing ${lb_missing[*]} for the balancer tests…"
+  apt_install_quiet "${lb_missing[@]}"
+  if [ -d /run/systemd/system ]; then
+    for p in "${lb_missing[@]}"; do $SUDO systemctl disable --now "$p.service" >/dev/null 2>&1 || true; done
   fi
 fi
 
