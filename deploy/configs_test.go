@@ -11,20 +11,17 @@ import (
 	"time"
 )
 
-// TestNginxConfig has nginx check deploy/nginx.conf (nginx -t), included in the http block as
-// Debian's nginx.conf includes conf.d/*.conf, under a prefix of its own: nothing outside a
-// temporary directory is read or written but the file itself.
-func TestNginxConfig(t *testing.T) {
-	bin := findTool("nginx")
-	if bin == "" {
-		t.Skip("nginx not installed: apt-get install -y nginx (scripts/test.sh does it)")
-	}
-	conf, err := filepath.Abs("nginx.conf")
+// nginxMain writes, in a new temporary prefix, an nginx.conf whose http block includes conf, as
+// Debian's nginx.conf includes conf.d/*.conf, with the pid file, logs and temporary files in the
+// prefix: nothing outside it is read or written but conf. It returns the prefix and the file.
+func nginxMain(t *testing.T, conf string) (prefix, main string) {
+	t.Helper()
+	conf, err := filepath.Abs(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := t.TempDir()
-	main := `pid ` + prefix + `/nginx.pid;
+	prefix = t.TempDir()
+	text := `pid ` + prefix + `/nginx.pid;
 error_log stderr;
 events {}
 http {
@@ -37,10 +34,21 @@ http {
     include ` + conf + `;
 }
 `
-	if err := os.WriteFile(filepath.Join(prefix, "nginx.conf"), []byte(main), 0o644); err != nil {
+	main = filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(main, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "-t", "-e", "stderr", "-p", prefix+"/", "-c", filepath.Join(prefix, "nginx.conf")).CombinedOutput()
+	return prefix, main
+}
+
+// TestNginxConfig has nginx check deploy/nginx.conf (nginx -t), included in the http block.
+func TestNginxConfig(t *testing.T) {
+	bin := findTool("nginx")
+	if bin == "" {
+		t.Skip("nginx not installed: apt-get install -y nginx (scripts/test.sh does it)")
+	}
+	prefix, main := nginxMain(t, "nginx.conf")
+	out, err := exec.Command(bin, "-t", "-e", "stderr", "-p", prefix+"/", "-c", main).CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("test is successful")) {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}

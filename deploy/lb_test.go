@@ -149,15 +149,17 @@ type resident struct {
 }
 
 // dialResident opens /ws/chat through the balancer from the address from (127.x.y.z) with the
-// balancer's own origin, as the demo page would: the node accepts that Origin only if the Host
-// header came through unchanged.
+// balancer's own origin (unless h has one), as the demo page would: the node accepts that Origin
+// only if the Host header came through unchanged.
 func dialResident(ctx context.Context, name, lb, from string, h http.Header) (*resident, error) {
 	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
 	d := &websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: 10 * time.Second}
 	if h == nil {
 		h = http.Header{}
 	}
-	h.Set("Origin", "http://"+lb)
+	if h.Get("Origin") == "" {
+		h.Set("Origin", "http://"+lb)
+	}
 	ws, resp, err := d.DialContext(ctx, "ws://"+lb+"/ws/chat", h)
 	if err != nil {
 		if resp != nil {
@@ -501,9 +503,10 @@ func TestHAProxyTwoNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The balancer ends the resident's connection with the node's.
+		r.deadline = time.Now().Add(10 * time.Second)
 		for {
 			if _, err := r.read(); err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) {
+				if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 					t.Fatalf("the chat stayed open after its node was killed: %v", err)
 				}
 				break
