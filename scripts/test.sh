@@ -74,4 +74,6 @@ if [ "${#lb_missing[@]}" -gt 0 ]; then
   fi
 fi
 
-go test -race "$@" ./...
+# -timeout: the race detector makes the bot's learning tests take several minutes on a busy
+# 2-core machine; the default of 10 minutes a package is too close.
+go test -race -timeout 40m "$@" ./...
