@@ -1,7 +1,13 @@
 package web
 
+import "time"
+
 // HashPeak is the most password hashes s has run at once.
 func (s *Server) HashPeak() int64 { return s.hashes.peak.Load() }
 
 // LoginHashes is how many password hashes may run at once.
 var LoginHashes = loginHashes
+
+// SetBusAfter has RunBus wait for its retries on after instead of time.After; call it before
+// RunBus.
+func (s *Server) SetBusAfter(after func(time.Duration) <-chan time.Time) { s.busAfter = after }

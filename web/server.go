@@ -87,13 +87,15 @@ type Server struct {
 	convs   intake.Conversations
 	origins map[string]bool
 	bus     Bus
-	clock   func() time.Time
-	chat    *chatHub // open chat connections, when /ws/chat is mounted
-	desk    *deskHub // the switchboard between residents and consoles, with the chat
-	canned  intake.CannedReplies
-	reports intake.Reports
-	targets intake.Targets
-	metrics *metrics
+	// busAfter is time.After, for RunBus's retries (a test's, to see the delays).
+	busAfter func(time.Duration) <-chan time.Time
+	clock    func() time.Time
+	chat     *chatHub // open chat connections, when /ws/chat is mounted
+	desk     *deskHub // the switchboard between residents and consoles, with the chat
+	canned   intake.CannedReplies
+	reports  intake.Reports
+	targets  intake.Targets
+	metrics  *metrics
 
 	chats *chat.Service // residents' conversations and the desk's queue, with the chat
 
