@@ -106,7 +106,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken,
-		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus})
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
