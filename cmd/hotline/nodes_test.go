@@ -163,9 +163,11 @@ func (p *wsPeer) pump() <-chan map[string]any {
 	return ch
 }
 
-// TestDeskAcrossPostgresRestarts: PostgreSQL restarts under two nodes, three times; each time,
-// once it is back, a message from the operator on node A reaches the resident on node B within
-// 2 s (before, node B's bus waited 4, 8, 16, then 30 s after each restart, and said nothing).
+// TestDeskAcrossPostgresRestarts: PostgreSQL restarts under two nodes, three times. While it is
+// down both nodes' /readyz answer 503 (their store's probe fails) and /healthz 200; once it is back,
+// a message from the operator on node A reaches the resident on node B within 2 s (before, node
+// B's bus waited 4, 8, 16, then 30 s after each restart, and said nothing), and /readyz answers
+// 200 again.
 func TestDeskAcrossPostgresRestarts(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Own(t)
@@ -174,6 +176,10 @@ func TestDeskAcrossPostgresRestarts(t *testing.T) {
 	results := n.console.pump()
 	for i := range 3 {
 		pg.Stop(t)
+		for _, s := range []*testkit.Server{n.a, n.b} {
+			s.WaitStatus(t, "/readyz", http.StatusServiceUnavailable, 10*time.Second)
+			s.WaitStatus(t, "/healthz", http.StatusOK, time.Second)
+		}
 		pg.Start(t)
 		back := time.Now()
 		prefix := fmt.Sprintf("第%d次重启后", i+1)
@@ -214,6 +220,9 @@ func TestDeskAcrossPostgresRestarts(t *testing.T) {
 		t.Logf("restart %d: the resident heard the operator %v after the database was back (%d messages said)", i+1, took.Round(time.Millisecond), said)
 		if took > 2*time.Second {
 			t.Errorf("restart %d: the resident heard the operator %v after the database was back; want within 2 s", i+1, took.Round(time.Millisecond))
+		}
+		for _, s := range []*testkit.Server{n.a, n.b} {
+			s.WaitStatus(t, "/readyz", http.StatusOK, 10*time.Second)
 		}
 	}
 	for _, s := range []*testkit.Server{n.a, n.b} {
