@@ -94,6 +94,9 @@ func (c *storeCheck) up() float64 {
 	return 1
 }
 
+// Ready reports whether the server has its bot: /readyz has answered 200 unless the store failed.
+func (s *Server) Ready() bool { return s.bot.Load() != nil }
+
 // Drain makes /readyz answer 503 "draining" from now on, while everything else is served as
 // before: a load balancer stops sending this node new requests before it shuts down.
 func (s *Server) Drain() { s.draining.Store(true) }
