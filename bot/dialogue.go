@@ -143,10 +143,12 @@ func (b *Bot) fromDecision(st State, id, text string, dec Decision) Output {
 	switch dec.Decision {
 	case Report:
 		next.Dialog = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: st.Community}
+		takePhone(&next.Dialog, text)
 		r.Text += "\n\n" + b.nextReportQuestion(&next.Dialog, r)
 	case Emergency:
 		// The numbers go out at once; then, while help is on its way, an urgent ticket.
 		next.Dialog = intake.DialogState{Flow: intake.FlowReport, Topic: dec.Topic, Category: dec.Category, Description: text, Community: st.Community, Emergency: true}
+		takePhone(&next.Dialog, text)
 		r.Text += "\n\n" + i18n.T(i18n.Zh, "bot.emergency.ticket")
 		r.Text += "\n" + b.nextReportQuestion(&next.Dialog, r)
 	case Status:
@@ -269,13 +271,19 @@ func (b *Bot) continueReport(ctx context.Context, st State, in Input, a analysis
 	switch d.Step {
 	case intake.StepDescribe, intake.StepMessage:
 		d.Description = text
+		takePhone(d, text)
 	case intake.StepPlace:
 		if b.looksLikeQuestion(a) {
 			return Output{}, false
 		}
-		d.Address = text
-		if d.Community == "" {
-			if places, err := b.index.SearchContacts(ctx, a.text, 1); err == nil && len(places) > 0 {
+		// A place and a phone in one message: the address is the place alone.
+		place, p, ok := intake.CutPhone(text)
+		if ok {
+			d.Phone = p.Full()
+		}
+		d.Address = place
+		if d.Community == "" && place != "" {
+			if places, err := b.index.SearchContacts(ctx, b.an.Normalize(place), 1); err == nil && len(places) > 0 {
 				d.Community = places[0].CommunityID
 			}
 		}
@@ -299,6 +307,14 @@ func (b *Bot) continueReport(ctx context.Context, st State, in Input, a analysis
 	out.Reply.Topic = d.Topic
 	out.Reply.Text = b.nextReportQuestion(&out.Next.Dialog, &out.Reply)
 	return out, true
+}
+
+// takePhone keeps a phone the resident gave before being asked for it (in the description:
+// 路灯坏了…有事打138…), so that it is not asked for again; the text keeps it too.
+func takePhone(d *intake.DialogState, text string) {
+	if p, ok := intake.FindPhone(text); ok && d.Phone == "" {
+		d.Phone = p.Full()
+	}
 }
 
 // looksLikeQuestion: an answer to "where?" or "which ticket?" that the model reads as a

@@ -131,17 +131,16 @@ func TestReportInThreeQuestions(t *testing.T) {
 	}
 }
 
-// A phone typed into the description or the place is masked in the confirmation, which the
-// widget shows and the transcript keeps; the ticket asked for keeps the text whole.
+// A phone typed into the description is kept (the resident is not asked for it again) and
+// masked in the confirmation, which the widget shows and the transcript keeps; a place given with
+// a phone is the place alone, and the later phone is the one called. The ticket keeps the
+// description whole.
 func TestReportConfirmationMasksPhonesInText(t *testing.T) {
 	c := newChat(t, "")
 	c.ask("俺们楼门口的路灯坏了好几天了，有事打0478-8123456")
 	r := c.ask("虹亚小区3号楼门口，电话15947801234")
 	if !hasOption(r, "confirm") {
-		r = c.ask("159 4780 1234")
-	}
-	if !hasOption(r, "confirm") {
-		t.Fatalf("no confirmation: %q", r.Text)
+		t.Fatalf("a place with a phone should reach the confirmation: %q", r.Text)
 	}
 	for _, full := range []string{"15947801234", "8123456"} {
 		if strings.Contains(r.Text, full) {
@@ -153,8 +152,45 @@ func TestReportConfirmationMasksPhonesInText(t *testing.T) {
 	}
 	c.choose("confirm")
 	got := c.desk.opened[0]
-	if !strings.Contains(got.Address, "15947801234") || !strings.Contains(got.Description, "0478-8123456") || got.Phone != "15947801234" {
-		t.Errorf("the ticket must keep the numbers whole: %+v", got)
+	if got.Address != "虹亚小区3号楼门口" || !strings.Contains(got.Description, "0478-8123456") || got.Phone != "15947801234" {
+		t.Errorf("ticket: address %q (want the place alone), description %q, phone %q", got.Address, got.Description, got.Phone)
+	}
+}
+
+// Whatever the resident gives at once is taken: a phone in the first message is not asked for,
+// and a place and a phone in one answer end the questions.
+func TestReportTakesWhatIsGivenAtOnce(t *testing.T) {
+	c := newChat(t, "")
+	r := c.ask("俺们楼门口的路灯坏了好几天了 电话13812345678")
+	if r.Decision != bot.Report || !strings.Contains(r.Text, "地点") {
+		t.Fatalf("first reply %s: %q", r.Decision, r.Text)
+	}
+	r = c.ask("虹亚小区3号楼门口")
+	if !hasOption(r, "confirm") || !strings.Contains(r.Text, "138****5678") {
+		t.Fatalf("with the phone given first, the place ends the questions: %q", r.Text)
+	}
+
+	c = newChat(t, "")
+	c.ask("小区里的路灯不亮了")
+	r = c.ask("和平小区6号楼门口 电话 138 1234 5678")
+	if !hasOption(r, "confirm") {
+		t.Fatalf("a place and a phone in one answer: asked %q", r.Text)
+	}
+	c.choose("confirm")
+	if got := c.desk.opened[0]; got.Address != "和平小区6号楼门口" || got.Phone != "13812345678" {
+		t.Errorf("ticket: address %q, phone %q; want the place alone and the phone", got.Address, got.Phone)
+	}
+
+	// Only a phone where the place was asked: the phone is kept, the place asked again.
+	c = newChat(t, "")
+	c.ask("小区里的路灯不亮了")
+	r = c.ask("13812345678")
+	if hasOption(r, "confirm") || !strings.Contains(r.Text, "地点") {
+		t.Fatalf("a phone alone for the place: %q; want the place asked again", r.Text)
+	}
+	r = c.ask("虹亚小区3号楼门口")
+	if !hasOption(r, "confirm") {
+		t.Fatalf("then the place: %q; want the confirmation", r.Text)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Urgency of a ticket.
@@ -262,6 +263,53 @@ func FindPhone(text string) (Phone, bool) {
 		}
 	}
 	return "", false
+}
+
+// CutPhone takes the first phone number out of a message that gives more than a phone (a place
+// and a phone at once: 和平小区6号楼门口 电话138…): it returns the message without the number and
+// without the words that introduced it (电话, 手机号, 联系方式…) or the punctuation left at its
+// ends, and the number. ok is false, and rest the message, when there is no phone.
+func CutPhone(text string) (rest string, p Phone, ok bool) {
+	for _, m := range wholeMatches(text, phoneInText) {
+		q, err := ParsePhone(text[m[0]:m[1]])
+		if err != nil {
+			continue
+		}
+		before, after := trimPhoneWords(text[:m[0]], strings.HasSuffix, strings.TrimSuffix), trimPhoneWords(text[m[1]:], strings.HasPrefix, strings.TrimPrefix)
+		joined := strings.TrimSpace(before)
+		if a := strings.TrimSpace(after); a != "" {
+			if joined != "" {
+				joined += " "
+			}
+			joined += a
+		}
+		return joined, q, true
+	}
+	return text, "", false
+}
+
+// phoneWords introduce or follow a phone number in a message; trimPhoneWords cuts them, with
+// spaces and punctuation, from the side of a message next to the number. Longest first.
+var phoneWords = []string{"联系电话", "联系方式", "电话号码", "手机号码", "手机号", "电话是", "电话", "手机", "号码是", "号码",
+	"打我", "打这个", "我的", "我是", "是", "找我", "随时", "打"}
+
+func trimPhoneWords(s string, has func(s, affix string) bool, trim func(s, affix string) string) string {
+	for {
+		t := strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
+		// Only the side next to the number is trimmed of words: TrimFunc's far side is harmless
+		// (a place does not start or end with punctuation worth keeping).
+		cut := false
+		for _, w := range phoneWords {
+			if has(t, w) {
+				t, cut = trim(t, w), true
+				break
+			}
+		}
+		if !cut {
+			return t
+		}
+		s = t
+	}
 }
 
 // idInText is a resident identity card number (居民身份证号): 18 characters, the last a digit or X.

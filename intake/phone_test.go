@@ -182,3 +182,27 @@ func TestTicketMaskedText(t *testing.T) {
 		t.Errorf("MaskedEvents note = %q", ev[0].Note)
 	}
 }
+
+// A message that gives a place and a phone at once is split: the place alone, and the number,
+// without the words that introduced it.
+func TestCutPhone(t *testing.T) {
+	cases := []struct{ in, rest, phone string }{
+		{"和平小区6号楼门口 电话13812345678", "和平小区6号楼门口", "13812345678"},
+		{"虹亚小区3号楼门口，电话15947801234", "虹亚小区3号楼门口", "15947801234"},
+		{"在金桥小区2单元，我的手机号是 138 1234 5678，白天打", "在金桥小区2单元 白天打", "13812345678"},
+		{"联系电话：0478-8123456 地址是胜利路12号", "地址是胜利路12号", "0478-8123456"},
+		{"13812345678", "", "13812345678"},
+		{"电话13812345678 和平小区6号", "和平小区6号", "13812345678"},
+	}
+	for _, c := range cases {
+		rest, p, ok := intake.CutPhone(c.in)
+		if !ok || rest != c.rest || p.Full() != c.phone {
+			t.Errorf("CutPhone(%q) = %q, %q, %v; want %q, %q", c.in, rest, p.Full(), ok, c.rest, c.phone)
+		}
+	}
+	for _, in := range []string{"和平小区6号楼门口", "工单20261125-0007", "身份证150802199001011234"} {
+		if rest, _, ok := intake.CutPhone(in); ok || rest != in {
+			t.Errorf("CutPhone(%q) = %q, %v; want no phone, the text as it is", in, rest, ok)
+		}
+	}
+}

@@ -38,7 +38,8 @@ import (
 // Resident text and phone numbers are never logged: only counts and codes.
 
 const (
-	chatMaxFrame     = 8 << 10          // bytes of one frame (too_large, 1009, beyond)
+	chatMaxFrame     = 16 << 10         // bytes of one frame read: 2,000 characters even \u-escaped
+	chatDrainLimit   = 1 << 20          // a longer frame is read to its end and refused (bad_text); beyond this, 1009
 	chatMaxID        = 64               // characters of a client message id
 	chatMaxSession   = 256              // bytes of a session token worth looking up
 	chatMaxOption    = 256              // bytes of an option id worth looking up
@@ -51,17 +52,14 @@ const (
 	chatCloseGrace   = 2 * time.Second  // how long the client may take to answer a close frame
 	chatMessageTime  = 10 * time.Second // one message: dialogue, ticket and stored turns
 	chatShutdownWait = 15 * time.Second // CloseChats waits at most this for connections to end
-	chatConnRate     = 1                // messages a second per connection, on average…
-	chatConnBurst    = 5                // …with bursts of this many
-	chatIPEvery      = 2 * time.Second  // one message every 2 s per address (30 a minute)…
-	chatIPBurst      = 30               // …with bursts of this many
 	closeRestart     = websocket.CloseServiceRestart
 )
 
 // chatHub is the registry of open chat connections, for OpenChats and CloseChats.
 type chatHub struct {
-	ipLimit *limiter
-	upgrade websocket.Upgrader
+	ipLimit   *limiter // every conversation of an address (nil: none)
+	convLimit *limiter // each conversation, whichever connections it uses
+	upgrade   websocket.Upgrader
 
 	mu    sync.Mutex
 	conns map[*wsConn]struct{} // residents' and consoles'
@@ -70,8 +68,8 @@ type chatHub struct {
 	wg     sync.WaitGroup
 }
 
-// chatIPLimiter is the per-address limit: 30 a minute, or Config.ChatIPPerMinute (negative: none,
-// for load tests from one address).
+// chatIPLimiter is the per-address ceiling: 300 a minute (limit.go), or Config.ChatIPPerMinute
+// (negative: none, for load tests from one address).
 func (s *Server) chatIPLimiter() *limiter {
 	switch {
 	case s.chatIPPerMinute < 0:
@@ -85,8 +83,9 @@ func (s *Server) chatIPLimiter() *limiter {
 // mountChat mounts GET /ws/chat (see docs/protocol.md).
 func (s *Server) mountChat() {
 	s.chat = &chatHub{
-		ipLimit: s.chatIPLimiter(),
-		conns:   map[*wsConn]struct{}{},
+		ipLimit:   s.chatIPLimiter(),
+		convLimit: newLimiter(chatConvEvery, chatConvBurst),
+		conns:     map[*wsConn]struct{}{},
 		upgrade: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
 			// Idle connections hold a small read buffer and no write buffer.
@@ -171,13 +170,7 @@ func (s *Server) chatOriginAllowed(r *http.Request) bool {
 		return true
 	}
 	origin := strings.ToLower(strings.TrimSuffix(values[0], "/"))
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		// Behind a TLS-terminating proxy the page is https; a browser cannot set this header on
-		// a cross-site WebSocket, so trusting it cannot let another site in.
-		scheme = "https"
-	}
-	if origin == scheme+"://"+strings.ToLower(r.Host) {
+	if origin == strings.ToLower(ownOrigin(r)) {
 		return true
 	}
 	return s.origins[origin]
@@ -204,9 +197,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	c := &chatConn{
 		wsConn: newWSConn(ws, s.log, "chat", s.chatIdle),
 		s:      s, ip: clientIP(r),
-		limit:   rate.NewLimiter(chatConnRate, chatConnBurst),
 		signals: rate.NewLimiter(5, 20),
 	}
+	c.oversize = func(id string) { c.fail(errBadText, i18n.Both("error.text_too_long", "max", bot.MaxRunes), id) }
 	if !h.add(&c.wsConn) {
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeRestart, "service restart"),
 			time.Now().Add(time.Second))
@@ -226,8 +219,7 @@ type chatConn struct {
 	s  *Server
 	ip string
 
-	limit   *rate.Limiter // asks and chooses
-	signals *rate.Limiter // typing and acks, which cost the server little
+	signals *rate.Limiter // typing and acks, which cost the server little (asks: chatHub.convLimit)
 
 	// The hello deadline and the silence limit (chatlimits.go).
 	helloed                  atomic.Bool  // the conversation has started
@@ -446,7 +438,7 @@ func (c *chatConn) message(f clientFrame) {
 		c.fail(errStarting, i18n.Both("error.starting"), f.ID)
 		return
 	}
-	if !c.limit.Allow() || (c.s.chat.ipLimit != nil && !c.s.chat.ipLimit.allow(c.ip)) {
+	if !c.s.chat.convLimit.allow(c.conv.ID) || (c.s.chat.ipLimit != nil && !c.s.chat.ipLimit.allow(c.ip)) {
 		c.fail(errRateLimited, i18n.Both("error.sending_too_fast"), f.ID)
 		return
 	}

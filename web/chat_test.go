@@ -726,8 +726,25 @@ func TestChatBadFrames(t *testing.T) {
 	})
 	t.Run("too large", func(t *testing.T) {
 		c := fresh()
-		big := fmt.Sprintf(`{"type":"ask","id":"m1","text":%q}`, strings.Repeat("a", 9<<10))
-		c.sendRaw(websocket.TextMessage, []byte(big))
+		// 2,000 characters fit a frame however a client encodes them: \u-escaped, 12 KB.
+		escaped := `{"type":"ask","id":"u1","text":"` + strings.Repeat(`\u8def`, 2000) + `"}`
+		c.sendRaw(websocket.TextMessage, []byte(escaped))
+		if f := c.read(); f.Type != "reply" || f.ReplyTo != "u1" {
+			t.Fatalf("2,000 escaped characters got %s", f)
+		}
+		// A 3,000-character complaint (9 KB) and a 100 KB one: bad_text to their id, the
+		// connection open.
+		for i, text := range []string{strings.Repeat("路", 3000), strings.Repeat("路", 34000)} {
+			id := fmt.Sprintf("big%d", i)
+			c.sendRaw(websocket.TextMessage, []byte(fmt.Sprintf(`{"type":"ask","id":%q,"text":%q}`, id, text)))
+			if f := c.wantError("bad_text"); f.ReplyTo != id {
+				t.Errorf("%d characters: reply_to %q, want %s", len([]rune(text)), f.ReplyTo, id)
+			}
+		}
+		stillAnswers(c)
+		// Past a megabyte a frame is not read to its end: closed, 1009.
+		huge := fmt.Sprintf(`{"type":"ask","id":"m1","text":%q}`, strings.Repeat("a", 1<<20))
+		c.sendRaw(websocket.TextMessage, []byte(huge))
 		c.wantClosed(websocket.CloseMessageTooBig, "")
 	})
 	t.Run("invalid UTF-8", func(t *testing.T) {

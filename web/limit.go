@@ -13,7 +13,29 @@ import (
 	"github.com/bayannur/hotline/internal/i18n"
 )
 
-// limiter is a token bucket per client address, keyed by addrKey (IPv6 by its /64). It holds at
+// The limits per client address are ceilings: high enough for a household or a carrier-NAT block
+// of residents behind one address (behind a load balancer, see proxy.go: the client's address,
+// not the balancer's). What limits one person comes first: a conversation's messages
+// (chatConvEvery), an account's failed logins (lockouts), a ticket's wrong access codes
+// (intake.FollowFailures).
+const (
+	// chatConvEvery, chatConvBurst: a conversation's asks and chooses, one a second on average,
+	// bursts of 10 (tapping through a report's options).
+	chatConvEvery, chatConvBurst = time.Second, 10
+	// chatIPEvery, chatIPBurst: every conversation from one address, 300 a minute (forty
+	// residents of one NAT each sending a message every eight seconds), bursts of 100.
+	chatIPEvery, chatIPBurst = 200 * time.Millisecond, 100
+	// ticketIPEvery, ticketIPBurst: tickets through the API, 30 at once then one every 2 s.
+	ticketIPEvery, ticketIPBurst = 2 * time.Second, 30
+	// lookupIPEvery, lookupIPBurst: following and rating tickets, 30 at once then one every 2 s
+	// (a code is 6 digits and a ticket locks after intake.FollowFailures wrong ones).
+	lookupIPEvery, lookupIPBurst = 2 * time.Second, 30
+	// loginIPEvery, loginIPBurst: login attempts, 20 at once then one a second (an office's
+	// staff behind one address; each account locks on its own after lockoutAfter failures).
+	loginIPEvery, loginIPBurst = time.Second, 20
+)
+
+// limiter is a token bucket per key: a client address (through addrKey) or any other id, keyed by addrKey (IPv6 by its /64). It holds at
 // most maxKeys buckets: when full, a new address evicts the least recently seen one, so a flood
 // of addresses cannot grow it without bound nor lock new residents out. Keys idle for longer
 // than limiterForget are dropped as well.
@@ -88,8 +110,8 @@ func addrKey(addr string) string {
 	return p.String()
 }
 
-// clientIP is the peer address of a request. (Behind a reverse proxy, configure it to connect
-// from a per-client address or extend this with a trusted X-Forwarded-For.)
+// clientIP is the client address of a request: the peer's, or, from a trusted proxy, the
+// forwarded one (ServeHTTP has rewritten RemoteAddr, see proxy.go).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -239,5 +240,43 @@ func TestConnCapCountsWebSockets(t *testing.T) {
 			t.Fatalf("a closed WebSocket still counts: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A resident typing too fast is limited by its conversation, not its address: a second
+// conversation from the same address (a neighbour behind the same NAT) is answered meanwhile.
+func TestChatLimitPerConversation(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	fast, neighbour := e.dial(), e.dial()
+	session := fast.hello("", "").Session
+	neighbour.hello("", "")
+	const n = 3 * web.ChatConvBurst
+	for i := range n {
+		fast.send(map[string]string{"type": "ask", "id": fmt.Sprintf("f%d", i), "text": "低保咋申请"})
+	}
+	limited := 0
+	for range n {
+		if f := fast.read(); f.Type == "error" && f.Code == "rate_limited" {
+			limited++
+		} else if f.Type != "reply" {
+			t.Fatalf("the fast conversation got %s", f)
+		}
+	}
+	if limited == 0 {
+		t.Fatalf("%d asks at once in one conversation: none limited", n)
+	}
+	neighbour.send(map[string]string{"type": "ask", "id": "n1", "text": "网格员电话多少"})
+	if f := neighbour.read(); f.Type != "reply" || f.ReplyTo != "n1" {
+		t.Errorf("the neighbour got %s; want a reply at once", f)
+	}
+	// A new connection of the limited conversation is still limited: the bucket is the
+	// conversation's, not the connection's.
+	again := e.dial()
+	if w := again.hello(session, ""); !w.Resumed {
+		t.Fatalf("the fast conversation did not resume: %s", w)
+	}
+	again.send(map[string]string{"type": "ask", "id": "again", "text": "低保咋申请"})
+	if f := again.read(); f.Type != "error" || f.Code != "rate_limited" {
+		t.Errorf("the same conversation on a new connection got %s; want rate_limited", f)
 	}
 }

@@ -35,12 +35,16 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Listener wraps ln with the cap of Config.MaxConnsPerIP (none when negative).
+// Listener wraps ln with the cap of Config.MaxConnsPerIP (none when negative). The trusted
+// proxies are not capped: every resident behind them arrives from their addresses (the
+// balancer caps its clients, and the rate limits see each one).
 func (s *Server) Listener(ln net.Listener) net.Listener {
 	if s.conns.perIP <= 0 {
 		return ln
 	}
-	return LimitConnsPerIP(ln, s.conns.perIP)
+	l := LimitConnsPerIP(ln, s.conns.perIP).(*ipCapListener)
+	l.exempt = s.proxies
+	return l
 }
 
 // connLimits are the HTTP server's settings from Config, defaults applied.
@@ -92,7 +96,8 @@ func LimitConnsPerIP(ln net.Listener, max int) net.Listener {
 
 type ipCapListener struct {
 	net.Listener
-	max int
+	max    int
+	exempt proxies // peers never capped: the trusted load balancers
 
 	mu      sync.Mutex
 	open    map[string]int
@@ -104,6 +109,9 @@ func (l *ipCapListener) Accept() (net.Conn, error) {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
+		}
+		if a, ok := peer(c.RemoteAddr().String()); ok && l.exempt.trusted(a) {
+			return c, nil
 		}
 		key := connKey(c)
 		l.mu.Lock()

@@ -67,11 +67,19 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 
 // sameOrigin reports whether a browser Origin is this server's own.
 func (s *Server) sameOrigin(r *http.Request, origin string) bool {
+	return strings.EqualFold(strings.TrimSuffix(origin, "/"), ownOrigin(r))
+}
+
+// ownOrigin is the origin the client reached this server at: its scheme and Host (both as a
+// trusted proxy forwarded them, see proxy.go). An X-Forwarded-Proto of https is believed from any
+// peer here: a page cannot set it on its requests, so believing it can only turn away an http
+// page of the same host, never let another site in.
+func ownOrigin(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if isHTTPS(r) || strings.EqualFold(forwardedProto(r.Header), "https") {
 		scheme = "https"
 	}
-	return strings.EqualFold(strings.TrimSuffix(origin, "/"), scheme+"://"+r.Host)
+	return scheme + "://" + r.Host
 }
 
 // opConn is one console's connection.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,7 +41,7 @@ type Config struct {
 	Conversations intake.Conversations
 	// Origins may open the resident chat from a browser; the server's own origin always may.
 	Origins []string
-	// ChatIPPerMinute limits chat messages per client address (0: 30 a minute; negative: no
+	// ChatIPPerMinute limits chat messages per client address (0: 300 a minute; negative: no
 	// limit, for `hotline bench chat` from one address).
 	ChatIPPerMinute int
 	// Reports feed the dashboard, the survey's votes and the metrics read from the database;
@@ -77,6 +78,9 @@ type Config struct {
 	MaxConnsPerIP                                             int
 	// MetricsToken, when set, is the bearer token GET /metrics requires.
 	MetricsToken string
+	// TrustedProxies are the load balancers whose X-Forwarded-For/-Proto/-Host (or Forwarded)
+	// the server believes (proxy.go); from any other peer those headers are ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
@@ -112,6 +116,7 @@ type Server struct {
 	chatSilence     time.Duration
 	conns           connLimits
 	metricsToken    string
+	proxies         proxies // trusted load balancers (proxy.go)
 
 	ticketLimit, lookupLimit, loginLimit *limiter
 	hashes                               *hashPool // every password hash of a login
@@ -125,16 +130,15 @@ func New(cfg Config) *Server {
 		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
 		convs: cfg.Conversations, origins: map[string]bool{}, bus: cfg.Bus,
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
-		chatIdle:    cmp.Or(cfg.ChatIdle, chatIdle),
-		canned:      cfg.Canned,
-		reports:     cfg.Reports,
-		targets:     cfg.Targets,
-		ticketLimit: newLimiter(6*time.Second, 10), // a burst of 10, then one ticket every 6 s per address
-		// Following tickets (status, ratings) has its own bucket, so a household that has just
-		// reported several problems can still follow them; it still caps phone-tail guessing at
-		// 10 a minute per address.
-		lookupLimit: newLimiter(6*time.Second, 10),
-		loginLimit:  newLimiter(2*time.Second, 10),
+		chatIdle: cmp.Or(cfg.ChatIdle, chatIdle),
+		canned:   cfg.Canned,
+		reports:  cfg.Reports,
+		targets:  cfg.Targets,
+		// Ceilings per client address (limit.go). Following tickets (status, ratings) has its own
+		// bucket, so a household that has just reported several problems can still follow them.
+		ticketLimit: newLimiter(ticketIPEvery, ticketIPBurst),
+		lookupLimit: newLimiter(lookupIPEvery, lookupIPBurst),
+		loginLimit:  newLimiter(loginIPEvery, loginIPBurst),
 		hashes:      newHashPool(loginHashes(), loginHashWait),
 		lockouts:    newLockouts(),
 	}
@@ -142,7 +146,7 @@ func New(cfg Config) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.chatHelloWait, s.chatSilence = cmp.Or(cfg.ChatHelloWait, chatHelloWait), cmp.Or(cfg.ChatSilence, chatSilence)
-	s.conns, s.metricsToken = newConnLimits(cfg), cfg.MetricsToken
+	s.conns, s.metricsToken, s.proxies = newConnLimits(cfg), cfg.MetricsToken, proxies(cfg.TrustedProxies)
 	if cfg.Probe != nil {
 		s.store = &storeCheck{probe: cfg.Probe, log: s.log, every: probeEvery, timeout: probeTimeout}
 	}
@@ -209,6 +213,10 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 func (s *Server) SetBot(b *bot.Bot) { s.bot.Store(b) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = s.proxies.fromProxy(r)
+	if isHTTPS(r) {
+		w.Header().Set("Strict-Transport-Security", hstsValue)
+	}
 	longResponse(w, r)
 	s.mux.ServeHTTP(w, r)
 }

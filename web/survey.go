@@ -155,7 +155,7 @@ type rateFrame struct {
 }
 
 func (c *chatConn) rateInChat(f rateFrame) {
-	if !c.limit.Allow() {
+	if !c.s.chat.convLimit.allow(c.conv.ID) {
 		c.fail(errRateLimited, i18n.Both("error.sending_too_fast"), f.ID)
 		return
 	}

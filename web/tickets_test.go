@@ -95,7 +95,10 @@ const (
 
 func newFixture(t *testing.T) *fixture { return newFixtureLog(t, nil) }
 
-func newFixtureLog(t *testing.T, log *slog.Logger) *fixture {
+func newFixtureLog(t *testing.T, log *slog.Logger) *fixture { return newFixtureConfig(t, log, nil) }
+
+// newFixtureConfig is newFixtureLog with the server's Config changed by config first.
+func newFixtureConfig(t *testing.T, log *slog.Logger, config func(*web.Config)) *fixture {
 	t.Helper()
 	fixtureSpec, fixtureGuide := loadFixtureData(t)
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "hotline.db"))
@@ -115,8 +118,12 @@ func newFixtureLog(t *testing.T, log *slog.Logger) *fixture {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: fixtureGuide, Now: clk.Now,
-		Conversations: store, Canned: store, Reports: store})
+	cfg := web.Config{Log: log, Intake: svc, Users: store, Guide: fixtureGuide, Now: clk.Now,
+		Conversations: store, Canned: store, Reports: store}
+	if config != nil {
+		config(&cfg)
+	}
+	srv := web.New(cfg)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close) // runs before the store closes: cleanups run last-in first-out
 
@@ -584,11 +591,11 @@ func TestCreateTicketIdempotencyKey(t *testing.T) {
 func TestCreateTicketRateLimit(t *testing.T) {
 	f := newFixture(t)
 	// The limit is counted before the body is read: bad requests use it up too, and cost no
-	// database write, so the burst of 10 is spent in a few milliseconds.
+	// database write, so the burst is spent in a few milliseconds.
 	if r := f.anon(http.MethodPost, "/api/v1/tickets", reportBody()); r.status != http.StatusCreated {
 		t.Fatalf("request 1: %v", r)
 	}
-	for i := 2; i <= 10; i++ {
+	for i := 2; i <= web.TicketIPBurst; i++ {
 		if r := f.anon(http.MethodPost, "/api/v1/tickets", "{"); r.status != http.StatusBadRequest {
 			t.Fatalf("request %d: %v, want 400 (within the burst)", i, r)
 		}
@@ -620,18 +627,18 @@ func TestPhoneTailGuessingIsLimited(t *testing.T) {
 	}
 	decode(t, created, &tk)
 	limited := false
-	for tail := 0; tail < 20 && !limited; tail++ {
+	for tail := 0; tail < 2*web.LookupIPBurst && !limited; tail++ {
 		r := f.anon(http.MethodGet, fmt.Sprintf("/api/v1/tickets/%s?phone_tail=%04d", tk.Number, tail), "")
 		switch r.status {
 		case http.StatusNotFound:
 		case http.StatusTooManyRequests:
-			limited = tail >= 10 // the burst of 10 is allowed
+			limited = tail >= web.LookupIPBurst // the burst is allowed
 		default:
 			t.Fatalf("guess %04d: %v", tail, r)
 		}
 	}
 	if !limited {
-		t.Error("20 phone-tail guesses from one address were all answered, want 429 after the burst")
+		t.Errorf("%d phone-tail guesses from one address were all answered, want 429 after the burst", 2*web.LookupIPBurst)
 	}
 	// Rating is followed in the same bucket: it needs the phone tail too.
 	r := f.anon(http.MethodPost, "/api/v1/tickets/"+tk.Number+"/rating", `{"phone_tail":"0000","rating":"满意","solved":true}`)

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -34,6 +36,10 @@ type wsConn struct {
 	closed    bool       // closing has started: nothing more is queued
 	closeCode int        // the close frame the writer sends; 0: none
 	closeText string
+
+	// oversize answers a frame longer than chatMaxFrame (but within chatDrainLimit) with the
+	// message id read from its start, if any; the connection stays open. Nil: closed, 1009.
+	oversize func(id string)
 
 	closing    atomic.Bool   // closed, for the reader without the lock
 	readerDone chan struct{} // closed when the reader has stopped
@@ -96,7 +102,11 @@ func (c *wsConn) ping() {
 }
 
 func (c *wsConn) readLoop(handle func(mt int, data []byte)) {
-	c.ws.SetReadLimit(chatMaxFrame)
+	limit := int64(chatMaxFrame)
+	if c.oversize != nil {
+		limit = chatDrainLimit
+	}
+	c.ws.SetReadLimit(limit)
 	c.refresh()
 	c.ws.SetPongHandler(func(string) error { c.refresh(); return nil })
 	c.ws.SetPingHandler(func(data string) error {
@@ -105,7 +115,14 @@ func (c *wsConn) readLoop(handle func(mt int, data []byte)) {
 		return nil
 	})
 	for {
-		mt, data, err := c.ws.ReadMessage()
+		mt, data, err := c.readFrame()
+		if errors.Is(err, errOversize) {
+			c.refresh()
+			if !c.closing.Load() {
+				c.oversize(frameID(data))
+			}
+			continue
+		}
 		if err != nil {
 			var ne net.Error
 			switch {
@@ -122,6 +139,60 @@ func (c *wsConn) readLoop(handle func(mt int, data []byte)) {
 		}
 		c.refresh()
 		handle(mt, data)
+	}
+}
+
+// errOversize is readFrame's frame over chatMaxFrame: read to its end and dropped.
+var errOversize = errors.New("frame over the size limit")
+
+// readFrame reads the next data frame. A frame longer than chatMaxFrame is read to its
+// end (up to the connection's read limit, chatDrainLimit, beyond which the library closes it with
+// 1009) and dropped: the first chatMaxFrame bytes come back with errOversize.
+func (c *wsConn) readFrame() (int, []byte, error) {
+	mt, r, err := c.ws.NextReader()
+	if err != nil {
+		return mt, nil, err
+	}
+	w := bytes.NewBuffer(make([]byte, 0, 512))
+	if _, err := io.CopyN(w, r, chatMaxFrame+1); err != nil && err != io.EOF {
+		return mt, nil, err
+	}
+	if w.Len() <= chatMaxFrame {
+		return mt, w.Bytes(), nil
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return mt, nil, err
+	}
+	return mt, w.Bytes()[:chatMaxFrame], errOversize
+}
+
+// frameID is the "id" of a JSON frame cut short, when it comes before the cut: the message an
+// oversize error answers.
+func frameID(prefix []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		key, ok := k.(string)
+		if !ok {
+			return ""
+		}
+		if key == "id" {
+			var id string
+			if dec.Decode(&id) != nil || len(id) > chatMaxID {
+				return ""
+			}
+			return id
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
 	}
 }
 

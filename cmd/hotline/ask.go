@@ -21,10 +21,11 @@ func cmdAsk(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	jsonl := fs.Bool("jsonl", false, "read questions from stdin, one per line (JSON {\"q\",\"community\"} or plain text), write one JSON decision per line")
 	community := fs.String("community", "", "the resident's community id")
 	guide := fs.String("guide", envOr("HOTLINE_GUIDE", ""), "guide directory (default: built-in sample)")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	words, err := parseInterspersed(fs, args, stderr)
+	if err != nil {
 		return err
 	}
-	if !*jsonl && fs.NArg() == 0 {
+	if !*jsonl && len(words) == 0 {
 		return exitError{code: 2, msg: `usage: hotline ask "问题"  or  hotline ask --jsonl < lines`}
 	}
 	eng, err := loadEngine(ctx, *guide)
@@ -37,7 +38,7 @@ func cmdAsk(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *jsonl {
 		return askLines(ctx, eng.bot, *community, stdin, stdout)
 	}
-	d, err := eng.bot.Decide(ctx, bot.Message{Text: strings.Join(fs.Args(), " "), Community: *community})
+	d, err := eng.bot.Decide(ctx, bot.Message{Text: strings.Join(words, " "), Community: *community})
 	if err != nil {
 		return err
 	}
@@ -146,11 +147,12 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hits := fs.Bool("hits", false, "list the model's most probable labels under each confusion")
 	cv := fs.Int("cv", 0, "cross-validate on the guide's labelled sets (training/) with this many folds, instead of FILE")
 	write := fs.Bool("write", false, "with --cv: write the calibration chosen to the guide directory's calibration.yaml")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	files, err := parseInterspersed(fs, args, stderr)
+	if err != nil {
 		return err
 	}
 	if *cv > 0 {
-		if fs.NArg() != 0 {
+		if len(files) != 0 {
 			return exitError{code: 2, msg: "usage: hotline eval --cv K [--guide DIR [--write]] (no FILE: the guide's own labelled sets are used)"}
 		}
 		if *write && *guide == "" {
@@ -158,20 +160,20 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return crossValidate(ctx, *guide, *cv, *write, *min, stdout)
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		return exitError{code: 2, msg: "usage: hotline eval [--guide DIR] [--min 0.9] FILE, or hotline eval --cv K [--guide DIR [--write]]"}
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, err := os.Open(files[0])
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	items, err := bot.ReadLabelled(f)
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s: %w", files[0], err)
 	}
 	if len(items) == 0 {
-		return errors.New(fs.Arg(0) + ": no labelled messages")
+		return errors.New(files[0] + ": no labelled messages")
 	}
 	eng, err := loadEngine(ctx, *guide)
 	if err != nil {

@@ -115,6 +115,26 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	return nil
 }
 
+// parseInterspersed parses fs's flags before, between and after the positional arguments
+// (hotline user token NAME --ttl 720h) and returns the positional ones; after "--" every
+// argument is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args, stderr); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
@@ -183,10 +203,14 @@ func loadEngine(ctx context.Context, dir string) (*engine, error) {
 
 func cmdGuideCheck(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("guide check", flag.ContinueOnError)
-	if err := parseFlags(fs, args, stderr); err != nil {
+	dirs, err := parseInterspersed(fs, args, stderr)
+	if err != nil {
 		return err
 	}
-	dir := fs.Arg(0)
+	dir := ""
+	if len(dirs) > 0 {
+		dir = dirs[0]
+	}
 	spec, err := search.LoadSpec(search.SpecFS())
 	if err != nil {
 		return err

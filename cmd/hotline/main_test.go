@@ -918,11 +918,20 @@ func TestBenchChat(t *testing.T) {
 	addr := testkit.FreeAddr(t)
 	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"), "--chat-ip-rate", "-1", "--max-conns-per-ip", "-1")
 	s.WaitReady(t, 60*time.Second)
-	code, out, errOut := runCmd(t, "", "bench", "chat", "--url", "ws://"+addr+"/ws/chat",
-		"--pid", strconv.Itoa(s.Pid()), "--idle", "20", "--active", "10", "--asks", "2", "--think", "10ms")
-	if code != 0 {
-		t.Fatalf("bench chat: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	questions := filepath.Join(t.TempDir(), "questions.jsonl")
+	if err := os.WriteFile(questions, []byte("{\"q\": \"低保咋申请\"}\n\n路灯不亮找谁\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	// The binary, not run(): --echo starts `hotline bench echo` as a child process of itself.
+	cmd := testkit.Command(t, "bench", "chat", "--url", "ws://"+addr+"/ws/chat",
+		"--pid", strconv.Itoa(s.Pid()), "--idle", "20", "--active", "10", "--asks", "2", "--think", "10ms",
+		"--questions", questions, "--echo")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench chat: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
 	got := map[string]float64{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		name, value, ok := strings.Cut(line, " ")
@@ -932,13 +941,14 @@ func TestBenchChat(t *testing.T) {
 		}
 		got[name] = v
 	}
-	for name, want := range map[string]float64{"idle_connections": 20, "asks": 20, "burst_asks": 20, "errors": 0} {
+	for name, want := range map[string]float64{"questions": 2, "idle_connections": 20, "asks": 20, "burst_asks": 20, "errors": 0,
+		"echo_asks": 20, "echo_burst_asks": 20, "echo_errors": 0, "offered_asks_per_second": 1000} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %v (printed: %v), want %v\n%s", name, v, ok, want, out)
 		}
 	}
 	for _, name := range []string{"memory_per_idle_connection_kb", "asks_per_second", "reply_p50_ms", "reply_p99_ms",
-		"burst_asks_per_second", "burst_reply_p50_ms", "burst_reply_p99_ms"} {
+		"burst_asks_per_second", "burst_reply_p50_ms", "burst_reply_p99_ms", "echo_asks_per_second", "served_ratio", "burst_served_ratio"} {
 		if _, ok := got[name]; !ok {
 			t.Errorf("bench chat did not print %s:\n%s", name, out)
 		}
@@ -1010,4 +1020,47 @@ func TestUserPasswdAndRevoke(t *testing.T) {
 		t.Errorf("revoking an unknown user: exit %d, %q", code, errOut)
 	}
 	stop(t, s)
+}
+
+// Flags go anywhere on the line: after the question (ask), after a file (eval), after a
+// directory (guide check); serve, which takes no arguments, refuses one rather than ignoring it.
+func TestFlagsAnywhere(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCmd(t, "", "ask", "底保咋办", "--community", "no-such-place")
+	if code != 2 || out != "" || !strings.Contains(errOut, `unknown community "no-such-place"`) {
+		t.Errorf("ask QUESTION --community no-such-place: exit %d, stdout %q, stderr %q; want the flag read", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "", "guide", "check", "no-such-dir", "--help")
+	if code != 0 || !strings.Contains(errOut, "Usage of guide check") {
+		t.Errorf("guide check DIR --help: exit %d, stdout %q, stderr %q; want the flag read (usage, exit 0)", code, out, errOut)
+	}
+	code, _, errOut = runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "8080")
+	if code != 2 || !strings.Contains(errOut, "no arguments") {
+		t.Errorf("serve with an argument: exit %d, stderr %q; want 2", code, errOut)
+	}
+}
+
+// Every flag of serve is in README's table of commands.
+func TestReadmeListsEveryServeFlag(t *testing.T) {
+	t.Parallel()
+	_, _, usage := runCmd(t, "", "serve", "--help")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := ""
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `hotline serve") {
+			row = line
+		}
+	}
+	flags := regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllStringSubmatch(usage, -1)
+	if row == "" || len(flags) < 10 {
+		t.Fatalf("README's serve row %q, flags in the usage: %d", row, len(flags))
+	}
+	for _, f := range flags {
+		if !strings.Contains(row, "--"+f[1]+" ") && !strings.Contains(row, "--"+f[1]+"`") && !strings.Contains(row, "--"+f[1]+"]") {
+			t.Errorf("serve's --%s is not in README's table of commands", f[1])
+		}
+	}
 }

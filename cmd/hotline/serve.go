@@ -31,7 +31,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	holidays := fs.String("holidays", envOr("HOTLINE_HOLIDAYS", ""), "holidays file for the working-day calendar (default: built-in)")
 	slaFile := fs.String("sla", envOr("HOTLINE_SLA", ""), "deadlines by urgency and category, YAML (env HOTLINE_SLA; default: sign in 2h/30m, finish in 5 working days/24h; see docs/intake.md)")
 	checkEvery := fs.Duration("deadline-check", time.Minute, "how often overdue tickets are looked for")
-	chatIPRate := fs.Int("chat-ip-rate", 0, "chat messages a minute per client address (0: 30; -1: no limit, for hotline bench chat)")
+	chatIPRate := fs.Int("chat-ip-rate", 0, "chat messages a minute per client address, all its conversations (0: 300; -1: no limit, for hotline bench chat)")
 	chatIdle := fs.Duration("chat-idle", 2*time.Minute, "close a chat that sends nothing and answers no ping for this long")
 	deskHours := fs.String("desk-hours", envOr("HOTLINE_DESK_HOURS", "08:30-17:30"), "when operators answer chats, on working days, Beijing time: HH:MM-HH:MM, or always (env HOTLINE_DESK_HOURS)")
 	handoffWait := fs.Duration("handoff-wait", 3*time.Minute, "how long a resident waits for an operator before a ticket is offered instead")
@@ -39,6 +39,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	maxConns := fs.Int("max-conns-per-ip", 0, "connections open at once from one client address, IPv6 by /64; more are closed at once (env HOTLINE_MAX_CONNS_PER_IP; 0: 256; -1: no cap, for hotline bench chat)")
 	metricsToken := fs.String("metrics-token", envOr("HOTLINE_METRICS_TOKEN", ""), "bearer token GET /metrics requires (env HOTLINE_METRICS_TOKEN; default: none, /metrics is open)")
 	chatSilent := fs.Duration("chat-silent", 30*time.Minute, "close a resident's chat that sends no message, choice, typing or rating for this long (pings do not count)")
+	trusted := fs.String("trusted-proxies", envOr("HOTLINE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of the load balancers in front (env HOTLINE_TRUSTED_PROXIES): from them only, the client's address, scheme and host are read from X-Forwarded-For/-Proto/-Host or Forwarded")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
 	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, answer /readyz 503 \"draining\" for this long while serving everything else, so a load balancer stops sending requests before the server shuts down (env HOTLINE_DRAIN; 0: shut down at once)")
 	if v := os.Getenv("HOTLINE_DRAIN"); v != "" {
@@ -58,6 +59,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("serve takes no arguments, only flags: %q", fs.Arg(0))}
+	}
 	if *chatSilent < 0 {
 		return exitError{code: 2, msg: "--chat-silent: must not be negative"}
 	}
@@ -71,6 +75,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	goals, err := intake.ParseTargets(*targets)
 	if err != nil {
 		return exitError{code: 2, msg: err.Error()}
+	}
+	proxies, err := web.ParseTrustedProxies(*trusted)
+	if err != nil {
+		return exitError{code: 2, msg: "--trusted-proxies: " + err.Error()}
 	}
 	if err := os.MkdirAll(*data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -118,7 +126,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
-		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken,
+		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
 		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store})
 
 	ln, err := net.Listen("tcp", *addr)
@@ -131,7 +139,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if *database != "" {
 		storeName = "postgres"
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "store", storeName)
+	log.Info("listening", "addr", ln.Addr().String(), "store", storeName, "trusted_proxies", len(proxies))
 
 	// Health checks answer at once; the bot joins when its guide is indexed.
 	ready := make(chan error, 1)

@@ -154,26 +154,6 @@ const defaultTokenTTL = 90 * 24 * time.Hour
 // tokenTime is how token times are shown, in Beijing time.
 const tokenTime = "2006-01-02 15:04"
 
-// parseInterspersed parses fs's flags before, between and after the positional arguments
-// (hotline user token NAME --ttl 720h) and returns the positional ones; after "--" every
-// argument is positional.
-func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args, stderr); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
-
 // readPassword asks for a password on stdin and hashes it.
 func readPassword(name string, stdin io.Reader, stderr io.Writer) (string, error) {
 	fmt.Fprintf(stderr, "password for %s (at least %d characters, not a common one): ", name, web.MinPasswordLength)

@@ -40,6 +40,7 @@ const (
 // Store is an intake.Store on one SQLite file. It is safe for concurrent use. What its code shares
 // with intake/postgres is sqlstore.Shared's, run on its reader pool and in its writer's batches.
 type Store struct {
+	reads *stmtCache // the read pool's prepared statements
 	sqlstore.Shared
 
 	path string
@@ -135,7 +136,8 @@ func Open(path string) (*Store, error) {
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return fail(err)
 	}
-	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.SQLite, conn{s.rdb}), Write: s.run, Tx: s.run, Wrap: wrap}
+	s.reads = newStmtCache(s.rdb.PrepareContext)
+	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.SQLite, conn{s.rdb, s.reads}), Write: s.run, Tx: s.run, Wrap: wrap}
 	go s.writeLoop()
 	return s, nil
 }
@@ -178,7 +180,7 @@ func (s *Store) Close() error {
 		close(s.ops)
 		s.mu.Unlock()
 		<-s.done
-		s.closeErr = errors.Join(s.w.close(), s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.w.close(), s.reads.close(), s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }
@@ -343,6 +345,7 @@ func (s *Store) runBatch(batch []*op) {
 type writer struct {
 	conn  *sql.Conn
 	db    sqlstore.DB // conn, for the shared code
+	cache *stmtCache  // the shared code's statements, prepared on conn
 	stmts []*sql.Stmt
 
 	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
@@ -352,7 +355,8 @@ type writer struct {
 }
 
 func newWriter(ctx context.Context, c *sql.Conn) (*writer, error) {
-	w := &writer{conn: c, db: sqlstore.New(sqlstore.SQLite, conn{c})}
+	w := &writer{conn: c, cache: newStmtCache(c.PrepareContext)}
+	w.db = sqlstore.New(sqlstore.SQLite, conn{c, w.cache})
 	d := sqlstore.SQLite
 	ticketCols := "number, " + d.TicketColumns()
 	eventCols := "number, " + d.EventColumns()
@@ -397,21 +401,30 @@ func (w *writer) close() error {
 		errs = append(errs, st.Close())
 	}
 	w.stmts = nil
+	errs = append(errs, w.cache.close())
 	errs = append(errs, w.conn.Close())
 	return errors.Join(errs...)
 }
 
-// conn adapts database/sql to sqlstore.Conn: the read pool, or the writer's connection.
+// conn adapts database/sql to sqlstore.Conn: the read pool, or the writer's connection. Its
+// statements run prepared, from cache (nil: prepared each time).
 type conn struct {
 	q interface {
 		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	}
+	cache *stmtCache
 }
 
 func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := c.q.ExecContext(ctx, query, args...)
+	var res sql.Result
+	var err error
+	if st := c.cache.get(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = c.q.ExecContext(ctx, query, args...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -419,15 +432,83 @@ func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error
 }
 
 func (c conn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if st := c.cache.get(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.q.QueryRowContext(ctx, query, args...)
 }
 
 func (c conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	rows, err := c.q.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if st := c.cache.get(ctx, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = c.q.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return closer{rows}, nil
+}
+
+// stmtCache keeps prepared statements by their SQL. Without it every statement is parsed and
+// planned anew each time it runs (sqlite3Prepare was a tenth of a busy node's CPU). On the read
+// pool a *sql.Stmt prepares itself again on each pooled connection as it needs to; on the
+// writer's connection it is bound to that connection. The shared code's SQL is a finite set of
+// constants, but a ticket list's depends on its filters: past maxCachedStmts a statement runs
+// unprepared-and-uncached instead of growing the cache.
+type stmtCache struct {
+	prepare func(ctx context.Context, query string) (*sql.Stmt, error)
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+}
+
+const maxCachedStmts = 256
+
+func newStmtCache(prepare func(ctx context.Context, query string) (*sql.Stmt, error)) *stmtCache {
+	return &stmtCache{prepare: prepare, m: map[string]*sql.Stmt{}}
+}
+
+// get returns query prepared, or nil when it cannot be (the cache is full or closed, or the
+// statement does not prepare: the caller runs it directly and gets the error there).
+func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	st, ok := c.m[query]
+	full := c.m == nil || len(c.m) >= maxCachedStmts
+	c.mu.Unlock()
+	if ok || full {
+		return st
+	}
+	// Prepared outside the lock: on the read pool a prepare waits for a connection, and a
+	// caller holding one must not wait on the lock meanwhile. Two first callers may both
+	// prepare; the second's is closed.
+	st, err := c.prepare(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if have, ok := c.m[query]; ok || c.m == nil {
+		st.Close()
+		return have
+	}
+	c.m[query] = st
+	return st
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	c.m = nil
+	return errors.Join(errs...)
 }
 
 // closer is *sql.Rows with sqlstore.Rows' Close; a close error is the one Err reports.

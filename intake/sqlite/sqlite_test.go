@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -297,5 +299,51 @@ func TestCloseDrainsQueue(t *testing.T) {
 	defer s.Close()
 	if n := count(t, s, "tickets"); n != queueLen/100+1 {
 		t.Errorf("%d tickets after reopen; want %d", n, queueLen/100+1)
+	}
+}
+
+// The statement cache prepares a statement once, however often and from however many goroutines
+// it runs, stops growing at maxCachedStmts (the rest run unprepared), and gives nothing once
+// closed.
+func TestStmtCache(t *testing.T) {
+	s, _ := openTemp(t)
+	var prepared atomic.Int64
+	c := newStmtCache(func(ctx context.Context, q string) (*sql.Stmt, error) {
+		prepared.Add(1)
+		return s.rdb.PrepareContext(ctx, q)
+	})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				st := c.get(t.Context(), "SELECT count(*) FROM tickets")
+				var n int
+				if st == nil || st.QueryRowContext(t.Context()).Scan(&n) != nil {
+					t.Error("a cached statement did not run")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := prepared.Load(); n < 1 || n > 8 {
+		t.Errorf("one statement prepared %d times by 8 goroutines running it 400 times", n)
+	}
+	if c.get(t.Context(), "SELECT nonsense FROM nowhere") != nil {
+		t.Error("a statement that does not prepare was cached")
+	}
+	for i := len(c.m); i < maxCachedStmts; i++ {
+		c.get(t.Context(), fmt.Sprintf("SELECT %d", i))
+	}
+	if c.get(t.Context(), "SELECT 'one too many'") != nil || len(c.m) != maxCachedStmts {
+		t.Errorf("the cache grew past %d: %d", maxCachedStmts, len(c.m))
+	}
+	if err := c.close(); err != nil {
+		t.Fatal(err)
+	}
+	if c.get(t.Context(), "SELECT count(*) FROM tickets") != nil {
+		t.Error("a closed cache gave a statement")
 	}
 }
