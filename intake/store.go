@@ -177,6 +177,15 @@ type ConversationRecord struct {
 	Votes map[string]bool
 }
 
+// Prober is a store that can tell whether it works now, for the readiness check (GET /readyz): a
+// node whose store cannot write should get no new residents from its load balancer.
+type Prober interface {
+	// Probe writes a little (one row, upserted) and returns nil once it is stored, or why it
+	// could not be: the database unreachable or read-only, the disk full, a lock held elsewhere,
+	// or ctx's end first. It is cheap, and safe to call from several goroutines.
+	Probe(ctx context.Context) error
+}
+
 // OverdueCount is how many open tickets of a category at a tier are overdue.
 type OverdueCount struct {
 	Category string

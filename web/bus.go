@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -17,9 +18,25 @@ import (
 // node needs nothing more. intake/postgres has a Bus on PostgreSQL's LISTEN/NOTIFY.
 type Bus interface {
 	Publish(ctx context.Context, payload []byte) error
-	// Listen calls deliver for every payload published, until ctx ends or the bus fails.
-	Listen(ctx context.Context, deliver func(payload []byte)) error
+	// Listen calls listening once it listens (from then on nothing published is missed), then
+	// deliver for every payload published, until ctx ends or the bus fails. It calls listening
+	// on its own goroutine, before it returns: RunBus's retry delay starts over then.
+	Listen(ctx context.Context, listening func(), deliver func(payload []byte)) error
 }
+
+// Retrying the bus: the first retry comes soon, later ones at most busRetryMax apart, so that a
+// desk is deaf for at most about busRetryMax after the database is back (a refused connection a
+// second per node is nothing to a database); once a Listen has listened, the delay starts over.
+// A failure is logged at once, then at most every busLogEvery while it lasts.
+const (
+	busRetryFirst = 250 * time.Millisecond
+	busRetryMax   = time.Second
+	busLogEvery   = 30 * time.Second
+)
+
+// errNotDelivered is a frame for a resident that the bus could not publish and that no chat of
+// this node took: if the resident is connected to another node, they did not get it.
+var errNotDelivered = errors.New("desk: the bus between nodes is down: not delivered")
 
 // deskMessage is what travels on the bus.
 type deskMessage struct {
@@ -34,8 +51,11 @@ const (
 	toState     = "state"
 )
 
-// toResident sends v to the resident's chat of conversation id, on whichever node it is open.
-func (s *Server) toResident(id string, v any) { s.publish(toResident, id, v) }
+// toResident sends v to the resident's chat of conversation id, on whichever node it is open. It
+// returns errNotDelivered when the bus failed and no chat of the conversation is open here: what
+// was stored reaches the resident when their widget comes back, but not now, and an operator
+// must not be told it was sent.
+func (s *Server) toResident(id string, v any) error { return s.publish(toResident, id, v) }
 
 // toOperators sends v to every console.
 func (s *Server) toOperators(v any) { s.publish(toOperators, "", v) }
@@ -43,44 +63,50 @@ func (s *Server) toOperators(v any) { s.publish(toOperators, "", v) }
 // broadcastState has every console sent a fresh snapshot of the desk.
 func (s *Server) broadcastState() { s.publish(toState, "", nil) }
 
-func (s *Server) publish(to, conv string, v any) {
+// publish sends a message to every node; see toResident for its error.
+func (s *Server) publish(to, conv string, v any) error {
 	if s.bus == nil {
 		s.deliverLocal(to, conv, v)
-		return
+		return nil
 	}
 	m := deskMessage{To: to, Conversation: conv}
 	if v != nil {
 		b, err := json.Marshal(v)
 		if err != nil {
 			s.log.Error("desk: encoding a frame", "err", err)
-			return
+			return nil
 		}
 		m.Frame = b
 	}
 	payload, err := json.Marshal(m)
 	if err != nil {
 		s.log.Error("desk: encoding a message", "err", err)
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), chatMessageTime)
 	defer cancel()
 	if err := s.bus.Publish(ctx, payload); err != nil {
 		// The other nodes miss it; this node's own chats and consoles need not.
 		s.log.Error("desk: publishing", "to", to, "err", err)
-		s.deliverLocal(to, conv, json.RawMessage(m.Frame))
+		if s.deliverLocal(to, conv, json.RawMessage(m.Frame)) == 0 && to == toResident {
+			return errNotDelivered
+		}
 	}
+	return nil
 }
 
-// deliverLocal hands a message to this node's chats and consoles.
-func (s *Server) deliverLocal(to, conv string, v any) {
+// deliverLocal hands a message to this node's chats and consoles; for a resident, it returns how
+// many of their chats are open here.
+func (s *Server) deliverLocal(to, conv string, v any) int {
 	switch to {
 	case toResident:
-		s.desk.toResident(conv, v)
+		return s.desk.toResident(conv, v)
 	case toOperators:
 		s.desk.toOperators(v)
 	case toState:
 		s.sendState()
 	}
+	return 0
 }
 
 // deliver is the bus's deliver function.
@@ -97,23 +123,45 @@ func (s *Server) deliver(payload []byte) {
 	s.deliverLocal(m.To, m.Conversation, v)
 }
 
-// RunBus listens on the bus until ctx ends, listening again a moment after any failure. Without
-// a bus it returns at once.
+// RunBus listens on the bus until ctx ends, listening again after any failure: busRetryFirst
+// after a Listen that had listened (a database restart ends the connection, and the database is
+// likely back by then), and after a delay that grows to busRetryMax while listening keeps failing.
+// Without a bus it returns at once.
 func (s *Server) RunBus(ctx context.Context) {
 	if s.bus == nil {
 		return
 	}
-	for wait := time.Second; ctx.Err() == nil; {
-		err := s.bus.Listen(ctx, s.deliver)
+	after := s.busAfter
+	if after == nil {
+		after = time.After
+	}
+	wait := busRetryFirst
+	failures := 0 // in a row, without listening in between
+	var lastLog time.Time
+	for ctx.Err() == nil {
+		err := s.bus.Listen(ctx, func() {
+			if failures > 0 {
+				s.log.Info("desk: listening on the bus again", "failures", failures)
+				if s.desk != nil {
+					// Whatever the consoles missed while this node was deaf, a snapshot shows.
+					go s.sendState()
+				}
+			}
+			failures, wait = 0, busRetryFirst
+		}, s.deliver)
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Error("desk: listening on the bus", "err", err, "again_in", wait)
+		failures++
+		if failures == 1 || time.Since(lastLog) >= busLogEvery {
+			s.log.Error("desk: listening on the bus", "err", err, "failures", failures, "again_in", wait)
+			lastLog = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-after(wait):
 		}
-		wait = min(2*wait, 30*time.Second)
+		wait = min(2*wait, busRetryMax)
 	}
 }

@@ -291,6 +291,9 @@ const (
 	errRateLimited = "rate_limited"
 	errInternal    = "internal"
 	errStarting    = "starting"
+	// To a console: a request done and stored, whose frame for the resident the bus between
+	// nodes could not carry.
+	errNotDeliveredCode = "not_delivered"
 )
 
 func (c *chatConn) fail(code, message, replyTo string) {

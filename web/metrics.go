@@ -86,6 +86,10 @@ func newMetrics(s *Server) *metrics {
 	if s.reports != nil {
 		f(&storeCollector{s: s})
 	}
+	if s.store != nil {
+		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hotline_store_writable",
+			Help: "1 when the store's last readiness probe wrote to it, 0 when it failed (/readyz then answers 503)."}, s.store.up))
+	}
 	return m
 }
 

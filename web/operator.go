@@ -185,6 +185,13 @@ func (c *opConn) handle(mt int, data []byte) {
 		c.queueJSON(errorFrame{Type: "error", Code: errBadType, Message: "unknown type"})
 		return
 	}
+	// Stored, but the resident may not have seen it (the bus between nodes is down): the request
+	// is done and answered ok with its id, and an error frame after the result tells the operator,
+	// rather than an ok alone the resident never matched.
+	notDelivered := errors.Is(err, errNotDelivered)
+	if notDelivered {
+		err = nil
+	}
 	if err != nil {
 		res.OK = false
 		var de *deskError
@@ -202,6 +209,10 @@ func (c *opConn) handle(mt int, data []byte) {
 		}
 	}
 	c.queueJSON(res)
+	if notDelivered {
+		c.s.log.Warn("desk: a frame for a resident not delivered", "request", f.Type, "user", c.user.Name)
+		c.queueJSON(errorFrame{Type: "error", Code: errNotDeliveredCode, Message: i18n.Both("error.not_delivered"), ReplyTo: f.ID})
+	}
 }
 
 // held returns the conversation if this operator holds it live.
@@ -240,14 +251,15 @@ func (c *opConn) take(ctx context.Context, f opRequest) error {
 	}
 	c.s.metrics.taken(waited)
 	c.s.toOperators(turnFrame{Type: "turn", Conversation: f.Conversation, Turn: t})
-	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: intake.HandoffLive, Agent: agent, Text: t.Text, Options: []intake.Option{}})
+	sent := c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: intake.HandoffLive, Agent: agent, Text: t.Text, Options: []intake.Option{}})
 	c.s.log.Info("desk: chat taken", "user", c.user.Name)
 	c.s.broadcastState()
-	return nil
+	return sent
 }
 
 // operatorSays stores an operator's message and shows it to the resident; it returns the
-// message id the resident's widget acknowledges.
+// message id the resident's widget acknowledges, and errNotDelivered with it when the message is
+// stored but could not be sent on.
 func (c *opConn) operatorSays(ctx context.Context, convID, text string, contact *intake.ContactCard, entry *entryRef) (string, error) {
 	agent := agentNumber(c.user)
 	t, err := c.s.addTurn(ctx, convID, intake.Turn{From: "operator", Agent: agent, Text: text})
@@ -255,8 +267,7 @@ func (c *opConn) operatorSays(ctx context.Context, convID, text string, contact 
 		return "", err
 	}
 	id := strconv.Itoa(t.Seq)
-	c.s.toResident(convID, agentFrame{Type: "agent", ID: id, Agent: agent, Text: text, At: t.At, Contact: contact, Entry: entry})
-	return id, nil
+	return id, c.s.toResident(convID, agentFrame{Type: "agent", ID: id, Agent: agent, Text: text, At: t.At, Contact: contact, Entry: entry})
 }
 
 func (c *opConn) say(ctx context.Context, f opRequest) (string, error) {
@@ -304,9 +315,9 @@ func (c *opConn) release(ctx context.Context, f opRequest) error {
 		return deskErr(err)
 	}
 	c.s.toOperators(turnFrame{Type: "turn", Conversation: f.Conversation, Turn: t})
-	c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: t.Text, Options: []intake.Option{}})
+	sent := c.s.toResident(f.Conversation, handoffFrame{Type: "handoff", State: "ended", Text: t.Text, Options: []intake.Option{}})
 	c.s.broadcastState()
-	return nil
+	return sent
 }
 
 // ticket opens a ticket from a live chat; the description defaults to the conversation.
@@ -344,6 +355,5 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 	}
 	mine := ti
 	mine.AccessCode = t.AccessCode
-	c.s.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &mine})
-	return &ti, nil
+	return &ti, c.s.toResident(conv.ID, noticeFrame{Type: "notice", Text: text, Ticket: &mine})
 }

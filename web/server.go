@@ -68,6 +68,10 @@ type Config struct {
 	Attachments intake.Attachments
 	// Bus joins the desks of several nodes serving one database (nil: this node alone).
 	Bus Bus
+	// Probe is the store's readiness probe: /readyz answers 503 while it fails, and
+	// hotline_store_writable says so (nil: /readyz does not look at the store).
+	Probe intake.Prober
+
 	Now func() time.Time
 
 	// The HTTP server (HTTPServer, Listener; 0: the Default… constants): its timeouts, the cap
@@ -101,6 +105,11 @@ type Server struct {
 	reports intake.Reports
 	targets intake.Targets
 	metrics *metrics
+	store   *storeCheck // the store's probe, with Config.Probe
+
+	draining atomic.Bool // Drain was called: /readyz answers 503
+	// busAfter is time.After, for RunBus's retries (a test's, to see the delays).
+	busAfter func(time.Duration) <-chan time.Time
 
 	chats *chat.Service // residents' conversations and the desk's queue, with the chat
 
@@ -143,6 +152,9 @@ func New(cfg Config) *Server {
 	}
 	s.chatHelloWait, s.chatSilence = cmp.Or(cfg.ChatHelloWait, chatHelloWait), cmp.Or(cfg.ChatSilence, chatSilence)
 	s.conns, s.metricsToken, s.proxies = newConnLimits(cfg), cfg.MetricsToken, proxies(cfg.TrustedProxies)
+	if cfg.Probe != nil {
+		s.store = &storeCheck{probe: cfg.Probe, log: s.log, every: probeEvery, timeout: probeTimeout}
+	}
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	s.handle("POST /api/v1/ask", s.ask)
@@ -223,14 +235,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "ready": s.bot.Load() != nil})
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.bot.Load() == nil {
-		writeError(w, http.StatusServiceUnavailable, "starting", i18n.Both("error.starting"))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 }
 
 // AskRequest is the body of POST /api/v1/ask.

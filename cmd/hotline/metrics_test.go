@@ -250,6 +250,18 @@ tests:
         exp_alerts: [{exp_labels: {severity: critical}}]
       # An operator connects to node b.
       - {eval_time: 30m, alertname: HandoffsWaitingNoOperator, exp_alerts: []}
+
+  - name: a node's store cannot write
+    interval: 1m
+    input_series:
+      - {series: 'hotline_store_writable{instance="a"}', values: '1x5 0x10 1x5'}
+      - {series: 'hotline_store_writable{instance="b"}', values: '1x21'}
+    alert_rule_test:
+      - {eval_time: 7m, alertname: HotlineStoreNotWritable, exp_alerts: []}
+      - eval_time: 9m
+        alertname: HotlineStoreNotWritable
+        exp_alerts: [{exp_labels: {severity: critical, instance: a}}]
+      - {eval_time: 18m, alertname: HotlineStoreNotWritable, exp_alerts: []}
 `
 
 // ---- the live /metrics ----

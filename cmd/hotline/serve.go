@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bayannur/hotline/chat"
@@ -39,6 +41,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	chatSilent := fs.Duration("chat-silent", 30*time.Minute, "close a resident's chat that sends no message, choice, typing or rating for this long (pings do not count)")
 	trusted := fs.String("trusted-proxies", envOr("HOTLINE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of the load balancers in front (env HOTLINE_TRUSTED_PROXIES): from them only, the client's address, scheme and host are read from X-Forwarded-For/-Proto/-Host or Forwarded")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
+	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, answer /readyz 503 \"draining\" for this long while serving everything else, so a load balancer stops sending requests before the server shuts down (env HOTLINE_DRAIN; 0: shut down at once)")
+	if v := os.Getenv("HOTLINE_DRAIN"); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return exitError{code: 2, msg: "HOTLINE_DRAIN: not a duration (10s, 1m): " + v}
+		}
+		*drain = d
+	}
 	if v := os.Getenv("HOTLINE_MAX_CONNS_PER_IP"); v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
@@ -54,6 +64,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *chatSilent < 0 {
 		return exitError{code: 2, msg: "--chat-silent: must not be negative"}
+	}
+	if *drain < 0 {
+		return exitError{code: 2, msg: "--drain: must not be negative"}
 	}
 	hours, err := chat.ParseDeskHours(*deskHours)
 	if err != nil {
@@ -114,7 +127,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
-		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus})
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -166,6 +179,27 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		return nil
 	case <-ctx.Done():
+	}
+	if *drain > 0 && srv.Ready() {
+		// A load balancer polling /readyz takes this node out within a few of its checks; until
+		// then it may still send requests here, and they are served as ever. A second signal
+		// (an impatient Ctrl-C) ends the wait.
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		srv.Drain()
+		log.Info("draining: /readyz answers 503 before the shutdown", "for", *drain)
+		select {
+		case <-time.After(*drain):
+		case <-again:
+			log.Info("a second signal: shutting down without draining further")
+		case err := <-served:
+			signal.Stop(again)
+			if !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+		signal.Stop(again)
 	}
 	log.Info("shutting down")
 	stopWatch()

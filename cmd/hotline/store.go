@@ -20,6 +20,7 @@ type store interface {
 	intake.Conversations
 	intake.CannedReplies
 	intake.Reports
+	intake.Prober
 }
 
 // databaseUsage is the --database flag's help.

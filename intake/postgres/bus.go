@@ -59,9 +59,10 @@ func (b *Bus) Publish(ctx context.Context, payload []byte) error {
 	return wrap("bus publish", err)
 }
 
-// Listen calls deliver with every payload published, in order, until ctx ends (it then returns
-// ctx's error) or the connection fails. It listens on a connection of its own.
-func (b *Bus) Listen(ctx context.Context, deliver func(payload []byte)) error {
+// Listen calls listening once its LISTEN has succeeded, then deliver with every payload published,
+// in order, until ctx ends (it then returns ctx's error) or the connection fails. It listens on a
+// connection of its own.
+func (b *Bus) Listen(ctx context.Context, listening func(), deliver func(payload []byte)) error {
 	conn, err := pgx.ConnectConfig(ctx, b.s.pool.Config().ConnConfig)
 	if err != nil {
 		return wrap("bus listen", err)
@@ -69,6 +70,9 @@ func (b *Bus) Listen(ctx context.Context, deliver func(payload []byte)) error {
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+busChannel); err != nil {
 		return wrap("bus listen", err)
+	}
+	if listening != nil {
+		listening()
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)

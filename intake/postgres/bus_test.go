@@ -19,7 +19,7 @@ func listen(t *testing.T, b *Bus) (*listener, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{got: make(chan string, 100), done: make(chan error, 1)}
-	go func() { l.done <- b.Listen(ctx, func(p []byte) { l.got <- string(p) }) }()
+	go func() { l.done <- b.Listen(ctx, nil, func(p []byte) { l.got <- string(p) }) }()
 	t.Cleanup(cancel)
 	return l, cancel
 }
@@ -113,5 +113,35 @@ func TestBusListenEnds(t *testing.T) {
 	s.Close()
 	if err := s.Bus().Publish(context.Background(), []byte("x")); err == nil {
 		t.Error("Publish on a closed store succeeded")
+	}
+}
+
+// TestBusListening: Listen calls listening once its LISTEN holds, and from then on misses
+// nothing: the first payload published after it arrives, with no probe before it.
+func TestBusListening(t *testing.T) {
+	s, _ := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	listening := make(chan struct{})
+	got := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() { done <- s.Bus().Listen(ctx, func() { close(listening) }, func(p []byte) { got <- string(p) }) }()
+	select {
+	case <-listening:
+	case err := <-done:
+		t.Fatalf("Listen returned before listening: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("listening was not called within 10 s")
+	}
+	if err := s.Bus().Publish(context.Background(), []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != "first" {
+			t.Errorf("got %q; want the first payload published after listening", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the payload published after listening never arrived")
 	}
 }

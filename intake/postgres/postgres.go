@@ -42,6 +42,7 @@ var (
 	_ intake.Conversations = (*Store)(nil)
 	_ intake.CannedReplies = (*Store)(nil)
 	_ intake.Reports       = (*Store)(nil)
+	_ intake.Prober        = (*Store)(nil)
 )
 
 // Open connects to the database at url (postgres://user:password@host/dbname?…, or any

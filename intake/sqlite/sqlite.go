@@ -54,6 +54,7 @@ type Store struct {
 	done   chan struct{} // closed when the writer has drained ops and stopped
 
 	commits atomic.Int64 // transactions committed by the writer, for tests and metrics
+	minFree uint64       // the free space Probe wants (probeMinFree; a test's own)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -64,6 +65,7 @@ var (
 	_ intake.Conversations = (*Store)(nil)
 	_ intake.CannedReplies = (*Store)(nil)
 	_ intake.Reports       = (*Store)(nil)
+	_ intake.Prober        = (*Store)(nil)
 )
 
 // Open opens the database at path, creating the file if it is missing, and applies the
@@ -73,7 +75,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: want the path of a file", path)
 	}
 	ctx := context.Background()
-	s := &Store{path: path, ops: make(chan *op, queueLen), done: make(chan struct{})}
+	s := &Store{path: path, ops: make(chan *op, queueLen), done: make(chan struct{}), minFree: probeMinFree}
 	var err error
 	s.wdb, err = sql.Open("sqlite", dsn(path, false))
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of the hotline stores: the behaviour every
-// implementation of intake.Store, intake.Conversations, intake.CannedReplies and intake.Reports
-// must show, whatever it keeps its data in. A store's own tests run it:
+// implementation of intake.Store, intake.Conversations, intake.CannedReplies, intake.Reports and
+// intake.Prober must show, whatever it keeps its data in. A store's own tests run it:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) storetest.Store { return openEmptyStore(t) })
@@ -40,6 +40,7 @@ type Store interface {
 	intake.Conversations
 	intake.CannedReplies
 	intake.Reports
+	intake.Prober
 }
 
 // UserDeleter is an optional test hook. No interface deletes staff accounts, so the test that
@@ -118,7 +119,7 @@ type test struct {
 
 // Run runs every conformance test against stores made by open; each call of open returns a new,
 // empty store (open registers its own cleanup). The tests are grouped by area: Tickets, Users,
-// Conversations, Desk (handoffs), Canned and Reports.
+// Conversations, Desk (handoffs), Canned, Reports and Probe.
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	for _, group := range []struct {
 		name  string
@@ -131,6 +132,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Canned", cannedTests},
 		{"Reports", reportTests},
 		{"Attachments", attachmentTests},
+		{"Probe", probeTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {

@@ -142,9 +142,12 @@ type Server struct {
 // the inherited one), and kills it when the test ends if the test has not stopped it. addr is
 // where the test expects it to listen (Base): the caller says so in args (--addr) or env
 // (HOTLINE_ADDR). Restarting on the same data directory is another Serve once Stop has returned.
+// It runs with HOTLINE_DRAIN=0, so that Stop need not wait out the drain no balancer needs here; a
+// test of the drain says --drain (or HOTLINE_DRAIN in env).
 func Serve(tb testing.TB, addr string, env []string, args ...string) *Server {
 	tb.Helper()
 	cmd := Command(tb, append([]string{"serve"}, args...)...)
+	cmd.Env = append(cmd.Env, "HOTLINE_DRAIN=0") // the last of a duplicate key wins: env's
 	cmd.Env = append(cmd.Env, env...)
 	s := &Server{Addr: addr, Base: "http://" + addr, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &s.output, &s.output
@@ -212,18 +215,40 @@ func (s *Server) WaitReady(tb testing.TB, within time.Duration) {
 // Stop sends SIGTERM and requires the process to exit with status 0 within 20 seconds.
 func (s *Server) Stop(tb testing.TB) {
 	tb.Helper()
+	s.Terminate(tb)
+	s.WaitExit(tb, 20*time.Second)
+}
+
+// Terminate sends SIGTERM and returns at once.
+func (s *Server) Terminate(tb testing.TB) {
+	tb.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// Exited reports whether the process has exited.
+func (s *Server) Exited() bool {
 	select {
 	case <-s.done:
-	case <-time.After(20 * time.Second):
-		tb.Fatalf("hotline serve did not exit within 20s of SIGTERM\noutput:\n%s", s.Output())
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitExit requires the process to exit, with status 0, within the time given.
+func (s *Server) WaitExit(tb testing.TB, within time.Duration) {
+	tb.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(within):
+		tb.Fatalf("hotline serve did not exit within %v\noutput:\n%s", within, s.Output())
 	}
 	if s.err != nil {
 		var ee *exec.ExitError
 		if errors.As(s.err, &ee) {
-			tb.Fatalf("hotline serve exited with %v (code %d) after SIGTERM, want 0\noutput:\n%s", s.err, ee.ExitCode(), s.Output())
+			tb.Fatalf("hotline serve exited with %v (code %d), want 0\noutput:\n%s", s.err, ee.ExitCode(), s.Output())
 		}
 		tb.Fatalf("hotline serve: %v\noutput:\n%s", s.err, s.Output())
 	}

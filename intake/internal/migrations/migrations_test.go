@@ -23,7 +23,10 @@ var shipped = map[string]string{
 	"0007_token_expiry.postgres.sql": "370b5ee6db875639e6b7cfff2d1f0e2f1f4ad622d8fd52e426c0eb4ce6e8577b",
 	// Tickets' access codes (issue 12).
 	"0008_access_code.sql": "04a89704f564a2e00955db8a0440f2d6a86d4c79540861202e237fad4b8a2f21",
-	// Residents' photos with their reports (0009 is another branch's).
+	// The readiness probe's row (GET /readyz).
+	"0009_store_probe.sqlite.sql":   "ddf709bd7722ee4d32d4b847412fce21c708f569ad037d096c89029cba90472d",
+	"0009_store_probe.postgres.sql": "356b3d85d20c057f9288cabc64f894c7f3ee7411ba71d712eade1e67a783e1c7",
+	// Residents' photos with their reports.
 	"0010_attachments.sqlite.sql":   "a85bcf55423a60c4e4a778e0ffed7c47da4ae139c47b274a2f10b310a868f57c",
 	"0010_attachments.postgres.sql": "9f5ee921cbd45d3734c726ccb6f0c95e0233df25bfbd9a6f051b4b64d7220bae",
 }
@@ -60,10 +63,10 @@ func TestOneList(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
-		"0007_token_expiry.sql", "0008_access_code.sql", "0010_attachments.sql"}
-	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 10}
-	liteRuns := []bool{true, true, true, true, true, false, true, true, true}
-	pgRuns := []bool{true, false, false, false, false, true, true, true, true}
+		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql"}
+	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true}
+	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}

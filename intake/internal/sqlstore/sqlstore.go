@@ -13,6 +13,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Dialect is the database a query is written for.
@@ -161,4 +162,16 @@ func (s Shared) one(op string, err, notFound error) error {
 		return notFound
 	}
 	return s.Wrap(op, err)
+}
+
+// ProbeUpsert is the readiness probe's write: the one row of store_probe, its time (Unix
+// nanoseconds) the argument.
+const ProbeUpsert = "INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+
+// Probe writes the probe's row (intake.Prober).
+func (s Shared) Probe(ctx context.Context) error {
+	return s.Wrap("probe", s.Write(ctx, func(ctx context.Context, db DB) error {
+		_, err := db.Exec(ctx, ProbeUpsert, time.Now().UnixNano())
+		return err
+	}))
 }

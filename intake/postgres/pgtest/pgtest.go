@@ -11,6 +11,9 @@
 // stops it cleanly after the tests and removes its directory; directories left by binaries that
 // did not (or died) are removed by the next start.
 //
+// Own gives a test a server of its own instead, which it may stop and start again on the same data
+// and address, to see what its code does while the database restarts.
+//
 // initdb and postgres refuse to run as root: as root (CI) they are run as the postgres system
 // user, which Debian's package creates, and the directory is given to it.
 package pgtest
@@ -57,11 +60,13 @@ var (
 	srvErr error // the first start's failure, given to every later call
 )
 
-// server is one running postgres.
+// server is one postgres: its directory, and the process while it runs.
 type server struct {
 	dir    string // the temporary directory: data/, the socket, postgres.log
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when postgres has exited
+	bin    string // the directory of initdb and postgres
+	cred   *syscall.Credential
+	cmd    *exec.Cmd     // nil before the first run
+	exited chan struct{} // closed when cmd has exited
 }
 
 // Server returns the URL of a new, empty database on this test binary's PostgreSQL server,
@@ -168,6 +173,21 @@ func version(binDir string) float64 {
 
 // start runs initdb and postgres and waits until the server takes connections.
 func start() (_ *server, err error) {
+	s, err := initServer()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.run(); err != nil {
+		if serr := s.stop(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	return s, nil
+}
+
+// initServer makes the server's directory and runs initdb in it.
+func initServer() (_ *server, err error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -178,45 +198,45 @@ func start() (_ *server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{dir: dir, exited: make(chan struct{})}
+	s := &server{dir: dir, bin: bin}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("pgtest: %w", err)
-			if s.cmd == nil {
-				os.RemoveAll(dir)
-			} else if serr := s.stop(); serr != nil {
-				err = errors.Join(err, serr)
-			}
+			os.RemoveAll(dir)
 		}
 	}()
 	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
-	var cred *syscall.Credential
 	if root {
-		if cred, err = postgresUser(); err != nil {
+		if s.cred, err = postgresUser(); err != nil {
 			return nil, err
 		}
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+		if err := os.Chown(dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
 			return nil, err
 		}
 	}
-	data := filepath.Join(dir, "data")
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust",
 		"-E", "UTF8", "--locale=C", "--no-sync")
 	initdb.Dir = dir
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
+	return s, nil
+}
 
-	logPath := filepath.Join(dir, "postgres.log")
-	logFile, err := os.Create(logPath)
+// run starts postgres on the server's data and waits until it takes connections. On failure,
+// s.cmd is nil when postgres did not start; else the caller stops it.
+func (s *server) run() error {
+	logPath := filepath.Join(s.dir, "postgres.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer logFile.Close() // postgres has its own copy
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir,
+	s.exited = make(chan struct{})
+	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.dir, "data"), "-k", s.dir,
 		"-c", "listen_addresses=",
 		"-c", "max_connections=300",
 		// Commits do not wait for the WAL to reach the disk: a test database need not survive a
@@ -224,25 +244,26 @@ func start() (_ *server, err error) {
 		// benchmark of durable writes) gets commits as durable as a production server's.
 		"-c", "synchronous_commit=off",
 	)
-	s.cmd.Dir = dir
+	s.cmd.Dir = s.dir
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
 	started := make(chan error, 1)
+	cmd, exited := s.cmd, s.exited
 	go func() {
 		// The parent-death signal is sent when the thread that started the process ends, not the
 		// process: keep this thread for as long as the server runs. (Returning locked ends it.)
 		runtime.LockOSThread()
-		if err := s.cmd.Start(); err != nil {
+		if err := cmd.Start(); err != nil {
 			started <- err
 			return
 		}
 		started <- nil
-		s.cmd.Wait()
-		close(s.exited)
+		cmd.Wait()
+		close(exited)
 	}()
 	if err := <-started; err != nil {
 		s.cmd = nil
-		return nil, fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("postgres: %w", err)
 	}
 
 	deadline := time.Now().Add(startTimeout)
@@ -252,17 +273,17 @@ func start() (_ *server, err error) {
 		cancel()
 		if cerr == nil {
 			conn.Close(context.Background())
-			return s, nil
+			return nil
 		}
 		select {
-		case <-s.exited:
+		case <-exited:
 			log, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("postgres exited: %v\n%s", s.cmd.ProcessState, log)
+			return fmt.Errorf("postgres exited: %v\n%s", cmd.ProcessState, log)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("postgres did not take connections within %v: %v\n%s", startTimeout, cerr, log)
+			return fmt.Errorf("postgres did not take connections within %v: %v\n%s", startTimeout, cerr, log)
 		}
 	}
 }
@@ -284,25 +305,35 @@ func postgresUser() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-// stop shuts postgres down (fast, then immediate, then SIGKILL) and removes the directory.
+// stop shuts postgres down (halt) and removes the directory.
 func (s *server) stop() error {
-	if s.cmd != nil {
-		for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGKILL} {
-			s.cmd.Process.Signal(sig)
-			select {
-			case <-s.exited:
-			case <-time.After(stopTimeout):
-				continue
-			}
-			break
-		}
-		select {
-		case <-s.exited:
-		default:
-			return fmt.Errorf("postgres (pid %d) did not stop; left %s", s.cmd.Process.Pid, s.dir)
-		}
+	if err := s.halt(); err != nil {
+		return fmt.Errorf("%w; left %s", err, s.dir)
 	}
 	return os.RemoveAll(s.dir)
+}
+
+// halt shuts postgres down, fast, then immediate, then SIGKILL, and waits for it to exit; its
+// data stays. A server not running is left as it is.
+func (s *server) halt() error {
+	if s.cmd == nil {
+		return nil
+	}
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGKILL} {
+		s.cmd.Process.Signal(sig)
+		select {
+		case <-s.exited:
+		case <-time.After(stopTimeout):
+			continue
+		}
+		break
+	}
+	select {
+	case <-s.exited:
+	default:
+		return fmt.Errorf("postgres (pid %d) did not stop", s.cmd.Process.Pid)
+	}
+	return nil
 }
 
 // baseDir is where the server's directory goes: the temporary directory, unless the socket's

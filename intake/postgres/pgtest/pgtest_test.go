@@ -124,3 +124,35 @@ func TestNotInstalled(t *testing.T) {
 		t.Errorf("binDir without PostgreSQL: %v; want %q", err, NotInstalled)
 	}
 }
+
+// A test's own server stops and starts again on the same URL, with its data.
+func TestOwn(t *testing.T) {
+	in := Own(t)
+	conn, err := pgx.Connect(t.Context(), in.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		in.Stop(t)
+		if err := conn.Ping(t.Context()); err == nil {
+			t.Fatalf("restart %d: the session survived Stop", i)
+		}
+		conn.Close(context.Background())
+		if c, err := pgx.Connect(t.Context(), in.URL()); err == nil {
+			c.Close(context.Background())
+			t.Fatalf("restart %d: connected to a stopped server", i)
+		}
+		in.Start(t)
+		if conn, err = pgx.Connect(t.Context(), in.URL()); err != nil {
+			t.Fatalf("restart %d: %v", i, err)
+		}
+		var v int
+		if err := conn.QueryRow(t.Context(), "SELECT v FROM kept").Scan(&v); err != nil || v != 42 {
+			t.Fatalf("restart %d: kept row %d, %v; want 42", i, v, err)
+		}
+	}
+	conn.Close(context.Background())
+}
