@@ -137,7 +137,9 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 			res.DeskChanged = true
 			break
 		}
-		if fresh.Handoff == intake.HandoffLive || in.Option != OptKeepBot {
+		// While waiting, the resident may go back to the bot, or (nobody on duty, see the
+		// queue frame) have the conversation registered as a ticket instead.
+		if fresh.Handoff == intake.HandoffLive || in.Option != OptKeepBot && in.Option != OptHandoffTicket {
 			return s.toPerson(ctx, conv, m.Label)
 		}
 		moved, err := s.endHandoff(ctx, conv.ID, intake.HandoffWaiting)
@@ -148,6 +150,14 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 			return s.toPerson(ctx, conv, m.Label)
 		}
 		res.DeskChanged = true
+		if in.Option == OptHandoffTicket {
+			desc, err := s.Transcript(ctx, conv.ID)
+			if err != nil {
+				return Result{}, err
+			}
+			out, handled = b.StartReport(st, in.ID, fresh.Guess, desc), true
+			break
+		}
 		st.Dialog = intake.DialogState{}
 		out, handled = bot.Output{Reply: say(in.ID, i18n.T(i18n.Zh, "chat.handoff.cancelled")), Next: st}, true
 	case intake.HandoffOffered:

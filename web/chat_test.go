@@ -190,6 +190,9 @@ type chatFrame struct {
 	Agent   string `json:"agent"`
 	ID      string `json:"id"`
 	Handoff string `json:"handoff"`
+	// The queue for a person.
+	Position int `json:"position"`
+	Online   int `json:"online"`
 }
 
 func (f chatFrame) String() string {
@@ -302,6 +305,9 @@ func (c *chatClient) message(m map[string]string) chatFrame {
 	for {
 		c.send(m)
 		f := c.read()
+		for f.Type == "queue" { // the desk's news for a waiting resident, sent when it changes
+			f = c.read()
+		}
 		if f.Type == "error" && f.Code == "rate_limited" && f.ReplyTo == m["id"] && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 			continue

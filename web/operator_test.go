@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -494,4 +495,33 @@ func TestOperatorFlood(t *testing.T) {
 	}
 	op.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`))
 	op.want("pong", nil)
+}
+
+// A waiting resident is told their place in the queue and how many operators are on duty, and,
+// when none is, honestly so with the offer of a ticket, which they may take while waiting.
+func TestHandoffQueueFrames(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	op := e.console("a")
+	first, second := e.dial(), e.dial()
+	first.hello("", "")
+	second.hello("", "")
+	waiting(t, first, op)
+	if f := first.readUntil("queue", false); f.Position != 0 || f.Online != 1 || f.Text != "" {
+		t.Fatalf("the first in the queue got %s; want position 0, one operator online", f)
+	}
+	waiting(t, second, op)
+	if f := second.readUntil("queue", false); f.Position != 1 || f.Online != 1 {
+		t.Fatalf("the second in the queue got %s; want position 1, one operator online", f)
+	}
+	// The only console leaves: nobody is on duty, and the resident is told so.
+	op.ws.Close()
+	f := first.readUntil("queue", false)
+	if f.Online != 0 || !strings.Contains(f.Text, "没有工作人员在线") || !slices.Equal(f.optionIDs(), []string{"handoff_ticket", "keep_bot"}) {
+		t.Fatalf("with no console: %s; want online 0, the text and handoff_ticket / keep_bot", f)
+	}
+	// Registering a ticket while still waiting: the report starts from the conversation.
+	r := first.choose("handoff_ticket")
+	if r.Decision != bot.Report {
+		t.Fatalf("handoff_ticket while waiting: %s; want the report to start", r)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -25,7 +26,8 @@ type deskHub struct {
 	residents map[string]map[*chatConn]struct{} // by conversation id
 	operators map[*opConn]struct{}
 
-	stateMu sync.Mutex // one state snapshot at a time, so consoles get them in order
+	stateMu sync.Mutex            // one state snapshot at a time, so consoles get them in order
+	queued  map[string]queueFrame // under stateMu: the last queue frame each waiting resident here got
 }
 
 func newDeskHub() *deskHub {
@@ -280,6 +282,52 @@ func (s *Server) sendState() {
 		return
 	}
 	s.desk.toOperators(st)
+	s.sendQueue(st)
+}
+
+// queueFrame tells a waiting resident their place in the queue for a person and how many
+// operators are on duty; with none, honestly so, with the offer of a ticket (docs/protocol.md).
+type queueFrame struct {
+	Type     string          `json:"type"` // queue
+	Position int             `json:"position"`
+	Online   int             `json:"online"`
+	Text     string          `json:"text,omitempty"`
+	Options  []intake.Option `json:"options,omitempty"`
+}
+
+// sendQueue sends each waiting resident connected here their place in st's queue — emergencies
+// first, then by how long they have waited, as the consoles show it — when it has changed since
+// the last one they got (not to an emergency's resident, whom the bot keeps talking to). Online counts the consoles of this node (with several nodes, those on
+// the others are not counted).
+func (s *Server) sendQueue(st stateFrame) {
+	waiting := make([]deskChat, 0, len(st.Chats))
+	for _, c := range st.Chats {
+		if c.State == intake.HandoffWaiting {
+			waiting = append(waiting, c)
+		}
+	}
+	sort.SliceStable(waiting, func(i, j int) bool {
+		if waiting[i].Emergency != waiting[j].Emergency {
+			return waiting[i].Emergency
+		}
+		return waiting[i].Since.Before(waiting[j].Since)
+	})
+	sent := make(map[string]queueFrame, len(waiting))
+	for i, c := range waiting {
+		if c.Emergency {
+			continue // the bot is making its ticket meanwhile, and every console has the alert
+		}
+		f := queueFrame{Type: "queue", Position: i, Online: st.Online}
+		if f.Online == 0 {
+			f.Text = i18n.T(i18n.Zh, "chat.queue.nobody")
+			f.Options = []intake.Option{chat.HandoffTicketOption, chat.KeepBotOption}
+		}
+		if old, ok := s.desk.queued[c.ID]; !ok || old.Position != f.Position || old.Online != f.Online {
+			s.desk.toResident(c.ID, f)
+		}
+		sent[c.ID] = f
+	}
+	s.desk.queued = sent
 }
 
 // addTurn stores one turn that is not the dialogue's (a system line, an operator's message) and
