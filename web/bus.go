@@ -104,7 +104,7 @@ func (s *Server) deliverLocal(to, conv string, v any) int {
 	case toOperators:
 		s.desk.toOperators(v)
 	case toState:
-		s.sendState()
+		s.requestState()
 	}
 	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bayannur/hotline/chat"
@@ -26,8 +27,9 @@ type deskHub struct {
 	residents map[string]map[*chatConn]struct{} // by conversation id
 	operators map[*opConn]struct{}
 
-	stateMu sync.Mutex            // one state snapshot at a time, so consoles get them in order
-	queued  map[string]queueFrame // under stateMu: the last queue frame each waiting resident here got
+	stateMu      sync.Mutex            // one state snapshot at a time, so consoles get them in order
+	statePending atomic.Bool           // a snapshot is requested and not yet begun (requestState)
+	queued       map[string]queueFrame // under stateMu: the last queue frame each waiting resident here got
 }
 
 func newDeskHub() *deskHub {
@@ -268,6 +270,23 @@ func (s *Server) deskState(ctx context.Context) (stateFrame, error) {
 		out.Chats = append(out.Chats, dc)
 	}
 	return out, nil
+}
+
+// stateCoalesce is how long a request for a snapshot waits for others to join it: every resident
+// message that changes the desk asks for one, and a snapshot reads every chat with a person
+// involved, so under load many requests make one snapshot instead of one each.
+const stateCoalesce = 50 * time.Millisecond
+
+// requestState has every console here sent a fresh snapshot soon, off the caller's goroutine (a
+// resident's message is not held up by it): requests while one is pending make one snapshot.
+func (s *Server) requestState() {
+	if !s.desk.statePending.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(stateCoalesce, func() {
+		s.desk.statePending.Store(false) // a change from now on asks for the next one
+		s.sendState()
+	})
 }
 
 // sendState sends every console here a fresh snapshot.

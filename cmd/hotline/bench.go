@@ -298,12 +298,7 @@ func askAll(residents []*benchConn, asks int, think time.Duration, questions []s
 					errs.Add(1)
 					return
 				}
-				c.SetReadDeadline(time.Now().Add(30 * time.Second))
-				var r struct {
-					Type    string `json:"type"`
-					ReplyTo string `json:"reply_to"`
-				}
-				if err := c.ReadJSON(&r); err != nil || r.Type != "reply" || r.ReplyTo != id {
+				if !awaitAnswer(c, id) {
 					errs.Add(1)
 					return
 				}
@@ -316,6 +311,26 @@ func askAll(residents []*benchConn, asks int, think time.Duration, questions []s
 	}
 	wg.Wait()
 	return lat, errs.Load(), time.Since(t0)
+}
+
+// awaitAnswer reads frames until the one that answers message id: the bot's reply, or, once
+// the question put the resident in the queue for a person (我要找人工), the desk's "received".
+// Frames about the desk (queue, handoff, notice…) are skipped. False on an error frame, a
+// closed connection or 30 s without an answer.
+func awaitAnswer(c *benchConn, id string) bool {
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		var r struct {
+			Type    string `json:"type"`
+			ReplyTo string `json:"reply_to"`
+		}
+		if err := c.ReadJSON(&r); err != nil {
+			return false
+		}
+		if r.ReplyTo == id {
+			return r.Type == "reply" || r.Type == "received"
+		}
+	}
 }
 
 // rssKB reads a process's resident set size in KB (0 when unknown).
