@@ -1075,3 +1075,27 @@ func TestReadmeListsEveryServeFlag(t *testing.T) {
 		}
 	}
 }
+
+// --debug-addr serves the profiler there, and only there: the service's own address has none.
+func TestServeDebugAddr(t *testing.T) {
+	t.Parallel()
+	addr, debug := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, []string{"HOTLINE_DEBUG_ADDR=" + debug}, "--addr", addr, "--data", filepath.Join(t.TempDir(), "data"))
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	get := func(url string) (int, string) {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("http://" + debug + "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("the profiler on --debug-addr: %d %.80q", code, body)
+	}
+	if code, _ := get(s.Base + "/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on the service's address: %d, want 404", code)
+	}
+	stop(t, s)
+}

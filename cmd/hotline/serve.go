@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -41,6 +42,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	chatSilent := fs.Duration("chat-silent", 30*time.Minute, "close a resident's chat that sends no message, choice, typing or rating for this long (pings do not count)")
 	trusted := fs.String("trusted-proxies", envOr("HOTLINE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of the load balancers in front (env HOTLINE_TRUSTED_PROXIES): from them only, the client's address, scheme and host are read from X-Forwarded-For/-Proto/-Host or Forwarded")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
+	debugAddr := fs.String("debug-addr", envOr("HOTLINE_DEBUG_ADDR", ""), "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060 (env HOTLINE_DEBUG_ADDR; default: off). Keep it on loopback: profiles show the program's internals")
 	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, answer /readyz 503 \"draining\" for this long while serving everything else, so a load balancer stops sending requests before the server shuts down (env HOTLINE_DRAIN; 0: shut down at once)")
 	if v := os.Getenv("HOTLINE_DRAIN"); v != "" {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -161,6 +163,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go srv.RunBus(watchCtx) // with several nodes on PostgreSQL: their desks are one
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
+	if *debugAddr != "" {
+		dl, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("--debug-addr: %w", err)
+		}
+		ds := &http.Server{Handler: profiler(), ReadHeaderTimeout: 10 * time.Second}
+		defer ds.Close()
+		go ds.Serve(dl)
+		log.Info("profiler listening", "addr", dl.Addr().String())
+	}
 
 	select {
 	case err := <-ready:
@@ -208,4 +221,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	err = hs.Shutdown(sctx)
 	srv.CloseChats() // residents' widgets reconnect (1012) once the server is back
 	return err
+}
+
+// profiler serves net/http/pprof's handlers on a mux of their own: never on the service's
+// address, only on --debug-addr.
+func profiler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
