@@ -75,16 +75,7 @@ func forwardedFor(h http.Header) []netip.Addr {
 			hops = append(hops, strings.Split(v, ",")...)
 		}
 	} else {
-		for _, v := range h.Values("Forwarded") {
-			for _, elem := range strings.Split(v, ",") {
-				for _, pair := range strings.Split(elem, ";") {
-					k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-					if ok && strings.EqualFold(k, "for") {
-						hops = append(hops, strings.Trim(val, `"`))
-					}
-				}
-			}
-		}
+		hops = forwardedValues(h, "for")
 	}
 	out := make([]netip.Addr, 0, len(hops))
 	for _, h := range hops {
@@ -102,18 +93,26 @@ func forwardedProto(h http.Header) string {
 		parts := strings.Split(vs[len(vs)-1], ",")
 		return strings.ToLower(strings.TrimSpace(parts[len(parts)-1]))
 	}
-	proto := ""
+	if protos := forwardedValues(h, "proto"); len(protos) > 0 {
+		return strings.ToLower(protos[len(protos)-1])
+	}
+	return ""
+}
+
+// forwardedValues lists the values of key in the RFC 7239 Forwarded headers, unquoted, in order.
+func forwardedValues(h http.Header, key string) []string {
+	var out []string
 	for _, v := range h.Values("Forwarded") {
 		for _, elem := range strings.Split(v, ",") {
 			for _, pair := range strings.Split(elem, ";") {
 				k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-				if ok && strings.EqualFold(k, "proto") {
-					proto = strings.ToLower(strings.Trim(strings.TrimSpace(val), `"`))
+				if ok && strings.EqualFold(k, key) {
+					out = append(out, strings.Trim(strings.TrimSpace(val), `"`))
 				}
 			}
 		}
 	}
-	return proto
+	return out
 }
 
 // httpsKey marks a request that came through a trusted proxy over https.
