@@ -306,6 +306,12 @@ func (b *Bot) clarify(a analysis) Decision {
 	return d
 }
 
+// communityOption is a community in a picker: its name, under its town (the widget groups the
+// options by town and lets the resident search them).
+func communityOption(c *search.Community) intake.Option {
+	return intake.Option{ID: optCommunity + c.ID, Label: c.Name, Group: c.TownName}
+}
+
 // contact finds the community and grid for the resident: from a place named in the text, else
 // from the known community, else it asks which community.
 func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64) Decision {
@@ -338,7 +344,7 @@ func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64)
 		d.Text = renderTown(town)
 		for _, c := range b.guide.Communities() {
 			if c.TownID == town.ID {
-				d.Options = append(d.Options, intake.Option{ID: "community:" + c.ID, Label: c.TownName + " " + c.Name})
+				d.Options = append(d.Options, communityOption(c))
 			}
 		}
 		return d
@@ -346,7 +352,7 @@ func (b *Bot) contact(ctx context.Context, m Message, text string, conf float64)
 	if comm == nil {
 		d.Text = askCommunityText
 		for _, c := range b.guide.Communities() {
-			d.Options = append(d.Options, intake.Option{ID: "community:" + c.ID, Label: c.TownName + " " + c.Name})
+			d.Options = append(d.Options, communityOption(c))
 		}
 		return d
 	}

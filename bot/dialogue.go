@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -78,16 +80,29 @@ func (b *Bot) Handle(ctx context.Context, st State, in Input) (Output, error) {
 
 // Option ids the dialogue understands besides guide topic ids.
 const (
-	optConfirm     = "confirm"
-	optCancel      = "cancel"
-	optLeaveNote   = "leave_message"
-	optReport      = "report:" // + topic id: report this problem
-	optCommunity   = "community:"
-	optMenuProc    = "menu:procedure"
-	optMenuReport  = "menu:report"
-	optKeepBot     = "keep_bot"
+	optConfirm    = "confirm"
+	optCancel     = "cancel"
+	optLeaveNote  = "leave_message"
+	optReport     = "report:" // + topic id: report this problem
+	optCommunity  = "community:"
+	optMenuProc   = "menu:procedure"
+	optMenuReport = "menu:report"
+	optKeepBot    = "keep_bot"
+	// PlaceOption + "lat,lng": the resident's shared location answers the report's question where
+	// (the chat sends it when its location arrives at that step; PlaceOptionFor makes it).
+	PlaceOption    = "place:"
 	maxStepRetries = 2
 )
+
+// PlaceOptionFor is the option by which a shared location answers the question where.
+func PlaceOptionFor(lat, lng float64) string {
+	return PlaceOption + strconv.FormatFloat(lat, 'f', 6, 64) + "," + strconv.FormatFloat(lng, 'f', 6, 64)
+}
+
+// AwaitsPlace reports whether the dialogue's pending question is where the reported problem is.
+func AwaitsPlace(d intake.DialogState) bool {
+	return d.Flow == intake.FlowReport && d.Step == intake.StepPlace
+}
 
 var (
 	ticketNumberRe = regexp.MustCompile(`\d{8}-\d{4,6}`)
@@ -211,6 +226,17 @@ func (b *Bot) choose(ctx context.Context, st State, in Input) (Output, error) {
 		}
 		card := Card(c, c.TopGrid(), "")
 		return Output{Reply: intake.Reply{Type: "reply", ReplyTo: id, Decision: Contact, Text: renderCard(card), Options: []intake.Option{}, Contact: card}, Next: st}, nil
+	case strings.HasPrefix(option, PlaceOption) && AwaitsPlace(st.Dialog):
+		lat, lng, ok := parseLatLng(strings.TrimPrefix(option, PlaceOption))
+		if !ok {
+			return Output{}, fmt.Errorf("%w: %q", ErrBadOption, option)
+		}
+		st.Dialog.Address = i18n.T(i18n.Zh, "bot.report.located",
+			"lat", strconv.FormatFloat(lat, 'f', 5, 64), "lng", strconv.FormatFloat(lng, 'f', 5, 64))
+		out := Output{Reply: simpleReply(id, Report, ""), Next: st}
+		out.Reply.Topic = st.Dialog.Topic
+		out.Reply.Text = b.nextReportQuestion(&out.Next.Dialog, &out.Reply)
+		return out, nil
 	case strings.HasPrefix(option, optReport):
 		e, ok := b.guide.Entry(strings.TrimPrefix(option, optReport))
 		if !ok {
@@ -234,6 +260,20 @@ func (b *Bot) choose(ctx context.Context, st State, in Input) (Output, error) {
 		return Output{}, fmt.Errorf("%w: %q", ErrBadOption, option)
 	}
 	return b.fromDecision(st, id, e.Title, b.fromEntry(e, 1)), nil
+}
+
+// parseLatLng reads PlaceOptionFor's "lat,lng".
+func parseLatLng(s string) (lat, lng float64, ok bool) {
+	a, b, found := strings.Cut(s, ",")
+	if !found {
+		return 0, 0, false
+	}
+	lat, err1 := strconv.ParseFloat(a, 64)
+	lng, err2 := strconv.ParseFloat(b, 64)
+	if err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lng) || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
+		return 0, 0, false
+	}
+	return lat, lng, true
 }
 
 // ErrBadOption is a choice the dialogue does not know.

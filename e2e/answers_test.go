@@ -45,7 +45,7 @@ func TestAnswerFoldsOnAPhone(t *testing.T) {
 
 	p := &pageDriver{t: t, ctx: ctx, srv: srv}
 	p.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
-	p.do(chromedp.Navigate(base + "/"))
+	p.do(chromedp.Navigate(base + "/?community=wy-jinqiao"))
 	p.waitJS("the widget on the page", `!!(document.getElementById('hotline-widget') && `+root+`.querySelector('[data-testid=launcher]'))`)
 	p.click("[data-testid=launcher]")
 	p.waitJS("the panel full screen at phone width", `(() => { const r = `+root+`.querySelector('[data-testid=panel]').getBoundingClientRect();

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,4 +46,34 @@ func pollJS(t *testing.T, ctx context.Context, what, js string, dump func() stri
 		}
 		time.Sleep(waitEvery)
 	}
+}
+
+// docShots are the screenshots docs/screenshots holds (README shows them). A run with
+// HOTLINE_SCREENSHOTS=DIR writes them there as well as to the temporary directory:
+//
+//	HOTLINE_SCREENSHOTS=$PWD/docs/screenshots go test ./e2e -run 'TestWidgetAnswersInPage|TestWidgetCommunityPicker|TestConsole$|TestDashboard|TestWidgetPhoto'
+var docShots = map[string]bool{
+	"widget-phone.png":        true,
+	"widget-desktop.png":      true,
+	"widget-picker-phone.png": true,
+	"console-chat.png":        true,
+	"console-tickets.png":     true,
+	"console-photo.png":       true,
+	"dashboard-desktop.png":   true,
+}
+
+// saveShot writes a screenshot to the temporary directory (for a person to look at after a run)
+// and, for the docs' ones, to $HOTLINE_SCREENSHOTS.
+func saveShot(t testing.TB, name string, png []byte) {
+	t.Helper()
+	paths := []string{filepath.Join(os.TempDir(), name)}
+	if dir := os.Getenv("HOTLINE_SCREENSHOTS"); dir != "" && docShots[name] {
+		paths = append(paths, filepath.Join(dir, name))
+	}
+	for _, f := range paths {
+		if err := os.WriteFile(f, png, 0o644); err != nil {
+			t.Errorf("writing the screenshot: %v", err)
+		}
+	}
+	t.Logf("screenshot: %s", paths[len(paths)-1])
 }

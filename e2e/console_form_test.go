@@ -148,6 +148,6 @@ func TestConsolePhoneLayout(t *testing.T) {
 
 	// The other operator leaves the console for another page of the site (the back/forward
 	// cache may keep it): 在线坐席 counts one.
-	other.do(chromedp.Navigate(d.base + "/"))
+	other.do(chromedp.Navigate(d.base + "/?community=wy-jinqiao"))
 	op.waitJS("one operator online once the other page is left", `document.querySelector('[data-testid=online]').textContent.includes('1')`)
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -460,7 +459,7 @@ type residentTab struct {
 // openWidget opens the demo page and the chat panel, and waits for the welcome.
 func openWidget(p *residentTab, base string) {
 	p.t.Helper()
-	p.do(chromedp.Navigate(base + "/"))
+	p.do(chromedp.Navigate(base + "/?community=wy-jinqiao"))
 	p.waitJS("the widget on the page", `!!(document.getElementById('hotline-widget') && `+root+`.querySelector('[data-testid=launcher]'))`)
 	p.click("[data-testid=launcher]")
 	p.waitState("the welcome from GET /ws/chat", func(s *chatState) bool { return len(s.Msgs) > 0 })
@@ -628,11 +627,7 @@ func (b *tab) screenshot(name string) {
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}
-	path := filepath.Join(os.TempDir(), name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Errorf("writing the screenshot: %v", err)
-	}
-	b.t.Logf("screenshot: %s", path)
+	saveShot(b.t, name, png)
 }
 
 // ---- HTTP ----

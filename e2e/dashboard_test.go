@@ -1261,8 +1261,7 @@ func (p *dashTab) noMarkup() {
 	}
 }
 
-// screenshot writes the whole page (full: beyond the screen) to a temporary directory and to /tmp,
-// for a person to look at.
+// screenshot writes the page (full: beyond the screen too) as saveShot does.
 func (p *dashTab) screenshot(name string, full bool) {
 	p.t.Helper()
 	p.do(chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise))
@@ -1274,12 +1273,7 @@ func (p *dashTab) screenshot(name string, full bool) {
 	if err != nil {
 		p.t.Fatalf("screenshot: %v", err)
 	}
-	for _, f := range []string{filepath.Join(p.t.TempDir(), name), filepath.Join(os.TempDir(), name)} {
-		if err := os.WriteFile(f, png, 0o644); err != nil {
-			p.t.Errorf("writing the screenshot: %v", err)
-		}
-	}
-	p.t.Logf("screenshot: %s", filepath.Join(os.TempDir(), name))
+	saveShot(p.t, name, png)
 }
 
 // finish fails the test on anything the browser reported.

@@ -82,8 +82,16 @@ func TestWidgetPhoto(t *testing.T) {
 	res.waitJS("the photo sent", `(() => { const m = `+root+`.querySelector('[data-testid=msg][data-photo]');
 		if (m && m.dataset.photo === 'failed') throw new Error('the upload failed: ' + [...`+root+`.querySelectorAll('[data-local=photo-error]')].map(e => e.textContent).join());
 		return !!m && m.dataset.photo === 'sent' && !!m.querySelector('canvas'); })()`)
+	// Asked where, the location is the answer: it shows as the resident's, the bot asks the phone.
+	if q := res.state().last("bot").Text; !strings.Contains(q, "地点") {
+		t.Fatalf("the bot's question before the location: %q; want where", q)
+	}
+	before = res.state().count("bot")
 	res.click("[data-testid=location]")
-	res.waitJS("the location taken", `!!`+root+`.querySelector('[data-local=location-ok]')`)
+	res.waitJS("the location as the answer", `!!`+root+`.querySelector('[data-testid=msg][data-from=resident][data-location]')`)
+	if q := res.waitReply(before).last("bot").Text; !strings.Contains(q, "电话") {
+		t.Errorf("after the location the bot says %q; want the phone asked", q)
+	}
 
 	var number string
 	for step := 0; number == "" && step < 6; step++ {

@@ -53,6 +53,8 @@ type Turn struct {
 	Text  string    `json:"text"`
 	Agent string    `json:"agent,omitempty"` // the operator's number, for operator turns
 	Reply *Reply    `json:"reply,omitempty"` // the whole reply, for bot turns
+	// Attachment is the photo a resident's turn sent (Attachment.ID); its Text says 照片.
+	Attachment string `json:"attachment,omitempty"`
 }
 
 // ErrNoConversation is returned for an unknown or expired session token.
@@ -103,6 +105,9 @@ type Reply struct {
 type Option struct {
 	ID    string `json:"id"`
 	Label string `json:"label"`
+	// Group heads the options that share it, in the order they come (the town of a community
+	// picker's communities); none for a plain row of choices.
+	Group string `json:"group,omitempty"`
 }
 
 // Section is one part of an entry's answer that a resident unfolds under the short text (更多):

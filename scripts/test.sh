@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what the tests need (Debian's chromium for
-# the browser tests, Debian's prometheus package for its promtool, which the alert-rule and /metrics
-# tests run, Debian's postgresql for the PostgreSQL store's tests, Debian's haproxy and nginx for the
-# balancer tests in deploy/), then runs every Go test with the race detector.
+# the browser tests with the CJK and emoji fonts of their screenshots, Debian's prometheus package
+# for its promtool, which the alert-rule and /metrics tests run, Debian's postgresql for the
+# PostgreSQL store's tests, Debian's haproxy and nginx for the balancer tests in deploy/), then
+# runs every Go test with the race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,16 @@ apt_install() {
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium for the browser tests…"
   apt_install chromium
+fi
+
+# The screenshots the browser tests take (docs/screenshots) show Chinese and the widget's emoji as
+# a resident sees them only with these fonts; without them chromium draws boxes.
+fonts_missing=()
+if [ ! -d /usr/share/fonts/opentype/noto ] || ! compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK*" >/dev/null; then fonts_missing+=(fonts-noto-cjk); fi
+if ! compgen -G "/usr/share/fonts/truetype/noto/NotoColorEmoji*" >/dev/null; then fonts_missing+=(fonts-noto-color-emoji); fi
+if [ "${#fonts_missing[@]}" -gt 0 ]; then
+  echo "installing ${fonts_missing[*]} for the browser tests' screenshots…"
+  apt_install "${fonts_missing[@]}"
 fi
 
 # apt_install_quiet installs packages without starting the services they bring (their servers are

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/web"
 )
@@ -185,5 +186,59 @@ func TestChatPhotoUpload(t *testing.T) {
 	}
 	if r := e.post("POST", path, png, "X-Hotline-Session", session); r.status != 409 || r.code != "too_many" {
 		t.Errorf("photo 11: %d %s; want 409 too_many", r.status, r.body)
+	}
+}
+
+// A location sent while the bot asks where the problem is answers that question: the bot goes on
+// to the phone, the ticket's address says it is the phone's location and its lat/lng are kept, and
+// the history shows the resident's answer as 📍 我的位置. Sent at any other step it only goes
+// with the ticket.
+func TestChatLocationAnswersWhere(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	c := e.dial()
+	session := c.hello("", "wy-jinqiao").Session
+	f := c.ask("俺们楼门口的路灯坏了好几天了")
+	if f.Decision != bot.Report || !strings.Contains(f.Text, "地点") {
+		t.Fatalf("the report's first question: %s; want where", f)
+	}
+	// A made-up place option is refused, and the question stays.
+	c.send(map[string]any{"type": "choose", "id": "bad1", "option": "place:91,108"})
+	if f := c.read(); f.Type != "error" || f.Code != "bad_option" || f.ReplyTo != "bad1" {
+		t.Fatalf("a latitude of 91 as a place option: %s; want bad_option", f)
+	}
+	c.send(map[string]any{"type": "location", "id": "loc1", "lat": 41.0967, "lng": 108.2857})
+	var ack struct {
+		ReplyTo      string `json:"reply_to"`
+		OK, Answered bool
+	}
+	if err := json.Unmarshal(c.readRaw(), &ack); err != nil || ack.ReplyTo != "loc1" || !ack.OK || !ack.Answered {
+		t.Fatalf("the location's answer: %+v %v; want ok and answered", ack, err)
+	}
+	f = c.read()
+	if f.Type != "reply" || f.ReplyTo != "loc1" || f.Decision != bot.Report || !strings.Contains(f.Text, "电话") {
+		t.Fatalf("after the location: %s; want the phone asked, in reply to loc1", f)
+	}
+	// Another location now is only kept (the place is answered).
+	ack.Answered = false
+	c.send(map[string]any{"type": "location", "id": "loc2", "lat": 41.0968, "lng": 108.2858})
+	if err := json.Unmarshal(c.readRaw(), &ack); err != nil || ack.ReplyTo != "loc2" || ack.Answered {
+		t.Fatalf("a second location: %+v %v; want ok, not answered", ack, err)
+	}
+	f = c.ask("13812345678")
+	if !strings.Contains(f.Text, "北纬41.09670") {
+		t.Errorf("the confirmation %q does not say the place is the phone's location", f.Text)
+	}
+	tk := e.wantTicket(c.choose("confirm"), "wy-jinqiao")
+	if !strings.Contains(tk.Address, "手机定位") || tk.Lat == nil || *tk.Lat != 41.0968 {
+		t.Errorf("the ticket's address %q lat %v; want the phone's location, the last one sent", tk.Address, tk.Lat)
+	}
+	r := e.dial()
+	w := r.hello(session, "")
+	var located bool
+	for _, turn := range w.History {
+		located = located || turn.From == "resident" && turn.Text == "📍 我的位置"
+	}
+	if !located {
+		t.Errorf("the history %+v lacks the resident's 📍 我的位置", w.History)
 	}
 }

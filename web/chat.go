@@ -524,6 +524,9 @@ func (c *chatConn) storeConversation(ctx context.Context, replyTo string) bool {
 
 // optionLabel is how a choice shows in the history: the label the resident tapped.
 func (c *chatConn) optionLabel(id string) string {
+	if strings.HasPrefix(id, bot.PlaceOption) {
+		return i18n.T(i18n.Zh, "chat.location.label")
+	}
 	for _, o := range append(c.lastOptions, chat.KeepBotOption, chat.HandoffTicketOption) {
 		if o.ID == id {
 			return o.Label

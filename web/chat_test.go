@@ -255,6 +255,17 @@ func (c *chatClient) sendRaw(mt int, b []byte) {
 
 func (c *chatClient) read() chatFrame {
 	c.t.Helper()
+	b := c.readRaw()
+	var f chatFrame
+	if err := json.Unmarshal(b, &f); err != nil {
+		c.t.Fatalf("frame %s: %v", b, err)
+	}
+	return f
+}
+
+// readRaw reads the next frame as sent.
+func (c *chatClient) readRaw() []byte {
+	c.t.Helper()
 	c.ws.SetReadDeadline(time.Now().Add(chatReadWait))
 	mt, b, err := c.ws.ReadMessage()
 	if err != nil {
@@ -263,11 +274,7 @@ func (c *chatClient) read() chatFrame {
 	if mt != websocket.TextMessage {
 		c.t.Fatalf("frame type %d, want text", mt)
 	}
-	var f chatFrame
-	if err := json.Unmarshal(b, &f); err != nil {
-		c.t.Fatalf("frame %s: %v", b, err)
-	}
-	return f
+	return b
 }
 
 func (c *chatClient) hello(session, community string) chatFrame {

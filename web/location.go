@@ -3,6 +3,7 @@ package web
 import (
 	"math"
 
+	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/internal/i18n"
 )
 
@@ -10,7 +11,8 @@ import (
 // {"type":"location","id":"…","lat":40.74,"lng":107.39}; the connection keeps it and gives it to
 // the next ticket the conversation opens (chat.Message's Lat and Lng), and answers
 // {"type":"location","reply_to":"…","ok":true}. It is not stored before a ticket takes it: a
-// reconnecting widget sends it again.
+// reconnecting widget sends it again. Sent while the bot asks where a reported problem is, it
+// answers that question too ("answered": true, and the bot's reply to the same id).
 
 type location struct{ la, ln float64 }
 
@@ -34,6 +36,9 @@ type locationFrame struct {
 	Type    string `json:"type"` // location
 	ReplyTo string `json:"reply_to,omitempty"`
 	OK      bool   `json:"ok"`
+	// Answered: the location answered the report's question where; the bot's next question
+	// follows as a reply to the same id.
+	Answered bool `json:"answered,omitempty"`
 }
 
 func (c *chatConn) location(f clientFrame) {
@@ -55,5 +60,12 @@ func (c *chatConn) location(f clientFrame) {
 	if len(id) > chatMaxID {
 		id = ""
 	}
-	c.queueJSON(locationFrame{Type: "location", ReplyTo: id, OK: true})
+	// Asked where the problem is, the resident's location is the answer: the bot goes on to what
+	// the report still lacks, as if the place had been typed (chat.location.label in the history;
+	// an emergency report goes on so while the resident waits for an operator).
+	answers := bot.AwaitsPlace(c.conv.State)
+	c.queueJSON(locationFrame{Type: "location", ReplyTo: id, OK: true, Answered: answers})
+	if answers {
+		c.message(clientFrame{Type: "choose", ID: id, Option: bot.PlaceOptionFor(*f.Lat, *f.Lng)})
+	}
 }

@@ -27,12 +27,7 @@ func (s *Server) mountStatic() {
 			// Pages of other origins load it with a plain script tag.
 			h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 		}))
-	s.mux.Handle("GET /{$}", staticFile("static/index.html", "text/html; charset=utf-8",
-		"no-cache", func(h http.Header) {
-			h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
-				"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-			h.Set("Referrer-Policy", "no-referrer")
-		}))
+	s.mux.Handle("GET /{$}", s.demoPage())
 	// The operator console: the page is public (it shows a login form); all it shows comes from
 	// the staff API and GET /ws/operator.
 	s.mux.Handle("GET /console", staticPage("static/console.html", "console",
@@ -53,6 +48,33 @@ func (s *Server) mountStatic() {
 	for _, page := range []string{"dashboard", "rate"} {
 		s.mux.Handle("GET /"+page+".js", staticFile("static/"+page+".js", "application/javascript; charset=utf-8", "no-cache", nil))
 	}
+}
+
+// demoPage is GET /: a community's page carrying the widget, as a community's site would embed it
+// (GET /?community=wy-jinqiao: the widget knows the resident's community), or, without a known
+// community, a city-wide page whose widget asks the resident for theirs.
+func (s *Server) demoPage() http.Handler {
+	tmpl := template.Must(template.ParseFS(static, "static/index.html"))
+	type page struct{ Community, Name, Town string }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p page
+		if id := r.URL.Query().Get("community"); id != "" && s.guide != nil {
+			if c, ok := s.guide.Community(id); ok {
+				p = page{c.ID, c.Name, c.TownName}
+			}
+		}
+		var b bytes.Buffer
+		if err := tmpl.Execute(&b, p); err != nil {
+			s.internal(w, "the demo page", err)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		pageHeaders(h)
+		w.Write(b.Bytes())
+	})
 }
 
 // messagesJS is GET /messages.js: the message catalogue, as window.HotlineMessages =

@@ -65,7 +65,7 @@ func sameTurns(t *testing.T, got, want []intake.Turn) {
 	}
 	for i := range got {
 		g, w := got[i], want[i]
-		if g.Seq != w.Seq || !g.At.Equal(w.At) || g.From != w.From || g.Text != w.Text || g.Agent != w.Agent ||
+		if g.Seq != w.Seq || !g.At.Equal(w.At) || g.From != w.From || g.Text != w.Text || g.Agent != w.Agent || g.Attachment != w.Attachment ||
 			!reflect.DeepEqual(normReply(g.Reply), normReply(w.Reply)) {
 			t.Errorf("turn %d = %+v (reply %+v); want %+v (reply %+v)", i, g, g.Reply, w, w.Reply)
 		}
@@ -343,12 +343,13 @@ func testAddTurns(t *testing.T, s Store) {
 	more := []intake.Turn{
 		{At: chatT0.Add(2 * time.Minute), From: "system", Text: "工作人员 7 号为您服务"},
 		{At: chatT0.Add(3 * time.Minute), From: "operator", Agent: "7", Text: "您好，请问哪里停水了？"},
+		{At: chatT0.Add(3 * time.Minute), From: "resident", Text: "📷 照片", Attachment: "ph-1"},
 	}
 	if err := s.AddTurns(ctx, "c1", more); err != nil {
 		t.Fatal(err)
 	}
-	if more[0].Seq != 3 || more[1].Seq != 4 {
-		t.Errorf("AddTurns seqs %d, %d; want 3, 4 after AppendTurns' 1, 2", more[0].Seq, more[1].Seq)
+	if more[0].Seq != 3 || more[1].Seq != 4 || more[2].Seq != 5 {
+		t.Errorf("AddTurns seqs %d, %d, %d; want 3, 4, 5 after AppendTurns' 1, 2", more[0].Seq, more[1].Seq, more[2].Seq)
 	}
 
 	// The dialogue's state and community are as AppendTurns left them; the conversation counts
@@ -366,14 +367,14 @@ func testAddTurns(t *testing.T, s Store) {
 	// is now.
 	before := time.Now()
 	late := []intake.Turn{{At: chatT0, From: "operator", Agent: "7", Text: "稍等"}, {From: "operator", Agent: "7", Text: "好了"}}
-	if err := s.AddTurns(ctx, "c1", late[:1]); err != nil || late[0].Seq != 5 {
-		t.Fatalf("AddTurns: seq %d, %v; want 5", late[0].Seq, err)
+	if err := s.AddTurns(ctx, "c1", late[:1]); err != nil || late[0].Seq != 6 {
+		t.Fatalf("AddTurns: seq %d, %v; want 6", late[0].Seq, err)
 	}
 	if got := conversationByID(t, s, "c1"); !got.Updated.Equal(dialogue.Updated) {
 		t.Errorf("updated %v after an older turn; want %v kept", got.Updated, dialogue.Updated)
 	}
-	if err := s.AddTurns(ctx, "c1", late[1:]); err != nil || late[1].Seq != 6 || late[1].At.Before(before) {
-		t.Fatalf("AddTurns: seq %d at %v, %v; want 6, now", late[1].Seq, late[1].At, err)
+	if err := s.AddTurns(ctx, "c1", late[1:]); err != nil || late[1].Seq != 7 || late[1].At.Before(before) {
+		t.Fatalf("AddTurns: seq %d at %v, %v; want 7, now", late[1].Seq, late[1].At, err)
 	}
 	got := conversationByID(t, s, "c1")
 	if !got.Updated.Equal(late[1].At) {
@@ -382,8 +383,8 @@ func testAddTurns(t *testing.T, s Store) {
 	if !reflect.DeepEqual(got.State, dialogue.State) || got.Community != dialogue.Community {
 		t.Errorf("state %+v, community %q; want %+v, %q", got.State, got.Community, dialogue.State, dialogue.Community)
 	}
-	if last := turns(t, s, "c1", 1); len(last) != 1 || last[0].Seq != 6 || !last[0].At.Equal(late[1].At) {
-		t.Errorf("last turn %+v; want seq 6 at %v", last, late[1].At)
+	if last := turns(t, s, "c1", 1); len(last) != 1 || last[0].Seq != 7 || !last[0].At.Equal(late[1].At) {
+		t.Errorf("last turn %+v; want seq 7 at %v", last, late[1].At)
 	}
 
 	// Unknown conversation.

@@ -229,6 +229,15 @@
     "  padding: 0 16px; cursor: pointer; min-height: 44px; min-width: 44px; }",
     ".options button:hover:not(:disabled) { background: #e8f1fa; }",
     ".options button:disabled { border-color: #b8c2cc; background: #eef1f4; color: #4a5560; cursor: default; }",
+    ".options.grouped { display: block; }",
+    ".options .group { margin-top: 8px; }",
+    ".options .group[hidden], .options button[hidden], .group-none[hidden] { display: none; }",
+    ".options .group-head { font-weight: 600; color: #33404d; margin-bottom: 4px; }",
+    ".options .group-row { display: flex; flex-wrap: wrap; gap: 8px; }",
+    ".options .option-find { box-sizing: border-box; width: 100%; min-height: 44px; padding: 0 12px; font: inherit;",
+    "  border: 1px solid #6b7885; border-radius: 10px; color: #1f2933; background: #fff; }",
+    ".options .option-find:focus-visible { outline: 3px solid #f5a623; outline-offset: 1px; }",
+    ".options .group-none { margin-top: 6px; color: #4a5560; }",
     ".photo canvas { display: block; max-width: 200px; max-height: 200px; border-radius: 8px; background: #dde3e9; }",
     ".msg.photo-msg .bubble { padding: 4px; }",
     ".typing { flex: none; padding: 2px 14px; color: #4a5560; background: #f4f6f8; display: none; }",
@@ -741,7 +750,104 @@
     }).observe(list);
   }
 
+  // optionsBox lays a reply's choices out: a row of buttons, or, for options with a group (the
+  // towns of a community picker), each group under its heading, with a search box above when
+  // there are many, matching a name or its town as the resident types.
+  function optionsBox(opts, live) {
+    var box = el("div", "options");
+    var grouped = false;
+    for (var i = 0; i < opts.length; i++) {
+      if (opts[i] && opts[i].group) {
+        grouped = true;
+      }
+    }
+    if (!grouped) {
+      for (var j = 0; j < opts.length; j++) {
+        var b = optionButton(opts[j], live);
+        if (b) {
+          box.appendChild(b);
+        }
+      }
+      return box;
+    }
+    box.className = "options grouped";
+    var groups = [];
+    var byName = {};
+    for (var k = 0; k < opts.length; k++) {
+      var o = opts[k] || {};
+      var ob = optionButton(o, live);
+      if (!ob) {
+        continue;
+      }
+      var name = str(o.group);
+      var g = byName[name];
+      if (!g) {
+        g = { el: el("div", "group"), row: el("div", "group-row"), buttons: [] };
+        g.el.setAttribute("data-testid", "option-group");
+        var head = el("div", "group-head", name || "其他");
+        g.el.appendChild(head);
+        g.el.appendChild(g.row);
+        byName[name] = g;
+        groups.push(g);
+      }
+      ob.setAttribute("data-search", (str(o.label) + " " + name).toLowerCase());
+      g.row.appendChild(ob);
+      g.buttons.push(ob);
+    }
+    if (opts.length > 6) {
+      var find = el("input", "option-find");
+      find.type = "search";
+      find.setAttribute("data-testid", "option-find");
+      find.setAttribute("placeholder", "输入社区或镇的名字查找");
+      find.setAttribute("aria-label", "查找社区");
+      find.setAttribute("enterkeyhint", "search");
+      find.disabled = !live;
+      var none = el("div", "group-none", "没有找到，可以直接输入小区或街道名称问我");
+      none.hidden = true;
+      find.addEventListener("input", function () {
+        var q = find.value.trim().toLowerCase();
+        var shown = 0;
+        for (var gi = 0; gi < groups.length; gi++) {
+          var any = false;
+          for (var bi = 0; bi < groups[gi].buttons.length; bi++) {
+            var btn = groups[gi].buttons[bi];
+            var hit = !q || btn.getAttribute("data-search").indexOf(q) >= 0;
+            btn.hidden = !hit;
+            any = any || hit;
+            shown += hit ? 1 : 0;
+          }
+          groups[gi].el.hidden = !any;
+        }
+        none.hidden = shown > 0;
+      });
+      box.appendChild(find);
+      box.appendChild(none);
+    }
+    for (var gj = 0; gj < groups.length; gj++) {
+      box.appendChild(groups[gj].el);
+    }
+    return box;
+  }
+
+  function optionButton(o, live) {
+    o = o || {};
+    if (!o.id) {
+      return null;
+    }
+    var b = el("button", "", str(o.label) || str(o.id));
+    b.type = "button";
+    b.setAttribute("data-testid", "option");
+    b.setAttribute("data-option-id", str(o.id));
+    b.disabled = !live;
+    b.addEventListener("click", onOption);
+    return b;
+  }
+
   function retireOptions() {
+    var finds = list.querySelectorAll("[data-testid=option-find]");
+    for (var f = 0; f < finds.length; f++) {
+      finds[f].disabled = true;
+    }
     var bs = list.querySelectorAll("[data-testid=option]");
     for (var i = 0; i < bs.length; i++) {
       bs[i].disabled = true;
@@ -980,21 +1086,7 @@
       }
       var opts = Array.isArray(reply.options) ? reply.options : [];
       if (opts.length) {
-        var box = el("div", "options");
-        for (var i = 0; i < opts.length; i++) {
-          var o = opts[i] || {};
-          if (!o.id) {
-            continue;
-          }
-          var b = el("button", "", str(o.label) || str(o.id));
-          b.type = "button";
-          b.setAttribute("data-testid", "option");
-          b.setAttribute("data-option-id", str(o.id));
-          b.disabled = !live;
-          b.addEventListener("click", onOption);
-          box.appendChild(b);
-        }
-        m.appendChild(box);
+        m.appendChild(optionsBox(opts, live));
       }
       var replyTo = str(reply.reply_to);
       if (from === "bot" && replyTo) {
@@ -1948,7 +2040,16 @@
         break;
       }
       case "location": {
-        if (msg.ok && str(msg.reply_to) === locID && myPlace) {
+        if (msg.ok && msg.answered && str(msg.reply_to) === locID && myPlace) {
+          // It answered the question where: it shows as the resident's answer, the bot's next
+          // question follows.
+          pending[locID] = true;
+          setTyping();
+          var lm = addMessage("resident", "📍 我的位置（纬度 " + myPlace.lat.toFixed(4) + "，经度 " + myPlace.lng.toFixed(4) + "）", null, false);
+          lm.setAttribute("data-id", locID);
+          lm.setAttribute("data-location", "1");
+          sentEls[locID] = lm;
+        } else if (msg.ok && str(msg.reply_to) === locID && myPlace) {
           sayLocal("已附上您的位置（纬度 " + myPlace.lat.toFixed(4) + "，经度 " + myPlace.lng.toFixed(4) + "），会随工单一起提交。地址也请写清小区、楼号。", "location-ok");
         }
         break;

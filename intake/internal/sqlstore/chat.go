@@ -175,7 +175,7 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 		return time.Time{}, err
 	}
 	args = append(append(args, ua...), id)
-	cols := "conversation_id, seq, " + d.Time("at") + ", sender, text, agent, reply"
+	cols := "conversation_id, seq, " + d.Time("at") + ", sender, text, agent, reply, attachment"
 	var values []string
 	var rows [][]any // each turn's values after conversation_id and seq
 	for _, t := range turns {
@@ -193,7 +193,7 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 				return time.Time{}, err
 			}
 		}
-		rows = append(rows, append(row, t.From, t.Text, t.Agent, reply))
+		rows = append(rows, append(row, t.From, t.Text, t.Agent, reply, t.Attachment))
 		values = append(values, "("+Placeholders(cols)+")")
 	}
 	var first int
@@ -247,7 +247,7 @@ func (s Shared) Turns(ctx context.Context, conversationID string, limit int) ([]
 			reply []byte
 		)
 		dest := append([]any{&t.Seq}, db.dest(&at)...)
-		if err := r.Scan(append(dest, &t.From, &t.Text, &t.Agent, &reply)...); err != nil {
+		if err := r.Scan(append(dest, &t.From, &t.Text, &t.Agent, &reply, &t.Attachment)...); err != nil {
 			return t, err
 		}
 		t.At = at.time()
@@ -258,7 +258,7 @@ func (s Shared) Turns(ctx context.Context, conversationID string, limit int) ([]
 			}
 		}
 		return t, nil
-	}, "SELECT seq, "+db.Time("at")+", sender, text, agent, reply FROM ("+
+	}, "SELECT seq, "+db.Time("at")+", sender, text, agent, reply, attachment FROM ("+
 		"SELECT * FROM turns WHERE conversation_id = ? ORDER BY seq DESC"+last+") AS recent ORDER BY seq", args...)
 	if err != nil {
 		return nil, s.Wrap("turns", err)

@@ -111,7 +111,7 @@ func (s Shared) ConversationRecords(ctx context.Context, from, to time.Time) ([]
 			reply []byte
 		)
 		dest := append([]any{&tr.conv, &tr.t.Seq}, db.dest(&at)...)
-		if err := r.Scan(append(dest, &tr.t.From, &tr.t.Text, &tr.t.Agent, &reply)...); err != nil {
+		if err := r.Scan(append(dest, &tr.t.From, &tr.t.Text, &tr.t.Agent, &reply, &tr.t.Attachment)...); err != nil {
 			return tr, err
 		}
 		tr.t.At = at.time()
@@ -122,7 +122,7 @@ func (s Shared) ConversationRecords(ctx context.Context, from, to time.Time) ([]
 			}
 		}
 		return tr, nil
-	}, "SELECT conversation_id, seq, "+db.Time("at")+", sender, text, agent, reply FROM turns WHERE conversation_id IN ("+
+	}, "SELECT conversation_id, seq, "+db.Time("at")+", sender, text, agent, reply, attachment FROM turns WHERE conversation_id IN ("+
 		inPeriod+") ORDER BY conversation_id, seq", bounds...)
 	if err != nil {
 		return nil, s.Wrap("conversation records: turns", err)
