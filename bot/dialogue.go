@@ -233,6 +233,7 @@ func (b *Bot) choose(ctx context.Context, st State, in Input) (Output, error) {
 		}
 		st.Dialog.Address = i18n.T(i18n.Zh, "bot.report.located",
 			"lat", strconv.FormatFloat(lat, 'f', 5, 64), "lng", strconv.FormatFloat(lng, 'f', 5, 64))
+		st.Dialog.Lat, st.Dialog.Lng = &lat, &lng
 		out := Output{Reply: simpleReply(id, Report, ""), Next: st}
 		out.Reply.Topic = st.Dialog.Topic
 		out.Reply.Text = b.nextReportQuestion(&out.Next.Dialog, &out.Reply)
@@ -416,7 +417,7 @@ func (b *Bot) openTicket(st State, id string) Output {
 	}
 	return Output{Reply: simpleReply(id, Report, ""), Next: st, Do: OpenTicket{Ticket: intake.NewTicket{
 		Topic: d.Topic, Category: d.Category, Community: d.Community, Description: d.Description,
-		Address: d.Address, Phone: d.Phone, PhoneRequired: true, Urgency: urgency,
+		Address: d.Address, Lat: d.Lat, Lng: d.Lng, Phone: d.Phone, PhoneRequired: true, Urgency: urgency,
 		Channel: intake.ChannelChat, Actor: "resident",
 	}}}
 }

@@ -262,7 +262,7 @@ func collected(d intake.DialogState) intake.DialogState {
 		return intake.DialogState{}
 	}
 	return intake.DialogState{Topic: d.Topic, Category: d.Category, Description: d.Description, Address: d.Address,
-		Phone: d.Phone, Community: d.Community}
+		Phone: d.Phone, Community: d.Community, Lat: d.Lat, Lng: d.Lng}
 }
 
 // emergencyReport reports whether a dialogue is collecting an emergency's place and phone.

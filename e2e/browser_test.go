@@ -51,7 +51,7 @@ func pollJS(t *testing.T, ctx context.Context, what, js string, dump func() stri
 // docShots are the screenshots docs/screenshots holds (README shows them). A run with
 // HOTLINE_SCREENSHOTS=DIR writes them there as well as to the temporary directory:
 //
-//	HOTLINE_SCREENSHOTS=$PWD/docs/screenshots go test ./e2e -run 'TestWidgetAnswersInPage|TestWidgetCommunityPicker|TestConsole$|TestDashboard|TestWidgetPhoto'
+//	HOTLINE_SCREENSHOTS=$PWD/docs/screenshots go test ./e2e -run 'TestChatWidget|TestWidgetCommunityPicker|TestConsoleHandoff|TestWidgetPhoto|TestDashboard$'
 var docShots = map[string]bool{
 	"widget-phone.png":        true,
 	"widget-desktop.png":      true,

@@ -175,6 +175,10 @@ type DialogState struct {
 	Phone       string `json:"phone,omitempty"`
 	Community   string `json:"community,omitempty"`
 	Retries     int    `json:"retries,omitempty"`
+	// Lat and Lng: the phone's location when it answered the question where (Address then says
+	// so); the ticket takes them, the bot's or an operator's.
+	Lat *float64 `json:"lat,omitempty"`
+	Lng *float64 `json:"lng,omitempty"`
 }
 
 // Flow is what a dialogue is collecting.

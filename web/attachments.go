@@ -20,10 +20,13 @@ import (
 //	                                                  session token in X-Hotline-Session
 //	GET  /api/v1/tickets/{number}/attachments         staff: the ticket's photos (no bytes)
 //	GET  /api/v1/tickets/{number}/attachments/{id}    staff: one photo
+//	GET  /api/v1/chats/{conversation}/attachments/{id} the desk: a photo in a chat's transcript
 //
 // A photo is taken from the conversation the session token names (the one the widget got in its
-// welcome), kept with it, and given to the ticket the conversation opens (attachOnCreate). Staff
-// see a ticket's photos as they see the ticket: a grid worker only its own grid's.
+// welcome), kept with it, shown in it as the resident's turn (📷 照片, naming the photo: an operator
+// holding the chat sees it at once), and given to the ticket the conversation opens
+// (attachOnCreate). Staff see a ticket's photos as they see the ticket: a grid worker only its own
+// grid's; the desk sees a chat's photos as it sees the chat.
 
 // sessionHeader carries the chat's session token on an upload.
 const sessionHeader = "X-Hotline-Session"
@@ -34,6 +37,7 @@ func (s *Server) mountAttachments() {
 	if s.users != nil {
 		s.handle("GET /api/v1/tickets/{number}/attachments", s.staff(s.ticketAttachments, ticketReaders...))
 		s.handle("GET /api/v1/tickets/{number}/attachments/{id}", s.staff(s.ticketAttachment, ticketReaders...))
+		s.handle("GET /api/v1/chats/{conversation}/attachments/{id}", s.staff(s.chatAttachment, deskRoles...))
 	}
 	s.intake.Observe(s.attachOnCreate)
 }
@@ -136,7 +140,26 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("chat photo stored", "type", typ, "bytes", len(data))
+	s.photoTurn(ctx, conv, a)
 	writeJSON(w, http.StatusCreated, a)
+}
+
+// photoTurn puts a stored photo in the conversation as the resident's turn, so that the history,
+// the transcript and an operator holding or about to take the chat show it where it was sent.
+// The photo is kept (and goes with the ticket) even when the turn cannot be added.
+func (s *Server) photoTurn(ctx context.Context, conv *intake.Conversation, a *intake.Attachment) {
+	turn := intake.Turn{At: a.Created, From: "resident", Text: i18n.T(i18n.Zh, "chat.photo.label"), Attachment: a.ID}
+	if err := s.convs.AddTurns(ctx, conv.ID, []intake.Turn{turn}); err != nil {
+		s.log.Error("chat photo: its turn", "err", err)
+		return
+	}
+	fresh, err := s.convs.Conversation(ctx, conv.ID)
+	if err != nil || fresh.Handoff == intake.HandoffNone {
+		return
+	}
+	// A person is involved: the consoles see it at once.
+	s.toOperators(turnFrame{Type: "turn", Conversation: conv.ID, Turn: turn})
+	s.broadcastState()
 }
 
 // attachOnCreate gives a new ticket the photos its conversation holds (the intake observer).
@@ -193,9 +216,29 @@ func (s *Server) ticketAttachment(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "ticket photo", err)
 		return
 	}
+	s.servePhoto(w, r, a)
+}
+
+// chatAttachment is a photo of a chat, for the desk (operators and managers) that sees the chat:
+// the console shows it in the transcript, before any ticket takes it.
+func (s *Server) chatAttachment(w http.ResponseWriter, r *http.Request) {
+	a, err := s.attachments.Attachment(r.Context(), r.PathValue("id"))
+	if errors.Is(err, intake.ErrNotFound) || err == nil && a.ConversationID != r.PathValue("conversation") {
+		writeError(w, http.StatusNotFound, "not_found", i18n.Both("error.photo_not_found"))
+		return
+	}
+	if err != nil {
+		s.internal(w, "chat photo", err)
+		return
+	}
+	s.servePhoto(w, r, a)
+}
+
+// servePhoto writes a stored photo: only an image, sandboxed, never sniffed as anything else.
+func (s *Server) servePhoto(w http.ResponseWriter, r *http.Request, a *intake.Attachment) {
 	typ, err := intake.SniffImage(a.Data) // the stored type, checked again: only images leave here
 	if err != nil || !strings.HasPrefix(typ, "image/") {
-		s.internal(w, "ticket photo", errors.New("a stored photo is not an image"))
+		s.internal(w, "photo", errors.New("a stored photo is not an image"))
 		return
 	}
 	h := w.Header()

@@ -169,6 +169,29 @@ func TestChatPhotoUpload(t *testing.T) {
 	if r := e.post("GET", "/api/v1/tickets/"+tk.Number+"/attachments", nil, "Authorization", "Bearer "+other); r.status != 403 {
 		t.Errorf("another grid's worker, the list: %d; want 403", r.status)
 	}
+	// The photos are turns of the chat, where they were sent: the history shows them, and the
+	// desk reads them under the chat (a grid worker does not: the chat is the desk's).
+	w := e.dial().hello(session, "")
+	var photoTurns []string
+	for _, turn := range w.History {
+		if turn.Attachment != "" {
+			photoTurns = append(photoTurns, turn.From+" "+turn.Text+" "+turn.Attachment)
+		}
+	}
+	if len(photoTurns) != 2 || photoTurns[0] != "resident 📷 照片 "+stored.ID {
+		t.Errorf("the history's photo turns %q; want the two photos, the first %s", photoTurns, stored.ID)
+	}
+	chatPhoto := "/api/v1/chats/" + tk.ConversationID + "/attachments/" + stored.ID
+	if r := e.post("GET", chatPhoto, nil, "Authorization", "Bearer "+op); r.status != 200 || !bytes.Equal(r.body, photo) {
+		t.Errorf("the chat's photo for an operator: %d, %d bytes", r.status, len(r.body))
+	}
+	if r := e.post("GET", chatPhoto, nil, "Authorization", "Bearer "+own); r.status != 403 {
+		t.Errorf("the chat's photo for a grid worker: %d; want 403", r.status)
+	}
+	if r := e.post("GET", "/api/v1/chats/other-conversation/attachments/"+stored.ID, nil, "Authorization", "Bearer "+op); r.status != 404 {
+		t.Errorf("a photo under another chat: %d; want 404", r.status)
+	}
+
 	// A photo is read only under its own ticket.
 	tk2 := e.report(c, "路灯又坏了")
 	if r := e.post("GET", "/api/v1/tickets/"+tk2.Number+"/attachments/"+stored.ID, nil, "Authorization", "Bearer "+op); r.status != 404 {
@@ -229,8 +252,8 @@ func TestChatLocationAnswersWhere(t *testing.T) {
 		t.Errorf("the confirmation %q does not say the place is the phone's location", f.Text)
 	}
 	tk := e.wantTicket(c.choose("confirm"), "wy-jinqiao")
-	if !strings.Contains(tk.Address, "手机定位") || tk.Lat == nil || *tk.Lat != 41.0968 {
-		t.Errorf("the ticket's address %q lat %v; want the phone's location, the last one sent", tk.Address, tk.Lat)
+	if !strings.Contains(tk.Address, "手机定位") || tk.Lat == nil || *tk.Lat != 41.0967 || tk.Lng == nil || *tk.Lng != 108.2857 {
+		t.Errorf("the ticket's address %q lat %v lng %v; want the location that answered where (the address says it)", tk.Address, tk.Lat, tk.Lng)
 	}
 	r := e.dial()
 	w := r.hello(session, "")

@@ -339,7 +339,7 @@ func (c *opConn) ticket(ctx context.Context, f opRequest) (*intake.TicketInfo, e
 	t, _, err := c.s.intake.Create(ctx, intake.NewTicket{
 		Topic: f.Topic, Category: f.Category, Community: cmp.Or(f.Community, conv.Community), Description: desc,
 		Address: f.Address, Phone: f.Phone, Channel: intake.ChannelChat, ConversationID: conv.ID, Actor: c.user.Name,
-		Urgency: urgency,
+		Urgency: urgency, Lat: conv.State.Lat, Lng: conv.State.Lng, // the phone's location, when it answered where
 	}, "")
 	if err != nil {
 		return nil, err

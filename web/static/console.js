@@ -985,6 +985,13 @@
     const time = fmtClock(turn.at);
     d.appendChild(h("div", { class: "meta", text: whoLabel(turn) + (time ? " · " + time : "") }));
     d.appendChild(h("div", { class: "text", testid: "chat-turn-text", text: turnText(turn) }));
+    if (turn.attachment && selected && /^[A-Za-z0-9_-]+$/.test(str(turn.attachment))) {
+      // A photo the resident sent: shown where it was sent, opened whole in a tab of its own.
+      const url = "/api/v1/chats/" + encodeURIComponent(selected) + "/attachments/" + encodeURIComponent(str(turn.attachment));
+      const img = h("img", { src: url, alt: t("f.photos"), testid: "chat-photo", loading: "lazy" });
+      img.style.cssText = "display: block; max-width: 220px; max-height: 220px; margin-top: 4px; border-radius: 6px; border: 1px solid #ccd;";
+      d.appendChild(h("a", { href: url, target: "_blank", rel: "noopener" }, [img]));
+    }
     const extras = [];
     const r = turn.reply && typeof turn.reply === "object" ? turn.reply : null;
     if (r && Array.isArray(r.options) && r.options.length) {

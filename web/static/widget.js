@@ -245,6 +245,7 @@
     ".composer { flex: none; border-top: 1px solid #dde3e9; padding: 8px 10px; background: #fff; }",
     ".tools { display: none; gap: 8px; margin-bottom: 8px; flex-wrap: wrap; }",
     ".tools.on { display: flex; }",
+    ".tools button[hidden] { display: none; }",
     ".tools button { border: 1px solid #1661ab; background: #fff; color: #1661ab; border-radius: 22px; padding: 0 14px;",
     "  cursor: pointer; min-height: 44px; min-width: 44px; }",
     ".tools button:disabled { border-color: #b8c2cc; background: #eef1f4; color: #4a5560; cursor: default; }",
@@ -667,6 +668,7 @@
       agentTypingUntil = 0;
     }
     setTyping();
+    updateTools();
   }
 
   // replyHandoff follows the handoff state through the bot's replies, for a server that says it
@@ -1516,7 +1518,15 @@
     if (!reportOpen) {
       myPlace = null; // the ticket took it, or the report is over
     }
-    tools.className = "tools" + (reportOpen ? " on" : "");
+    updateTools();
+  }
+
+  // updateTools shows the photo and location buttons during a report, and the photo button alone
+  // while a person holds the chat (the operator sees the photo at once).
+  function updateTools() {
+    var live = handoffState === "live";
+    tools.className = "tools" + (reportOpen || live ? " on" : "");
+    locBtn.hidden = !reportOpen;
   }
 
   // sayLocal shows a line of the widget's own (not stored).
@@ -1644,7 +1654,7 @@
           m.setAttribute("data-photo-id", str(body.id));
           m.className += " sent";
           m.setAttribute("data-sent", "1");
-          sayLocal("照片已收到，会和工单一起交给工作人员。", "photo-ok");
+          sayLocal(handoffState === "live" && !reportOpen ? "照片已发给工作人员。" : "照片已收到，会和工单一起交给工作人员。", "photo-ok");
           return;
         }
         failed("照片没有发送成功：" + serverMessage(body, "请稍后再试"));
