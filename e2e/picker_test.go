@@ -55,15 +55,15 @@ func TestWidgetCommunityPicker(t *testing.T) {
 	// Typing narrows it to a town; a name no community has says so.
 	find := picker + `.querySelector('[data-testid=option-find]')`
 	shown := `[...` + picker + `.querySelectorAll('[data-testid=option]')].filter(b => b.getClientRects().length > 0).map(b => b.textContent).join(' ')`
-	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = `+find+`; f.focus(); f.value = '乌拉山'; f.dispatchEvent(new Event('input')); })()`))
+	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = ` + find + `; f.focus(); f.value = '乌拉山'; f.dispatchEvent(new Event('input')); })()`))
 	res.waitJS("only 乌拉山镇's communities", `(() => { const gs = [...`+picker+`.querySelectorAll('[data-testid=option-group]')].filter(g => g.getClientRects().length > 0);
 		return gs.length === 1 && gs[0].querySelector('.group-head').textContent === '乌拉特前旗乌拉山镇'; })()`)
 	narrowed := res.evalString(shown)
-	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = `+find+`; f.value = '金桥'; f.dispatchEvent(new Event('input')); })()`))
+	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = ` + find + `; f.value = '金桥'; f.dispatchEvent(new Event('input')); })()`))
 	res.waitJS("金桥 alone", shown+` === '金桥社区'`)
-	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = `+find+`; f.value = '火星'; f.dispatchEvent(new Event('input')); })()`))
+	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = ` + find + `; f.value = '火星'; f.dispatchEvent(new Event('input')); })()`))
 	res.waitJS("nothing found, said", `(() => { const n = `+picker+`.querySelector('.group-none'); return !!n && !n.hidden; })()`)
-	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = `+find+`; f.value = '金桥'; f.dispatchEvent(new Event('input')); })()`))
+	res.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = ` + find + `; f.value = '金桥'; f.dispatchEvent(new Event('input')); })()`))
 	if narrowed == "" || strings.Contains(narrowed, "金桥") {
 		t.Errorf("typing 乌拉山 left %q", narrowed)
 	}
