@@ -525,3 +525,51 @@ func TestHandoffQueueFrames(t *testing.T) {
 		t.Fatalf("handoff_ticket while waiting: %s; want the report to start", r)
 	}
 }
+
+// What a report collected before the resident asked for a person goes with the operator's ticket:
+// the phone's location that answered where becomes the ticket's point. A photo sent while the
+// operator holds the chat reaches the console at once, as the resident's turn naming it.
+func TestOperatorTicketKeepsLocationAndSeesPhotos(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	op := e.console("zhang")
+	c := e.dial()
+	session := c.hello("", "wy-jinqiao").Session
+	if f := c.ask("俺们楼门口的路灯坏了好几天了"); !strings.Contains(f.Text, "地点") {
+		t.Fatalf("the report's question: %s; want where", f)
+	}
+	c.send(map[string]any{"type": "location", "id": "loc1", "lat": 41.0967, "lng": 108.2857})
+	c.readUntil("location", true)
+	if f := c.readUntil("reply", true); !strings.Contains(f.Text, "电话") {
+		t.Fatalf("after the location: %s; want the phone asked", f)
+	}
+	c.ask("13812345678")
+	conv := waiting(t, c, op)
+	if r := op.do(map[string]string{"type": "take", "conversation": conv}); !r.OK {
+		t.Fatalf("take: %+v", r)
+	}
+	c.readUntil("handoff", true)
+
+	up := e.post("POST", "/api/v1/chat/attachments", jpegBytes(10<<10), "X-Hotline-Session", session)
+	var a intake.Attachment
+	if up.status != 201 || json.Unmarshal(up.body, &a) != nil {
+		t.Fatalf("upload in a live chat: %d %s", up.status, up.body)
+	}
+	op.want("turn", func(f opFrame) bool {
+		return f.Conversation == conv && f.Turn.From == "resident" && f.Turn.Attachment == a.ID
+	})
+
+	r := op.do(map[string]string{"type": "ticket", "conversation": conv, "topic": "report-streetlight",
+		"address": "手机定位（居民发送）", "phone": "13812345678"})
+	if !r.OK {
+		t.Fatalf("ticket: %+v", r)
+	}
+	var ti intake.TicketInfo
+	json.Unmarshal(r.Ticket, &ti)
+	tk, err := e.store.Get(context.Background(), ti.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Lat == nil || tk.Lng == nil || *tk.Lat != 41.0967 || *tk.Lng != 108.2857 {
+		t.Errorf("the operator's ticket lat %v lng %v; want the phone's location the chat collected", tk.Lat, tk.Lng)
+	}
+}
