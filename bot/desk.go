@@ -95,3 +95,17 @@ func (b *Bot) StartReport(st State, id, topic, description string) Output {
 	out.Reply.Text = b.nextReportQuestion(&out.Next.Dialog, &out.Reply)
 	return out
 }
+
+// Danger is the bot's reply to a message a resident sends while a person is involved (waiting for
+// an operator, or talking to one), when the model reads an emergency in it: the emergency's
+// numbers at once, as to any emergency, since nobody may have read the message yet. ok is false
+// for anything else: the message is the person's to answer. The decision is the model's own
+// (the likeliest label an emergency); the lower bar at which other replies get the numbers first
+// does not count here, where an impatient 人呢 must not raise an alarm.
+func (b *Bot) Danger(ctx context.Context, id string, m Message) (r intake.Reply, topic string, ok bool) {
+	d, err := b.Decide(ctx, m)
+	if err != nil || d.Decision != Emergency {
+		return intake.Reply{}, "", false
+	}
+	return reply(id, d), d.Topic, true
+}

@@ -13,6 +13,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,6 +35,12 @@ type Service struct {
 	// Emergency reports whether a guide topic is an emergency's (nil: none is): an emergency's
 	// wait for a person is never swept into an offer of a ticket.
 	Emergency func(topic string) bool
+	// Log gets what goes wrong without failing the message (nil: slog.Default()).
+	Log *slog.Logger
+}
+
+func (s *Service) logError(what string, err error) {
+	cmp.Or(s.Log, slog.Default()).Error("chat: "+what, "err", err)
 }
 
 // Options the service adds to the bot's: while waiting for a person, back to the bot; when
@@ -140,7 +147,7 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 		// While waiting, the resident may go back to the bot, or (nobody on duty, see the
 		// queue frame) have the conversation registered as a ticket instead.
 		if fresh.Handoff == intake.HandoffLive || in.Option != OptKeepBot && in.Option != OptHandoffTicket {
-			return s.toPerson(ctx, conv, m.Label)
+			return s.toPersonWatched(ctx, b, conv, fresh, m)
 		}
 		moved, err := s.endHandoff(ctx, conv.ID, intake.HandoffWaiting)
 		if err != nil {
@@ -310,6 +317,39 @@ func (s *Service) toPerson(ctx context.Context, conv *intake.Conversation, text 
 		return Result{}, err
 	}
 	return Result{Conv: conv, ToPerson: &t}, nil
+}
+
+// toPersonWatched stores what a resident says while a person is involved, as toPerson, and
+// watches it for danger: nobody may have read it yet (the queue) or the operator may be slow to
+// (a live chat), so when the model reads an emergency in it the resident gets the numbers at once
+// from the bot (the reply, stored as the bot's turn), the consoles an emergency alert, and a
+// waiting chat the emergency as its guess (the top of the queue). The message still goes to the
+// person.
+func (s *Service) toPersonWatched(ctx context.Context, b *bot.Bot, conv, fresh *intake.Conversation, m Message) (Result, error) {
+	res, err := s.toPerson(ctx, conv, m.Label)
+	if err != nil || m.Input.Text == "" {
+		return res, err
+	}
+	r, topic, ok := b.Danger(ctx, m.Input.ID, bot.Message{Text: m.Input.Text, Community: conv.Community})
+	if !ok {
+		return res, nil
+	}
+	r.Text += "\n" + i18n.T(i18n.Zh, "chat.emergency.to_person")
+	// The numbers go out even if they cannot be stored: the resident needs them now.
+	if _, err := s.AddTurn(ctx, conv.ID, intake.Turn{From: "bot", Text: r.Text, Reply: &r}); err != nil {
+		s.logError("storing the emergency numbers given in a chat with a person", err)
+	}
+	if fresh.Handoff == intake.HandoffWaiting {
+		if _, err := s.Store.SetHandoff(ctx, conv.ID, []string{intake.HandoffWaiting}, "",
+			intake.HandoffChange{State: intake.HandoffWaiting, Guess: topic, At: fresh.HandoffAt}); err != nil {
+			s.logError("marking a waiting chat an emergency", err)
+		}
+	}
+	res.Reply = &r
+	res.Emergency = &Emergency{Conversation: conv.ID, Text: m.Label, Topic: topic,
+		Community: cmp.Or(fresh.State.Community, fresh.Community), Address: fresh.State.Address}
+	res.DeskChanged = true
+	return res, nil
 }
 
 // lookup finds a ticket by its number and its access code, or, from the conversation that opened

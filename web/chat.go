@@ -484,6 +484,15 @@ func (c *chatConn) message(f clientFrame) {
 		// stays silent.
 		c.s.toOperators(turnFrame{Type: "turn", Conversation: c.conv.ID, Turn: *res.ToPerson})
 		c.queueJSON(receivedFrame{Type: "received", ReplyTo: f.ID})
+		if res.Reply != nil { // danger: the bot gives the numbers at once all the same
+			c.queueJSON(*res.Reply)
+		}
+		if res.Emergency != nil {
+			c.s.emergencyAlert(res.Emergency)
+		}
+		if res.DeskChanged {
+			c.s.broadcastState()
+		}
 		c.s.metrics.ask("operator", time.Since(start))
 		return
 	}

@@ -573,3 +573,55 @@ func TestOperatorTicketKeepsLocationAndSeesPhotos(t *testing.T) {
 		t.Errorf("the operator's ticket lat %v lng %v; want the phone's location the chat collected", tk.Lat, tk.Lng)
 	}
 }
+
+// Danger told while waiting for an operator or talking to one: the bot gives the numbers at once
+// (the message still goes to the person), the consoles get the emergency alert, and the waiting
+// chat has the emergency as its guess. An impatient 人呢 or 有人吗 is the person's, not an alarm.
+func TestEmergencyWhileAPersonIsInvolved(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	op := e.console("zhang")
+	c := e.dial()
+	c.hello("", "wy-jinqiao")
+	conv := waiting(t, c, op)
+
+	for i, text := range []string{"人呢", "有人吗", "还要等多久啊"} {
+		id := fmt.Sprintf("calm%d", i)
+		c.send(map[string]string{"type": "ask", "id": id, "text": text})
+		if f := c.readUntil("received", true); f.ReplyTo != id {
+			t.Fatalf("received %s; want reply_to %s", f, id)
+		}
+	}
+
+	c.send(map[string]string{"type": "ask", "id": "fire", "text": "人呢 快点 楼道里着火了 全是烟"})
+	if f := c.readUntil("received", false); f.ReplyTo != "fire" {
+		t.Fatalf("received %s; want reply_to fire", f)
+	}
+	f := c.readUntil("reply", false)
+	if f.ReplyTo != "fire" || f.Decision != bot.Emergency || !strings.Contains(f.Text, "119") || !strings.Contains(f.Text, "工作人员") {
+		t.Fatalf("the reply to a fire while waiting: %s; want the emergency's numbers and that the staff have it", f)
+	}
+	op.want("turn", func(f opFrame) bool {
+		return f.Conversation == conv && f.Turn.Text == "人呢 快点 楼道里着火了 全是烟"
+	})
+	op.want("alert", func(f opFrame) bool { return f.Kind == "emergency" && f.Conversation == conv })
+	op.want("state", func(f opFrame) bool {
+		for _, ch := range f.Chats {
+			if ch.ID == conv && ch.State == intake.HandoffWaiting && ch.Guess != nil && ch.Guess.ID == "emergency-fire" {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Live: the same.
+	if r := op.do(map[string]string{"type": "take", "conversation": conv}); !r.OK {
+		t.Fatalf("take: %+v", r)
+	}
+	c.readUntil("handoff", false)
+	c.send(map[string]string{"type": "ask", "id": "faint", "text": "我爸突然倒地上了 叫不醒"})
+	c.readUntil("received", false)
+	if f := c.readUntil("reply", false); f.ReplyTo != "faint" || f.Decision != bot.Emergency || !strings.Contains(f.Text, "120") {
+		t.Fatalf("the reply to a collapse in a live chat: %s; want 120", f)
+	}
+	op.want("alert", func(f opFrame) bool { return f.Kind == "emergency" && f.Conversation == conv })
+}

@@ -180,7 +180,7 @@ func New(cfg Config) *Server {
 	}
 	if s.intake != nil && s.convs != nil && s.guide != nil {
 		s.chats = &chat.Service{Store: s.convs, Tickets: s.intake, Hours: cfg.DeskHours, Wait: cfg.HandoffWait, Now: s.now,
-			Emergency: s.emergencyTopic}
+			Emergency: s.emergencyTopic, Log: s.log}
 		s.mountChat()
 		s.desk = newDeskHub()
 		s.intake.Observe(s.ticketChanged)
