@@ -233,7 +233,7 @@ func contract(t *testing.T, s server) {
 			c := newClient(t, s, key)
 			err := c.Publish(ctx, sample(t))
 			var ae *meili.APIError
-			if !errors.Is(err, meili.ErrKey) || !errors.As(err, &ae) || !strings.Contains(err.Error(), "--meili-key") {
+			if !errors.Is(err, meili.ErrKey) || !errors.As(err, &ae) || !strings.Contains(err.Error(), "check the API key") {
 				t.Fatalf("publish with key %q: %v, want the key refused", key, err)
 			}
 			wantCode := map[string]string{"": "missing_authorization_header", "not-the-key": "invalid_api_key"}[key]

@@ -133,7 +133,7 @@ func (e *APIError) Error() string {
 	}
 	s := fmt.Sprintf("meilisearch: %s: %d %s: %s", e.Op, e.Status, code, e.Message)
 	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		s += " (check the key: --meili-key, HOTLINE_MEILI_KEY)"
+		s += " (check the API key)"
 	}
 	return s
 }

@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -98,6 +99,22 @@ func New(key string) *Server {
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.hs.URL
 	return s
+}
+
+// Listen starts a fake server on addr (127.0.0.1:PORT): for a test that hands the address out
+// before the server is up.
+func Listen(addr, key string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Key: key, indexes: map[string]*index{}}
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.hs.Listener.Close()
+	s.hs.Listener = ln
+	s.hs.Start()
+	s.URL = s.hs.URL
+	return s, nil
 }
 
 // Close stops the server: later requests fail to connect.
