@@ -237,8 +237,9 @@ func contract(t *testing.T, s server) {
 				t.Fatalf("publish with key %q: %v, want the key refused", key, err)
 			}
 			wantCode := map[string]string{"": "missing_authorization_header", "not-the-key": "invalid_api_key"}[key]
-			if ae.Code != wantCode || ae.Type != "auth" {
-				t.Errorf("publish with key %q: code %q type %q, want %s, auth", key, ae.Code, ae.Type, wantCode)
+			wantStatus := map[string]int{"": http.StatusUnauthorized, "not-the-key": http.StatusForbidden}[key]
+			if ae.Status != wantStatus || ae.Code != wantCode || ae.Type != "auth" {
+				t.Errorf("publish with key %q: %d %q type %q, want %d %s, auth", key, ae.Status, ae.Code, ae.Type, wantStatus, wantCode)
 			}
 		}
 	})

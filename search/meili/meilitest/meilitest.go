@@ -455,7 +455,7 @@ func (s *Server) addDocuments(w http.ResponseWriter, r *http.Request, uid string
 				"The primary key inference failed as the engine did not find any field ending with `id` in its name. Please specify the primary key manually using the `primaryKey` query parameter.")
 		}
 		if pk != "" && pk != key {
-			return apiError("index_primary_key_already_exists", "invalid_request", fmt.Sprintf("Index `%s`: Index already has a primary key: `%s`.", uid, key))
+			return apiError("index_primary_key_already_exists", "invalid_request", fmt.Sprintf("Index already has a primary key: `%s`.", key))
 		}
 		for _, d := range docs {
 			v, ok := d[key]
