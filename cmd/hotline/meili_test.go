@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/search"
+	"github.com/bayannur/hotline/search/meili"
 	"github.com/bayannur/hotline/search/meili/meilitest"
 )
 
@@ -142,5 +148,110 @@ func TestServeMeiliFlagsRefused(t *testing.T) {
 			t.Errorf("serve %v (HOTLINE_MEILI_URL=%q): exit %d, stderr %q; want 2 and %q", tc.args, tc.env, code, errOut, tc.want)
 		}
 		t.Setenv("HOTLINE_MEILI_URL", "")
+	}
+}
+
+// syncBuffer is a log both the node's goroutines and the test use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds, failing at the deadline.
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The background publisher: ready once the guide is on the server; a search that finds the
+// server gone turns the console back to the in-process index and publishes again once it is
+// back; the publish hook replaces the documents, and a failed publish is an error and not ready.
+func TestMeiliGuideRepublishes(t *testing.T) {
+	g, err := search.LoadSample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := meilitest.New("k")
+	addr := strings.TrimPrefix(f.URL, "http://")
+	var logs syncBuffer
+	m, err := newMeiliGuide(meili.Config{URL: f.URL, Key: "k", PollInterval: 5 * time.Millisecond}, g, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.retryMin, m.retryMax = 10*time.Millisecond, 50*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "the guide published", 10*time.Second, m.Ready)
+	if n := len(f.Documents("hotline_entries")); n != len(g.Entries) {
+		t.Fatalf("%d entries published, want %d", n, len(g.Entries))
+	}
+	if hits, err := m.SearchContacts(ctx, "金桥小区", 3); err != nil || len(hits) == 0 || hits[0].CommunityID != "wy-jinqiao" {
+		t.Fatalf("search once ready: %v %v", hits, err)
+	}
+
+	f.Close() // the server goes away
+	if _, err := m.SearchEntries(ctx, "低保", 3); !errors.Is(err, meili.ErrUnreachable) {
+		t.Fatalf("search with the server gone: %v", err)
+	}
+	if m.Ready() {
+		t.Fatal("still ready after a search found the server gone")
+	}
+	if !strings.Contains(logs.String(), "serving the console's guide search from the in-process index") {
+		t.Errorf("no log line when the server went away:\n%s", logs.String())
+	}
+	waitFor(t, "a failed attempt to publish again", 10*time.Second, func() bool {
+		return strings.Contains(logs.String(), "meilisearch unreachable: serving from the in-process index")
+	})
+	f2, err := meilitest.Listen(addr, "k") // back, empty
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	waitFor(t, "the guide published again", 10*time.Second, m.Ready)
+	if n := len(f2.Documents("hotline_contacts")); n != len(meili.ContactDocs(g)) {
+		t.Errorf("%d contacts on the server back, want %d", n, len(meili.ContactDocs(g)))
+	}
+
+	// The publish hook: a new guide replaces the documents.
+	small := *g
+	small.Entries = g.Entries[:2]
+	if err := m.Publish(ctx, &small); err != nil || !m.Ready() {
+		t.Fatalf("publish a new guide: %v, ready %v", err, m.Ready())
+	}
+	if n := len(f2.Documents("hotline_entries")); n != 2 {
+		t.Errorf("%d entries after publishing a guide of 2", n)
+	}
+	// A failed task: an error, and the console back on the in-process index until the loop
+	// publishes the latest guide again.
+	f2.FailNextTask("documentAdditionOrUpdate", "internal", "disk full")
+	var te *meili.TaskError
+	if err := m.Publish(ctx, &small); !errors.As(err, &te) || te.Code != "internal" {
+		t.Fatalf("publish with a failing task: %v", err)
+	}
+	waitFor(t, "the latest guide published again", 10*time.Second, m.Ready)
+	if n := len(f2.Documents("hotline_entries")); n != 2 {
+		t.Errorf("%d entries after the loop published again, want the latest guide's 2", n)
 	}
 }
