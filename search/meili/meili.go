@@ -406,43 +406,54 @@ func (c *Client) Publish(ctx context.Context, g *search.Guide) error {
 	for _, d := range contacts {
 		contactIDs[d.ID] = true
 	}
-	if err := c.replace(ctx, c.entries, EntrySettings(g), entries, entryIDs); err != nil {
+	if err := c.replace(ctx, c.entries, EntrySettings(g), entries, len(entries), entryIDs); err != nil {
 		return err
 	}
-	return c.replace(ctx, c.contacts, ContactSettings(g), contacts, contactIDs)
+	return c.replace(ctx, c.contacts, ContactSettings(g), contacts, len(contacts), contactIDs)
+}
+
+// bounded bounds one request by the task timeout: a server that takes the connection and never
+// answers holds nobody forever.
+func (c *Client) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.taskTimeout)
 }
 
 // replace sets one index's settings, adds or replaces its documents, then deletes the ones not
 // in keep.
-func (c *Client) replace(ctx context.Context, uid string, settings *meilisearch.Settings, docs any, keep map[string]bool) error {
+func (c *Client) replace(ctx context.Context, uid string, settings *meilisearch.Settings, docs any, n int, keep map[string]bool) error {
 	x := c.sm.Index(uid)
-	op := "update settings of " + uid
-	info, err := x.UpdateSettings(ctx, settings)
-	if err != nil {
-		return c.wrap(op, err)
+	// enqueue sends one write and waits for its task.
+	enqueue := func(op string, send func(context.Context) (*meilisearch.TaskInfo, error)) error {
+		rctx, cancel := c.bounded(ctx)
+		info, err := send(rctx)
+		cancel()
+		if err != nil {
+			return c.wrap(op, err)
+		}
+		return c.wait(ctx, op, info)
 	}
-	if err := c.wait(ctx, op, info); err != nil {
+	err := enqueue("update settings of "+uid, func(ctx context.Context) (*meilisearch.TaskInfo, error) {
+		return x.UpdateSettings(ctx, settings)
+	})
+	if err != nil {
 		return err
 	}
-	op = "add documents to " + uid
-	pk := "id"
-	info, err = x.AddDocuments(ctx, docs, &meilisearch.DocumentOptions{PrimaryKey: &pk})
-	if err != nil {
-		return c.wrap(op, err)
-	}
-	if err := c.wait(ctx, op, info); err != nil {
-		return err
+	if n > 0 {
+		pk := "id"
+		err := enqueue("add documents to "+uid, func(ctx context.Context) (*meilisearch.TaskInfo, error) {
+			return x.AddDocuments(ctx, docs, &meilisearch.DocumentOptions{PrimaryKey: &pk})
+		})
+		if err != nil {
+			return err
+		}
 	}
 	stale, err := c.staleIDs(ctx, x, uid, keep)
 	if err != nil || len(stale) == 0 {
 		return err
 	}
-	op = fmt.Sprintf("delete %d stale documents of %s", len(stale), uid)
-	info, err = x.DeleteDocuments(ctx, stale, nil)
-	if err != nil {
-		return c.wrap(op, err)
-	}
-	return c.wait(ctx, op, info)
+	return enqueue(fmt.Sprintf("delete %d stale documents of %s", len(stale), uid), func(ctx context.Context) (*meilisearch.TaskInfo, error) {
+		return x.DeleteDocuments(ctx, stale, nil)
+	})
 }
 
 // staleIDs lists the ids of an index's documents that are not in keep.
@@ -451,7 +462,9 @@ func (c *Client) staleIDs(ctx context.Context, x meilisearch.IndexManager, uid s
 	var stale []string
 	for offset := int64(0); ; offset += page {
 		var res meilisearch.DocumentsResult
-		err := x.GetDocuments(ctx, &meilisearch.DocumentsQuery{Offset: offset, Limit: page, Fields: []string{"id"}}, &res)
+		rctx, cancel := c.bounded(ctx)
+		err := x.GetDocuments(rctx, &meilisearch.DocumentsQuery{Offset: offset, Limit: page, Fields: []string{"id"}}, &res)
+		cancel()
 		if err != nil {
 			return nil, c.wrap("list the documents of "+uid, err)
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,5 +215,75 @@ func TestMeiliSearchLimit(t *testing.T) {
 	c := fakeClient(t, f, meili.Config{})
 	if _, err := c.SearchEntries(context.Background(), "低保", 0); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("a search for no hits: %v", err)
+	}
+}
+
+// A server that takes the connection and never answers: each request is bounded, and the error
+// says the server did not answer.
+func TestMeiliServerSilent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	c, err := meili.New(meili.Config{URL: "http://" + ln.Addr().String(), TaskTimeout: 100 * time.Millisecond, SearchTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Publish(context.Background(), sample(t))
+	if !errors.Is(err, meili.ErrUnreachable) || !strings.Contains(err.Error(), "no answer in time") {
+		t.Errorf("publish to a silent server: %v", err)
+	}
+	if _, err := c.SearchEntries(context.Background(), "低保", 3); !errors.Is(err, meili.ErrUnreachable) {
+		t.Errorf("search on a silent server: %v", err)
+	}
+	// The caller giving up is not the server's fault.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.SearchEntries(ctx, "低保", 3); err == nil || errors.Is(err, meili.ErrUnreachable) {
+		t.Errorf("search with the caller's context canceled: %v, want an error that is not ErrUnreachable", err)
+	}
+}
+
+// A guide with no entries empties the entries' index.
+func TestMeiliPublishNoEntries(t *testing.T) {
+	f := meilitest.New("")
+	defer f.Close()
+	c := fakeClient(t, f, meili.Config{})
+	g := sample(t)
+	if err := c.Publish(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	empty := *g
+	empty.Entries = nil
+	if err := c.Publish(context.Background(), &empty); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Documents("hotline_entries")); n != 0 {
+		t.Errorf("%d entries left after publishing none", n)
+	}
+	if n := f.Count("POST /indexes/hotline_entries/documents"); n != 1 {
+		t.Errorf("documents sent %d times, want once (none sent for an empty guide)", n)
 	}
 }
