@@ -22,8 +22,8 @@ import (
 	"github.com/bayannur/hotline/search/meili/meilitest"
 )
 
-// The cases of the contract run twice: against the fake (TestFakeContract, always) and against
-// a real server (TestMeilisearchContract, when MEILISEARCH_URL is set). What only a fake can do
+// The cases of the contract run twice: against the fake (TestMeiliContractOnFake, always) and against
+// a real server (TestMeiliContractOnServer, when MEILISEARCH_URL is set). What only a fake can do
 // — fail a task on demand, hold the queue, answer 500 — is in meili_test.go.
 
 // server is where a contract case runs.
@@ -285,18 +285,18 @@ func filterable(t *testing.T, raw json.RawMessage) []string {
 	return out
 }
 
-func TestFakeContract(t *testing.T) {
+func TestMeiliContractOnFake(t *testing.T) {
 	f := meilitest.New("master-key-for-tests")
 	defer f.Close()
 	contract(t, server{url: f.URL, key: f.Key})
 }
 
-// TestMeilisearchContract runs the same cases against a real server: MEILISEARCH_URL (and
+// TestMeiliContractOnServer runs the same cases against a real server: MEILISEARCH_URL (and
 // MEILISEARCH_KEY, its master key) — deploy/meilisearch.md. Without one it is skipped, saying so.
-func TestMeilisearchContract(t *testing.T) {
+func TestMeiliContractOnServer(t *testing.T) {
 	url := strings.TrimSuffix(os.Getenv("MEILISEARCH_URL"), "/")
 	if url == "" {
-		t.Skip("MEILISEARCH_URL is not set: no real Meilisearch server to check the contract against (deploy/meilisearch.md); the fake's run is TestFakeContract")
+		t.Skip("MEILISEARCH_URL is not set: no real Meilisearch server to check the contract against (deploy/meilisearch.md); the fake's run is TestMeiliContractOnFake")
 	}
 	s := server{url: url, key: os.Getenv("MEILISEARCH_KEY")}
 	s.cleanup = func(t *testing.T, c *meili.Client) {

@@ -43,7 +43,7 @@ func wantError(t *testing.T, what string, status int, v map[string]any, wantStat
 	}
 }
 
-func TestFakeSpeaksTheAPI(t *testing.T) {
+func TestMeiliFakeSpeaksTheAPI(t *testing.T) {
 	f := meilitest.New("mk")
 	defer f.Close()
 
