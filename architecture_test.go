@@ -30,6 +30,8 @@ var rules = []layer{
 	{pkg: "internal/i18n"},
 	{pkg: "search", may: []string{"search/zh"}},
 	{pkg: "search/bleve", may: []string{"search", "search/zh"}, libsOK: true},
+	{pkg: "search/meili", may: []string{"search"}, libsOK: true},
+	{pkg: "search/meili/meilitest", libsOK: true},
 	{pkg: "intake", may: []string{"search"}},
 	{pkg: "intake/internal/...", may: []string{"intake"}},
 	{pkg: "intake/sqlite", may: []string{"intake", "intake/internal/..."}, libsOK: true},

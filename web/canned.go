@@ -145,7 +145,7 @@ func (s *Server) guideSearch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "starting", i18n.Both("error.starting"))
 		return
 	}
-	entries, places, err := b.Lookup(r.Context(), q, maxGuideHits)
+	entries, places, err := s.lookupGuide(r.Context(), b, q, maxGuideHits)
 	if err != nil {
 		s.internal(w, "guide search", err)
 		return

@@ -71,6 +71,9 @@ type Config struct {
 	// Probe is the store's readiness probe: /readyz answers 503 while it fails, and
 	// hotline_store_writable says so (nil: /readyz does not look at the store).
 	Probe intake.Prober
+	// GuideIndex is the guide index the nodes share (Meilisearch), which the console's guide
+	// search asks first (guidesearch.go); nil: the bot's in-process index alone.
+	GuideIndex GuideIndex
 
 	Now func() time.Time
 
@@ -115,6 +118,8 @@ type Server struct {
 
 	attachments intake.Attachments // residents' photos, with the chat
 
+	guideIndex GuideIndex // the shared guide index, with Config.GuideIndex
+
 	chatIPPerMinute int
 	chatIdle        time.Duration
 	chatHelloWait   time.Duration
@@ -133,7 +138,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
-		convs: cfg.Conversations, origins: map[string]bool{}, bus: cfg.Bus,
+		convs: cfg.Conversations, origins: map[string]bool{}, bus: cfg.Bus, guideIndex: cfg.GuideIndex,
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
 		chatIdle: cmp.Or(cfg.ChatIdle, chatIdle),
 		canned:   cfg.Canned,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search/meili"
 	"github.com/bayannur/hotline/web"
 )
 
@@ -43,6 +44,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	trusted := fs.String("trusted-proxies", envOr("HOTLINE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of the load balancers in front (env HOTLINE_TRUSTED_PROXIES): from them only, the client's address, scheme and host are read from X-Forwarded-For/-Proto/-Host or Forwarded")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
 	debugAddr := fs.String("debug-addr", envOr("HOTLINE_DEBUG_ADDR", ""), "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060 (env HOTLINE_DEBUG_ADDR; default: off). Keep it on loopback: profiles show the program's internals")
+	meiliURL := fs.String("meili", envOr("HOTLINE_MEILI_URL", ""), "Meilisearch server the nodes share for the console's guide search and contact lookup, e.g. http://127.0.0.1:7700 (env HOTLINE_MEILI_URL; default: none, the in-process index alone; the bot always decides in-process)")
+	meiliKey := fs.String("meili-key", envOr("HOTLINE_MEILI_KEY", ""), "Meilisearch API key (env HOTLINE_MEILI_KEY, better than the flag, which ps shows)")
+	meiliPrefix := fs.String("meili-prefix", envOr("HOTLINE_MEILI_PREFIX", meili.DefaultPrefix), "start of the Meilisearch index names: PREFIXentries, PREFIXcontacts (env HOTLINE_MEILI_PREFIX)")
 	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, answer /readyz 503 \"draining\" for this long while serving everything else, so a load balancer stops sending requests before the server shuts down (env HOTLINE_DRAIN; 0: shut down at once)")
 	if v := os.Getenv("HOTLINE_DRAIN"); v != "" {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -81,6 +85,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	proxies, err := web.ParseTrustedProxies(*trusted)
 	if err != nil {
 		return exitError{code: 2, msg: "--trusted-proxies: " + err.Error()}
+	}
+	if *meiliURL == "" && *meiliKey != "" {
+		return exitError{code: 2, msg: "--meili-key (HOTLINE_MEILI_KEY) without --meili (HOTLINE_MEILI_URL): which server is it for?"}
+	}
+	if *meiliURL != "" {
+		if _, err := meili.New(meili.Config{URL: *meiliURL, Key: *meiliKey, Prefix: *meiliPrefix}); err != nil {
+			return exitError{code: 2, msg: "--meili: " + err.Error()}
+		}
 	}
 	if err := os.MkdirAll(*data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -121,6 +133,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	svc := &intake.Service{Store: store, SLA: sla, Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log}
+	// The console's guide search on Meilisearch, when there is one (meili.go).
+	var shared web.GuideIndex
+	var onMeili *meiliGuide
+	if *meiliURL != "" {
+		if onMeili, err = newMeiliGuide(meili.Config{URL: *meiliURL, Key: *meiliKey, Prefix: *meiliPrefix}, g, log); err != nil {
+			return err
+		}
+		defer onMeili.Close()
+		shared = onMeili
+	}
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -129,7 +151,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
-		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store})
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store,
+		GuideIndex: shared})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -161,6 +184,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go svc.WatchDeadlines(watchCtx, *checkEvery)
 	go srv.RunDesk(watchCtx, cmp.Or(*handoffWait/6, time.Second))
 	go srv.RunBus(watchCtx) // with several nodes on PostgreSQL: their desks are one
+	if onMeili != nil {
+		go onMeili.run(watchCtx) // publishes the guide, retrying while the server is down
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	if *debugAddr != "" {
