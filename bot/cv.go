@@ -136,7 +136,10 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 		} else {
 			gain--
 		}
-		if gain >= bestGain {
+		// Strictly better only: among thresholds that score the same, the highest, so that
+		// where answering is right as often as wrong the bot asks (a question costs the resident
+		// a tap; a wrong answer costs a wrong trip).
+		if gain > bestGain {
 			bestGain, bestAt = gain, i
 		}
 	}
