@@ -133,6 +133,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Reports", reportTests},
 		{"Attachments", attachmentTests},
 		{"Probe", probeTests},
+		{"Outbox", outboxTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {
