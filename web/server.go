@@ -71,6 +71,10 @@ type Config struct {
 	// Probe is the store's readiness probe: /readyz answers 503 while it fails, and
 	// hotline_store_writable says so (nil: /readyz does not look at the store).
 	Probe intake.Prober
+	// Webhooks stores the webhook subscriptions and deliveries: with Users, it mounts the admins'
+	// /api/v1/webhooks (webhooks.go); WebhookAllowPrivate lets them name internal addresses.
+	Webhooks            intake.Webhooks
+	WebhookAllowPrivate bool
 
 	Now func() time.Time
 
@@ -194,6 +198,9 @@ func New(cfg Config) *Server {
 			s.mountOperator()
 			s.mountCanned()
 		}
+	}
+	if cfg.Webhooks != nil && s.users != nil {
+		s.mountWebhooks(cfg.Webhooks, cfg.WebhookAllowPrivate)
 	}
 	s.mountStatic()
 	return s

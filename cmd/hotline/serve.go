@@ -43,6 +43,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	trusted := fs.String("trusted-proxies", envOr("HOTLINE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of the load balancers in front (env HOTLINE_TRUSTED_PROXIES): from them only, the client's address, scheme and host are read from X-Forwarded-For/-Proto/-Host or Forwarded")
 	origins := fs.String("origins", envOr("HOTLINE_ORIGINS", ""), "comma-separated origins whose pages may open the resident chat (the server's own always may)")
 	debugAddr := fs.String("debug-addr", envOr("HOTLINE_DEBUG_ADDR", ""), "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060 (env HOTLINE_DEBUG_ADDR; default: off). Keep it on loopback: profiles show the program's internals")
+	webhookPrivate := fs.Bool("webhook-allow-private", os.Getenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE") == "1", "let webhook subscriptions reach loopback, private and link-local addresses (env HOTLINE_WEBHOOK_ALLOW_PRIVATE=1; default: refused, see docs/integrations.md)")
 	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, answer /readyz 503 \"draining\" for this long while serving everything else, so a load balancer stops sending requests before the server shuts down (env HOTLINE_DRAIN; 0: shut down at once)")
 	if v := os.Getenv("HOTLINE_DRAIN"); v != "" {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -127,9 +128,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			allowed = append(allowed, o)
 		}
 	}
+	hooks, _ := store.(intake.Webhooks)
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
-		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store})
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store,
+		Webhooks: hooks, WebhookAllowPrivate: *webhookPrivate})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -161,6 +164,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go svc.WatchDeadlines(watchCtx, *checkEvery)
 	go srv.RunDesk(watchCtx, cmp.Or(*handoffWait/6, time.Second))
 	go srv.RunBus(watchCtx) // with several nodes on PostgreSQL: their desks are one
+	if hooks != nil {
+		// Every node runs one: deliveries are claimed in the database, each sent by one node.
+		wk := &web.WebhookWorker{Store: hooks, Log: log, AllowPrivate: *webhookPrivate}
+		svc.Observe(func(*intake.Ticket, intake.Event) { wk.Wake() })
+		go wk.Run(watchCtx)
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	if *debugAddr != "" {
