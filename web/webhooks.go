@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bayannur/hotline/intake"
 )
@@ -153,7 +154,8 @@ func (h *webhookAPI) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if err := h.store.ReplayDelivery(r.Context(), id, event, h.s.now()); err != nil {
+	// Deliveries are scheduled by the workers' clock, the real one (not the server's Now, a test's).
+	if err := h.store.ReplayDelivery(r.Context(), id, event, time.Now()); err != nil {
 		h.writeError(w, err)
 		return
 	}
