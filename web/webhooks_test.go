@@ -386,9 +386,13 @@ func TestWebhookWrongSecretDetected(t *testing.T) {
 		t.Errorf("the right secret: %v", err)
 	}
 	for name, check := range map[string]func() error{
-		"wrong secret":  func() error { return intake.VerifyWebhook("another-secret-5678", ts, sig, body, now, 5*time.Minute) },
-		"changed body":  func() error { return intake.VerifyWebhook("the-right-secret-1234", ts, sig, append(body, ' '), now, 5*time.Minute) },
-		"old timestamp": func() error { return intake.VerifyWebhook("the-right-secret-1234", ts, sig, body, now.Add(time.Hour), 5*time.Minute) },
+		"wrong secret": func() error { return intake.VerifyWebhook("another-secret-5678", ts, sig, body, now, 5*time.Minute) },
+		"changed body": func() error {
+			return intake.VerifyWebhook("the-right-secret-1234", ts, sig, append(body, ' '), now, 5*time.Minute)
+		},
+		"old timestamp": func() error {
+			return intake.VerifyWebhook("the-right-secret-1234", ts, sig, body, now.Add(time.Hour), 5*time.Minute)
+		},
 	} {
 		if check() == nil {
 			t.Errorf("%s: verified", name)
