@@ -188,6 +188,7 @@ func TicketOutbox(t *Ticket, ev Event) (OutboxEvent, bool, error) {
 	if !ok {
 		return OutboxEvent{}, false, nil
 	}
+	t = utcTicket(t)
 	e := webhookEvent{At: ev.At.UTC(), Actor: ev.Actor, Action: ev.Action, From: ev.From, To: ev.To, Note: ev.Note}
 	full, err := json.Marshal(map[string]any{"ticket": webhookTicket{t, t.Phone.Full()}, "event": e})
 	if err != nil {
@@ -199,6 +200,20 @@ func TicketOutbox(t *Ticket, ev Event) (OutboxEvent, bool, error) {
 		return OutboxEvent{}, false, fmt.Errorf("%w: webhook data: %v", ErrInvalid, err)
 	}
 	return OutboxEvent{Kind: k, Subject: "ticket:" + t.Number, Data: masked, Trusted: full, At: ev.At}, true, nil
+}
+
+// utcTicket is a copy of t with its times in UTC, as the store gives them back.
+func utcTicket(t *Ticket) *Ticket {
+	c := *t
+	c.SignBy, c.DueBy, c.Created, c.Updated = t.SignBy.UTC(), t.DueBy.UTC(), t.Created.UTC(), t.Updated.UTC()
+	c.RatedAt, c.ResolvedAt = t.RatedAt.UTC(), t.ResolvedAt.UTC()
+	if t.Steps != nil {
+		c.Steps = make(map[Status]time.Time, len(t.Steps))
+		for k, v := range t.Steps {
+			c.Steps[k] = v.UTC()
+		}
+	}
+	return &c
 }
 
 // webhookConversation is what a handoff event tells of a conversation.
