@@ -39,7 +39,7 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 			}
 		}
 		moved = n == 1
-		if moved {
+		if moved && (ch.State == intake.HandoffWaiting || ch.State == intake.HandoffLive) {
 			return w.db.AddHandoffOutbox(bg, id) // handoff.waiting or .taken, in this transaction
 		}
 		return nil
