@@ -131,6 +131,9 @@ func NewSubscription(rawURL string, events []string, secret string, trusted bool
 			kinds = append(kinds, k)
 		}
 	}
+	if slices.Contains(kinds, AllKinds) {
+		kinds = []EventKind{AllKinds}
+	}
 	if secret == "" {
 		secret = "whsec_" + randomHex(24)
 	} else if len(secret) < minWebhookSecret || len(secret) > maxWebhookSecret {

@@ -265,3 +265,48 @@ func TestWebhookTwoNodesOnce(t *testing.T) {
 		stop(t, s)
 	}
 }
+
+// TestWebhookCommand runs hotline webhook's subcommands on a data directory.
+func TestWebhookCommand(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	for _, args := range [][]string{
+		{"webhook"},
+		{"webhook", "frobnicate", "--data", data},
+		{"webhook", "add", "--data", data, "https://example.com/hook"},                                // no --events
+		{"webhook", "add", "--data", data, "--events", "ticket.exploded", "https://example.com/hook"}, // unknown event
+		{"webhook", "add", "--data", data, "--events", "*", "ftp://example.com/hook"},                 // not http
+		{"webhook", "add", "--data", data, "--events", "*", "--secret", "short", "https://example.com/hook"},
+		{"webhook", "replay", "--data", data, "wh_x", "abc"},
+	} {
+		if code, _, errOut := runCmd(t, "", args...); code != 2 || errOut == "" {
+			t.Errorf("%q: exit %d (%s); want 2 and why", args, code, errOut)
+		}
+	}
+	code, out, errOut := runCmd(t, "", "webhook", "add", "--data", data, "--events", "ticket.created,*", "https://example.com/hook")
+	if code != 0 || !strings.HasPrefix(out, "wh_") || !strings.Contains(out, "secret: whsec_") {
+		t.Fatalf("webhook add: exit %d: %s %s; want the id and a new secret", code, out, errOut)
+	}
+	id := strings.Fields(out)[0]
+	if code, out, _ := runCmd(t, "", "webhook", "list", "--data", data); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "https://example.com/hook") ||
+		strings.Contains(out, "whsec_") || !strings.Contains(out, " * ") {
+		t.Errorf("webhook list: exit %d:\n%s\nwant the subscription to *, without its secret", code, out)
+	}
+	if code, out, _ := runCmd(t, "", "webhook", "deliveries", "--data", data, id); code != 0 || !strings.HasPrefix(out, "EVENT") {
+		t.Errorf("webhook deliveries: exit %d: %s", code, out)
+	}
+	for _, args := range [][]string{
+		{"webhook", "deliveries", "--data", data, "wh_nothing"},
+		{"webhook", "replay", "--data", data, id, "7"},
+	} {
+		if code, _, errOut := runCmd(t, "", args...); code != 1 || !strings.Contains(errOut, "not found") {
+			t.Errorf("%q: exit %d (%s); want 1, not found", args, code, errOut)
+		}
+	}
+	if code, out, _ := runCmd(t, "", "webhook", "remove", "--data", data, id); code != 0 || !strings.Contains(out, "removed "+id) {
+		t.Errorf("webhook remove: exit %d: %s", code, out)
+	}
+	if code, _, errOut := runCmd(t, "", "webhook", "remove", "--data", data, id); code != 1 || !strings.Contains(errOut, "not found") {
+		t.Errorf("webhook remove again: exit %d: %s; want 1, not found", code, errOut)
+	}
+}

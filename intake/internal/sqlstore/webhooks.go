@@ -13,7 +13,7 @@ import (
 // are written by AddOutbox inside the stores' transactions of the changes they report.
 
 // wants is the WHERE clause of the subscriptions that want a kind; its argument is wantsArg's.
-const wants = "(events = ',*,' OR events LIKE ?)"
+const wants = "(events LIKE '%,*,%' OR events LIKE ?)"
 
 func wantsArg(k intake.EventKind) string { return "%," + string(k) + ",%" }
 
