@@ -35,7 +35,7 @@ type hookReceiver struct {
 	seen map[string]int // deliveries by X-Hotline-Delivery
 }
 
-type hookDelivery struct{ id, kind, number string }
+type hookDelivery struct{ id, kind, number, conversation string }
 
 func startReceiver(t *testing.T, addr, secret string) *hookReceiver {
 	t.Helper()
@@ -61,6 +61,9 @@ func startReceiver(t *testing.T, addr, secret string) *hookReceiver {
 					Number string `json:"number"`
 					Phone  string `json:"phone"`
 				} `json:"ticket"`
+				Conversation struct {
+					ID string `json:"id"`
+				} `json:"conversation"`
 			} `json:"data"`
 		}
 		if err := json.Unmarshal(body, &env); err != nil || env.ID != req.Header.Get("X-Hotline-Delivery") {
@@ -72,7 +75,7 @@ func startReceiver(t *testing.T, addr, secret string) *hookReceiver {
 			r.bad++ // an untrusted subscription: the phone must come masked
 		}
 		r.seen[env.ID]++
-		r.got = append(r.got, hookDelivery{env.ID, env.Type, env.Data.Ticket.Number})
+		r.got = append(r.got, hookDelivery{env.ID, env.Type, env.Data.Ticket.Number, env.Data.Conversation.ID})
 		w.WriteHeader(http.StatusOK)
 	}))
 	r.ts.Listener.Close()
@@ -198,24 +201,27 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 	stop(t, s)
 }
 
-// TestWebhookTwoNodesOnce runs two nodes on one PostgreSQL database, each with its worker, and
-// sees every event delivered exactly once.
+// TestWebhookTwoNodesOnce runs two nodes on one PostgreSQL database, each with its worker: a
+// resident on node B hands off to an operator on node A, another tells node A of a fire, and
+// residents file tickets through both. Every event reaches the receiver exactly once.
 func TestWebhookTwoNodesOnce(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Server(t)
 	secret := "two-nodes-secret-0123456789"
 	rcvAddr := testkit.FreeAddr(t)
 	rcv := startReceiver(t, rcvAddr, secret)
-	id := addHook(t, []string{"--database", db}, secret, "ticket.created,ticket.dispatched", "http://"+rcvAddr+"/hook")
+	id := addHook(t, []string{"--database", db}, secret, "*", "http://"+rcvAddr+"/hook")
 
-	var nodes []*testkit.Server
-	for _, name := range []string{"a", "b"} {
-		addr := testkit.FreeAddr(t)
-		nodes = append(nodes, testkit.Serve(t, addr, nil, "--addr", addr, "--database", db, "--data", filepath.Join(t.TempDir(), name), "--webhook-allow-private"))
+	n := liveChatAcrossNodes(t, db, "--webhook-allow-private") // handoff.waiting, then .taken
+	ws := "ws" + strings.TrimPrefix(n.a.Base, "http") + "/ws/chat"
+	fire := dialPeer(t, "resident on A", ws, http.Header{"Origin": {n.a.Base}})
+	fire.send(map[string]string{"type": "hello", "session": "", "community": "wy-jinqiao"})
+	fire.want("welcome", nil)
+	fire.send(map[string]string{"type": "ask", "id": "m1", "text": "着火了 快来人"})
+	if f := fire.want("reply", nil); f["decision"] != "emergency" {
+		t.Fatalf("resident on A: reply %v, want an emergency", f)
 	}
-	for _, s := range nodes {
-		s.WaitStatus(t, "/healthz", http.StatusOK, 30*time.Second)
-	}
+	nodes := []*testkit.Server{n.a, n.b}
 	const tickets = 24
 	for i := range tickets {
 		report(t, nodes[i%2].Base, i)
@@ -237,12 +243,12 @@ func TestWebhookTwoNodesOnce(t *testing.T) {
 				return false
 			}
 		}
-		return len(log) >= tickets
+		return len(log) >= 2*tickets+3
 	})
 	// Every delivery is settled: none can be sent again. Each reached the receiver once.
 	got, seen, bad := rcv.snapshot()
 	if bad != 0 {
-		t.Errorf("%d deliveries did not verify", bad)
+		t.Errorf("%d deliveries did not verify (or had the phone whole)", bad)
 	}
 	if len(seen) != len(log) {
 		t.Errorf("the receiver got %d events; the log has %d", len(seen), len(log))
@@ -252,14 +258,22 @@ func TestWebhookTwoNodesOnce(t *testing.T) {
 			t.Errorf("event %d (%s): received %d times, %d attempts; want once", l.EventID, l.Kind, n, l.Attempts)
 		}
 	}
-	created := 0
+	count := map[string]int{}
+	var chat []string
 	for _, d := range got {
-		if d.kind == "ticket.created" {
-			created++
+		count[d.kind]++
+		if d.conversation == n.conv {
+			chat = append(chat, d.kind)
 		}
 	}
-	if created != tickets {
-		t.Errorf("received %d ticket.created; want %d", created, tickets)
+	if count["ticket.created"] != tickets || count["ticket.dispatched"] != tickets {
+		t.Errorf("received %d ticket.created and %d ticket.dispatched; want %d each", count["ticket.created"], count["ticket.dispatched"], tickets)
+	}
+	if !slices.Equal(chat, []string{"handoff.waiting", "handoff.taken"}) {
+		t.Errorf("the live chat's events: %q; want handoff.waiting, handoff.taken", chat)
+	}
+	if count["emergency.decided"] != 1 {
+		t.Errorf("received %d emergency.decided; want 1", count["emergency.decided"])
 	}
 	for _, s := range nodes {
 		stop(t, s)
