@@ -13,7 +13,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,12 +34,6 @@ type Service struct {
 	// Emergency reports whether a guide topic is an emergency's (nil: none is): an emergency's
 	// wait for a person is never swept into an offer of a ticket.
 	Emergency func(topic string) bool
-	// Log gets what goes wrong without failing the message (nil: slog.Default()).
-	Log *slog.Logger
-}
-
-func (s *Service) logError(what string, err error) {
-	cmp.Or(s.Log, slog.Default()).Error("chat: "+what, "err", err)
 }
 
 // Options the service adds to the bot's: while waiting for a person, back to the bot; when
@@ -322,34 +315,28 @@ func (s *Service) toPerson(ctx context.Context, conv *intake.Conversation, text 
 // toPersonWatched stores what a resident says while a person is involved, as toPerson, and
 // watches it for danger: nobody may have read it yet (the queue) or the operator may be slow to
 // (a live chat), so when the model reads an emergency in it the resident gets the numbers at once
-// from the bot (the reply, stored as the bot's turn), the consoles an emergency alert, and a
-// waiting chat the emergency as its guess (the top of the queue). The message still goes to the
-// person.
+// from the bot (the reply, stored as the bot's turn after the resident's) and the consoles the
+// emergency alert (red, with a sound, above the queue). The message still goes to the person.
 func (s *Service) toPersonWatched(ctx context.Context, b *bot.Bot, conv, fresh *intake.Conversation, m Message) (Result, error) {
-	res, err := s.toPerson(ctx, conv, m.Label)
-	if err != nil || m.Input.Text == "" {
-		return res, err
+	var r intake.Reply
+	var topic string
+	ok := false
+	if m.Input.Text != "" {
+		r, topic, ok = b.Danger(ctx, m.Input.ID, bot.Message{Text: m.Input.Text, Community: conv.Community})
 	}
-	r, topic, ok := b.Danger(ctx, m.Input.ID, bot.Message{Text: m.Input.Text, Community: conv.Community})
 	if !ok {
-		return res, nil
+		return s.toPerson(ctx, conv, m.Label)
 	}
 	r.Text += "\n" + i18n.T(i18n.Zh, "chat.emergency.to_person")
-	// The numbers go out even if they cannot be stored: the resident needs them now.
-	if _, err := s.AddTurn(ctx, conv.ID, intake.Turn{From: "bot", Text: r.Text, Reply: &r}); err != nil {
-		s.logError("storing the emergency numbers given in a chat with a person", err)
+	// The resident's words and the numbers in one write (with the emergency's webhook event).
+	now := s.now()
+	turns := []intake.Turn{{At: now, From: "resident", Text: m.Label}, {At: now, From: "bot", Text: r.Text, Reply: &r}}
+	if err := s.Store.AddTurns(ctx, conv.ID, turns); err != nil {
+		return Result{}, err
 	}
-	if fresh.Handoff == intake.HandoffWaiting {
-		if _, err := s.Store.SetHandoff(ctx, conv.ID, []string{intake.HandoffWaiting}, "",
-			intake.HandoffChange{State: intake.HandoffWaiting, Guess: topic, At: fresh.HandoffAt}); err != nil {
-			s.logError("marking a waiting chat an emergency", err)
-		}
-	}
-	res.Reply = &r
-	res.Emergency = &Emergency{Conversation: conv.ID, Text: m.Label, Topic: topic,
-		Community: cmp.Or(fresh.State.Community, fresh.Community), Address: fresh.State.Address}
-	res.DeskChanged = true
-	return res, nil
+	return Result{Conv: conv, ToPerson: &turns[0], Reply: &r, DeskChanged: true,
+		Emergency: &Emergency{Conversation: conv.ID, Text: m.Label, Topic: topic,
+			Community: cmp.Or(fresh.State.Community, fresh.Community), Address: fresh.State.Address}}, nil
 }
 
 // lookup finds a ticket by its number and its access code, or, from the conversation that opened

@@ -74,6 +74,10 @@ type Config struct {
 	// GuideIndex is the guide index the nodes share (Meilisearch), which the console's guide
 	// search asks first (guidesearch.go); nil: the bot's in-process index alone.
 	GuideIndex GuideIndex
+	// Webhooks stores the webhook subscriptions and deliveries: with Users, it mounts the admins'
+	// /api/v1/webhooks (webhooks.go); WebhookAllowPrivate lets them name internal addresses.
+	Webhooks            intake.Webhooks
+	WebhookAllowPrivate bool
 
 	Now func() time.Time
 
@@ -185,7 +189,7 @@ func New(cfg Config) *Server {
 	}
 	if s.intake != nil && s.convs != nil && s.guide != nil {
 		s.chats = &chat.Service{Store: s.convs, Tickets: s.intake, Hours: cfg.DeskHours, Wait: cfg.HandoffWait, Now: s.now,
-			Emergency: s.emergencyTopic, Log: s.log}
+			Emergency: s.emergencyTopic}
 		s.mountChat()
 		s.desk = newDeskHub()
 		s.intake.Observe(s.ticketChanged)
@@ -199,6 +203,9 @@ func New(cfg Config) *Server {
 			s.mountOperator()
 			s.mountCanned()
 		}
+	}
+	if cfg.Webhooks != nil && s.users != nil {
+		s.mountWebhooks(cfg.Webhooks, cfg.WebhookAllowPrivate)
 	}
 	s.mountStatic()
 	return s

@@ -36,6 +36,7 @@ usage:
   hotline user add --role operator|manager|admin|grid_worker [--grid ID] NAME   (password on stdin)
   hotline user token [--label TEXT] NAME     (prints a new API token, also an Open311 api_key)
   hotline user list
+  hotline webhook add|list|remove|deliveries|replay   (webhook subscriptions: hotline webhook)
   hotline bench chat [--url URL] [--pid PID] [--idle N] [--active N] [--asks N]
 
 Environment: HOTLINE_ADDR, HOTLINE_DATA, HOTLINE_GUIDE set the defaults of --addr, --data, --guide.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
+	case "webhook":
+		err = cmdWebhook(ctx, args[1:], stdout, stderr)
 	case "guide":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, usage)

@@ -47,6 +47,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	meiliURL := fs.String("meili", envOr("HOTLINE_MEILI_URL", ""), "Meilisearch server the nodes share for the console's guide search and contact lookup, e.g. http://127.0.0.1:7700 (env HOTLINE_MEILI_URL; default: none, the in-process index alone; the bot always decides in-process)")
 	meiliKey := fs.String("meili-key", envOr("HOTLINE_MEILI_KEY", ""), "Meilisearch API key (env HOTLINE_MEILI_KEY, better than the flag, which ps shows)")
 	meiliPrefix := fs.String("meili-prefix", envOr("HOTLINE_MEILI_PREFIX", meili.DefaultPrefix), "start of the Meilisearch index names: PREFIXentries, PREFIXcontacts (env HOTLINE_MEILI_PREFIX)")
+	webhookPrivate := fs.Bool("webhook-allow-private", os.Getenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE") == "1", "let webhook subscriptions reach loopback, private and link-local addresses (env HOTLINE_WEBHOOK_ALLOW_PRIVATE=1; default: refused, see docs/integrations.md)")
 	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, answer /readyz 503 \"draining\" for this long while serving everything else, so a load balancer stops sending requests before the server shuts down (env HOTLINE_DRAIN; 0: shut down at once)")
 	if v := os.Getenv("HOTLINE_DRAIN"); v != "" {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -149,10 +150,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			allowed = append(allowed, o)
 		}
 	}
+	hooks, _ := store.(intake.Webhooks)
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
 		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store,
-		GuideIndex: shared})
+		GuideIndex: shared, Webhooks: hooks, WebhookAllowPrivate: *webhookPrivate})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -186,6 +188,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go srv.RunBus(watchCtx) // with several nodes on PostgreSQL: their desks are one
 	if onMeili != nil {
 		go onMeili.run(watchCtx) // publishes the guide, retrying while the server is down
+	}
+	if hooks != nil {
+		// Every node runs one: deliveries are claimed in the database, each sent by one node.
+		wk := &web.WebhookWorker{Store: hooks, Log: log, AllowPrivate: *webhookPrivate}
+		svc.Observe(func(*intake.Ticket, intake.Event) { wk.Wake() })
+		go wk.Run(watchCtx)
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

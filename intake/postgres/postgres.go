@@ -43,6 +43,7 @@ var (
 	_ intake.CannedReplies = (*Store)(nil)
 	_ intake.Reports       = (*Store)(nil)
 	_ intake.Prober        = (*Store)(nil)
+	_ intake.Webhooks      = (*Store)(nil)
 )
 
 // Open connects to the database at url (postgres://user:password@host/dbname?…, or any

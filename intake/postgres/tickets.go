@@ -80,7 +80,20 @@ func (s *Store) Create(ctx context.Context, t *intake.Ticket, events []intake.Ev
 
 	var number string
 	var ids []int64
-	err = s.pool.QueryRow(ctx, createTicket, args...).Scan(&number, &ids)
+	// The ticket, and the webhook outbox's events in the same transaction.
+	err = s.tx(ctx, func(ctx context.Context, db sqlstore.DB) error {
+		if err := db.QueryRow(ctx, createTicket, args...).Scan(&number, &ids); err != nil {
+			return err
+		}
+		stored := row
+		stored.Number = number
+		for _, ev := range events {
+			if err := db.AddTicketOutbox(ctx, &stored, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if idemKey != "" && (errors.Is(err, pgx.ErrNoRows) || constraint(err) == "idempotency_pkey") {
 		existing, err := sqlstore.Postgres.ScanTicket(s.pool.QueryRow(ctx, "SELECT "+sqlstore.Postgres.TicketSelect()+
 			" FROM tickets WHERE number = (SELECT number FROM idempotency WHERE key = $1)", idemKey))
@@ -111,7 +124,26 @@ func (s *Store) Update(ctx context.Context, t *intake.Ticket, ev intake.Event) e
 	if err != nil {
 		return err
 	}
-	ct, err := s.pool.Exec(ctx, ticketUpdate, append(args, evArgs[1:]...)...) // the number is changed's
+	args = append(args, evArgs[1:]...) // the number is changed's
+	if _, ok := intake.TicketKind(ev.Action); ok {
+		// A webhook event: the change and the outbox's row in one transaction.
+		var n int64
+		err := s.tx(ctx, func(ctx context.Context, db sqlstore.DB) error {
+			var err error
+			if n, err = db.Exec(ctx, ticketUpdate, args...); err != nil || n != 1 {
+				return err
+			}
+			return db.AddTicketOutbox(ctx, t, ev)
+		})
+		if err != nil {
+			return wrap("update", err)
+		}
+		if n == 1 {
+			return nil
+		}
+		return wrap("update", s.Read.NotUpdated(ctx, t))
+	}
+	ct, err := s.pool.Exec(ctx, ticketUpdate, args...)
 	if err != nil {
 		return wrap("update", err)
 	}

@@ -39,6 +39,9 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 			}
 		}
 		moved = n == 1
+		if moved && (ch.State == intake.HandoffWaiting || ch.State == intake.HandoffLive) {
+			return w.db.AddHandoffOutbox(bg, id) // handoff.waiting or .taken, in this transaction
+		}
 		return nil
 	})
 	if err != nil {

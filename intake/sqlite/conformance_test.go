@@ -20,6 +20,15 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestOutboxConformance runs the webhook outbox's conformance tests (intake/storetest), the
+// concurrent claims across two stores on one file included.
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) storetest.Store {
+		s, path := openTemp(t)
+		return hooked{s, path}
+	})
+}
+
 // hooked gives the suite the test hooks it cannot have through the interfaces.
 type hooked struct {
 	*Store

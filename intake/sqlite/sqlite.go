@@ -66,6 +66,7 @@ var (
 	_ intake.CannedReplies = (*Store)(nil)
 	_ intake.Reports       = (*Store)(nil)
 	_ intake.Prober        = (*Store)(nil)
+	_ intake.Webhooks      = (*Store)(nil)
 )
 
 // Open opens the database at path, creating the file if it is missing, and applies the

@@ -69,6 +69,14 @@ func (s *Store) Create(ctx context.Context, t *intake.Ticket, events []intake.Ev
 				return err
 			}
 		}
+		// The webhook outbox's events, in this transaction: no ticket without them.
+		stored := row
+		stored.Number = number
+		for _, ev := range events {
+			if err := w.db.AddTicketOutbox(context.Background(), &stored, ev); err != nil {
+				return err
+			}
+		}
 		if idemKey != "" {
 			if _, err := w.idemInsert.Exec(idemKey, number, now); err != nil {
 				return fmt.Errorf("idempotency key: %w", err)
@@ -104,8 +112,10 @@ func (s *Store) Update(ctx context.Context, t *intake.Ticket, ev intake.Event) e
 		if n == 0 {
 			return w.db.NotUpdated(context.Background(), t)
 		}
-		_, err = w.eventInsert.Exec(evArgs...)
-		return err
+		if _, err = w.eventInsert.Exec(evArgs...); err != nil {
+			return err
+		}
+		return w.db.AddTicketOutbox(context.Background(), t, ev) // the webhook outbox's event, if ev is one
 	})
 	return wrap("update", err)
 }

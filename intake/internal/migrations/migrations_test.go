@@ -29,6 +29,12 @@ var shipped = map[string]string{
 	// Residents' photos with their reports.
 	"0010_attachments.sqlite.sql":   "a85bcf55423a60c4e4a778e0ffed7c47da4ae139c47b274a2f10b310a868f57c",
 	"0010_attachments.postgres.sql": "9f5ee921cbd45d3734c726ccb6f0c95e0233df25bfbd9a6f051b4b64d7220bae",
+	// Webhooks: subscriptions, the outbox, deliveries (issue 17; 0011 is another branch's).
+	"0012_webhooks.sqlite.sql":   "5324de77a5b14c3061658214583c2455c866e455a7af3dd7c973dd16e78ece66",
+	"0012_webhooks.postgres.sql": "7f04bb33ba7949d2423fb6f117e5a223b939c4724867b42603cfb17afde692db",
+	// A photo sent in the chat is a turn naming it.
+	"0014_turn_attachments.sqlite.sql":   "478159bc87dd9851a7970d9f3c6592b4f9e1c0e4448749849f3b230d3920415f",
+	"0014_turn_attachments.postgres.sql": "11977fba6f5d1ff815802e58b4ec204a9f9d8be8cf296f845424bd7bbeb09dbf",
 }
 
 func TestShippedFilesUnchanged(t *testing.T) {
@@ -63,10 +69,10 @@ func TestOneList(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
-		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql"}
-	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true}
-	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true}
+		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql", "0012_webhooks.sql", "0014_turn_attachments.sql"}
+	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14}
+	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true, true}
+	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}

@@ -130,7 +130,23 @@ func (s Shared) AppendTurns(ctx context.Context, c *intake.Conversation, turns [
 		return err
 	}
 	update := "UPDATE conversations SET state = ?, community = ?, " + Assignments(s.Read.Time("updated")) + " WHERE id = ?"
-	updated, err := s.appendTurns(ctx, "append turns", c.ID, c.Updated, turns, update, state, c.Community)
+	at := c.Updated
+	if at.IsZero() {
+		at = time.Now()
+	}
+	// An emergency the bot decided is a webhook event, written with the turns.
+	timed := make([]intake.Turn, len(turns))
+	for i, t := range turns {
+		if t.At.IsZero() {
+			t.At = at
+		}
+		timed[i] = t
+	}
+	outbox, err := intake.EmergencyOutbox(c.ID, c.Community, timed)
+	if err != nil {
+		return err
+	}
+	updated, err := s.appendTurns(ctx, "append turns", c.ID, at, turns, outbox, update, state, c.Community)
 	if err == nil {
 		c.Updated = updated
 	}
@@ -155,14 +171,20 @@ func (s Shared) AddTurns(ctx context.Context, id string, turns []intake.Turn) er
 	if len(turns) > 0 {
 		at = turns[len(turns)-1].At
 	}
-	_, err := s.appendTurns(ctx, "add turns", id, at, turns, addTurnsUpdate[s.Read.Dialect])
+	// The bot's numbers given while a person is involved are an emergency it decided too.
+	outbox, err := intake.EmergencyOutbox(id, "", turns)
+	if err != nil {
+		return err
+	}
+	_, err = s.appendTurns(ctx, "add turns", id, at, turns, outbox, addTurnsUpdate[s.Read.Dialect])
 	return err
 }
 
 // appendTurns runs update (its arguments, then the update time's and the id) and inserts turns
-// after the conversation's last one in one transaction, and returns the update time. The update
-// takes the conversation's row first, so that appends to one conversation take their turn.
-func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []intake.Turn, update string, args ...any) (time.Time, error) {
+// after the conversation's last one, and outbox's webhook events, in one transaction, and returns
+// the update time. The update takes the conversation's row first, so that appends to one
+// conversation take their turn.
+func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []intake.Turn, outbox []intake.OutboxEvent, update string, args ...any) (time.Time, error) {
 	if id == "" {
 		return time.Time{}, fmt.Errorf("%w: no conversation", intake.ErrInvalid)
 	}
@@ -217,6 +239,11 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 		}
 		if _, err := db.Exec(ctx, "INSERT INTO turns ("+cols+") VALUES "+strings.Join(values, ", "), all...); err != nil {
 			return fmt.Errorf("turn: %w", err)
+		}
+		for _, o := range outbox {
+			if err := db.AddOutbox(ctx, o); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
