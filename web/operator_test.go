@@ -617,3 +617,26 @@ func TestEmergencyWhileAPersonIsInvolved(t *testing.T) {
 	}
 	op.want("alert", func(f opFrame) bool { return f.Kind == "emergency" && f.Conversation == conv })
 }
+
+// A snapshot shows each chat's latest turns: what a waiting resident says reaches the next state
+// frame too (a snapshot reads a chat's turns again only when the chat has changed).
+func TestDeskSnapshotFollowsTurns(t *testing.T) {
+	e := newChatEnv(t, chatOptions{})
+	op := e.console("zhang")
+	c := e.dial()
+	c.hello("", "wy-jinqiao")
+	conv := waiting(t, c, op)
+	for i, text := range []string{"还要等多久啊", "我家在金桥小区3号楼"} {
+		c.send(map[string]string{"type": "ask", "id": "q-" + text, "text": text})
+		c.readUntil("received", true)
+		e.console(fmt.Sprintf("li%d", i)) // a console joining sends everyone a snapshot
+		op.want("state", func(f opFrame) bool {
+			for _, ch := range f.Chats {
+				if ch.ID == conv && len(ch.Turns) > 0 && ch.Turns[len(ch.Turns)-1].Text == text {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}

@@ -30,6 +30,16 @@ type deskHub struct {
 	stateMu      sync.Mutex            // one state snapshot at a time, so consoles get them in order
 	statePending atomic.Bool           // a snapshot is requested and not yet begun (requestState)
 	queued       map[string]queueFrame // under stateMu: the last queue frame each waiting resident here got
+	turns        map[string]deskTurnsAt // under stateMu: each chat's last turns, as of its update time
+}
+
+// deskTurnsAt is a chat's last turns as read when the conversation was last updated at at: a
+// snapshot reads them again only for a chat updated since (every turn appended moves the
+// conversation's update time; a turn dated before it — another node's clock behind — shows in
+// the consoles by its own turn frame, and in a snapshot from the chat's next change on).
+type deskTurnsAt struct {
+	at    time.Time
+	turns []intake.Turn
 }
 
 func newDeskHub() *deskHub {
@@ -239,19 +249,35 @@ func (s *Server) agentOf(ctx context.Context, name string) string {
 	return agentNumber(u)
 }
 
-// deskState is the snapshot every console shows: each chat with a person involved.
+// deskState is the snapshot every console shows: each chat with a person involved. With no
+// console here it is the queue alone (what sendQueue needs), without the chats' turns. Called
+// under stateMu.
 func (s *Server) deskState(ctx context.Context) (stateFrame, error) {
 	convs, err := s.convs.Handoffs(ctx)
 	if err != nil {
 		return stateFrame{}, err
 	}
 	out := stateFrame{Type: "state", Chats: make([]deskChat, 0, len(convs)), Online: s.desk.online()}
+	watched := out.Online > 0
+	cached := s.desk.turns
+	s.desk.turns = make(map[string]deskTurnsAt, len(convs))
+	agents := map[string]string{}
 	for _, c := range convs {
-		turns, err := s.convs.Turns(ctx, c.ID, deskTurns)
-		if err != nil {
-			return stateFrame{}, err
+		var turns []intake.Turn
+		if watched {
+			if t, ok := cached[c.ID]; ok && t.at.Equal(c.Updated) {
+				turns = t.turns
+			} else if turns, err = s.convs.Turns(ctx, c.ID, deskTurns); err != nil {
+				return stateFrame{}, err
+			}
+			s.desk.turns[c.ID] = deskTurnsAt{c.Updated, turns}
 		}
-		dc := deskChat{ID: c.ID, State: c.Handoff, Operator: c.Operator, Agent: s.agentOf(ctx, c.Operator),
+		agent, ok := agents[c.Operator]
+		if !ok {
+			agent = s.agentOf(ctx, c.Operator)
+			agents[c.Operator] = agent
+		}
+		dc := deskChat{ID: c.ID, State: c.Handoff, Operator: c.Operator, Agent: agent,
 			Community: c.Community, Since: c.HandoffAt, Turns: turns}
 		d := c.State
 		dc.CommunityName = s.communityName(cmp.Or(c.Community, d.Community))
@@ -277,13 +303,21 @@ func (s *Server) deskState(ctx context.Context) (stateFrame, error) {
 // involved, so under load many requests make one snapshot instead of one each.
 const stateCoalesce = 50 * time.Millisecond
 
+// queueCoalesce is stateCoalesce with no console on this node: the snapshot is then only the
+// waiting residents' places in the queue, which can wait a little longer.
+const queueCoalesce = 500 * time.Millisecond
+
 // requestState has every console here sent a fresh snapshot soon, off the caller's goroutine (a
 // resident's message is not held up by it): requests while one is pending make one snapshot.
 func (s *Server) requestState() {
 	if !s.desk.statePending.CompareAndSwap(false, true) {
 		return
 	}
-	time.AfterFunc(stateCoalesce, func() {
+	wait := stateCoalesce
+	if s.desk.online() == 0 {
+		wait = queueCoalesce // no console to show it: the queue's places alone, less often
+	}
+	time.AfterFunc(wait, func() {
 		s.desk.statePending.Store(false) // a change from now on asks for the next one
 		s.sendState()
 	})
