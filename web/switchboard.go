@@ -27,9 +27,9 @@ type deskHub struct {
 	residents map[string]map[*chatConn]struct{} // by conversation id
 	operators map[*opConn]struct{}
 
-	stateMu      sync.Mutex            // one state snapshot at a time, so consoles get them in order
-	statePending atomic.Bool           // a snapshot is requested and not yet begun (requestState)
-	queued       map[string]queueFrame // under stateMu: the last queue frame each waiting resident here got
+	stateMu      sync.Mutex             // one state snapshot at a time, so consoles get them in order
+	statePending atomic.Bool            // a snapshot is requested and not yet begun (requestState)
+	queued       map[string]queueFrame  // under stateMu: the last queue frame each waiting resident here got
 	turns        map[string]deskTurnsAt // under stateMu: each chat's last turns, as of its update time
 }
 
