@@ -29,6 +29,9 @@ var shipped = map[string]string{
 	// Residents' photos with their reports.
 	"0010_attachments.sqlite.sql":   "a85bcf55423a60c4e4a778e0ffed7c47da4ae139c47b274a2f10b310a868f57c",
 	"0010_attachments.postgres.sql": "9f5ee921cbd45d3734c726ccb6f0c95e0233df25bfbd9a6f051b4b64d7220bae",
+	// The guide's versions (issue 16).
+	"0013_guide_versions.sqlite.sql":   "c9d0589b7a65f0c2e3f363b36030eefbf3ac67c04a18c0d5cb450cd6aad1078a",
+	"0013_guide_versions.postgres.sql": "066189763a47b6b65e26a8164e88b250dca2a79a15ad1fd2b0d71c507c4d78b8",
 }
 
 func TestShippedFilesUnchanged(t *testing.T) {
@@ -63,10 +66,10 @@ func TestOneList(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
-		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql"}
-	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true}
-	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true}
+		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql", "0013_guide_versions.sql"}
+	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13}
+	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true}
+	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}
