@@ -18,8 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/web"
 )
 
@@ -120,7 +122,15 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	svc := &intake.Service{Store: store, SLA: sla, Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log}
+	// The guide: the database's current version when there is one (guide.go), followed as
+	// managers publish new ones.
+	guides, _ := store.(intake.GuideVersions)
+	var version *intake.GuideVersion
+	if g, version, err = startGuide(ctx, guides, g, *guide, spec, log); err != nil {
+		return err
+	}
+	dir := intake.NewLiveDirectory(intake.GuideDirectory{Spec: spec, Guide: g})
+	svc := &intake.Service{Store: store, SLA: sla, Dir: dir, Log: log}
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -129,7 +139,19 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
-		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store})
+		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store,
+		Guides: guides, GuideSpec: spec, GuideVersion: version.Number, GuideDigest: version.Digest, GuideFiles: version.Files,
+		BuildBot: func(ctx context.Context, g *search.Guide) (*bot.Bot, error) {
+			eng, err := buildBot(ctx, g)
+			if err != nil {
+				return nil, err
+			}
+			return eng.bot, nil
+		},
+		GuideHooks: []func(context.Context, *search.Guide) error{func(_ context.Context, g *search.Guide) error {
+			dir.Set(intake.GuideDirectory{Spec: spec, Guide: g}) // tickets route by the new contacts
+			return nil
+		}}})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -161,6 +183,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go svc.WatchDeadlines(watchCtx, *checkEvery)
 	go srv.RunDesk(watchCtx, cmp.Or(*handoffWait/6, time.Second))
 	go srv.RunBus(watchCtx) // with several nodes on PostgreSQL: their desks are one
+	go srv.RunGuide(watchCtx)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	if *debugAddr != "" {
