@@ -80,7 +80,7 @@ type follower struct {
 	// files0 and digest0 are the files the node started with when no version was stored.
 	files0  []intake.GuideFile
 	digest0 string
-	wake  chan struct{} // a version was published: look now
+	wake    chan struct{} // a version was published: look now
 
 	mu sync.Mutex // one build at a time: following, or a manager's preview
 }

@@ -82,7 +82,7 @@ type Config struct {
 	GuideDigest  string
 	// GuideFiles are Guide's files when GuideVersion is 0: the base of the first version.
 	GuideFiles []intake.GuideFile
-	GuideHooks   []func(context.Context, *search.Guide) error
+	GuideHooks []func(context.Context, *search.Guide) error
 	// GuideCheck is how often a node looks for a guide version it missed (0: 30 seconds);
 	// published versions reach it at once on the bus.
 	GuideCheck time.Duration

@@ -110,4 +110,3 @@ func TestGuideImportRefusesProblems(t *testing.T) {
 		t.Errorf("after a refused import, export: %s", out)
 	}
 }
-
