@@ -67,6 +67,12 @@ func (s *Server) SetEngine(g *search.Guide, b *bot.Bot, n int64, digest string) 
 	s.swap(func(engine) engine { return engine{guide: g, bot: b, version: n, digest: digest} })
 }
 
+// Guide is the guide the server answers from.
+func (s *Server) Guide() *search.Guide { return s.engine.Load().guide }
+
+// Bot is the bot the server answers with (nil while it is built at start).
+func (s *Server) Bot() *bot.Bot { return s.engine.Load().bot }
+
 // GuideVersion is the version of the guide served (0: the built-in guide or --guide's).
 func (s *Server) GuideVersion() int64 { return s.engine.Load().version }
 

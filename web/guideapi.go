@@ -233,7 +233,23 @@ func (s *Server) guidePublish(w http.ResponseWriter, r *http.Request) {
 		writeProblems(w, problems)
 		return
 	}
-	s.publishVersion(w, r, *d.Base, &intake.GuideVersion{Note: d.Note, Files: files})
+	base := *d.Base
+	if base == 0 {
+		// The first version published: the guide the nodes started with is stored first, as
+		// version 1, so that the history holds it and a rollback can bring it back.
+		first := &intake.GuideVersion{Author: "hotline", Note: "启动时的指南（内置或 --guide）", Files: s.guides.files0}
+		err := s.guides.store.PublishGuide(r.Context(), 0, first)
+		switch {
+		case errors.Is(err, intake.ErrConflict):
+			writeError(w, http.StatusConflict, "conflict", "the guide was published by someone else meanwhile: reload it and make your change again")
+			return
+		case err != nil:
+			s.internal(w, "guide: publish the first version", err)
+			return
+		}
+		base = first.Number
+	}
+	s.publishVersion(w, r, base, &intake.GuideVersion{Note: d.Note, Files: files})
 }
 
 // POST /api/v1/guide/versions/{n}/rollback {note}: publish version n's files again.
