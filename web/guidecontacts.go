@@ -21,6 +21,7 @@ type contactRow struct {
 	Kind      string `json:"kind"` // community or person
 	Town      string `json:"town"`
 	Community string `json:"community"`
+	ID        string `json:"id,omitempty"` // a community's id
 	Grid      string `json:"grid,omitempty"`
 	Name      string `json:"name"`
 	Role      string `json:"role,omitempty"`
@@ -120,7 +121,7 @@ func contactRows(text []byte) ([]contactRow, error) {
 	for ti, t := range seq(root, "towns") {
 		for ci, c := range seq(t, "communities") {
 			cp := fmt.Sprintf("towns/%d/communities/%d", ti, ci)
-			rows = append(rows, contactRow{Path: cp, Kind: "community", Town: scalar(t, "name"), Community: scalar(c, "name"),
+			rows = append(rows, contactRow{Path: cp, Kind: "community", Town: scalar(t, "name"), Community: scalar(c, "name"), ID: scalar(c, "id"),
 				Name: scalar(c, "name"), Phone: scalar(c, "phone"), Hours: scalar(c, "hours"), Address: scalar(c, "address")})
 			for gi, g := range seq(c, "grids") {
 				for pi, p := range seq(g, "people") {
