@@ -174,6 +174,7 @@ func (s *Server) followGuide(ctx context.Context) error {
 		s.log.Info("guide: serving version", "version", v.Number, "same_files", true)
 		return nil
 	}
+	s.log.Info("guide: building the bot of a new version", "version", v.Number, "serving", cur.version)
 	start := time.Now()
 	g, b, err := s.guides.engine(ctx, v.Files)
 	if err != nil {
