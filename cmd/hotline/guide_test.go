@@ -2,12 +2,18 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bayannur/hotline/internal/testkit"
 )
 
 // readTree reads every file under dir, by slash path.
@@ -109,4 +115,54 @@ func TestGuideImportRefusesProblems(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "no version in the database") {
 		t.Errorf("after a refused import, export: %s", out)
 	}
+}
+
+// A node starts from the database's current version: an imported guide serves after a start,
+// and /healthz and the metrics say which version.
+func TestServeStartsFromStoredGuide(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	dir := filepath.Join(t.TempDir(), "g")
+	if code, out, errOut := runCmd(t, "", "guide", "export", "--data", data, dir); code != 0 {
+		t.Fatalf("export: %s %s", out, errOut)
+	}
+	path := filepath.Join(dir, "contacts.yaml")
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, bytes.Replace(b, []byte("199-0000-1102"), []byte("199-0000-5555"), 1), 0o644)
+	if code, out, errOut := runCmd(t, "", "guide", "import", "--data", data, dir); code != 0 {
+		t.Fatalf("import: %s %s", out, errOut)
+	}
+	addr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", data)
+	s.WaitReady(t, 90*time.Second)
+	var h struct {
+		GuideVersion int64 `json:"guide_version"`
+	}
+	resp, err := http.Get(s.Base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if h.GuideVersion != 1 {
+		t.Errorf("/healthz guide_version %d; want 1", h.GuideVersion)
+	}
+	resp, err = http.Post(s.Base+"/api/v1/ask", "application/json", strings.NewReader(`{"text":"网格员电话多少","community":"wy-jinqiao"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "199-0000-5555") {
+		t.Errorf("the contact from the stored version: %s", body)
+	}
+	resp, err = http.Get(s.Base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "hotline_guide_version 1") {
+		t.Errorf("/metrics lacks hotline_guide_version 1")
+	}
+	s.Stop(t)
 }
