@@ -28,7 +28,12 @@ type engine struct {
 	bot     *bot.Bot // nil until built
 	version int64    // 0: the built-in guide or --guide's
 	digest  string   // intake.GuideDigest of its files; "" when unknown
+	release func()   // frees the bot's index once it is no longer served; may be nil
 }
+
+// releaseAfter is how long a replaced bot's index is kept: a message being answered when the
+// switch came finishes with the bot it started with (milliseconds).
+const releaseAfter = time.Minute
 
 // liveBot reads the bot of the server's engine.
 type liveBot struct{ s *Server }
@@ -62,9 +67,18 @@ func (s *Server) swap(change func(engine) engine) {
 }
 
 // SetEngine makes the server answer from guide g of version n (digest: its files') with b, a
-// bot over g: both at once.
-func (s *Server) SetEngine(g *search.Guide, b *bot.Bot, n int64, digest string) {
-	s.swap(func(engine) engine { return engine{guide: g, bot: b, version: n, digest: digest} })
+// bot over g: both at once. release (may be nil) frees b's index once b is replaced; the bot
+// replaced is released a minute after.
+func (s *Server) SetEngine(g *search.Guide, b *bot.Bot, n int64, digest string, release func()) {
+	var old engine
+	s.swap(func(e engine) engine {
+		old = e
+		return engine{guide: g, bot: b, version: n, digest: digest, release: release}
+	})
+	if old.release != nil && old.bot != b {
+		time.AfterFunc(releaseAfter, old.release)
+	}
+	s.wakeGuide()
 }
 
 // Guide is the guide the server answers from.
@@ -80,7 +94,7 @@ func (s *Server) GuideVersion() int64 { return s.engine.Load().version }
 type follower struct {
 	store intake.GuideVersions
 	spec  *search.Spec
-	build func(ctx context.Context, g *search.Guide) (*bot.Bot, error)
+	build func(ctx context.Context, g *search.Guide) (*bot.Bot, func(), error)
 	hooks []func(context.Context, *search.Guide) error
 	every time.Duration
 	// files0 and digest0 are the files the node started with when no version was stored.
@@ -176,14 +190,17 @@ func (s *Server) followGuide(ctx context.Context) error {
 	}
 	s.log.Info("guide: building the bot of a new version", "version", v.Number, "serving", cur.version)
 	start := time.Now()
-	g, b, err := s.guides.engine(ctx, v.Files)
+	g, b, release, err := s.guides.engine(ctx, v.Files)
 	if err != nil {
 		return fmt.Errorf("version %d: %w", v.Number, err)
 	}
 	if s.engine.Load().version >= v.Number {
+		if release != nil {
+			release()
+		}
 		return nil // a newer one was switched to meanwhile
 	}
-	s.SetEngine(g, b, v.Number, v.Digest)
+	s.SetEngine(g, b, v.Number, v.Digest, release)
 	s.log.Info("guide: serving version", "version", v.Number, "author", v.Author, "took", time.Since(start).Round(time.Millisecond))
 	for _, hook := range s.guides.hooks {
 		if err := hook(ctx, g); err != nil {
@@ -202,17 +219,18 @@ func (f *follower) loadFiles(files []intake.GuideFile) (*search.Guide, search.Pr
 	return search.Load(search.FilesFS(m), f.spec)
 }
 
-// engine loads a guide from files and builds a bot over it, one build at a time.
-func (f *follower) engine(ctx context.Context, files []intake.GuideFile) (*search.Guide, *bot.Bot, error) {
+// engine loads a guide from files and builds a bot over it, one build at a time; release (may be
+// nil) frees the bot's index.
+func (f *follower) engine(ctx context.Context, files []intake.GuideFile) (*search.Guide, *bot.Bot, func(), error) {
 	g, problems := f.loadFiles(files)
 	if len(problems) > 0 {
-		return nil, nil, problems
+		return nil, nil, nil, problems
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	b, err := f.build(ctx, g)
+	b, release, err := f.build(ctx, g)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return g, b, nil
+	return g, b, release, nil
 }

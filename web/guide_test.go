@@ -50,15 +50,15 @@ func newGuideEnv(t *testing.T) *guideEnv {
 	}
 	ge.chatEnv = newChatEnv(t, chatOptions{config: func(c *web.Config) {
 		c.Guides, c.GuideSpec, c.GuideFiles, c.GuideDigest = c.Conversations.(intake.GuideVersions), spec, files, intake.GuideDigest(files)
-		c.BuildBot = func(ctx context.Context, g *search.Guide) (*bot.Bot, error) {
+		c.BuildBot = func(ctx context.Context, g *search.Guide) (*bot.Bot, func(), error) {
 			start := time.Now()
 			idx, an, err := bleve.Build(ctx, g, nil)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			b, err := bot.New(g, idx, an)
 			ge.builds <- time.Since(start)
-			return b, err
+			return b, func() { idx.Close() }, err
 		}
 		c.GuideCheck = time.Hour // the test sees the announcement, not the safety net
 	}})

@@ -343,10 +343,13 @@ func (s *Server) guidePreview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 	defer cancel()
 	start := time.Now()
-	_, draft, err := s.guides.engine(ctx, files)
+	_, draft, release, err := s.guides.engine(ctx, files)
 	if err != nil {
 		s.internal(w, "guide: preview build", err)
 		return
+	}
+	if release != nil {
+		defer release()
 	}
 	built := time.Since(start)
 	serving := s.bot.Load()

@@ -75,9 +75,11 @@ type Config struct {
 	// (RunGuide) and mounts the guide editor's API (guide.go). GuideVersion and GuideDigest say
 	// which version Guide is (0: the built-in guide or --guide's, not stored), GuideHooks are
 	// called after every switch to a new version (Meilisearch's index, the service's directory).
-	Guides       intake.GuideVersions
-	GuideSpec    *search.Spec
-	BuildBot     func(ctx context.Context, g *search.Guide) (*bot.Bot, error)
+	Guides    intake.GuideVersions
+	GuideSpec *search.Spec
+	// BuildBot builds a bot over g; release, when not nil, frees what the bot holds (its index),
+	// called once the bot is no longer served.
+	BuildBot     func(ctx context.Context, g *search.Guide) (b *bot.Bot, release func(), err error)
 	GuideVersion int64
 	GuideDigest  string
 	// GuideFiles are Guide's files when GuideVersion is 0: the base of the first version.
@@ -249,6 +251,7 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 // SetBot makes the server answer with b, a bot over the guide it serves.
 func (s *Server) SetBot(b *bot.Bot) {
 	s.swap(func(e engine) engine { e.bot = b; return e })
+	s.wakeGuide() // a version published while the bot was built at start
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

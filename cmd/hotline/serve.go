@@ -141,12 +141,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
 		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store,
 		Guides: guides, GuideSpec: spec, GuideVersion: version.Number, GuideDigest: version.Digest, GuideFiles: version.Files,
-		BuildBot: func(ctx context.Context, g *search.Guide) (*bot.Bot, error) {
+		BuildBot: func(ctx context.Context, g *search.Guide) (*bot.Bot, func(), error) {
 			eng, err := buildBot(ctx, g)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return eng.bot, nil
+			return eng.bot, func() { eng.index.Close() }, nil
 		},
 		GuideHooks: []func(context.Context, *search.Guide) error{func(_ context.Context, g *search.Guide) error {
 			dir.Set(intake.GuideDirectory{Spec: spec, Guide: g}) // tickets route by the new contacts
@@ -174,7 +174,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			ready <- err
 			return
 		}
-		srv.SetBot(eng.bot)
+		srv.SetEngine(g, eng.bot, version.Number, version.Digest, func() { eng.index.Close() })
 		log.Info("bot ready", "entries", len(g.Entries), "took", time.Since(start).Round(time.Millisecond))
 		ready <- nil
 	}()
