@@ -6,6 +6,7 @@ package e2e
 // old one back.
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,6 +75,7 @@ func TestGuideEditAcrossNodes(t *testing.T) {
 	m.setValue(phone, newPhone)
 	m.click("[data-testid=contacts-apply]")
 	m.waitJS("the change in the draft", `document.querySelector('[data-testid=drafted]').textContent !== ''`)
+	m.screenshot("guide-editor.png")
 	m.click("[data-testid=tab-publish]")
 	m.typeInto("[data-testid=publish-note]", "冯某海换号")
 	published := time.Now()
@@ -92,9 +94,21 @@ func TestGuideEditAcrossNodes(t *testing.T) {
 	published = time.Now()
 	m.click(`[data-testid=history-rows] tr[data-version="1"] [data-testid=rollback]`)
 	m.waitJS("the rollback published", `document.querySelector('[data-testid=current-version]').dataset.version === '3'`)
+	m.waitJS("the rollback in the history", `!!document.querySelector('[data-testid=history-rows] tr[data-version="3"]')`)
+	m.click("[data-testid=lang]") // the English switch
+	m.waitJS("the page in English", `document.documentElement.lang === 'en' && document.querySelector('[data-testid=tab-history]').textContent === 'History and rollback' &&
+		document.querySelector('[data-testid=history-rows] tr[data-version="1"] [data-testid=rollback]').textContent === 'Roll back to this'`)
+	m.screenshot("guide-editor-history-en.png")
 	waitServing(t, b, 3, published.Add(switchWithin))
 	askContact(oldPhone, newPhone)
 	waitServing(t, a, 3, published.Add(switchWithin))
+	for _, n := range nodes { // how long each switch took, for the record
+		for _, l := range strings.Split(n.Output(), "\n") {
+			if strings.Contains(l, "guide: serving version") {
+				t.Logf("%s: %s", n.Base, l)
+			}
+		}
+	}
 	d.finish()
 }
 
@@ -108,15 +122,22 @@ func servingVersion(t *testing.T, s *testkit.Server) int64 {
 	return h.GuideVersion
 }
 
-// waitServing polls a node's /healthz until it serves version n, failing the test at deadline.
+// waitServing polls a node's /healthz until it serves version n, failing the test at deadline
+// (saying, for the failure, whether and when the node got there afterwards).
 func waitServing(t *testing.T, s *testkit.Server, n int64, deadline time.Time) {
 	t.Helper()
 	for servingVersion(t, s) != n {
 		if time.Now().After(deadline) {
-			for time.Since(deadline) < 30*time.Second && servingVersion(t, s) != n {
-				time.Sleep(100 * time.Millisecond)
+			late := "not within 30 s more"
+			for time.Since(deadline) < 30*time.Second {
+				if servingVersion(t, s) == n {
+					late = fmt.Sprintf("%v late", time.Since(deadline).Round(10*time.Millisecond))
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
-			t.Fatalf("%s serves guide version %d, not %d, %v after it was published (%v later: %d)\nserver output:\n%s", s.Base, n, n, switchWithin, time.Since(deadline), servingVersion(t, s), s.Output()+"\n"+strings.Repeat("-", 40))
+			t.Fatalf("%s does not serve guide version %d %v after it was published (%s)\nserver output:\n%s\n%s",
+				s.Base, n, switchWithin, late, s.Output(), strings.Repeat("-", 40))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

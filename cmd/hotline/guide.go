@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,9 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/search"
+	"github.com/bayannur/hotline/search/bleve"
+	"github.com/bayannur/hotline/search/zh"
 	"github.com/bayannur/hotline/web"
 )
 
@@ -216,4 +220,43 @@ func startGuide(ctx context.Context, gv intake.GuideVersions, fallback *search.G
 		return nil, nil, err
 	}
 	return fallback, &intake.GuideVersion{Files: files, Digest: intake.GuideDigest(files)}, nil
+}
+
+// analyzers keeps the last analyzer built, by what it was built from: a new version of the guide
+// that changes no keyword, synonym or place name (a phone, an answer) reuses it, which saves most
+// of a switch's build. An analyzer is only read once built.
+var analyzers struct {
+	sync.Mutex
+	key [sha256.Size]byte
+	an  *zh.Analyzer
+}
+
+// analyzerFor returns an analyzer for g, the last one when g names the same words and places.
+func analyzerFor(g *search.Guide) (*zh.Analyzer, error) {
+	h := sha256.New()
+	for _, part := range [][]string{g.Vocabulary(), g.PlaceNames()} {
+		for _, w := range part {
+			fmt.Fprintf(h, "%d:%s", len(w), w)
+		}
+		h.Write([]byte{0})
+	}
+	for _, grp := range g.Synonyms {
+		for _, w := range grp {
+			fmt.Fprintf(h, "%d:%s", len(w), w)
+		}
+		h.Write([]byte{1})
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	analyzers.Lock()
+	defer analyzers.Unlock()
+	if analyzers.an != nil && analyzers.key == key {
+		return analyzers.an, nil
+	}
+	an, err := bleve.Analyzer(g, nil)
+	if err != nil {
+		return nil, err
+	}
+	analyzers.key, analyzers.an = key, an
+	return an, nil
 }

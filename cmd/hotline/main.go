@@ -172,7 +172,7 @@ func loadGuide(dir string) (*search.Guide, *search.Spec, error) {
 
 // buildBot indexes a loaded guide and builds the bot over it.
 func buildBot(ctx context.Context, g *search.Guide) (*engine, error) {
-	an, err := bleve.Analyzer(g, nil)
+	an, err := analyzerFor(g) // the last one, when g names the same words and places (guide.go)
 	if err != nil {
 		return nil, err
 	}

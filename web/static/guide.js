@@ -101,6 +101,7 @@
     original: {}, // name → text of the base version, as loaded
     draft: {}, // name → new text
     rows: [], // contacts rows of the draft's contacts.yaml
+    history: [], // the versions, newest first
     edits: {}, // "path|field" → value, not yet in the draft
     tab: "contacts",
   };
@@ -140,6 +141,7 @@
     if (me) {
       renderVersion();
       renderRows();
+      renderHistory();
     }
   }
 
@@ -456,9 +458,14 @@
 
   async function loadHistory() {
     const out = await P.api("GET", "/api/v1/guide/versions");
+    state.history = out.versions || [];
+    renderHistory();
+  }
+
+  function renderHistory() {
     const body = $("history-rows");
     H.clear(body);
-    for (const v of out.versions || []) {
+    for (const v of state.history) {
       const tr = el("tr", null, { "data-version": String(v.number) });
       tr.appendChild(el("td", String(v.number)));
       tr.appendChild(el("td", v.author || "—"));
