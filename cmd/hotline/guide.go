@@ -113,6 +113,9 @@ func cmdGuideExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	default:
 		what = fmt.Sprintf("version %d (%s, %s)", v.Number, v.Published.In(intake.Beijing).Format("2006-01-02 15:04"), v.Note)
 	}
+	if err := intake.CheckGuideFiles(v.Files); err != nil {
+		return err // a name that would write outside DIR
+	}
 	for _, f := range v.Files {
 		path := filepath.Join(dir, filepath.FromSlash(f.Name))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

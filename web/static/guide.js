@@ -25,7 +25,8 @@
       "col.community": "社区", "col.grid": "网格", "col.name": "姓名", "col.role": "职务", "col.phone": "电话", "col.hours": "办公时间",
       "col.question": "问题", "col.draft": "草稿的回答", "col.serving": "当前的回答", "col.author": "发布人", "col.time": "时间", "col.note": "备注",
       "files.title": "条目、同义词与其他文件", "files.note": "每个文件是 docs/guide-format.md 的 YAML：条目在 entries/，同义词在 synonyms.yaml。",
-      "files.save": "放入草稿", "files.revert": "还原此文件",
+      "files.save": "放入草稿", "files.revert": "还原此文件", "files.new": "新建文件", "files.newPh": "entries/条目id.yaml",
+      "files.badName": "文件名要像 entries/条目id.yaml：小写字母、数字和 -。",
       "preview.title": "草稿预览", "preview.note": "用草稿临时训练一个机器人（需要几秒），回答下面的问题，并与正在使用的版本对比。",
       "preview.community": "社区", "preview.run": "预览", "preview.none": "（不指定）", "preview.took": "训练用了 {ms} 毫秒",
       "preview.running": "正在用草稿训练机器人…",
@@ -51,7 +52,8 @@
       "col.community": "Community", "col.grid": "Grid", "col.name": "Name", "col.role": "Role", "col.phone": "Phone", "col.hours": "Office hours",
       "col.question": "Question", "col.draft": "Draft's answer", "col.serving": "Current answer", "col.author": "By", "col.time": "When", "col.note": "Note",
       "files.title": "Entries, synonyms and the other files", "files.note": "Each file is YAML of docs/guide-format.md: entries in entries/, synonyms in synonyms.yaml.",
-      "files.save": "Put in the draft", "files.revert": "Revert this file",
+      "files.save": "Put in the draft", "files.revert": "Revert this file", "files.new": "New file", "files.newPh": "entries/topic-id.yaml",
+      "files.badName": "A file name like entries/topic-id.yaml: lowercase letters, digits and -.",
       "preview.title": "Preview of the draft", "preview.note": "A bot is trained on the draft (a few seconds) to answer these questions, beside the version serving.",
       "preview.community": "Community", "preview.run": "Preview", "preview.none": "(none)", "preview.took": "Training took {ms} ms",
       "preview.running": "Training a bot on the draft…",
@@ -150,6 +152,9 @@
   async function fileText(name) {
     if (state.draft[name] !== undefined) {
       return state.draft[name];
+    }
+    if (!state.files.some((f) => f.name === name)) {
+      return ""; // a new file
     }
     if (state.original[name] === undefined) {
       const q = state.base > 0 ? "?version=" + state.base : "";
@@ -558,6 +563,20 @@
   });
   $("file-save").addEventListener("click", function () {
     saveFile().catch((e) => status(e.message));
+  });
+  $("new-file-add").addEventListener("click", function () {
+    const name = $("new-file").value.trim();
+    if (!/^(entries\/)?[a-z0-9][a-z0-9-]*\.(yaml|jsonl)$/.test(name) && !/^training\/[a-z0-9][a-z0-9-]*\.jsonl$/.test(name)) {
+      status(t("files.badName"));
+      return;
+    }
+    const sel = $("file-select");
+    if (![...sel.options].some((o) => o.value === name)) {
+      sel.appendChild(el("option", name, { value: name }));
+    }
+    sel.value = name;
+    $("new-file").value = "";
+    showFile().catch((e) => status(e.message));
   });
   $("file-revert").addEventListener("click", function () {
     const name = $("file-text").dataset.name;
