@@ -152,7 +152,6 @@ func (s *Server) RunBus(ctx context.Context) {
 					go s.sendState()
 				}
 				s.wakeGuide() // and a guide version published meanwhile, a look at the database
-
 			}
 			failures, wait = 0, busRetryFirst
 		}, s.deliver)

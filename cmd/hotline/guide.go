@@ -206,7 +206,11 @@ func loadFiles(files []intake.GuideFile, spec *search.Spec) (*search.Guide, sear
 // startGuide is the guide a node starts with: the database's current version when there is one
 // that loads, else fallback (the built-in guide or --guide's), whose files are read from dir.
 func startGuide(ctx context.Context, gv intake.GuideVersions, fallback *search.Guide, dir string, spec *search.Spec, log *slog.Logger) (g *search.Guide, v *intake.GuideVersion, err error) {
-	cur, err := gv.CurrentGuide(ctx)
+	var cur *intake.GuideVersion
+	err = intake.ErrNotFound // a store without versions
+	if gv != nil {
+		cur, err = gv.CurrentGuide(ctx)
+	}
 	switch {
 	case err == nil:
 		g, problems := loadFiles(cur.Files, spec)
