@@ -138,6 +138,10 @@ func (s *Server) wakeGuide() {
 	}
 }
 
+// LookForGuide has the server look for a new version in the database now, as a notice on the bus
+// does (a test, or an operator's signal).
+func (s *Server) LookForGuide() { s.wakeGuide() }
+
 // announceGuide tells every node, this one included, that a version was published.
 func (s *Server) announceGuide() { s.publish(toGuide, "", nil) }
 

@@ -300,3 +300,49 @@ func TestGuideSwitchMidReport(t *testing.T) {
 	f = c.choose("confirm")
 	e.wantTicket(f, "wy-jinqiao")
 }
+
+// A version that does not load (stored by hand, past the checks) is not switched to: the node
+// keeps serving the version before and says why in its log; the next good version is served.
+func TestGuideBadVersionKeepsServing(t *testing.T) {
+	e := newGuideEnv(t)
+	store := e.store
+	files := sampleFiles(t)
+	var broken []intake.GuideFile
+	for _, f := range files {
+		if f.Name == "contacts.yaml" {
+			f = intake.GuideFile{Name: f.Name, Data: []byte("towns: [\n")}
+		}
+		broken = append(broken, f)
+	}
+	if err := store.PublishGuide(t.Context(), 0, &intake.GuideVersion{Note: "broken", Files: broken}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.srv.Bot()
+	e.srv.LookForGuide()
+	if line := e.log.wait(t, "guide: following the published versions"); !strings.Contains(line, "contacts.yaml:") {
+		t.Errorf("the log says %q; want the problem at contacts.yaml:line", line)
+	}
+	if e.srv.GuideVersion() != 0 || e.srv.Bot() != before {
+		t.Fatalf("the node switched to a version that does not load: serving %d", e.srv.GuideVersion())
+	}
+	manager := e.staffToken("wang", intake.RoleManager, "")
+	// A rollback to it is refused with its problems, and nothing is published.
+	var problems struct {
+		Code     string
+		Problems []struct{ File string }
+	}
+	if st, _ := e.callGuide("POST", "/api/v1/guide/versions/1/rollback", manager, map[string]any{}, &problems); st != 400 ||
+		problems.Code != "invalid_guide" || len(problems.Problems) == 0 || problems.Problems[0].File != "contacts.yaml" {
+		t.Errorf("a rollback to a version that does not load: %d %+v", st, problems)
+	}
+	// The follower, woken by a good publish, looks at version 1 no more: version 2 is served.
+	changed := strings.Replace(e.contacts, `"199-0000-1104"`, `"199-0000-7777"`, 1)
+	draft := map[string]any{"base": 1, "note": "修好", "files": map[string]string{"contacts.yaml": changed}}
+	if st, _ := e.callGuide("POST", "/api/v1/guide/versions", manager, draft, nil); st != 201 {
+		t.Fatalf("publishing on the broken version: %d", st)
+	}
+	e.waitVersion(2)
+	if e.srv.Bot() == before {
+		t.Error("the bot was not replaced")
+	}
+}
