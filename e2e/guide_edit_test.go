@@ -76,6 +76,14 @@ func TestGuideEditAcrossNodes(t *testing.T) {
 	m.click("[data-testid=contacts-apply]")
 	m.waitJS("the change in the draft", `document.querySelector('[data-testid=drafted]').textContent !== ''`)
 	m.screenshot("guide-editor.png")
+	// The preview: a bot built from the draft gives the new number, the one serving the old.
+	m.click("[data-testid=tab-preview]")
+	m.setValue("[data-testid=preview-questions]", "网格员电话多少")
+	m.setValue("[data-testid=preview-community]", "wy-jinqiao")
+	m.click("[data-testid=preview-run]")
+	m.waitJS("the draft's answer", `(() => { const d = document.querySelector('[data-testid=preview-draft]');
+		return !!d && d.textContent.includes(`+jsString(newPhone)+`) && !d.nextElementSibling.textContent.includes(`+jsString(newPhone)+`) &&
+			d.nextElementSibling.textContent.includes(`+jsString(oldPhone)+`); })()`)
 	m.click("[data-testid=tab-publish]")
 	m.typeInto("[data-testid=publish-note]", "冯某海换号")
 	published := time.Now()
