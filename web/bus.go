@@ -40,7 +40,7 @@ var errNotDelivered = errors.New("desk: the bus between nodes is down: not deliv
 
 // deskMessage is what travels on the bus.
 type deskMessage struct {
-	To           string          `json:"to"` // "resident", "operators" or "state"
+	To           string          `json:"to"` // "resident", "operators", "state" or "guide"
 	Conversation string          `json:"conv,omitempty"`
 	Frame        json.RawMessage `json:"frame,omitempty"`
 }
@@ -49,6 +49,9 @@ const (
 	toResident  = "resident"
 	toOperators = "operators"
 	toState     = "state"
+	// toGuide: a new version of the guide was published; each node loads the current one
+	// (guide.go). It carries nothing: the version is read from the database.
+	toGuide = "guide"
 )
 
 // toResident sends v to the resident's chat of conversation id, on whichever node it is open. It
@@ -105,6 +108,8 @@ func (s *Server) deliverLocal(to, conv string, v any) int {
 		s.desk.toOperators(v)
 	case toState:
 		s.requestState()
+	case toGuide:
+		s.wakeGuide()
 	}
 	return 0
 }
@@ -146,6 +151,7 @@ func (s *Server) RunBus(ctx context.Context) {
 					// Whatever the consoles missed while this node was deaf, a snapshot shows.
 					go s.sendState()
 				}
+				s.wakeGuide() // and a guide version published meanwhile, a look at the database
 			}
 			failures, wait = 0, busRetryFirst
 		}, s.deliver)

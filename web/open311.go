@@ -48,7 +48,7 @@ type o311ServiceDoc struct {
 
 func (s *Server) reportEntries() []search.Entry {
 	var out []search.Entry
-	for _, e := range s.guide.Entries {
+	for _, e := range s.guide.Load().Entries {
 		if e.Kind == search.KindReport || e.Kind == search.KindEmergency {
 			out = append(out, e)
 		}

@@ -78,6 +78,23 @@ type Config struct {
 	// /api/v1/webhooks (webhooks.go); WebhookAllowPrivate lets them name internal addresses.
 	Webhooks            intake.Webhooks
 	WebhookAllowPrivate bool
+	// Guides keeps the guide's versions; with GuideSpec and BuildBot, the server follows them
+	// (RunGuide) and mounts the guide editor's API (guide.go). GuideVersion and GuideDigest say
+	// which version Guide is (0: the built-in guide or --guide's, not stored), GuideHooks are
+	// called after every switch to a new version (Meilisearch's index, the service's directory).
+	Guides    intake.GuideVersions
+	GuideSpec *search.Spec
+	// BuildBot builds a bot over g; release, when not nil, frees what the bot holds (its index),
+	// called once the bot is no longer served.
+	BuildBot     func(ctx context.Context, g *search.Guide) (b *bot.Bot, release func(), err error)
+	GuideVersion int64
+	GuideDigest  string
+	// GuideFiles are Guide's files when GuideVersion is 0: the base of the first version.
+	GuideFiles []intake.GuideFile
+	GuideHooks []func(context.Context, *search.Guide) error
+	// GuideCheck is how often a node looks for a guide version it missed (0: 30 seconds);
+	// published versions reach it at once on the bus.
+	GuideCheck time.Duration
 
 	Now func() time.Time
 
@@ -96,12 +113,16 @@ type Config struct {
 // Server serves the HTTP API. It answers health checks at once and asks once its bot is ready:
 // until SetBot is called, /api/v1/ask answers 503 with Retry-After.
 type Server struct {
-	bot     atomic.Pointer[bot.Bot]
+	// engine is the guide served and the bot over it (nil until SetBot or SetEngine), replaced
+	// together when a new version of the guide is published (guide.go); bot and guide read it.
+	engine  atomic.Pointer[engine]
+	bot     liveBot
 	log     *slog.Logger
 	mux     *http.ServeMux
 	intake  *intake.Service
 	users   intake.Users
-	guide   *search.Guide
+	guide   *liveGuide // nil without Config.Guide
+	guides  *follower  // follows the guide's versions, with Config.Guides
 	convs   intake.Conversations
 	origins map[string]bool
 	bus     Bus
@@ -141,7 +162,7 @@ type Server struct {
 // New returns a server with no bot yet.
 func New(cfg Config) *Server {
 	s := &Server{
-		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, guide: cfg.Guide,
+		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users,
 		convs: cfg.Conversations, origins: map[string]bool{}, bus: cfg.Bus, guideIndex: cfg.GuideIndex,
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
 		chatIdle: cmp.Or(cfg.ChatIdle, chatIdle),
@@ -158,6 +179,11 @@ func New(cfg Config) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.bot = liveBot{s}
+	s.engine.Store(&engine{guide: cfg.Guide, version: cfg.GuideVersion, digest: cfg.GuideDigest})
+	if cfg.Guide != nil {
+		s.guide = &liveGuide{s}
 	}
 	s.chatHelloWait, s.chatSilence = cmp.Or(cfg.ChatHelloWait, chatHelloWait), cmp.Or(cfg.ChatSilence, chatSilence)
 	s.conns, s.metricsToken, s.proxies = newConnLimits(cfg), cfg.MetricsToken, proxies(cfg.TrustedProxies)
@@ -182,6 +208,7 @@ func New(cfg Config) *Server {
 		s.targets = intake.DefaultTargets()
 	}
 	s.metrics = newMetrics(s)
+	s.mountGuide(cfg)
 	s.handle("GET /metrics", s.serveMetrics)
 	if s.reports != nil && s.users != nil {
 		s.handle("GET /api/v1/stats", s.staff(s.stats, intake.RoleManager))
@@ -233,8 +260,11 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 	writeError(w, http.StatusInternalServerError, "internal", i18n.Both("error.internal"))
 }
 
-// SetBot makes the server answer with b.
-func (s *Server) SetBot(b *bot.Bot) { s.bot.Store(b) }
+// SetBot makes the server answer with b, a bot over the guide it serves.
+func (s *Server) SetBot(b *bot.Bot) {
+	s.swap(func(e engine) engine { e.bot = b; return e })
+	s.wakeGuide() // a version published while the bot was built at start
+}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = s.proxies.fromProxy(r)
@@ -246,7 +276,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "ready": s.bot.Load() != nil})
+	e := s.engine.Load()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "ready": e.bot != nil, "guide_version": e.version})
 }
 
 // AskRequest is the body of POST /api/v1/ask.

@@ -50,7 +50,7 @@ func (s *Server) report(r *http.Request) (*intake.Report, *intake.FieldError, er
 	if fe != nil {
 		return nil, fe, nil
 	}
-	rep, err := intake.BuildReport(r.Context(), s.reports, intake.ReportPeriod{From: from, To: to, Now: s.now()}, s.targets, reportNames{s.guide})
+	rep, err := intake.BuildReport(r.Context(), s.reports, intake.ReportPeriod{From: from, To: to, Now: s.now()}, s.targets, reportNames{s.guide.Load()})
 	return rep, nil, err
 }
 

@@ -18,8 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/chat"
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/meili"
 	"github.com/bayannur/hotline/web"
 )
@@ -133,16 +135,30 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	svc := &intake.Service{Store: store, SLA: sla, Dir: intake.GuideDirectory{Spec: spec, Guide: g}, Log: log}
-	// The console's guide search on Meilisearch, when there is one (meili.go).
+	// The guide: the database's current version when there is one (guide.go), followed as
+	// managers publish new ones.
+	guides, _ := store.(intake.GuideVersions)
+	var version *intake.GuideVersion
+	if g, version, err = startGuide(ctx, guides, g, *guide, spec, log); err != nil {
+		return err
+	}
+	dir := intake.NewLiveDirectory(intake.GuideDirectory{Spec: spec, Guide: g})
+	svc := &intake.Service{Store: store, SLA: sla, Dir: dir, Log: log}
+	// The console's guide search on Meilisearch, when there is one (meili.go): the node's guide
+	// at start, and every version it switches to.
 	var shared web.GuideIndex
 	var onMeili *meiliGuide
+	guideHooks := []func(context.Context, *search.Guide) error{func(_ context.Context, g *search.Guide) error {
+		dir.Set(intake.GuideDirectory{Spec: spec, Guide: g}) // tickets route by the new contacts
+		return nil
+	}}
 	if *meiliURL != "" {
 		if onMeili, err = newMeiliGuide(meili.Config{URL: *meiliURL, Key: *meiliKey, Prefix: *meiliPrefix}, g, log); err != nil {
 			return err
 		}
 		defer onMeili.Close()
 		shared = onMeili
+		guideHooks = append(guideHooks, onMeili.Publish)
 	}
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
@@ -154,7 +170,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := web.New(web.Config{Log: log, Intake: svc, Users: store, Guide: g, Conversations: store, Origins: allowed, ChatIPPerMinute: *chatIPRate, ChatIdle: *chatIdle,
 		ChatSilence: *chatSilent, MaxConnsPerIP: *maxConns, MetricsToken: *metricsToken, TrustedProxies: proxies,
 		Canned: store, DeskHours: hours, HandoffWait: *handoffWait, Reports: store, Targets: goals, Bus: bus, Probe: store,
-		GuideIndex: shared, Webhooks: hooks, WebhookAllowPrivate: *webhookPrivate})
+		GuideIndex: shared, Webhooks: hooks, WebhookAllowPrivate: *webhookPrivate,
+		Guides: guides, GuideSpec: spec, GuideVersion: version.Number, GuideDigest: version.Digest, GuideFiles: version.Files,
+		BuildBot: func(ctx context.Context, g *search.Guide) (*bot.Bot, func(), error) {
+			eng, err := buildBot(ctx, g)
+			if err != nil {
+				return nil, nil, err
+			}
+			return eng.bot, func() { eng.index.Close() }, nil
+		},
+		GuideHooks: guideHooks})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -177,7 +202,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			ready <- err
 			return
 		}
-		srv.SetBot(eng.bot)
+		srv.SetEngine(g, eng.bot, version.Number, version.Digest, func() { eng.index.Close() })
 		log.Info("bot ready", "entries", len(g.Entries), "took", time.Since(start).Round(time.Millisecond))
 		ready <- nil
 	}()
@@ -195,6 +220,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		svc.Observe(func(*intake.Ticket, intake.Event) { wk.Wake() })
 		go wk.Run(watchCtx)
 	}
+	go srv.RunGuide(watchCtx)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	if *debugAddr != "" {

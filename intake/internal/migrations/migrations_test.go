@@ -32,6 +32,9 @@ var shipped = map[string]string{
 	// Webhooks: subscriptions, the outbox, deliveries (issue 17; 0011 is another branch's).
 	"0012_webhooks.sqlite.sql":   "5324de77a5b14c3061658214583c2455c866e455a7af3dd7c973dd16e78ece66",
 	"0012_webhooks.postgres.sql": "7f04bb33ba7949d2423fb6f117e5a223b939c4724867b42603cfb17afde692db",
+	// The guide's versions (issue 16).
+	"0013_guide_versions.sqlite.sql":   "c9d0589b7a65f0c2e3f363b36030eefbf3ac67c04a18c0d5cb450cd6aad1078a",
+	"0013_guide_versions.postgres.sql": "066189763a47b6b65e26a8164e88b250dca2a79a15ad1fd2b0d71c507c4d78b8",
 	// A photo sent in the chat is a turn naming it.
 	"0014_turn_attachments.sqlite.sql":   "478159bc87dd9851a7970d9f3c6592b4f9e1c0e4448749849f3b230d3920415f",
 	"0014_turn_attachments.postgres.sql": "11977fba6f5d1ff815802e58b4ec204a9f9d8be8cf296f845424bd7bbeb09dbf",
@@ -69,10 +72,10 @@ func TestOneList(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
-		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql", "0012_webhooks.sql", "0014_turn_attachments.sql"}
-	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14}
-	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true, true}
-	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true, true}
+		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql", "0012_webhooks.sql", "0013_guide_versions.sql", "0014_turn_attachments.sql"}
+	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}
+	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true, true, true}
+	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}

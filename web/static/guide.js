@@ -1,0 +1,613 @@
+/*
+ * The guide editor, GET /console/guide (managers and admins): the contacts as a form, every file
+ * of the guide as text, a preview of how a bot built from the draft answers, publishing the draft
+ * as a new version, and the history with rollback. API: /api/v1/guide… (web/guideapi.go).
+ *
+ * The draft is the files changed on the base version, kept in this page until published: a
+ * file's new text by name. Chinese first, English on a click (the choice kept like the other staff
+ * pages'); the page's own words are below, the login's come from the message catalogue.
+ */
+(function () {
+  "use strict";
+  const H = window.HotlineStaff;
+  const $ = H.$;
+  const str = H.str;
+
+  const WORDS = {
+    zh: {
+      title: "办事指南编辑", back: "返回坐席台", logout: "退出",
+      "login.title": "经理登录", "login.name": "用户名", "login.password": "密码", "login.submit": "登录",
+      "forbidden.title": "没有编辑权限", "forbidden.text": "办事指南只有经理和管理员可以编辑。", "forbidden.switch": "换个账号登录",
+      "version.title": "版本", "draft.discard": "放弃草稿",
+      "tab.contacts": "联系人", "tab.files": "条目与文件", "tab.preview": "预览", "tab.publish": "发布", "tab.history": "历史与回退",
+      "contacts.title": "社区与网格联系人", "contacts.note": "改好后点“放入草稿”，再预览、发布。",
+      "contacts.filter": "按社区、网格或姓名筛选", "contacts.apply": "放入草稿",
+      "col.community": "社区", "col.grid": "网格", "col.name": "姓名", "col.role": "职务", "col.phone": "电话", "col.hours": "办公时间",
+      "col.question": "问题", "col.draft": "草稿的回答", "col.serving": "当前的回答", "col.author": "发布人", "col.time": "时间", "col.note": "备注",
+      "files.title": "条目、同义词与其他文件", "files.note": "每个文件是 docs/guide-format.md 的 YAML：条目在 entries/，同义词在 synonyms.yaml。",
+      "files.save": "放入草稿", "files.revert": "还原此文件", "files.new": "新建文件", "files.newPh": "entries/条目id.yaml",
+      "files.badName": "文件名要像 entries/条目id.yaml：小写字母、数字和 -。",
+      "preview.title": "草稿预览", "preview.note": "用草稿临时训练一个机器人（需要几秒），回答下面的问题，并与正在使用的版本对比。",
+      "preview.community": "社区", "preview.run": "预览", "preview.none": "（不指定）", "preview.took": "训练用了 {ms} 毫秒",
+      "preview.running": "正在用草稿训练机器人…",
+      "publish.title": "发布草稿", "publish.note": "发布后几秒内所有节点都会换用新版本，无需重启。",
+      "publish.notePh": "改了什么（会记入历史）", "publish.run": "发布",
+      "publish.done": "已发布版本 {n}。", "publish.empty": "草稿里没有改动。", "publish.noNote": "请写一句改了什么。",
+      "history.title": "历史版本", "history.note": "回退会把旧版本的内容发布为一个新版本，历史不会丢。",
+      "history.rollback": "回退到此版本", "history.confirm": "把版本 {n} 的内容发布为新版本？", "history.of": "（回退到 {n}）",
+      "history.done": "已回退：版本 {n} 是版本 {of} 的内容。",
+      current: "当前版本 {n}：{author}，{time}，{note}", currentNone: "数据库里还没有版本：用的是内置指南（或 --guide）。",
+      serving: "本节点正在使用版本 {n}", servingNone: "本节点正在使用内置指南",
+      drafted: "草稿：改了 {n} 个文件", "draft.applied": "已放入草稿。", "draft.unchanged": "没有改动。",
+      "err.stale": "别人刚发布了新版本：请放弃草稿，重新修改。",
+    },
+    en: {
+      title: "Guide editor", back: "Back to the console", logout: "Log out",
+      "login.title": "Manager login", "login.name": "Name", "login.password": "Password", "login.submit": "Log in",
+      "forbidden.title": "Not allowed", "forbidden.text": "Only managers and admins edit the guide.", "forbidden.switch": "Log in as someone else",
+      "version.title": "Version", "draft.discard": "Discard the draft",
+      "tab.contacts": "Contacts", "tab.files": "Entries and files", "tab.preview": "Preview", "tab.publish": "Publish", "tab.history": "History and rollback",
+      "contacts.title": "Communities and grid contacts", "contacts.note": "Change, then “Put in the draft”, preview and publish.",
+      "contacts.filter": "Filter by community, grid or name", "contacts.apply": "Put in the draft",
+      "col.community": "Community", "col.grid": "Grid", "col.name": "Name", "col.role": "Role", "col.phone": "Phone", "col.hours": "Office hours",
+      "col.question": "Question", "col.draft": "Draft's answer", "col.serving": "Current answer", "col.author": "By", "col.time": "When", "col.note": "Note",
+      "files.title": "Entries, synonyms and the other files", "files.note": "Each file is YAML of docs/guide-format.md: entries in entries/, synonyms in synonyms.yaml.",
+      "files.save": "Put in the draft", "files.revert": "Revert this file", "files.new": "New file", "files.newPh": "entries/topic-id.yaml",
+      "files.badName": "A file name like entries/topic-id.yaml: lowercase letters, digits and -.",
+      "preview.title": "Preview of the draft", "preview.note": "A bot is trained on the draft (a few seconds) to answer these questions, beside the version serving.",
+      "preview.community": "Community", "preview.run": "Preview", "preview.none": "(none)", "preview.took": "Training took {ms} ms",
+      "preview.running": "Training a bot on the draft…",
+      "publish.title": "Publish the draft", "publish.note": "Every node switches to the new version within seconds, without a restart.",
+      "publish.notePh": "What changed (kept in the history)", "publish.run": "Publish",
+      "publish.done": "Published version {n}.", "publish.empty": "The draft changes nothing.", "publish.noNote": "Say what changed.",
+      "history.title": "Versions", "history.note": "A rollback publishes an earlier version's content as a new version: nothing is lost.",
+      "history.rollback": "Roll back to this", "history.confirm": "Publish version {n}'s content as a new version?", "history.of": "(rollback to {n})",
+      "history.done": "Rolled back: version {n} has version {of}'s content.",
+      current: "Current version {n}: {author}, {time}, {note}", currentNone: "No version in the database yet: the built-in guide (or --guide) serves.",
+      serving: "this node serves version {n}", servingNone: "this node serves the built-in guide",
+      drafted: "Draft: {n} file(s) changed", "draft.applied": "Put in the draft.", "draft.unchanged": "Nothing changed.",
+      "err.stale": "Someone has just published a new version: discard the draft and make your change again.",
+    },
+  };
+
+  let me = null; // {name, role, csrf}
+  const P = H.page({
+    page: "dashboard",
+    langKey: "hotline.guide.lang",
+    csrf: function () {
+      return me && me.csrf;
+    },
+    onUnauthorized: function () {
+      showLogin();
+    },
+  });
+  function t(key, vars) {
+    const words = WORDS[P.lang()] || WORDS.zh;
+    let s = words[key] !== undefined ? words[key] : WORDS.zh[key];
+    if (s === undefined) {
+      return P.t(key, vars);
+    }
+    if (vars) {
+      s = s.replace(/\{(\w+)\}/g, function (m, k) {
+        return vars[k] === undefined || vars[k] === null ? m : String(vars[k]);
+      });
+    }
+    return s;
+  }
+
+  const state = {
+    base: 0, // the version the draft is made on
+    version: null,
+    serving: 0,
+    files: [], // [{name, size}]
+    original: {}, // name → text of the base version, as loaded
+    draft: {}, // name → new text
+    rows: [], // contacts rows of the draft's contacts.yaml
+    history: [], // the versions, newest first
+    edits: {}, // "path|field" → value, not yet in the draft
+    tab: "contacts",
+  };
+
+  function status(msg, info) {
+    const s = $("status");
+    s.textContent = msg || "";
+    s.className = info ? "status info" : "status";
+  }
+  function el(tag, text, attrs) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) {
+      e.textContent = str(text);
+    }
+    for (const k in attrs || {}) {
+      e.setAttribute(k, attrs[k]);
+    }
+    return e;
+  }
+  function when(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? str(iso) : d.toLocaleString(P.lang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
+  }
+
+  function applyTexts() {
+    document.documentElement.lang = P.lang() === "en" ? "en" : "zh-CN";
+    document.title = t("title");
+    for (const e of Array.from(document.querySelectorAll("[data-g]"))) {
+      e.textContent = t(e.getAttribute("data-g"));
+    }
+    for (const e of Array.from(document.querySelectorAll("[data-gp]"))) {
+      e.setAttribute("placeholder", t(e.getAttribute("data-gp")));
+    }
+    const b = $("lang");
+    b.textContent = P.lang() === "zh" ? "English" : "中文";
+    b.setAttribute("lang", P.lang() === "zh" ? "en" : "zh-CN");
+    if (me) {
+      renderVersion();
+      renderRows();
+      renderHistory();
+    }
+  }
+
+  // ---- text of a file: the draft's, else the base version's (fetched once) ----
+
+  async function fileText(name) {
+    if (state.draft[name] !== undefined) {
+      return state.draft[name];
+    }
+    if (!state.files.some((f) => f.name === name)) {
+      return ""; // a new file
+    }
+    if (state.original[name] === undefined) {
+      const q = state.base > 0 ? "?version=" + state.base : "";
+      const f = await P.api("GET", "/api/v1/guide/files/" + name.split("/").map(encodeURIComponent).join("/") + q);
+      state.original[name] = str(f.text);
+    }
+    return state.original[name];
+  }
+
+  function setDraft(name, text) {
+    if (text === state.original[name]) {
+      delete state.draft[name];
+    } else {
+      state.draft[name] = text;
+    }
+    renderVersion();
+  }
+
+  // ---- version line ----
+
+  function renderVersion() {
+    const v = state.version;
+    $("current").textContent = v
+      ? t("current", { n: v.number, author: v.author || "—", time: when(v.published), note: v.note || "—" })
+      : t("currentNone");
+    $("current").dataset.version = v ? String(v.number) : "0";
+    $("serving").textContent = state.serving ? t("serving", { n: state.serving }) : t("servingNone");
+    const n = Object.keys(state.draft).length;
+    $("drafted").textContent = n ? t("drafted", { n: n }) : "";
+    $("discard").hidden = n === 0;
+  }
+
+  async function loadCurrent() {
+    const g = await P.api("GET", "/api/v1/guide");
+    state.version = g.version || null;
+    state.base = g.version ? g.version.number : 0;
+    state.serving = g.serving || 0;
+    state.files = g.files || [];
+    state.original = {};
+    state.draft = {};
+    state.edits = {};
+    renderVersion();
+    const sel = $("file-select");
+    H.clear(sel);
+    for (const f of state.files) {
+      sel.appendChild(el("option", f.name, { value: f.name }));
+    }
+    await loadRows();
+    if (state.tab === "files") {
+      await showFile();
+    }
+    if (state.tab === "history") {
+      await loadHistory();
+    }
+  }
+
+  // ---- contacts ----
+
+  async function loadRows(set) {
+    const text = await fileText("contacts.yaml");
+    const out = await P.api("POST", "/api/v1/guide/contacts", { yaml: text, set: set || [] });
+    if (set && set.length) {
+      setDraft("contacts.yaml", str(out.yaml));
+    }
+    state.rows = out.rows || [];
+    renderRows();
+    const sel = $("preview-community");
+    const chosen = sel.value;
+    H.clear(sel);
+    sel.appendChild(el("option", t("preview.none"), { value: "" }));
+    for (const r of state.rows) {
+      if (r.kind === "community") {
+        sel.appendChild(el("option", r.town + " " + r.community, { value: r.id }));
+      }
+    }
+    sel.value = chosen;
+  }
+
+  function renderRows() {
+    const body = $("contacts-rows");
+    H.clear(body);
+    const filter = $("contacts-filter").value.trim();
+    for (const r of state.rows) {
+      const hay = [r.community, r.grid, r.name, r.role, r.phone].join(" ");
+      if (filter && hay.indexOf(filter) < 0) {
+        continue;
+      }
+      const tr = el("tr", null, { "data-path": r.path, "data-name": r.name, class: r.kind });
+      tr.appendChild(el("td", r.kind === "community" ? r.town + " " + r.community : r.community));
+      tr.appendChild(el("td", r.grid || ""));
+      const fields = r.kind === "community" ? ["name", null, "phone", "hours"] : ["name", "role", "phone", "hours"];
+      for (const f of fields) {
+        const td = el("td");
+        if (f) {
+          const key = r.path + "|" + f;
+          const input = el("input", null, { "data-field": f, "data-testid": "contact-" + f, "aria-label": t("col." + f) });
+          input.value = state.edits[key] !== undefined ? state.edits[key] : str(r[f]);
+          input.addEventListener("input", function () {
+            if (input.value === str(r[f])) {
+              delete state.edits[key];
+            } else {
+              state.edits[key] = input.value;
+            }
+            tr.classList.toggle("changed", Object.keys(state.edits).some((k) => k.indexOf(r.path + "|") === 0));
+          });
+          td.appendChild(input);
+        }
+        tr.appendChild(td);
+      }
+      if (Object.keys(state.edits).some((k) => k.indexOf(r.path + "|") === 0)) {
+        tr.classList.add("changed");
+      }
+      body.appendChild(tr);
+    }
+  }
+
+  async function applyContacts() {
+    const set = Object.keys(state.edits).map(function (k) {
+      const i = k.lastIndexOf("|");
+      return { path: k.slice(0, i), field: k.slice(i + 1), value: state.edits[k].trim() };
+    });
+    if (!set.length) {
+      status(t("draft.unchanged"), true);
+      return;
+    }
+    try {
+      await loadRows(set);
+      state.edits = {};
+      renderRows();
+      status(t("draft.applied"), true);
+    } catch (e) {
+      status(e.message);
+    }
+  }
+
+  // ---- files ----
+
+  async function showFile(line) {
+    const name = $("file-select").value;
+    if (!name) {
+      return;
+    }
+    const ta = $("file-text");
+    ta.value = await fileText(name);
+    ta.dataset.name = name;
+    $("file-line").textContent = "";
+    if (line > 0) {
+      const lines = ta.value.split("\n");
+      let pos = 0;
+      for (let i = 0; i < line - 1 && i < lines.length; i++) {
+        pos += lines[i].length + 1;
+      }
+      ta.focus();
+      ta.setSelectionRange(pos, pos + (lines[line - 1] || "").length);
+      $("file-line").textContent = name + ":" + line;
+    }
+  }
+
+  async function saveFile() {
+    const ta = $("file-text");
+    const name = ta.dataset.name;
+    if (!name) {
+      return;
+    }
+    await fileText(name);
+    setDraft(name, ta.value);
+    if (name === "contacts.yaml") {
+      await loadRows();
+    }
+    status(t("draft.applied"), true);
+  }
+
+  // ---- preview ----
+
+  function describe(d) {
+    if (!d) {
+      return "—";
+    }
+    const parts = ["[" + str(d.decision) + (d.topic ? " " + d.topic : "") + "]", str(d.text)];
+    const c = d.contact;
+    if (c) {
+      parts.push([c.community, c.grid, c.phone].filter(Boolean).join(" · "));
+      for (const p of c.people || []) {
+        parts.push(p.role + " " + p.name + " " + p.phone + (p.hours ? "（" + p.hours + "）" : ""));
+      }
+    }
+    return parts.filter(Boolean).join("\n");
+  }
+
+  async function runPreview() {
+    const questions = $("preview-questions").value.split("\n").map((s) => s.trim()).filter(Boolean);
+    const body = $("preview-rows");
+    H.clear(body);
+    $("preview-took").textContent = t("preview.running");
+    $("preview-run").disabled = true;
+    try {
+      const out = await apiWithData("POST", "/api/v1/guide/preview", {
+        base: state.base, files: state.draft, questions: questions, community: $("preview-community").value,
+      });
+      for (const a of out.answers || []) {
+        const tr = el("tr");
+        tr.appendChild(el("td", a.question));
+        tr.appendChild(el("td", describe(a.draft), { class: "answer", "data-testid": "preview-draft" }));
+        tr.appendChild(el("td", describe(a.serving), { class: "answer" }));
+        body.appendChild(tr);
+      }
+      $("preview-took").textContent = t("preview.took", { ms: out.build_ms });
+      status("");
+    } catch (e) {
+      $("preview-took").textContent = "";
+      showProblems(e);
+    } finally {
+      $("preview-run").disabled = false;
+    }
+  }
+
+  // ---- publish ----
+
+  function showProblems(e) {
+    const list = $("problems");
+    H.clear(list);
+    status(e.message);
+    for (const p of (e.data && e.data.problems) || []) {
+      const li = el("li", p.file + ":" + p.line + ": " + p.reason, { "data-testid": "problem" });
+      li.addEventListener("click", async function () {
+        await switchTab("files");
+        $("file-select").value = p.file;
+        await showFile(p.line);
+      });
+      list.appendChild(li);
+    }
+  }
+
+  async function publish() {
+    H.clear($("problems"));
+    if (!Object.keys(state.draft).length) {
+      status(t("publish.empty"));
+      return;
+    }
+    const note = $("publish-note").value.trim();
+    if (!note) {
+      status(t("publish.noNote"));
+      return;
+    }
+    $("publish-run").disabled = true;
+    try {
+      const v = await apiWithData("POST", "/api/v1/guide/versions", { base: state.base, note: note, files: state.draft });
+      $("publish-note").value = "";
+      await loadCurrent();
+      status(t("publish.done", { n: v.number }), true);
+      pollServing(v.number);
+    } catch (e) {
+      if (e.code === "conflict") {
+        status(t("err.stale"));
+      } else {
+        showProblems(e);
+      }
+    } finally {
+      $("publish-run").disabled = false;
+    }
+  }
+
+  // apiWithData is P.api, but a refusal keeps the answer's body (the problems of a draft).
+  async function apiWithData(method, path, body) {
+    const resp = await fetch(path, {
+      method: method, credentials: "same-origin", cache: "no-store",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": (me && me.csrf) || "" },
+      body: JSON.stringify(body),
+    }).catch(function () {
+      throw new H.ApiError(0, "network", "network", "");
+    });
+    const data = await resp.json().catch(function () {
+      return null;
+    });
+    if (!resp.ok) {
+      if (resp.status === 401) {
+        showLogin();
+      }
+      const err = new H.ApiError(resp.status, str(data && data.code), str(data && data.error) || resp.statusText, "");
+      err.data = data;
+      throw err;
+    }
+    return data;
+  }
+
+  // pollServing refreshes "this node serves" until it reaches n (the node builds in the
+  // background: seconds).
+  function pollServing(n) {
+    let tries = 0;
+    const timer = setInterval(async function () {
+      tries++;
+      try {
+        const g = await P.api("GET", "/api/v1/guide");
+        state.serving = g.serving || 0;
+        renderVersion();
+        if (state.serving >= n || tries > 60) {
+          clearInterval(timer);
+        }
+      } catch (e) {
+        clearInterval(timer);
+      }
+    }, 1000);
+  }
+
+  // ---- history ----
+
+  async function loadHistory() {
+    const out = await P.api("GET", "/api/v1/guide/versions");
+    state.history = out.versions || [];
+    renderHistory();
+  }
+
+  function renderHistory() {
+    const body = $("history-rows");
+    H.clear(body);
+    for (const v of state.history) {
+      const tr = el("tr", null, { "data-version": String(v.number) });
+      tr.appendChild(el("td", String(v.number)));
+      tr.appendChild(el("td", v.author || "—"));
+      tr.appendChild(el("td", when(v.published)));
+      tr.appendChild(el("td", (v.note || "") + (v.rollback_of ? " " + t("history.of", { n: v.rollback_of }) : "")));
+      const td = el("td");
+      if (state.version && v.number !== state.version.number) {
+        const b = el("button", t("history.rollback"), { type: "button", "data-testid": "rollback" });
+        b.addEventListener("click", function () {
+          rollback(v.number);
+        });
+        td.appendChild(b);
+      }
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+  }
+
+  async function rollback(n) {
+    if (!window.confirm(t("history.confirm", { n: n }))) {
+      return;
+    }
+    try {
+      const v = await apiWithData("POST", "/api/v1/guide/versions/" + n + "/rollback", { base: state.base });
+      await loadCurrent();
+      await loadHistory();
+      status(t("history.done", { n: v.number, of: n }), true);
+      pollServing(v.number);
+    } catch (e) {
+      status(e.code === "conflict" ? t("err.stale") : e.message);
+    }
+  }
+
+  // ---- tabs, login ----
+
+  async function switchTab(tab) {
+    state.tab = tab;
+    for (const b of Array.from(document.querySelectorAll("#tabs button"))) {
+      b.setAttribute("aria-pressed", b.dataset.tab === tab ? "true" : "false");
+      $("pane-" + b.dataset.tab).hidden = b.dataset.tab !== tab;
+    }
+    try {
+      if (tab === "files") {
+        await showFile();
+      } else if (tab === "history") {
+        await loadHistory();
+      }
+    } catch (e) {
+      status(e.message);
+    }
+  }
+
+  const login = P.loginForm(signedIn);
+
+  function showLogin() {
+    me = null;
+    $("editor").hidden = true;
+    $("forbidden-view").hidden = true;
+    $("logout").hidden = true;
+    $("whoami").textContent = "";
+    login.show();
+  }
+
+  async function signedIn(u) {
+    me = { name: str(u.name), role: str(u.role), csrf: str(u.csrf) };
+    login.hide();
+    $("whoami").textContent = me.name;
+    $("logout").hidden = false;
+    if (me.role !== "manager" && me.role !== "admin") {
+      $("forbidden-view").hidden = false;
+      return;
+    }
+    $("editor").hidden = false;
+    try {
+      await loadCurrent();
+    } catch (e) {
+      status(e.message);
+    }
+  }
+
+  for (const b of Array.from(document.querySelectorAll("#tabs button"))) {
+    b.addEventListener("click", function () {
+      switchTab(b.dataset.tab);
+    });
+  }
+  $("contacts-apply").addEventListener("click", applyContacts);
+  $("contacts-filter").addEventListener("input", renderRows);
+  $("file-select").addEventListener("change", function () {
+    showFile().catch((e) => status(e.message));
+  });
+  $("file-save").addEventListener("click", function () {
+    saveFile().catch((e) => status(e.message));
+  });
+  $("new-file-add").addEventListener("click", function () {
+    const name = $("new-file").value.trim();
+    if (!/^(entries\/)?[a-z0-9][a-z0-9-]*\.(yaml|jsonl)$/.test(name) && !/^training\/[a-z0-9][a-z0-9-]*\.jsonl$/.test(name)) {
+      status(t("files.badName"));
+      return;
+    }
+    const sel = $("file-select");
+    if (![...sel.options].some((o) => o.value === name)) {
+      sel.appendChild(el("option", name, { value: name }));
+    }
+    sel.value = name;
+    $("new-file").value = "";
+    showFile().catch((e) => status(e.message));
+  });
+  $("file-revert").addEventListener("click", function () {
+    const name = $("file-text").dataset.name;
+    delete state.draft[name];
+    renderVersion();
+    showFile().catch((e) => status(e.message));
+    if (name === "contacts.yaml") {
+      loadRows().catch((e) => status(e.message));
+    }
+  });
+  $("discard").addEventListener("click", function () {
+    loadCurrent().catch((e) => status(e.message));
+  });
+  $("preview-run").addEventListener("click", runPreview);
+  $("publish-run").addEventListener("click", publish);
+  $("switch-user").addEventListener("click", async function () {
+    await P.logout();
+    showLogin();
+  });
+  $("logout").addEventListener("click", async function () {
+    await P.logout();
+    showLogin();
+  });
+  P.langButton($("lang"), applyTexts);
+  applyTexts();
+
+  (async function start() {
+    try {
+      signedIn(await P.api("GET", "/api/v1/me"));
+    } catch (e) {
+      showLogin();
+    }
+  })();
+})();
