@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,17 +9,43 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/search"
+	"github.com/bayannur/hotline/search/bleve"
+	"github.com/bayannur/hotline/web"
 )
 
 var pathParam = regexp.MustCompile(`\{[^}]*\}`)
 
-// normalRoute makes a mux pattern and an OpenAPI path comparable: every {name} becomes {}, and a
+// normalRoute makes a mux pattern and an OpenAPI path comparable: every {name} becomes {} (a
+// wildcard for the rest of the path, {name...}, too: the document names it {name}), and a
 // ".json" right after one is dropped (the mux serves /services/{file}, the document names
 // /services/{service_code}.json).
 func normalRoute(method, path string) string {
 	p := pathParam.ReplaceAllString(path, "{}")
 	p = strings.ReplaceAll(p, "{}.json", "{}")
 	return strings.ToUpper(method) + " " + p
+}
+
+// newEveryRouteFixture is a fixture whose server mounts every route, as cmd/hotline's does: the
+// webhooks' and the guide editor's (a store of guide versions, the spec and a bot builder) too.
+func newEveryRouteFixture(t *testing.T) *fixture {
+	t.Helper()
+	spec, _ := loadFixtureData(t)
+	files := sampleFiles(t)
+	return newWebhookFixtureConfig(t, false, func(c *web.Config) {
+		c.Guides, c.GuideSpec, c.GuideFiles, c.GuideDigest = c.Conversations.(intake.GuideVersions), spec, files, intake.GuideDigest(files)
+		c.BuildBot = func(ctx context.Context, g *search.Guide) (*bot.Bot, func(), error) {
+			idx, an, err := bleve.Build(ctx, g, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			b, err := bot.New(g, idx, an)
+			return b, func() { idx.Close() }, err
+		}
+	})
 }
 
 var httpMethods = map[string]bool{
@@ -49,7 +76,7 @@ func fetchOpenAPI(t *testing.T, f *fixture) (openapiDoc, []byte) {
 }
 
 func TestOpenAPIIsOpenAPI3(t *testing.T) {
-	f := newWebhookFixture(t, false) // every route: the webhooks' too
+	f := newEveryRouteFixture(t)
 	doc, _ := fetchOpenAPI(t, f)
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Errorf("openapi %q, want 3.x", doc.OpenAPI)
@@ -63,12 +90,13 @@ func TestOpenAPIIsOpenAPI3(t *testing.T) {
 }
 
 func TestOpenAPICoversEveryRoute(t *testing.T) {
-	f := newWebhookFixture(t, false) // every route: the webhooks' too
+	f := newEveryRouteFixture(t)
 	doc, _ := fetchOpenAPI(t, f)
 
 	routes := f.srv.Routes()
-	// The fully wired server mounts the ticket and Open311 routes too.
-	for _, want := range []string{"POST /api/v1/tickets", "GET /open311/v2/services/{file}", "GET /api/v1/communities"} {
+	// The fully wired server mounts the ticket, Open311, webhook and guide editor routes too.
+	for _, want := range []string{"POST /api/v1/tickets", "GET /open311/v2/services/{file}", "GET /api/v1/communities",
+		"GET /api/v1/webhooks", "GET /api/v1/guide/versions"} {
 		if !slices.Contains(routes, want) {
 			t.Fatalf("routes %v lack %q: the server is not fully wired", routes, want)
 		}
@@ -104,7 +132,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 }
 
 func TestOpenAPIPathParameters(t *testing.T) {
-	f := newWebhookFixture(t, false) // every route: the webhooks' too
+	f := newEveryRouteFixture(t)
 	doc, _ := fetchOpenAPI(t, f)
 	type param struct {
 		Name     string `json:"name"`
@@ -147,7 +175,7 @@ func TestOpenAPIPathParameters(t *testing.T) {
 }
 
 func TestOpenAPIRefsResolve(t *testing.T) {
-	f := newWebhookFixture(t, false) // every route: the webhooks' too
+	f := newEveryRouteFixture(t)
 	_, body := fetchOpenAPI(t, f)
 	var whole map[string]any
 	if err := json.Unmarshal(body, &whole); err != nil {
@@ -198,7 +226,7 @@ func resolves(doc map[string]any, ref string) bool {
 // string and null is said with nullable (3.1's ["number", "null"] makes validators and code
 // generators refuse the whole document; .ci/run validates it with a standard one as well).
 func TestOpenAPIVersionKeywords(t *testing.T) {
-	f := newWebhookFixture(t, false)
+	f := newEveryRouteFixture(t)
 	doc, body := fetchOpenAPI(t, f)
 	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
 		t.Skipf("openapi %s: the 3.0 rules do not apply", doc.OpenAPI)

@@ -23,8 +23,17 @@ const adminName = "root" // the webhook fixture's admin
 // newWebhookFixture is a fixture whose server mounts the webhook routes, with an admin.
 func newWebhookFixture(t *testing.T, allowPrivate bool) *fixture {
 	t.Helper()
+	return newWebhookFixtureConfig(t, allowPrivate, nil)
+}
+
+// newWebhookFixtureConfig is newWebhookFixture with more of the server's configuration (may be nil).
+func newWebhookFixtureConfig(t *testing.T, allowPrivate bool, config func(*web.Config)) *fixture {
+	t.Helper()
 	f := newFixtureConfig(t, nil, func(c *web.Config) {
 		c.Webhooks, c.WebhookAllowPrivate = c.Users.(intake.Webhooks), allowPrivate
+		if config != nil {
+			config(c)
+		}
 	})
 	u := intake.User{Name: adminName, Role: intake.RoleAdmin, PasswordHash: fixtureHash}
 	if err := f.store.AddUser(t.Context(), &u); err != nil {
