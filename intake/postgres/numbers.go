@@ -25,9 +25,12 @@ import (
 // node reserves up to maxBlock at once. What holds:
 //
 //   - a number is given to one ticket only, across nodes (the counter only grows, each block is
-//     the counter's own range, and the number is the tickets table's primary key besides);
-//   - a node gives its numbers out in increasing order, but tickets created at once on two nodes
-//     are numbered from their nodes' blocks: 0101 may be created before 0042;
+//     the counter's own range, and the number is the tickets table's primary key besides: a
+//     number found taken, should the counter be set back by hand, makes the node drop its block
+//     and the creation take another number);
+//   - a node gives its numbers out in increasing order (a number given back, below, first), but
+//     tickets created at once on two nodes are numbered from their nodes' blocks: 0101 may be
+//     created before 0042;
 //   - numbers may be skipped: what is left of a block when its node stops or its day ends, and a
 //     number whose creation failed in a way that leaves it unknown whether the ticket was stored
 //     (the connection lost at the commit). A creation that certainly stored nothing (the key was
@@ -163,7 +166,7 @@ func (n *numbers) giveBack(day string, v int64) {
 	if !found {
 		d.back = slices.Insert(d.back, i, v)
 	}
-	n.given--
+	n.given = max(0, n.given-1)
 }
 
 // forget drops the numbers in hand of day: the next ticket of that day reserves a new block. A
