@@ -11,16 +11,19 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
 const benchTicketsUsage = `usage: hotline bench tickets --token TOKEN [--url http://127.0.0.1:8080]… [--clients 8]
                              [--duration 10s | --requests N] [--service CODE,…] [--community ID]
+                             [--pid PID,…]
 
 Creates tickets through running servers as an integration does: Open311 GeoReport v2,
 POST /open311/v2/requests.json with the staff API token as api_key, a fresh Idempotency-Key on
@@ -36,7 +39,9 @@ that may work tickets (operator, manager or admin), made on the server's data:
   hotline user token --ttl 24h --label bench bench                     # prints TOKEN
 (with the server's --data DIR or --database URL). --service lists the Open311 service codes the
 clients take in turn (GET /open311/v2/services.json lists them); --community is the community the
-reports are in, so that each is routed to its grid as a resident's would be.
+reports are in, so that each is routed to its grid as a resident's would be. --pid names the
+servers' processes (on this machine): their CPU time over the run is read from /proc, to tell
+whether the servers or something else (the database, the bench itself) is the limit.
 
 Output, one "name value" a line:
   urls 2
@@ -50,10 +55,13 @@ Output, one "name value" a line:
   errors 0
   created_url_1 10517
   created_url_2 10517
+  client_cpu_ms_per_ticket 0.17
+  server_cpu_ms_per_ticket 0.61     (with --pid)
 connections are the TCP connections the clients opened (one each when every one is kept alive),
 latency is from sending a request to reading the whole answer, errors count the requests that got
 no 201 (the first one of each kind is written to stderr), and created_url_N the tickets each
---url created, in the order given.
+--url created, in the order given; the CPU lines are the CPU time of this process, and of the
+--pid processes together, over the run, per ticket created.
 `
 
 // benchTicketsConfig is what `hotline bench tickets` was asked to do.
@@ -65,6 +73,7 @@ type benchTicketsConfig struct {
 	requests  int // 0: for duration
 	services  []string
 	community string
+	pids      []int // the servers' processes, whose CPU time is read
 }
 
 // urlList is a flag.Value that collects --url, repeated or comma-separated.
@@ -96,6 +105,7 @@ func parseBenchTickets(args []string, stderr io.Writer) (benchTicketsConfig, err
 	requests := fs.Int("requests", 0, "stop after this many requests in all instead (0: --duration)")
 	services := fs.String("service", "report-streetlight,report-garbage,report-sewage,report-water-outage", "Open311 service codes, taken in turn")
 	community := fs.String("community", "wy-jinqiao", "the community of the reports")
+	pids := fs.String("pid", "", "the servers' process ids, comma-separated, to read their CPU time (same machine)")
 	pos, err := parseInterspersed(fs, args, stderr)
 	if err != nil {
 		return benchTicketsConfig{}, err
@@ -115,6 +125,19 @@ func parseBenchTickets(args []string, stderr io.Writer) (benchTicketsConfig, err
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.services = append(cfg.services, s)
 		}
+	}
+	for _, p := range strings.Split(*pids, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(p)
+		if err != nil || pid <= 0 {
+			return cfg, usage(fmt.Sprintf("--pid: want process ids, not %q", p))
+		}
+		if _, err := cpuTime(pid); err != nil {
+			return cfg, usage(fmt.Sprintf("--pid: %v", err))
+		}
+		cfg.pids = append(cfg.pids, pid)
 	}
 	switch {
 	case cfg.token == "":
@@ -148,6 +171,8 @@ func cmdBenchTickets(ctx context.Context, args []string, stdout, stderr io.Write
 type benchTicketsResult struct {
 	connections int64
 	elapsed     time.Duration
+	clientCPU   time.Duration
+	serverCPU   time.Duration   // of cfg.pids; 0 without
 	latencies   []time.Duration // of the tickets created, sorted
 	errors      int64
 	created     []int64 // by URL
@@ -172,6 +197,54 @@ func (r benchTicketsResult) print(w io.Writer, cfg benchTicketsConfig) {
 	for i, n := range r.created {
 		fmt.Fprintf(out, "created_url_%d %d\n", i+1, n)
 	}
+	perTicket := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(max(created, 1)) }
+	fmt.Fprintf(out, "client_cpu_ms_per_ticket %.3f\n", perTicket(r.clientCPU))
+	if len(cfg.pids) > 0 {
+		fmt.Fprintf(out, "server_cpu_ms_per_ticket %.3f\n", perTicket(r.serverCPU))
+	}
+}
+
+// cpuTime is the CPU time, user and system, process pid has used so far, from /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	// pid (comm) state ppid … : the name may hold spaces and parentheses; the fields follow its
+	// last ')'. utime and stime are the 14th and 15th fields, in clock ticks (100 a second).
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("process %d: unexpected /proc/%d/stat", pid, pid)
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("process %d: unexpected /proc/%d/stat", pid, pid)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// serversCPU is the CPU time the processes have used so far, together.
+func serversCPU(pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		d, _ := cpuTime(pid) // a server gone meanwhile counts what it had
+		sum += d
+	}
+	return sum
+}
+
+// selfCPU is the CPU time this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchClient posts tickets to one server over one kept-alive connection.
@@ -276,6 +349,7 @@ func benchTickets(ctx context.Context, cfg benchTicketsConfig, stderr io.Writer)
 	res.created = make([]int64, len(cfg.urls))
 	lat := make([][]time.Duration, cfg.clients)
 	var wg sync.WaitGroup
+	cpu0, server0 := selfCPU(), serversCPU(cfg.pids)
 	start := time.Now()
 	end := start.Add(cfg.duration)
 	for i := range cfg.clients {
@@ -319,6 +393,7 @@ func benchTickets(ctx context.Context, cfg benchTicketsConfig, stderr io.Writer)
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	res.clientCPU, res.serverCPU = selfCPU()-cpu0, serversCPU(cfg.pids)-server0
 	res.connections = conns.Load()
 	for _, l := range lat {
 		res.latencies = append(res.latencies, l...)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func wantBench(t *testing.T, got map[string]float64, want map[string]float64, ou
 			t.Errorf("%s = %v (printed: %v); want %v\n%s", name, v, ok, w, out)
 		}
 	}
-	for _, name := range []string{"seconds", "created_per_second", "latency_p50_ms", "latency_p99_ms"} {
+	for _, name := range []string{"seconds", "created_per_second", "latency_p50_ms", "latency_p99_ms", "client_cpu_ms_per_ticket"} {
 		if _, ok := got[name]; !ok {
 			t.Errorf("bench tickets did not print %s\n%s", name, out)
 		}
@@ -121,7 +122,7 @@ func TestBenchTicketsOutput(t *testing.T) {
 	a, b := &fakeOpen311{t: t}, &fakeOpen311{t: t, failEvery: 4}
 	sa, sb := a.start(), b.start()
 	code, out, errOut := runCmd(t, "", "bench", "tickets", "--url", sa.URL+"/", "--url", sb.URL, "--token", "tok",
-		"--clients", "4", "--requests", "40")
+		"--clients", "4", "--requests", "40", "--pid", strconv.Itoa(os.Getpid())) // the servers are in this process
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -136,6 +137,9 @@ func TestBenchTicketsOutput(t *testing.T) {
 	// The check's connection, then one a client (clients 0 and 2 on a, 1 and 3 on b).
 	if a.conns.Load() != 3 || b.conns.Load() != 3 {
 		t.Errorf("connections accepted: %d and %d; want 3 each: a check's, then one per client", a.conns.Load(), b.conns.Load())
+	}
+	if v, ok := got["server_cpu_ms_per_ticket"]; !ok || v < 0 {
+		t.Errorf("server_cpu_ms_per_ticket %v (printed: %v); want it, with --pid\n%s", v, ok, out)
 	}
 	if n := strings.Count(errOut, "500 Internal Server Error"); n != 1 {
 		t.Errorf("stderr tells the 500 %d times; want once:\n%s", n, errOut)
@@ -160,6 +164,8 @@ func TestBenchTicketsBadInput(t *testing.T) {
 		{[]string{"--token", "tok", "--requests", "7"}, 2, "at least --clients"},
 		{[]string{"--token", "tok", "--service", " , "}, 2, "--service"},
 		{[]string{"--token", "tok", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"--token", "tok", "--pid", "12x"}, 2, `--pid: want process ids, not "12x"`},
+		{[]string{"--token", "tok", "--pid", "999999999"}, 2, "--pid: process 999999999"},
 		{[]string{"--token", "wrong", "--url", ts.URL}, 1, "403 Forbidden: invalid api_key or token"},
 	} {
 		code, out, errOut := runCmd(t, "", append([]string{"bench", "tickets"}, c.args...)...)
@@ -193,7 +199,11 @@ func TestBenchTicketsServe(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench tickets: exit %d\n%s\n%s", code, out, errOut)
 	}
-	wantBench(t, benchLines(t, out), map[string]float64{"urls": 1, "clients": 3, "connections": 3, "created": 30, "errors": 0, "created_url_1": 30}, out)
+	got := benchLines(t, out)
+	wantBench(t, got, map[string]float64{"urls": 1, "clients": 3, "connections": 3, "created": 30, "errors": 0, "created_url_1": 30}, out)
+	if _, ok := got["server_cpu_ms_per_ticket"]; ok {
+		t.Errorf("server_cpu_ms_per_ticket printed without --pid\n%s", out)
+	}
 
 	resp, err := client.Get(s.Base + "/open311/v2/requests.json?api_key=" + url.QueryEscape(token))
 	if err != nil {
