@@ -3,12 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,4 +230,27 @@ func TestBenchTicketsServe(t *testing.T) {
 		t.Errorf("%d bench tickets listed, %d numbers; want 31: the check and 30", len(listed), len(numbers))
 	}
 	stop(t, s)
+}
+
+// --url takes several servers, repeated or separated by commas; the defaults are the usage's.
+func TestBenchTicketsFlags(t *testing.T) {
+	cfg, err := parseBenchTickets([]string{"--token", " tok ", "--url", "http://a:1, https://b:2/", "--url", "http://c:3",
+		"--service", "x, y,", "--requests", "8"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"http://a:1", "https://b:2", "http://c:3"}; !slices.Equal(cfg.urls, want) {
+		t.Errorf("urls %q; want %q", cfg.urls, want)
+	}
+	if cfg.token != "tok" || !slices.Equal(cfg.services, []string{"x", "y"}) || cfg.requests != 8 || cfg.clients != 8 {
+		t.Errorf("parsed %+v", cfg)
+	}
+	cfg, err = parseBenchTickets([]string{"--token", "tok"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.urls, []string{"http://127.0.0.1:8080"}) || cfg.clients != 8 || cfg.duration != 10*time.Second ||
+		cfg.requests != 0 || cfg.community != "wy-jinqiao" || len(cfg.services) != 4 || len(cfg.pids) != 0 {
+		t.Errorf("defaults %+v", cfg)
+	}
 }
