@@ -8,10 +8,15 @@ import (
 // Store keeps tickets and their audit trails. Implementations: intake/sqlite (one node), and
 // later PostgreSQL for several nodes; no ticket state may live only in one node's memory.
 type Store interface {
-	// Create numbers t (YYYYMMDD-NNNN by t.Created in Beijing time; the counter restarts each day)
-	// and stores it with its first events in one transaction. When idemKey is not empty and a
-	// ticket was already created with it, nothing is written and that ticket is returned with
-	// created false. Once Create returns nil the ticket is durable.
+	// Create numbers t (YYYYMMDD-NNNN by t.Created in Beijing time, NNNN from 0001 each day, a
+	// digit more past 9999) and stores it with its first events in one transaction. A number is
+	// given to one ticket only, across every store on the same data; a store's creations that
+	// follow one another get increasing numbers, except that a number whose creation certainly
+	// stored nothing may be given to the next one; a store may skip numbers (intake/postgres
+	// reserves blocks of them per node, so that nodes do not wait on each other; intake/sqlite
+	// skips none). When idemKey is not empty and a ticket was already created with it, nothing is
+	// written and that ticket is returned with created false. Once Create returns nil the ticket
+	// is durable.
 	Create(ctx context.Context, t *Ticket, events []Event, idemKey string) (stored *Ticket, created bool, err error)
 	// Get returns a ticket by number (ErrNotFound).
 	Get(ctx context.Context, number string) (*Ticket, error)

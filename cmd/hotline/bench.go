@@ -24,7 +24,9 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-const benchUsage = `usage: hotline bench chat [--url ws://127.0.0.1:8080/ws/chat] [--pid PID]
+const benchUsage = `usage: hotline bench tickets --token TOKEN [--url URL]… [--clients 8] [--duration 10s]
+       (tickets created through Open311: hotline bench tickets --help)
+usage: hotline bench chat [--url ws://127.0.0.1:8080/ws/chat] [--pid PID]
                           [--idle 10000] [--active 1000] [--asks 5] [--think 1s]
                           [--questions FILE] [--echo]
 
@@ -66,6 +68,9 @@ burst_served_ratio 0.61.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "echo" {
 		return cmdBenchEcho(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "tickets" {
+		return cmdBenchTickets(ctx, args[1:], stdout, stderr) // bench_tickets.go
 	}
 	if len(args) == 0 || args[0] != "chat" {
 		return exitError{code: 2, msg: benchUsage}

@@ -62,9 +62,11 @@ func (h hooked) DeleteUser(ctx context.Context, name string) error {
 	return nil
 }
 
-// SetDayCounter sets the last number given out on day.
+// SetDayCounter sets the last number given out on day, and has this store forget the numbers of
+// day it holds.
 func (h hooked) SetDayCounter(ctx context.Context, day string, last int) error {
 	_, err := h.pool.Exec(ctx, `INSERT INTO day_counters (day, last) VALUES ($1, $2)
 		ON CONFLICT (day) DO UPDATE SET last = excluded.last`, day, last)
+	h.numbers.forget(day)
 	return err
 }

@@ -4,11 +4,11 @@
 // semantics of intake/sqlite.
 //
 // Every write is one transaction (often one statement), and everything that must not race between
-// nodes is settled by the database: a ticket number comes from a per-day counter row, updated with
-// INSERT … ON CONFLICT DO UPDATE in the ticket's own transaction; Update is a compare-and-set on
-// the version; an idempotency key is a primary key; a handoff moves by a conditional UPDATE; staff
-// numbers come from a sequence. Commits are durable when the server's synchronous_commit is on,
-// its default.
+// nodes is settled by the database: a ticket number comes from a per-day counter row, from which
+// each node reserves blocks of numbers in short transactions of their own (numbers.go: unique, no
+// lock held across a ticket's creation, gaps possible); Update is a compare-and-set on the version;
+// an idempotency key is a primary key; a handoff moves by a conditional UPDATE; staff numbers come
+// from a sequence. Commits are durable when the server's synchronous_commit is on, its default.
 //
 // Times are stored as timestamptz, which keeps microseconds, with the nanoseconds past the
 // microsecond in a smallint column beside each (name_ns): every time comes back exactly as it was
@@ -34,7 +34,8 @@ import (
 // sqlstore.Shared's, run on its pool.
 type Store struct {
 	sqlstore.Shared
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	numbers *numbers // this node's ticket numbers in hand (numbers.go)
 }
 
 var (
@@ -67,6 +68,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	s := &Store{pool: pool}
+	s.numbers = newNumbers(s.reserve)
 	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.Postgres, conn{pool}), Write: s.write, Tx: s.tx, Wrap: wrap}
 	return s, nil
 }

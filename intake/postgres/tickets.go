@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/internal/sqlstore"
@@ -23,21 +24,18 @@ func params(first, n int) string {
 	return strings.Join(ps, ", ")
 }
 
-// createTicket numbers and stores a ticket, its events and its idempotency key in one statement
-// (one transaction): $1 the Beijing day, $2 the key (empty for none), $3… the ticket's columns, then
-// the events' columns as arrays. The day's counter row is the first thing it locks and stays
-// locked until the commit, so that a number is given once, and only to a ticket that is stored:
-// the numbers of a day have no gaps. It returns no row when the key is already stored, and fails
-// on idempotency_pkey when a Create with the same key committed meanwhile.
+// createTicket stores a numbered ticket, its events and its idempotency key in one statement (one
+// transaction): $1 the number, $2 the key (empty for none), $3… the ticket's columns, then the
+// events' columns as arrays. The number comes from the node's block (numbers.go), so the statement
+// locks nothing that another creation needs. It returns no row, and writes nothing, when the key is
+// already stored, and fails on idempotency_pkey when a Create with the same key committed
+// meanwhile.
 var createTicket = func() string {
 	n := strings.Count(sqlstore.Postgres.TicketColumns(), ",") + 1
-	return fmt.Sprintf(`WITH counter AS (
-			INSERT INTO day_counters AS d (day, last)
-			SELECT $1::text, 1 WHERE NOT EXISTS (SELECT 1 FROM idempotency WHERE key = $2::text)
-			ON CONFLICT (day) DO UPDATE SET last = d.last + 1
-			RETURNING $1::text || '-' || lpad(last::text, greatest(4, length(last::text)), '0') AS number
-		), ticket AS (
-			INSERT INTO tickets (%s) SELECT number, %s FROM counter RETURNING number
+	return fmt.Sprintf(`WITH ticket AS (
+			INSERT INTO tickets (%s)
+			SELECT $1::text, %s WHERE NOT EXISTS (SELECT 1 FROM idempotency WHERE key = $2::text)
+			RETURNING number
 		), event AS (
 			INSERT INTO events (number, at, at_ns, actor, action, from_status, to_status, note)
 			SELECT ticket.number, e.at, e.at_ns, e.actor, e.action, e.from_status, e.to_status, e.note
@@ -52,13 +50,35 @@ var createTicket = func() string {
 		sqlstore.Postgres.TicketSelect(), params(3, n), n+3, n+4, n+5, n+6, n+7, n+8, n+9)
 }()
 
-// Create numbers t by the Beijing date of t.Created (time.Now() when zero) and a counter of that
-// day, and stores it with events and idemKey in one transaction. On success t and events are
-// updated: t.Number, t.Created, t.Version (1 when it was 0), and each event's Number and ID. When
-// idemKey was used before, nothing is written, t is left alone, and the stored ticket is returned
-// with created false; of two Creates with one key at once, on one node or two, one stores its
-// ticket and the other returns it.
+// reserveNumbers adds $2 to the counter of day $1 and returns its new value: the block of numbers
+// last-$2+1 … last is the caller's. The row is locked only for this statement.
+const reserveNumbers = `INSERT INTO day_counters AS d (day, last) VALUES ($1, $2)
+	ON CONFLICT (day) DO UPDATE SET last = d.last + excluded.last RETURNING last`
+
+// reserve is numbers' reserve on the store's pool.
+func (s *Store) reserve(ctx context.Context, day string, n int64) (int64, error) {
+	var last int64
+	if err := s.pool.QueryRow(ctx, reserveNumbers, day, n).Scan(&last); err != nil {
+		return 0, wrap("reserving ticket numbers", err)
+	}
+	return last, nil
+}
+
+// numberAttempts is how many numbers a Create tries when the one it took is found taken (which
+// only a counter set back by hand makes happen).
+const numberAttempts = 3
+
+// Create numbers t by the Beijing date of t.Created (time.Now() when zero) and a number of that
+// day from the node's block (numbers.go: unique, increasing per node, gaps possible), and stores
+// it with events and idemKey in one transaction. On success t and events are updated: t.Number,
+// t.Created, t.Version (1 when it was 0), and each event's Number and ID. When idemKey was used
+// before, nothing is written, t is left alone, and the stored ticket is returned with created
+// false; of two Creates with one key at once, on one node or two, one stores its ticket and the
+// other returns it.
 func (s *Store) Create(ctx context.Context, t *intake.Ticket, events []intake.Event, idemKey string) (*intake.Ticket, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
 	row, args, err := sqlstore.Postgres.NewTicket(t)
 	if err != nil {
 		return nil, false, err
@@ -76,34 +96,52 @@ func (s *Store) Create(ctx context.Context, t *intake.Ticket, events []intake.Ev
 			text[j][i] = v
 		}
 	}
-	args = append(append([]any{sqlstore.DayOf(row.Created), idemKey}, args...), at, atNs, text[0], text[1], text[2], text[3], text[4])
+	day := sqlstore.DayOf(row.Created)
+	args = append(append([]any{"", idemKey}, args...), at, atNs, text[0], text[1], text[2], text[3], text[4])
 
 	var number string
 	var ids []int64
-	// The ticket, and the webhook outbox's events in the same transaction.
-	err = s.tx(ctx, func(ctx context.Context, db sqlstore.DB) error {
-		if err := db.QueryRow(ctx, createTicket, args...).Scan(&number, &ids); err != nil {
-			return err
+	for attempt := 1; ; attempt++ {
+		n, err := s.numbers.take(ctx, day)
+		if err != nil {
+			return nil, false, err
 		}
-		stored := row
-		stored.Number = number
-		for _, ev := range events {
-			if err := db.AddTicketOutbox(ctx, &stored, ev); err != nil {
+		args[0] = fmt.Sprintf("%s-%04d", day, n)
+		// The ticket, and the webhook outbox's events in the same transaction.
+		err = s.tx(ctx, func(ctx context.Context, db sqlstore.DB) error {
+			if err := db.QueryRow(ctx, createTicket, args...).Scan(&number, &ids); err != nil {
 				return err
 			}
+			stored := row
+			stored.Number = number
+			for _, ev := range events {
+				if err := db.AddTicketOutbox(ctx, &stored, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var pgErr *pgconn.PgError
+		if errors.Is(err, pgx.ErrNoRows) || (errors.As(err, &pgErr) && pgErr.ConstraintName != "tickets_pkey") {
+			// The transaction stored nothing: the number is still free.
+			s.numbers.giveBack(day, n)
 		}
-		return nil
-	})
-	if idemKey != "" && (errors.Is(err, pgx.ErrNoRows) || constraint(err) == "idempotency_pkey") {
-		existing, err := sqlstore.Postgres.ScanTicket(s.pool.QueryRow(ctx, "SELECT "+sqlstore.Postgres.TicketSelect()+
-			" FROM tickets WHERE number = (SELECT number FROM idempotency WHERE key = $1)", idemKey))
+		if constraint(err) == "tickets_pkey" && attempt < numberAttempts {
+			s.numbers.forget(day)
+			continue
+		}
+		if idemKey != "" && (errors.Is(err, pgx.ErrNoRows) || constraint(err) == "idempotency_pkey") {
+			existing, err := sqlstore.Postgres.ScanTicket(s.pool.QueryRow(ctx, "SELECT "+sqlstore.Postgres.TicketSelect()+
+				" FROM tickets WHERE number = (SELECT number FROM idempotency WHERE key = $1)", idemKey))
+			if err != nil {
+				return nil, false, wrap("create", err)
+			}
+			return existing, false, nil
+		}
 		if err != nil {
 			return nil, false, wrap("create", err)
 		}
-		return existing, false, nil
-	}
-	if err != nil {
-		return nil, false, wrap("create", err)
+		break
 	}
 	if len(ids) != len(events) {
 		return nil, false, fmt.Errorf("postgres: create: %d event ids for %d events", len(ids), len(events))

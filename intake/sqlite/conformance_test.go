@@ -35,7 +35,14 @@ type hooked struct {
 	path string // the database file
 }
 
-var _ storetest.Hooks = hooked{}
+var (
+	_ storetest.Hooks   = hooked{}
+	_ storetest.Gapless = hooked{}
+)
+
+// GaplessNumbers: the writer numbers each ticket from the day's counter in the transaction that
+// stores it, and two stores on one file take turns writing, so a day's numbers have no gaps.
+func (hooked) GaplessNumbers() {}
 
 // SecondNode opens the file again, as a second process on it would.
 func (h hooked) SecondNode(t *testing.T) storetest.Store {

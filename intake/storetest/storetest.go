@@ -22,7 +22,8 @@
 // closing the store and opening it again are skipped, and without DayCounterSetter the
 // numbering test takes the long way round (and is skipped with -short). A store that implements
 // SecondNode has the tests of concurrent writes (numbering, idempotency keys, updates of one
-// version, appends to one conversation, taking one chat) run across several stores on its data.
+// version, appends to one conversation, taking one chat) run across several stores on its data;
+// one that implements Gapless has its numbers of a day checked for gaps there too.
 //
 // Ticket and CreateEvent are fixtures for the stores' own tests as well.
 package storetest
@@ -79,6 +80,17 @@ type SecondNode interface {
 	// SecondNode opens another store on the same data, closed when t ends. It need not
 	// implement the test hooks.
 	SecondNode(t *testing.T) Store
+}
+
+// Gapless is an optional hook, a promise rather than a way in: the store numbers the tickets of a
+// day without gaps, however many callers and stores create at once (the embedded store, whose
+// writer numbers each ticket in the transaction that stores it). Without it the concurrent
+// numbering tests ask only what every store owes: each number given once, a caller's numbers
+// increasing, and a key's ticket numbered once (intake.Store's Create). Either way, one caller
+// alone on one store gets a day's numbers from 0001 without gaps.
+type Gapless interface {
+	// GaplessNumbers does nothing: implementing it is the promise.
+	GaplessNumbers()
 }
 
 // Hooks are all the optional test hooks; a store's test wrapper that gives them all can say so
