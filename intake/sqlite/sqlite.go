@@ -158,7 +158,10 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		q = append(q, "_pragma=query_only(1)")
 	} else {
-		q = append(q, "_pragma=journal_size_limit(67108864)")
+		// temp_store MEMORY: the journal of each write's SAVEPOINT (a batch's writes are each
+		// in one) is kept in memory rather than in a temporary file; it is never needed after
+		// the batch, crash or not. About a fifth less CPU a write (hotline bench tickets).
+		q = append(q, "_pragma=journal_size_limit(67108864)", "_pragma=temp_store(MEMORY)")
 	}
 	return "file:" + esc + "?" + strings.Join(q, "&")
 }
