@@ -40,7 +40,7 @@ var errNotDelivered = errors.New("desk: the bus between nodes is down: not deliv
 
 // deskMessage is what travels on the bus.
 type deskMessage struct {
-	To           string          `json:"to"` // "resident", "operators", "state" or "guide"
+	To           string          `json:"to"` // "resident", "operators", "state", "guide" or "presence"
 	Conversation string          `json:"conv,omitempty"`
 	Frame        json.RawMessage `json:"frame,omitempty"`
 }
@@ -52,6 +52,8 @@ const (
 	// toGuide: a new version of the guide was published; each node loads the current one
 	// (guide.go). It carries nothing: the version is read from the database.
 	toGuide = "guide"
+	// toPresence: how many consoles a node has (presence.go).
+	toPresence = "presence"
 )
 
 // toResident sends v to the resident's chat of conversation id, on whichever node it is open. It
@@ -110,6 +112,10 @@ func (s *Server) deliverLocal(to, conv string, v any) int {
 		s.requestState()
 	case toGuide:
 		s.wakeGuide()
+	case toPresence:
+		if frame, ok := v.(json.RawMessage); ok {
+			s.heardPresence(frame)
+		}
 	}
 	return 0
 }
@@ -136,6 +142,9 @@ func (s *Server) RunBus(ctx context.Context) {
 	if s.bus == nil {
 		return
 	}
+	if s.desk != nil {
+		go s.runPresence(ctx)
+	}
 	after := s.busAfter
 	if after == nil {
 		after = time.After
@@ -153,6 +162,7 @@ func (s *Server) RunBus(ctx context.Context) {
 				}
 				s.wakeGuide() // and a guide version published meanwhile, a look at the database
 			}
+			go s.announcePresence() // the other nodes answer with theirs
 			failures, wait = 0, busRetryFirst
 		}, s.deliver)
 		if ctx.Err() != nil {

@@ -267,3 +267,34 @@ func TestRunBusRetryResets(t *testing.T) {
 		t.Errorf("RunBus waited %v; want %v", waits, want)
 	}
 }
+
+// TestQueueCountsOtherNodesConsoles: a resident waiting on node B while the only console is on
+// node A is told an operator is on duty (not "nobody"), and that nobody is once it closes — the
+// nodes announce their consoles to each other on the bus.
+func TestQueueCountsOtherNodesConsoles(t *testing.T) {
+	bus := newMemBus()
+	db := filepath.Join(t.TempDir(), "hotline.db")
+	nodeA := newChatEnv(t, chatOptions{path: db, bus: bus})
+	nodeB := newChatEnv(t, chatOptions{path: db, bus: bus})
+	bus.waitListeners(t, 2)
+
+	op := nodeA.console("zhang")
+	c := nodeB.dial()
+	c.hello("", "wy-jinqiao")
+	waiting(t, c, op)
+	for {
+		f := c.readUntil("queue", false)
+		if f.Online == 1 && f.Text == "" {
+			break // node B counts node A's console
+		}
+		if f.Online != 0 {
+			t.Fatalf("the queue frame on node B: %s; want one operator online", f)
+		}
+		// A frame sent before node A's announcement reached node B: the next one counts it.
+	}
+	op.ws.Close()
+	f := c.readUntil("queue", false)
+	if f.Online != 0 || !strings.Contains(f.Text, "没有工作人员在线") {
+		t.Fatalf("after node A's only console closed: %s; want nobody on duty", f)
+	}
+}

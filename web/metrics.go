@@ -81,7 +81,7 @@ func newMetrics(s *Server) *metrics {
 			if s.desk == nil {
 				return 0
 			}
-			return float64(s.desk.online())
+			return float64(s.desk.local())
 		}))
 	if s.reports != nil {
 		f(&storeCollector{s: s})

@@ -94,9 +94,11 @@ func (c *opConn) run() {
 	c.queueJSON(map[string]any{"type": "hello", "operator": map[string]any{
 		"name": c.user.Name, "number": agentNumber(c.user), "role": c.user.Role}})
 	go c.s.broadcastState() // this console's first state, and everyone's new online count
+	go c.s.announcePresence()
 	code := c.serve(c.handle)
 	c.s.desk.removeOperator(c)
 	c.s.broadcastState()
+	c.s.announcePresence()
 	c.s.log.Info("operator closed", "user", c.user.Name, "code", code, "seconds", int(time.Since(c.opened).Seconds()))
 }
 

@@ -136,6 +136,8 @@ type Server struct {
 	store   *storeCheck // the store's probe, with Config.Probe
 
 	draining atomic.Bool // Drain was called: /readyz answers 503
+	// node names this node on the bus (presence.go): random, new at every start.
+	node string
 	// busAfter is time.After, for RunBus's retries (a test's, to see the delays).
 	busAfter func(time.Duration) <-chan time.Time
 
@@ -162,7 +164,7 @@ type Server struct {
 // New returns a server with no bot yet.
 func New(cfg Config) *Server {
 	s := &Server{
-		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users,
+		log: cfg.Log, mux: http.NewServeMux(), intake: cfg.Intake, users: cfg.Users, node: newNodeID(),
 		convs: cfg.Conversations, origins: map[string]bool{}, bus: cfg.Bus, guideIndex: cfg.GuideIndex,
 		clock: cfg.Now, chatIPPerMinute: cfg.ChatIPPerMinute,
 		chatIdle: cmp.Or(cfg.ChatIdle, chatIdle),

@@ -26,6 +26,7 @@ type deskHub struct {
 	mu        sync.Mutex
 	residents map[string]map[*chatConn]struct{} // by conversation id
 	operators map[*opConn]struct{}
+	remote    map[string]nodePresence // other nodes' consoles, by node (presence.go)
 
 	stateMu      sync.Mutex             // one state snapshot at a time, so consoles get them in order
 	statePending atomic.Bool            // a snapshot is requested and not yet begun (requestState)
@@ -90,10 +91,26 @@ func (h *deskHub) removeOperator(c *opConn) {
 	delete(h.operators, c)
 }
 
-func (h *deskHub) online() int {
+// local is how many consoles are connected to this node.
+func (h *deskHub) local() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.operators)
+}
+
+// online is how many consoles are open on all the nodes: this node's, and those the other nodes
+// last announced on the bus (presence.go), while their announcements are fresh.
+func (h *deskHub) online() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := len(h.operators)
+	now := time.Now()
+	for _, p := range h.remote {
+		if now.Sub(p.seen) < presenceFresh {
+			n += p.consoles
+		}
+	}
+	return n
 }
 
 // toOperators queues v to every console here.
@@ -258,7 +275,7 @@ func (s *Server) deskState(ctx context.Context) (stateFrame, error) {
 		return stateFrame{}, err
 	}
 	out := stateFrame{Type: "state", Chats: make([]deskChat, 0, len(convs)), Online: s.desk.online()}
-	watched := out.Online > 0
+	watched := s.desk.local() > 0 // the snapshot goes to this node's consoles only
 	cached := s.desk.turns
 	s.desk.turns = make(map[string]deskTurnsAt, len(convs))
 	agents := map[string]string{}
@@ -316,7 +333,7 @@ func (s *Server) requestState() {
 		return
 	}
 	wait := stateCoalesce
-	if s.desk.online() == 0 {
+	if s.desk.local() == 0 {
 		wait = queueCoalesce // no console to show it: the queue's places alone, less often
 	}
 	time.AfterFunc(wait, func() {
