@@ -41,7 +41,8 @@ usage:
   hotline user token [--label TEXT] NAME     (prints a new API token, also an Open311 api_key)
   hotline user list
   hotline webhook add|list|remove|deliveries|replay   (webhook subscriptions: hotline webhook)
-  hotline bench chat [--url URL] [--pid PID] [--idle N] [--active N] [--asks N]
+  hotline bench chat [--url URL] [--pid PID] [--idle N] [--active N] [--asks N] [--questions FILE] [--echo]
+  hotline bench tickets --token TOKEN [--url URL]… [--clients 8] [--duration 10s] [--pid PID,…]
 
 Environment: HOTLINE_ADDR, HOTLINE_DATA, HOTLINE_GUIDE set the defaults of --addr, --data, --guide.
 `
