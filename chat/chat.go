@@ -81,7 +81,8 @@ type Message struct {
 type Result struct {
 	// Conv is the conversation after the message, as stored.
 	Conv *intake.Conversation
-	// Reply is the bot's (or the desk's) reply; nil when the message went to a person.
+	// Reply is the bot's (or the desk's) reply; nil when the message went to a person, unless it
+	// told of danger (toPersonWatched: the numbers, with ToPerson set too).
 	Reply *intake.Reply
 	// ToPerson is the resident's turn, stored, when a person is involved: the bot stays silent
 	// and the consoles are shown it.
