@@ -107,7 +107,7 @@ func TestGuideEntryForm(t *testing.T) {
 	want = strings.Replace(want, "困难户生活费]\n", "困难户生活费, 低保咋办]\n", 1)
 	want = strings.Replace(want, "  - 低保申请不上的话咋办 能重新申请吗\n", "  - 低保申请不上的话咋办 能重新申请吗\n  - \"低保申请: 去哪办\"\n", 1)
 	want = strings.Replace(want, "  short: "+strings.SplitN(strings.SplitN(dibao, "  short: ", 2)[1], "\n", 2)[0]+"\n", "  short: "+short+"\n", 1)
-	steps := dibao[strings.Index(dibao, "  steps:\n") : strings.Index(dibao, "  time_limit:")]
+	steps := dibao[strings.Index(dibao, "  steps:\n"):strings.Index(dibao, "  time_limit:")]
 	want = strings.Replace(want, steps, "  steps:\n    - 提交申请和材料\n    - 入户调查\n    - 公示\n    - 审批后按月发放\n", 1)
 	if got.YAML != want {
 		t.Fatalf("the changed text:\n%s\nwant\n%s", got.YAML, want)
