@@ -1,7 +1,8 @@
 /*
  * The guide editor, GET /console/guide (managers and admins): the contacts as a form, an entry
- * (entries/*.yaml) as a form above its text, every file of the guide as text, a preview of how a bot built from the draft answers, publishing the draft
- * as a new version, and the history with rollback. API: /api/v1/guide… (web/guideapi.go).
+ * (entries/*.yaml) as a form above its text, every file of the guide as text, a preview of how a
+ * bot built from the draft answers, publishing the draft as a new version, and the history with
+ * rollback. API: /api/v1/guide… (web/guideapi.go).
  *
  * The draft is the files changed on the base version, kept in this page until published: a
  * file's new text by name. Chinese first, English on a click (the choice kept like the other staff
