@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -155,6 +156,7 @@ answer:
   phone:
     - 甲
     - 乙
+    # 一个更深的注释
   steps:
     - 一步
 `
@@ -179,6 +181,7 @@ answer:
   hours: 工作日
   # 电话在这里
   phone: 丙
+    # 一个更深的注释
 `
 	set := map[string]any{"title": "新低保", "keywords": []string{"低保", "a, b", "新"}, "examples": []string{"一", "二", "三: 四"},
 		"short": "新的简短回答", "sections": map[string]any{"where": []string{"社区", "街道"}, "phone": "丙", "hours": "工作日",
@@ -243,5 +246,98 @@ func TestGuideEntryRefused(t *testing.T) {
 	}
 	if st, code := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"set": map[string]any{"title": "x"}}, nil); st != 400 || code != "missing_field" {
 		t.Errorf("without yaml: %d %s", st, code)
+	}
+}
+
+// Every entry of the sample guide: its fields sent back unchanged leave the text byte for byte;
+// each field changed alone changes that field only; all changed at once, the guide with the
+// changed file loads with the new values.
+func TestGuideEntryEverySample(t *testing.T) {
+	e := newGuideEnv(t)
+	manager := e.staffToken("wang", intake.RoleManager, "")
+	files, err := search.ReadFiles(search.SampleGuide())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := chatGuideData(t)
+	asSet := func(f entryFormDoc) map[string]any {
+		s := f.Sections
+		return map[string]any{"title": f.Title, "short": f.Short, "summary": f.Summary, "examples": f.Examples, "keywords": f.Keywords,
+			"sections": map[string]any{"conditions": s.Conditions, "materials": s.Materials, "where": s.Where, "steps": s.Steps,
+				"hours": s.Hours, "phone": s.Phone, "time_limit": s.TimeLimit}}
+	}
+	entries := 0
+	for name, data := range files {
+		if !strings.HasPrefix(name, "entries/") {
+			continue
+		}
+		entries++
+		text := string(data)
+		var got entryAnswer
+		if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text}, &got); st != 200 {
+			t.Errorf("%s: %d %s", name, st, got.Error)
+			continue
+		}
+		orig := got.Entry
+		if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text, "set": asSet(orig)}, &got); st != 200 || got.YAML != text {
+			t.Errorf("%s unchanged: %d %s", name, st, got.Error)
+		}
+		s := orig.Sections
+		short := []rune(orig.Short)
+		changes := map[string]any{
+			"title": orig.Title + "（新）", "short": string(short[:len(short)-1]) + "（新）", // an emergency's numbers kept "summary": orig.Summary + "另：详见窗口。",
+			"examples": append([]string{"新的例句 咋办"}, orig.Examples...), "keywords": append(append([]string{}, orig.Keywords...), "新词"),
+			"conditions": append(append([]string{}, s.Conditions...), "新条件"), "materials": []string{"身份证"},
+			"where": append(append([]string{}, s.Where...), "新地点: 二楼"), "steps": []string{"第一步", "第二步"},
+			"hours": "每天 9:00-17:00", "phone": "'0478-555-0999'", "time_limit": "",
+		}
+		all := asSet(orig)
+		for field, v := range changes {
+			set := map[string]any{field: v}
+			if _, top := all[field]; top {
+				all[field] = v
+			} else {
+				all["sections"].(map[string]any)[field] = v
+				set = map[string]any{"sections": map[string]any{field: v}}
+			}
+			if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text, "set": set}, &got); st != 200 {
+				t.Errorf("%s, %s: %d %s", name, field, st, got.Error)
+				continue
+			}
+			// The field as set, every other as it was.
+			want := asSet(orig)
+			if _, top := want[field]; top {
+				want[field] = v
+			} else {
+				want["sections"].(map[string]any)[field] = v
+			}
+			if g, w := fmt.Sprint(asSet(got.Entry)), fmt.Sprint(want); g != w {
+				t.Errorf("%s, %s:\n%s\nwant\n%s", name, field, g, w)
+			}
+		}
+		if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text, "set": all}, &got); st != 200 {
+			t.Errorf("%s, all changed: %d %s", name, st, got.Error)
+			continue
+		}
+		changed := map[string][]byte{}
+		for n, d := range files {
+			changed[n] = d
+		}
+		changed[name] = []byte(got.YAML)
+		g, problems := search.Load(search.FilesFS(changed), spec)
+		if len(problems) > 0 {
+			t.Errorf("%s, all changed: the guide does not load:\n%v\n%s", name, problems, got.YAML)
+			continue
+		}
+		id := strings.TrimSuffix(strings.TrimPrefix(name, "entries/"), ".yaml")
+		en, _ := g.Entry(id)
+		if en == nil || en.Title != orig.Title+"（新）" || !strings.HasSuffix(en.Answer.Short, "（新）") || en.Examples[0] != "新的例句 咋办" || en.Keywords[len(en.Keywords)-1] != "新词" ||
+			en.Answer.Phone != "'0478-555-0999'" || en.Answer.TimeLimit != "" || !strings.HasSuffix(string(en.Answer.Where), "新地点: 二楼") ||
+			len(en.Answer.Steps) != 2 || en.Answer.Materials[0] != "身份证" || en.Answer.Hours != "每天 9:00-17:00" {
+			t.Errorf("%s, all changed: loaded as %+v", name, en)
+		}
+	}
+	if entries < 50 {
+		t.Fatalf("%d sample entries", entries)
 	}
 }
