@@ -94,8 +94,8 @@ func (e *fieldError) Error() string { return e.field + ": " + e.msg }
 // and its text.
 func (s *Server) guideEntry(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		YAML *string                    `json:"yaml"`
-		Set  map[string]json.RawMessage `json:"set"`
+		YAML *string         `json:"yaml"`
+		Set  json.RawMessage `json:"set"`
 	}
 	if !decodeJSONLimit(w, r, &req, MaxGuideBodyBytes) {
 		return
@@ -109,7 +109,12 @@ func (s *Server) guideEntry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_guide", "not a guide entry: "+err.Error())
 		return
 	}
-	changes, err := entryChanges(req.Set)
+	var set map[string]json.RawMessage
+	if len(req.Set) > 0 && json.Unmarshal(req.Set, &set) != nil {
+		writeError(w, http.StatusBadRequest, "invalid_change", "set: want an object of the fields to change")
+		return
+	}
+	changes, err := entryChanges(set)
 	if err == nil {
 		text, err = setEntry(text, changes)
 	}

@@ -190,6 +190,11 @@ answer:
 	if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": src, "set": set}, &got); st != 200 || got.YAML != want {
 		t.Fatalf("%d %s:\n%s\nwant\n%s", st, got.Error, got.YAML, want)
 	}
+	// The same with CRLF line breaks: the lines added end as the others do.
+	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+	if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": crlf(src), "set": set}, &got); st != 200 || got.YAML != crlf(want) {
+		t.Fatalf("CRLF: %d %s:\n%q\nwant\n%q", st, got.Error, got.YAML, crlf(want))
+	}
 	if s := got.Entry.Sections; s.Phone != "丙" || s.Hours != "工作日" || len(s.Steps) != 0 || s.Steps == nil || len(s.Where) != 2 {
 		t.Errorf("the sections: %+v", s)
 	}
@@ -216,6 +221,8 @@ func TestGuideEntryRefused(t *testing.T) {
 		set   any
 		field string
 	}{
+		{[]string{"title"}, "set"},
+		{"title", "set"},
 		{map[string]any{"id": "x"}, "id"},
 		{map[string]any{"answer": map[string]any{}}, "answer"},
 		{map[string]any{"sections": map[string]any{"numbers": []string{"110"}}}, "sections.numbers"},

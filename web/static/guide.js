@@ -121,6 +121,7 @@
     history: [], // the versions, newest first
     edits: {}, // "path|field" → value, not yet in the draft
     entry: null, // the fields of the entry file shown, as POST /api/v1/guide/entry gave them
+    entryShown: null, // the same as the form reads them back
     tab: "contacts",
   };
 
@@ -344,6 +345,7 @@
       c.disabled = false;
     }
     $("entry-apply").disabled = false;
+    state.entryShown = formEntry(); // what the form shows unchanged: the baseline of a change
     shortCount();
   }
 
@@ -370,10 +372,11 @@
     return out;
   }
 
-  // entryChanges is what the form changes: only the fields that differ from the entry's.
+  // entryChanges is what the form changes: only the fields that differ from what it showed (a
+  // value it trims or splits the same way is no change).
   function entryChanges() {
     const now = formEntry();
-    const was = state.entry;
+    const was = state.entryShown;
     const set = {};
     const sections = {};
     for (const k of Object.keys(now)) {
