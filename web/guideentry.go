@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -176,12 +177,17 @@ func entryChanges(set map[string]json.RawMessage) ([]entryChange, error) {
 		}
 		changes = append(changes, c)
 	}
-	for k := range given {
+	if len(given) > 0 {
+		unknown := make([]string, 0, len(given))
+		for k := range given {
+			unknown = append(unknown, k)
+		}
+		sort.Strings(unknown)
 		names := make([]string, len(entryFields))
 		for i, f := range entryFields {
 			names[i] = f.name
 		}
-		return nil, &fieldError{k, "the form does not set it (it sets " + strings.Join(names, ", ") + "): edit it in the text"}
+		return nil, &fieldError{unknown[0], "the form does not set it (it sets " + strings.Join(names, ", ") + "): edit it in the text"}
 	}
 	return changes, nil
 }
