@@ -39,6 +39,7 @@ func (s *Server) mountGuideAPI() {
 	s.handle("POST /api/v1/guide/versions/{n}/rollback", s.staff(s.guideRollback, m))
 	s.handle("POST /api/v1/guide/preview", s.staff(s.guidePreview, m))
 	s.handle("POST /api/v1/guide/contacts", s.staff(s.guideContacts, m))
+	s.handle("POST /api/v1/guide/entry", s.staff(s.guideEntry, m))
 }
 
 // guideVersionDoc is a version as the API shows it.

@@ -1,7 +1,8 @@
 /*
- * The guide editor, GET /console/guide (managers and admins): the contacts as a form, every file
- * of the guide as text, a preview of how a bot built from the draft answers, publishing the draft
- * as a new version, and the history with rollback. API: /api/v1/guide… (web/guideapi.go).
+ * The guide editor, GET /console/guide (managers and admins): the contacts as a form, an entry
+ * (entries/*.yaml) as a form above its text, every file of the guide as text, a preview of how a
+ * bot built from the draft answers, publishing the draft as a new version, and the history with
+ * rollback. API: /api/v1/guide… (web/guideapi.go).
  *
  * The draft is the files changed on the base version, kept in this page until published: a
  * file's new text by name. Chinese first, English on a click (the choice kept like the other staff
@@ -40,6 +41,13 @@
       serving: "本节点正在使用版本 {n}", servingNone: "本节点正在使用内置指南",
       drafted: "草稿：改了 {n} 个文件", "draft.applied": "已放入草稿。", "draft.unchanged": "没有改动。",
       "err.stale": "别人刚发布了新版本：请放弃草稿，重新修改。",
+      "entry.title": "条目表单", "entry.note": "改好后点“放入草稿”：只改动的字段写进下面的 YAML，注释和其他内容保持原样。",
+      "entry.fTitle": "标题", "entry.fShort": "简短回答", "entry.fSummary": "说明", "entry.fConditions": "办理条件",
+      "entry.fMaterials": "所需材料", "entry.fWhere": "办理地点", "entry.fSteps": "办理步骤", "entry.fHours": "办理时间",
+      "entry.fPhone": "咨询电话", "entry.fTimeLimit": "办理时限", "entry.fExamples": "例句", "entry.fKeywords": "关键词",
+      "entry.perLine": "每行一项", "entry.commaSep": "用逗号或换行分开", "entry.apply": "放入草稿",
+      "entry.count": "{n}/150 字", "entry.cannot": "这个文件不能用表单编辑，请直接改下面的 YAML：{why}",
+      "entry.refused": "{field}：{why}",
     },
     en: {
       title: "Guide editor", back: "Back to the console", logout: "Log out",
@@ -67,6 +75,13 @@
       serving: "this node serves version {n}", servingNone: "this node serves the built-in guide",
       drafted: "Draft: {n} file(s) changed", "draft.applied": "Put in the draft.", "draft.unchanged": "Nothing changed.",
       "err.stale": "Someone has just published a new version: discard the draft and make your change again.",
+      "entry.title": "Entry form", "entry.note": "Change, then “Put in the draft”: only the fields changed are written into the YAML below, its comments and the rest as they are.",
+      "entry.fTitle": "Title", "entry.fShort": "Short answer", "entry.fSummary": "Summary", "entry.fConditions": "Who qualifies",
+      "entry.fMaterials": "What to bring", "entry.fWhere": "Where to go", "entry.fSteps": "Steps", "entry.fHours": "Hours",
+      "entry.fPhone": "Phone", "entry.fTimeLimit": "How long it takes", "entry.fExamples": "Example questions", "entry.fKeywords": "Keywords",
+      "entry.perLine": "one a line", "entry.commaSep": "separated by commas or lines", "entry.apply": "Put in the draft",
+      "entry.count": "{n}/150 characters", "entry.cannot": "This file cannot be edited in the form; edit the YAML below: {why}",
+      "entry.refused": "{field}: {why}",
     },
   };
 
@@ -105,6 +120,8 @@
     rows: [], // contacts rows of the draft's contacts.yaml
     history: [], // the versions, newest first
     edits: {}, // "path|field" → value, not yet in the draft
+    entry: null, // the fields of the entry file shown, as POST /api/v1/guide/entry gave them
+    entryShown: null, // the same as the form reads them back
     tab: "contacts",
   };
 
@@ -141,6 +158,7 @@
     b.textContent = P.lang() === "zh" ? "English" : "中文";
     b.setAttribute("lang", P.lang() === "zh" ? "en" : "zh-CN");
     if (me) {
+      shortCount();
       renderVersion();
       renderRows();
       renderHistory();
@@ -290,6 +308,153 @@
     }
   }
 
+  // ---- the entry form: a file under entries/ as fields (POST /api/v1/guide/entry) ----
+
+  const ENTRY_LISTS = ["examples", "keywords"]; // the entry's own lists; the rest are strings
+  const SECTION_LISTS = ["conditions", "materials", "where", "steps"]; // one item a line
+  const FIELD_WORDS = {
+    title: "entry.fTitle", short: "entry.fShort", summary: "entry.fSummary", examples: "entry.fExamples", keywords: "entry.fKeywords",
+    "sections.conditions": "entry.fConditions", "sections.materials": "entry.fMaterials", "sections.where": "entry.fWhere",
+    "sections.steps": "entry.fSteps", "sections.hours": "entry.fHours", "sections.phone": "entry.fPhone", "sections.time_limit": "entry.fTimeLimit",
+  };
+
+  function isEntryFile(name) {
+    return /^entries\/[^/]+\.yaml$/.test(name || "");
+  }
+  function lines(v) {
+    return v.split("\n").map((s) => s.trim()).filter(Boolean);
+  }
+  function entryControls() {
+    return Array.from(document.querySelectorAll("#entry-form [data-field], #entry-form [data-section]"));
+  }
+
+  function shortCount() {
+    $("entry-short-count").textContent = state.entry ? t("entry.count", { n: Array.from($("entry-short").value.trim()).length }) : "";
+  }
+
+  function fillEntry(entry) {
+    state.entry = entry;
+    for (const c of entryControls()) {
+      const f = c.dataset.field;
+      const v = f ? entry[f] : (entry.sections || {})[c.dataset.section];
+      if (f === "keywords") {
+        c.value = (v || []).join("，");
+      } else {
+        c.value = Array.isArray(v) ? v.join("\n") : str(v);
+      }
+      c.disabled = false;
+    }
+    $("entry-apply").disabled = false;
+    state.entryShown = formEntry(); // what the form shows unchanged: the baseline of a change
+    shortCount();
+  }
+
+  // formEntry is the form's fields in the shape of the API's entry.
+  function formEntry() {
+    const out = { sections: {} };
+    for (const c of entryControls()) {
+      const f = c.dataset.field;
+      const key = f || c.dataset.section;
+      let v;
+      if (f === "keywords") {
+        v = c.value.split(/[,，\n]/).map((s) => s.trim()).filter(Boolean);
+      } else if (ENTRY_LISTS.indexOf(key) >= 0 || (!f && SECTION_LISTS.indexOf(key) >= 0)) {
+        v = lines(c.value);
+      } else {
+        v = c.value.trim();
+      }
+      if (f) {
+        out[key] = v;
+      } else {
+        out.sections[key] = v;
+      }
+    }
+    return out;
+  }
+
+  // entryChanges is what the form changes: only the fields that differ from what it showed (a
+  // value it trims or splits the same way is no change).
+  function entryChanges() {
+    const now = formEntry();
+    const was = state.entryShown;
+    const set = {};
+    const sections = {};
+    for (const k of Object.keys(now)) {
+      if (k !== "sections" && JSON.stringify(now[k]) !== JSON.stringify(was[k])) {
+        set[k] = now[k];
+      }
+    }
+    for (const k of Object.keys(now.sections)) {
+      if (JSON.stringify(now.sections[k]) !== JSON.stringify((was.sections || {})[k])) {
+        sections[k] = now.sections[k];
+      }
+    }
+    if (Object.keys(sections).length) {
+      set.sections = sections;
+    }
+    return set;
+  }
+
+  // showEntry shows the form for an entry file, filled from its text (hidden for other files).
+  async function showEntry(name, text) {
+    const form = $("entry-form");
+    state.entry = null;
+    $("entry-error").textContent = "";
+    form.hidden = !isEntryFile(name);
+    if (form.hidden) {
+      return;
+    }
+    try {
+      const out = await P.api("POST", "/api/v1/guide/entry", { yaml: text });
+      if ($("file-text").dataset.name === name) {
+        fillEntry(out.entry);
+      }
+    } catch (e) {
+      for (const c of entryControls()) {
+        c.value = "";
+        c.disabled = true;
+      }
+      $("entry-apply").disabled = true;
+      shortCount();
+      $("entry-error").textContent = t("entry.cannot", { why: e.message });
+    }
+  }
+
+  function refusal(e) {
+    const i = e.message.indexOf(": ");
+    const field = i > 0 ? e.message.slice(0, i) : "";
+    return FIELD_WORDS[field] ? t("entry.refused", { field: t(FIELD_WORDS[field]), why: e.message.slice(i + 2) }) : e.message;
+  }
+
+  async function applyEntry(ev) {
+    ev.preventDefault();
+    const name = $("file-text").dataset.name;
+    if (!state.entry || !isEntryFile(name)) {
+      return;
+    }
+    const set = entryChanges();
+    if (!Object.keys(set).length) {
+      status(t("draft.unchanged"), true);
+      return;
+    }
+    $("entry-apply").disabled = true;
+    try {
+      const out = await P.api("POST", "/api/v1/guide/entry", { yaml: await fileText(name), set: set });
+      setDraft(name, str(out.yaml));
+      if ($("file-text").dataset.name === name) {
+        $("file-text").value = str(out.yaml);
+        fillEntry(out.entry);
+      }
+      $("entry-error").textContent = "";
+      status(t("draft.applied"), true);
+    } catch (e) {
+      $("entry-error").textContent = refusal(e);
+      status(refusal(e));
+    } finally {
+      $("entry-apply").disabled = !state.entry;
+    }
+  }
+
   // ---- files ----
 
   async function showFile(line) {
@@ -301,6 +466,7 @@
     ta.value = await fileText(name);
     ta.dataset.name = name;
     $("file-line").textContent = "";
+    await showEntry(name, ta.value);
     if (line > 0) {
       const lines = ta.value.split("\n");
       let pos = 0;
@@ -323,6 +489,9 @@
     setDraft(name, ta.value);
     if (name === "contacts.yaml") {
       await loadRows();
+    }
+    if (isEntryFile(name)) {
+      await showEntry(name, ta.value);
     }
     status(t("draft.applied"), true);
   }
@@ -557,6 +726,8 @@
     });
   }
   $("contacts-apply").addEventListener("click", applyContacts);
+  $("entry-form").addEventListener("submit", applyEntry);
+  $("entry-short").addEventListener("input", shortCount);
   $("contacts-filter").addEventListener("input", renderRows);
   $("file-select").addEventListener("change", function () {
     showFile().catch((e) => status(e.message));
