@@ -6,7 +6,7 @@
  *
  * The draft is the files changed on the base version, kept in this page until published: a
  * file's new text by name. Chinese first, English on a click (the choice kept like the other staff
- * pages'); the page's own words are below, the login's come from the message catalogue.
+ * pages'); its words are the message catalogue's (internal/i18n, guide.*, from GET /messages.js).
  */
 (function () {
   "use strict";
@@ -14,80 +14,9 @@
   const $ = H.$;
   const str = H.str;
 
-  const WORDS = {
-    zh: {
-      title: "办事指南编辑", back: "返回坐席台", logout: "退出",
-      "login.title": "经理登录", "login.name": "用户名", "login.password": "密码", "login.submit": "登录",
-      "forbidden.title": "没有编辑权限", "forbidden.text": "办事指南只有经理和管理员可以编辑。", "forbidden.switch": "换个账号登录",
-      "version.title": "版本", "draft.discard": "放弃草稿",
-      "tab.contacts": "联系人", "tab.files": "条目与文件", "tab.preview": "预览", "tab.publish": "发布", "tab.history": "历史与回退",
-      "contacts.title": "社区与网格联系人", "contacts.note": "改好后点“放入草稿”，再预览、发布。",
-      "contacts.filter": "按社区、网格或姓名筛选", "contacts.apply": "放入草稿",
-      "col.community": "社区", "col.grid": "网格", "col.name": "姓名", "col.role": "职务", "col.phone": "电话", "col.hours": "办公时间",
-      "col.question": "问题", "col.draft": "草稿的回答", "col.serving": "当前的回答", "col.author": "发布人", "col.time": "时间", "col.note": "备注",
-      "files.title": "条目、同义词与其他文件", "files.note": "每个文件是 docs/guide-format.md 的 YAML：条目在 entries/，同义词在 synonyms.yaml。",
-      "files.save": "放入草稿", "files.revert": "还原此文件", "files.new": "新建文件", "files.newPh": "entries/条目id.yaml",
-      "files.badName": "文件名要像 entries/条目id.yaml：小写字母、数字和 -。",
-      "preview.title": "草稿预览", "preview.note": "用草稿临时训练一个机器人（需要几秒），回答下面的问题，并与正在使用的版本对比。",
-      "preview.community": "社区", "preview.run": "预览", "preview.none": "（不指定）", "preview.took": "训练用了 {ms} 毫秒",
-      "preview.running": "正在用草稿训练机器人…",
-      "publish.title": "发布草稿", "publish.note": "发布后几秒内所有节点都会换用新版本，无需重启。",
-      "publish.notePh": "改了什么（会记入历史）", "publish.run": "发布",
-      "publish.done": "已发布版本 {n}。", "publish.empty": "草稿里没有改动。", "publish.noNote": "请写一句改了什么。",
-      "history.title": "历史版本", "history.note": "回退会把旧版本的内容发布为一个新版本，历史不会丢。",
-      "history.rollback": "回退到此版本", "history.confirm": "把版本 {n} 的内容发布为新版本？", "history.of": "（回退到 {n}）",
-      "history.done": "已回退：版本 {n} 是版本 {of} 的内容。",
-      current: "当前版本 {n}：{author}，{time}，{note}", currentNone: "数据库里还没有版本：用的是内置指南（或 --guide）。",
-      serving: "本节点正在使用版本 {n}", servingNone: "本节点正在使用内置指南",
-      drafted: "草稿：改了 {n} 个文件", "draft.applied": "已放入草稿。", "draft.unchanged": "没有改动。",
-      "err.stale": "别人刚发布了新版本：请放弃草稿，重新修改。",
-      "entry.title": "条目表单", "entry.note": "改好后点“放入草稿”：只改动的字段写进下面的 YAML，注释和其他内容保持原样。",
-      "entry.fTitle": "标题", "entry.fShort": "简短回答", "entry.fSummary": "说明", "entry.fConditions": "办理条件",
-      "entry.fMaterials": "所需材料", "entry.fWhere": "办理地点", "entry.fSteps": "办理步骤", "entry.fHours": "办理时间",
-      "entry.fPhone": "咨询电话", "entry.fTimeLimit": "办理时限", "entry.fExamples": "例句", "entry.fKeywords": "关键词",
-      "entry.perLine": "每行一项", "entry.commaSep": "用逗号或换行分开", "entry.apply": "放入草稿",
-      "entry.count": "{n}/150 字", "entry.cannot": "这个文件不能用表单编辑，请直接改下面的 YAML：{why}",
-      "entry.refused": "{field}：{why}",
-    },
-    en: {
-      title: "Guide editor", back: "Back to the console", logout: "Log out",
-      "login.title": "Manager login", "login.name": "Name", "login.password": "Password", "login.submit": "Log in",
-      "forbidden.title": "Not allowed", "forbidden.text": "Only managers and admins edit the guide.", "forbidden.switch": "Log in as someone else",
-      "version.title": "Version", "draft.discard": "Discard the draft",
-      "tab.contacts": "Contacts", "tab.files": "Entries and files", "tab.preview": "Preview", "tab.publish": "Publish", "tab.history": "History and rollback",
-      "contacts.title": "Communities and grid contacts", "contacts.note": "Change, then “Put in the draft”, preview and publish.",
-      "contacts.filter": "Filter by community, grid or name", "contacts.apply": "Put in the draft",
-      "col.community": "Community", "col.grid": "Grid", "col.name": "Name", "col.role": "Role", "col.phone": "Phone", "col.hours": "Office hours",
-      "col.question": "Question", "col.draft": "Draft's answer", "col.serving": "Current answer", "col.author": "By", "col.time": "When", "col.note": "Note",
-      "files.title": "Entries, synonyms and the other files", "files.note": "Each file is YAML of docs/guide-format.md: entries in entries/, synonyms in synonyms.yaml.",
-      "files.save": "Put in the draft", "files.revert": "Revert this file", "files.new": "New file", "files.newPh": "entries/topic-id.yaml",
-      "files.badName": "A file name like entries/topic-id.yaml: lowercase letters, digits and -.",
-      "preview.title": "Preview of the draft", "preview.note": "A bot is trained on the draft (a few seconds) to answer these questions, beside the version serving.",
-      "preview.community": "Community", "preview.run": "Preview", "preview.none": "(none)", "preview.took": "Training took {ms} ms",
-      "preview.running": "Training a bot on the draft…",
-      "publish.title": "Publish the draft", "publish.note": "Every node switches to the new version within seconds, without a restart.",
-      "publish.notePh": "What changed (kept in the history)", "publish.run": "Publish",
-      "publish.done": "Published version {n}.", "publish.empty": "The draft changes nothing.", "publish.noNote": "Say what changed.",
-      "history.title": "Versions", "history.note": "A rollback publishes an earlier version's content as a new version: nothing is lost.",
-      "history.rollback": "Roll back to this", "history.confirm": "Publish version {n}'s content as a new version?", "history.of": "(rollback to {n})",
-      "history.done": "Rolled back: version {n} has version {of}'s content.",
-      current: "Current version {n}: {author}, {time}, {note}", currentNone: "No version in the database yet: the built-in guide (or --guide) serves.",
-      serving: "this node serves version {n}", servingNone: "this node serves the built-in guide",
-      drafted: "Draft: {n} file(s) changed", "draft.applied": "Put in the draft.", "draft.unchanged": "Nothing changed.",
-      "err.stale": "Someone has just published a new version: discard the draft and make your change again.",
-      "entry.title": "Entry form", "entry.note": "Change, then “Put in the draft”: only the fields changed are written into the YAML below, its comments and the rest as they are.",
-      "entry.fTitle": "Title", "entry.fShort": "Short answer", "entry.fSummary": "Summary", "entry.fConditions": "Who qualifies",
-      "entry.fMaterials": "What to bring", "entry.fWhere": "Where to go", "entry.fSteps": "Steps", "entry.fHours": "Hours",
-      "entry.fPhone": "Phone", "entry.fTimeLimit": "How long it takes", "entry.fExamples": "Example questions", "entry.fKeywords": "Keywords",
-      "entry.perLine": "one a line", "entry.commaSep": "separated by commas or lines", "entry.apply": "Put in the draft",
-      "entry.count": "{n}/150 characters", "entry.cannot": "This file cannot be edited in the form; edit the YAML below: {why}",
-      "entry.refused": "{field}: {why}",
-    },
-  };
-
   let me = null; // {name, role, csrf}
   const P = H.page({
-    page: "dashboard",
+    page: "guide", // its words: the catalogue's guide.* (internal/i18n), with the shared ones
     langKey: "hotline.guide.lang",
     csrf: function () {
       return me && me.csrf;
@@ -96,19 +25,7 @@
       showLogin();
     },
   });
-  function t(key, vars) {
-    const words = WORDS[P.lang()] || WORDS.zh;
-    let s = words[key] !== undefined ? words[key] : WORDS.zh[key];
-    if (s === undefined) {
-      return P.t(key, vars);
-    }
-    if (vars) {
-      s = s.replace(/\{(\w+)\}/g, function (m, k) {
-        return vars[k] === undefined || vars[k] === null ? m : String(vars[k]);
-      });
-    }
-    return s;
-  }
+  const t = P.t;
 
   const state = {
     base: 0, // the version the draft is made on
