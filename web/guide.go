@@ -122,7 +122,7 @@ func (s *Server) mountGuide(cfg Config) {
 		s.mountGuideAPI()
 		// The editor's page: public (it shows a login form), as the console is; its data needs a
 		// manager's login. A page, not API: on the mux directly, out of Routes.
-		s.mux.Handle("GET /console/guide", staticFile("static/guide.html", "text/html; charset=utf-8", "no-cache", pageHeaders))
+		s.mux.Handle("GET /console/guide", staticPage("static/guide.html", "guide", "no-cache", pageHeaders))
 		s.mux.Handle("GET /guide.js", staticFile("static/guide.js", "application/javascript; charset=utf-8", "no-cache", nil))
 	}
 }
