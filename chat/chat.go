@@ -114,15 +114,23 @@ type Emergency struct {
 var ErrStarting = errors.New("the bot is starting")
 
 // Handle answers one message of conv with b, stores its turns and returns what came of it. conv is
-// this connection's copy; the stored one is read first, since an operator on any node may have
-// taken the chat since the last message. On an error nothing is stored and conv is unchanged.
+// this connection's copy; who holds the chat is read from the store first, since an operator on
+// any node may have taken it since the last message (its handoff state alone while the bot
+// answers, the whole conversation when a person is involved). On an error nothing is stored and
+// conv is unchanged.
 func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversation, m Message) (Result, error) {
 	if b == nil {
 		return Result{}, ErrStarting
 	}
-	fresh, err := s.Store.Conversation(ctx, conv.ID)
+	handoff, err := s.Store.HandoffOf(ctx, conv.ID)
 	if err != nil {
 		return Result{}, err
+	}
+	fresh := conv
+	if handoff != intake.HandoffNone || conv.Handoff != intake.HandoffNone {
+		if fresh, err = s.Store.Conversation(ctx, conv.ID); err != nil {
+			return Result{}, err
+		}
 	}
 	res := Result{Conv: conv}
 	st := bot.State{Dialog: conv.State, Community: conv.Community}

@@ -79,6 +79,9 @@ type Conversations interface {
 
 	// Conversation returns a conversation by id (ErrNoConversation).
 	Conversation(ctx context.Context, id string) (*Conversation, error)
+	// HandoffOf returns a conversation's handoff state alone (ErrNoConversation): what each
+	// message asks first, cheaper than the whole conversation.
+	HandoffOf(ctx context.Context, id string) (string, error)
 	// SetHandoff moves a conversation's handoff to ch, atomically, provided it is now in one of
 	// from and, when holder is not empty, held by holder. It reports whether it moved: false
 	// means someone else changed it first.

@@ -65,6 +65,10 @@ func testSetHandoff(t *testing.T, s Store) {
 	fresh := conversationByID(t, s, "c1")
 	sameConversation(t, fresh, c)
 	wantHandoff(t, fresh, intake.HandoffNone, "", "", time.Time{})
+	wantHandoffOf(t, s, "c1", intake.HandoffNone)
+	if _, err := s.HandoffOf(ctx, "ghost"); !errors.Is(err, intake.ErrNoConversation) {
+		t.Errorf("HandoffOf(ghost): %v; want ErrNoConversation", err)
+	}
 	if !fresh.HandoffAt.IsZero() {
 		t.Errorf("HandoffAt of a new conversation = %v; want zero", fresh.HandoffAt)
 	}
@@ -75,6 +79,7 @@ func testSetHandoff(t *testing.T, s Store) {
 		intake.HandoffChange{State: intake.HandoffWaiting, Guess: "streetlight", At: t1}, true)
 	got := conversationByID(t, s, "c1")
 	wantHandoff(t, got, intake.HandoffWaiting, "", "streetlight", t1)
+	wantHandoffOf(t, s, "c1", intake.HandoffWaiting)
 	// The dialogue itself is untouched.
 	sameConversation(t, got, c)
 
@@ -88,6 +93,7 @@ func testSetHandoff(t *testing.T, s Store) {
 	setHandoff(t, s, "c1", []string{intake.HandoffWaiting, intake.HandoffOffered}, "",
 		intake.HandoffChange{State: intake.HandoffLive, Operator: "b", At: t2}, true)
 	wantHandoff(t, conversationByID(t, s, "c1"), intake.HandoffLive, "b", "streetlight", t2)
+	wantHandoffOf(t, s, "c1", intake.HandoffLive)
 
 	// Taking it again from waiting fails: it is live now.
 	setHandoff(t, s, "c1", []string{intake.HandoffWaiting}, "",
@@ -262,4 +268,13 @@ func testHandoffSurvivesReopen(t *testing.T, s Store) {
 	// Still held by wang: only wang releases it.
 	setHandoff(t, s, "c1", []string{intake.HandoffLive}, "li", intake.HandoffChange{State: intake.HandoffNone}, false)
 	setHandoff(t, s, "c1", []string{intake.HandoffLive}, "wang", intake.HandoffChange{State: intake.HandoffNone}, true)
+}
+
+// wantHandoffOf checks HandoffOf, the handoff state read alone, against want.
+func wantHandoffOf(t *testing.T, s Store, id, want string) {
+	t.Helper()
+	got, err := s.HandoffOf(t.Context(), id)
+	if err != nil || got != want {
+		t.Errorf("HandoffOf(%s) = %q, %v; want %q", id, got, err, want)
+	}
 }

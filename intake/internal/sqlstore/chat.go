@@ -107,6 +107,16 @@ func (s Shared) Conversation(ctx context.Context, id string) (*intake.Conversati
 	return s.conversation(ctx, "conversation", "id = ?", id)
 }
 
+// HandoffOf returns conversation id's handoff state alone.
+func (s Shared) HandoffOf(ctx context.Context, id string) (string, error) {
+	var h string
+	err := s.Read.QueryRow(ctx, "SELECT handoff FROM conversations WHERE id = ?", id).Scan(&h)
+	if err := s.one("handoff", err, intake.ErrNoConversation); err != nil {
+		return "", err
+	}
+	return h, nil
+}
+
 // Handoffs returns every conversation with a person involved, longest waiting first.
 func (s Shared) Handoffs(ctx context.Context) ([]*intake.Conversation, error) {
 	db := s.Read
