@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"strings"
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/search"
@@ -97,15 +98,21 @@ func (b *Bot) StartReport(st State, id, topic, description string) Output {
 }
 
 // Danger is the bot's reply to a message a resident sends while a person is involved (waiting for
-// an operator, or talking to one), when the model reads an emergency in it: the emergency's
-// numbers at once, as to any emergency, since nobody may have read the message yet. ok is false
-// for anything else: the message is the person's to answer. The decision is the model's own
-// (the likeliest label an emergency); the lower bar at which other replies get the numbers first
-// does not count here, where an impatient 人呢 must not raise an alarm.
-func (b *Bot) Danger(ctx context.Context, id string, m Message) (r intake.Reply, topic string, ok bool) {
+// an operator, or talking to one), when it may tell of danger: nobody may have read it yet. ok is
+// false for anything else: the message is the person's to answer. alarm is true when the model's
+// own decision is an emergency (its likeliest label): the reply is the emergency's, and the
+// consoles are to be alerted. Below that, at the bar at which any reply gets the numbers first,
+// the reply is the numbers alone — every emergency gets them in the first reply, and an
+// impatient 人呢 that reaches the bar costs a line, not an alarm.
+func (b *Bot) Danger(ctx context.Context, id string, m Message) (r intake.Reply, topic string, alarm, ok bool) {
 	d, err := b.Decide(ctx, m)
-	if err != nil || d.Decision != Emergency {
-		return intake.Reply{}, "", false
+	switch {
+	case err != nil:
+		return intake.Reply{}, "", false, false
+	case d.Decision == Emergency:
+		return reply(id, d), d.Topic, true, true
+	case strings.HasPrefix(d.Text, emergencyNumbersText):
+		return simpleReply(id, Smalltalk, emergencyNumbersText), "", false, true
 	}
-	return reply(id, d), d.Topic, true
+	return intake.Reply{}, "", false, false
 }

@@ -122,28 +122,23 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 	if b == nil {
 		return Result{}, ErrStarting
 	}
-	handoff, err := s.Store.HandoffOf(ctx, conv.ID)
+	fresh, err := s.involved(ctx, conv)
 	if err != nil {
 		return Result{}, err
-	}
-	fresh := conv
-	if handoff != intake.HandoffNone || conv.Handoff != intake.HandoffNone {
-		if fresh, err = s.Store.Conversation(ctx, conv.ID); err != nil {
-			return Result{}, err
-		}
 	}
 	res := Result{Conv: conv}
 	st := bot.State{Dialog: conv.State, Community: conv.Community}
 	in := m.Input
 	var out bot.Output
 	handled := false
+	aside := false // the bot speaks while a person is involved
 	switch fresh.Handoff {
 	case intake.HandoffWaiting, intake.HandoffLive:
 		if fresh.Handoff == intake.HandoffWaiting && in.Option != OptKeepBot && emergencyReport(fresh.State) {
 			// An emergency put the resident in the queue while the bot asks for the place and
 			// a phone: the bot goes on until an operator takes the chat, and the consoles see
 			// every answer.
-			res.DeskChanged = true
+			res.DeskChanged, aside = true, true
 			break
 		}
 		// While waiting, the resident may go back to the bot, or (nobody on duty, see the
@@ -253,6 +248,7 @@ func (s *Service) Handle(ctx context.Context, b *bot.Bot, conv *intake.Conversat
 	next := *conv
 	next.State, next.Community, next.Updated = out.Next.Dialog, out.Next.Community, now
 	r := out.Reply
+	r.Aside = aside
 	turns := []intake.Turn{
 		{At: now, From: "resident", Text: m.Label},
 		{At: now, From: "bot", Text: r.Text, Reply: &r},
@@ -321,21 +317,35 @@ func (s *Service) toPerson(ctx context.Context, conv *intake.Conversation, text 
 	return Result{Conv: conv, ToPerson: &t}, nil
 }
 
+// involved returns the stored conversation when a person is involved in it (the connection's copy
+// says so, or the store does), else conv: while the bot answers, the handoff state alone is read.
+func (s *Service) involved(ctx context.Context, conv *intake.Conversation) (*intake.Conversation, error) {
+	if conv.Handoff == intake.HandoffNone {
+		h, err := s.Store.HandoffOf(ctx, conv.ID)
+		if err != nil || h == intake.HandoffNone {
+			return conv, err
+		}
+	}
+	return s.Store.Conversation(ctx, conv.ID)
+}
+
 // toPersonWatched stores what a resident says while a person is involved, as toPerson, and
 // watches it for danger: nobody may have read it yet (the queue) or the operator may be slow to
-// (a live chat), so when the model reads an emergency in it the resident gets the numbers at once
-// from the bot (the reply, stored as the bot's turn after the resident's) and the consoles the
-// emergency alert (red, with a sound, above the queue). The message still goes to the person.
+// (a live chat), so when it may tell of danger (bot.Danger) the resident gets the numbers at once
+// from the bot (an aside, stored as the bot's turn after the resident's) and, when the model
+// decides an emergency, the consoles the emergency alert (red, with a sound, above the queue). The
+// message still goes to the person.
 func (s *Service) toPersonWatched(ctx context.Context, b *bot.Bot, conv, fresh *intake.Conversation, m Message) (Result, error) {
 	var r intake.Reply
 	var topic string
-	ok := false
+	alarm, ok := false, false
 	if m.Input.Text != "" {
-		r, topic, ok = b.Danger(ctx, m.Input.ID, bot.Message{Text: m.Input.Text, Community: conv.Community})
+		r, topic, alarm, ok = b.Danger(ctx, m.Input.ID, bot.Message{Text: m.Input.Text, Community: conv.Community})
 	}
 	if !ok {
 		return s.toPerson(ctx, conv, m.Label)
 	}
+	r.Aside = true
 	r.Text += "\n" + i18n.T(i18n.Zh, "chat.emergency.to_person")
 	// The resident's words and the numbers in one write (with the emergency's webhook event).
 	now := s.now()
@@ -343,9 +353,12 @@ func (s *Service) toPersonWatched(ctx context.Context, b *bot.Bot, conv, fresh *
 	if err := s.Store.AddTurns(ctx, conv.ID, turns); err != nil {
 		return Result{}, err
 	}
-	return Result{Conv: conv, ToPerson: &turns[0], Reply: &r, DeskChanged: true,
-		Emergency: &Emergency{Conversation: conv.ID, Text: m.Label, Topic: topic,
-			Community: cmp.Or(fresh.State.Community, fresh.Community), Address: fresh.State.Address}}, nil
+	res := Result{Conv: conv, ToPerson: &turns[0], Reply: &r, DeskChanged: true}
+	if alarm {
+		res.Emergency = &Emergency{Conversation: conv.ID, Text: m.Label, Topic: topic,
+			Community: cmp.Or(fresh.State.Community, fresh.Community), Address: fresh.State.Address}
+	}
+	return res, nil
 }
 
 // lookup finds a ticket by its number and its access code, or, from the conversation that opened

@@ -331,3 +331,22 @@ func (p *fakePage) emit(frame string) {
 	p.t.Helper()
 	p.do(chromedp.Evaluate[chromedp.Void](`window.__emit(` + frame + `)`))
 }
+
+// TestWidgetAsideKeepsTheWait: the bot's numbers to a resident in danger while they wait for an
+// operator (a reply marked aside) show with their call buttons and leave the wait as it was; a
+// reply that is not an aside means the bot answers again.
+func TestWidgetAsideKeepsTheWait(t *testing.T) {
+	p := fakeWidget(t)
+	p.emit(`{"type":"welcome","session":"s1","resumed":false,"history":[]}`)
+	p.emit(`{"type":"handoff","state":"waiting","text":"正在为您转接人工客服"}`)
+	waitingJS := root + `.querySelector('[data-testid=agent-status]').textContent === '正在为您转接人工客服…'`
+	p.waitJS("waiting", waitingJS)
+	p.emit(`{"type":"reply","reply_to":"m1","decision":"emergency","aside":true,"text":"119（火警）、120（急救）：着火了立即打119\n您的话也已转给工作人员。","options":[]}`)
+	p.waitJS("the numbers as call buttons", `(() => { const m = [...`+root+`.querySelectorAll('[data-testid=msg][data-from=bot]')].pop();
+		return !!m && [...m.querySelectorAll('a[data-testid=call]')].some(a => a.getAttribute('href') === 'tel:119'); })()`)
+	if got := p.evalString(`String(` + waitingJS + `)`); got != "true" {
+		t.Errorf("after the aside the wait is gone: %s", p.evalString(root+`.querySelector('[data-testid=agent-status]').textContent`))
+	}
+	p.emit(`{"type":"reply","reply_to":"m2","decision":"smalltalk","text":"您好","options":[]}`)
+	p.waitJS("the bot answering again", `!(`+waitingJS+`)`)
+}

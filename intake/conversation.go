@@ -102,6 +102,10 @@ type Reply struct {
 	Options  []Option     `json:"options"`
 	Contact  *ContactCard `json:"contact,omitempty"`
 	Ticket   *TicketInfo  `json:"ticket,omitempty"`
+	// Aside: said by the bot while a person is involved (the numbers to a resident in danger, an
+	// emergency's report going on in the queue): the wait for the person, or the live chat, goes
+	// on.
+	Aside bool `json:"aside,omitempty"`
 }
 
 // Option is a choice offered to the resident.

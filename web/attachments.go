@@ -153,8 +153,7 @@ func (s *Server) photoTurn(ctx context.Context, conv *intake.Conversation, a *in
 		s.log.Error("chat photo: its turn", "err", err)
 		return
 	}
-	fresh, err := s.convs.Conversation(ctx, conv.ID)
-	if err != nil || fresh.Handoff == intake.HandoffNone {
+	if h, err := s.convs.HandoffOf(ctx, conv.ID); err != nil || h == intake.HandoffNone {
 		return
 	}
 	// A person is involved: the consoles see it at once.

@@ -67,11 +67,7 @@ func (b *memBus) waitListeners(t *testing.T, n int) {
 // TestTwoNodesShareTheDesk: a resident connected to one node and an operator's console on
 // another, over one database and one bus, work a handoff as if on one node.
 func TestTwoNodesShareTheDesk(t *testing.T) {
-	bus := newMemBus()
-	db := filepath.Join(t.TempDir(), "hotline.db")
-	nodeA := newChatEnv(t, chatOptions{path: db, bus: bus})
-	nodeB := newChatEnv(t, chatOptions{path: db, bus: bus})
-	bus.waitListeners(t, 2)
+	nodeA, nodeB := twoNodes(t)
 
 	op := nodeA.console("zhang")
 	c := nodeB.dial()
@@ -112,6 +108,17 @@ func TestTwoNodesShareTheDesk(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// twoNodes starts two servers on one database and one bus, both listening.
+func twoNodes(t *testing.T) (a, b *chatEnv) {
+	t.Helper()
+	bus := newMemBus()
+	db := filepath.Join(t.TempDir(), "hotline.db")
+	a = newChatEnv(t, chatOptions{path: db, bus: bus})
+	b = newChatEnv(t, chatOptions{path: db, bus: bus})
+	bus.waitListeners(t, 2)
+	return a, b
 }
 
 // failBus can neither publish nor listen.
@@ -272,11 +279,7 @@ func TestRunBusRetryResets(t *testing.T) {
 // node A is told an operator is on duty (not "nobody"), and that nobody is once it closes — the
 // nodes announce their consoles to each other on the bus.
 func TestQueueCountsOtherNodesConsoles(t *testing.T) {
-	bus := newMemBus()
-	db := filepath.Join(t.TempDir(), "hotline.db")
-	nodeA := newChatEnv(t, chatOptions{path: db, bus: bus})
-	nodeB := newChatEnv(t, chatOptions{path: db, bus: bus})
-	bus.waitListeners(t, 2)
+	nodeA, nodeB := twoNodes(t)
 
 	op := nodeA.console("zhang")
 	c := nodeB.dial()

@@ -597,13 +597,22 @@ func TestEmergencyWhileAPersonIsInvolved(t *testing.T) {
 		t.Fatalf("received %s; want reply_to fire", f)
 	}
 	f := c.readUntil("reply", false)
-	if f.ReplyTo != "fire" || f.Decision != bot.Emergency || !strings.Contains(f.Text, "119") || !strings.Contains(f.Text, "工作人员") {
-		t.Fatalf("the reply to a fire while waiting: %s; want the emergency's numbers and that the staff have it", f)
+	if f.ReplyTo != "fire" || f.Decision != bot.Emergency || !f.Aside || !strings.Contains(f.Text, "119") || !strings.Contains(f.Text, "工作人员") {
+		t.Fatalf("the reply to a fire while waiting: %s; want the emergency's numbers, as an aside, and that the staff have it", f)
 	}
 	op.want("turn", func(f opFrame) bool {
 		return f.Conversation == conv && f.Turn.Text == "人呢 快点 楼道里着火了 全是烟"
 	})
 	op.want("alert", func(f opFrame) bool { return f.Kind == "emergency" && f.Conversation == conv })
+
+	// A message that only may tell of danger (the model's bar for the numbers first, not its
+	// emergency): the numbers alone, as an aside, and still the person's.
+	c.send(map[string]string{"type": "ask", "id": "maybe", "text": "等不起了 快点"})
+	c.readUntil("received", false)
+	if f := c.readUntil("reply", false); f.ReplyTo != "maybe" || f.Decision == bot.Emergency || !f.Aside ||
+		!strings.HasPrefix(f.Text, "如果有人身危险") || !strings.Contains(f.Text, "110") {
+		t.Fatalf("the reply to 等不起了 快点 while waiting: %s; want the numbers alone, as an aside", f)
+	}
 
 	// Live: the same.
 	if r := op.do(map[string]string{"type": "take", "conversation": conv}); !r.OK {

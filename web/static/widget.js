@@ -673,8 +673,12 @@
 
   // replyHandoff follows the handoff state through the bot's replies, for a server that says it
   // there rather than in a handoff frame: a handoff reply offering keep_bot means waiting, one
-  // offering handoff_ticket a ticket instead; any other reply means the bot answers again.
+  // offering handoff_ticket a ticket instead; any other reply but an aside means the bot answers
+  // again.
   function replyHandoff(r) {
+    if (r.aside) {
+      return; // the bot spoke while a person is involved (the numbers): the wait or the chat goes on
+    }
     var ids = {};
     var opts = Array.isArray(r.options) ? r.options : [];
     for (var i = 0; i < opts.length; i++) {
