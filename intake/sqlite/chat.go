@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/intake/internal/sqlstore"
@@ -13,6 +14,9 @@ import (
 // holder, when given), in one statement: of two operators taking the same chat, one moves it.
 // An unknown id is intake.ErrNoConversation.
 func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder string, ch intake.HandoffChange) (bool, error) {
+	if ch.At.IsZero() {
+		ch.At = time.Now()
+	}
 	at, err := sqlstore.SQLite.HandoffTime(ch)
 	if err != nil {
 		return false, err
@@ -39,6 +43,15 @@ func (s *Store) SetHandoff(ctx context.Context, id string, from []string, holder
 			}
 		}
 		moved = n == 1
+		if moved {
+			handoffAt := sqlstore.SQLite.Stored(ch.At)
+			w.after(func() {
+				s.convs.apply(id, func(c *intake.Conversation) {
+					c.Handoff, c.Operator, c.HandoffAt = ch.State, ch.Operator, handoffAt
+					c.Guess = cmp.Or(ch.Guess, c.Guess)
+				})
+			})
+		}
 		if moved && (ch.State == intake.HandoffWaiting || ch.State == intake.HandoffLive) {
 			return w.db.AddHandoffOutbox(bg, id) // handoff.waiting or .taken, in this transaction
 		}

@@ -41,6 +41,7 @@ const (
 // with intake/postgres is sqlstore.Shared's, run on its reader pool and in its writer's batches.
 type Store struct {
 	reads *stmtCache // the read pool's prepared statements
+	convs *convCache // the conversations being talked in
 	sqlstore.Shared
 
 	path string
@@ -76,7 +77,8 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: want the path of a file", path)
 	}
 	ctx := context.Background()
-	s := &Store{path: path, ops: make(chan *op, queueLen), done: make(chan struct{}), minFree: probeMinFree}
+	s := &Store{path: path, ops: make(chan *op, queueLen), done: make(chan struct{}), minFree: probeMinFree,
+		convs: newConvCache(maxCachedConvs)}
 	var err error
 	s.wdb, err = sql.Open("sqlite", dsn(path, false))
 	if err != nil {
@@ -138,7 +140,8 @@ func Open(path string) (*Store, error) {
 		return fail(err)
 	}
 	s.reads = newStmtCache(s.rdb.PrepareContext)
-	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.SQLite, conn{s.rdb, s.reads}), Write: s.run, Tx: s.run, Wrap: wrap}
+	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.SQLite, conn{s.rdb, s.reads}), Write: s.run, Tx: s.run, Wrap: wrap,
+		Changed: s.changed}
 	go s.writeLoop()
 	return s, nil
 }
@@ -219,7 +222,7 @@ func (s *Store) write(ctx context.Context, run func(w *writer) error) error {
 // run runs fn in the writer's batch, where any write is a transaction of its own (a savepoint);
 // fn's ctx is not the caller's, whose cancellation must not interrupt the others' writes.
 func (s *Store) run(ctx context.Context, fn func(context.Context, sqlstore.DB) error) error {
-	return s.write(ctx, func(w *writer) error { return fn(context.Background(), w.db) })
+	return s.write(ctx, func(w *writer) error { return fn(w.ctx, w.db) })
 }
 
 func (s *Store) enqueue(ctx context.Context, o *op) error {
@@ -276,6 +279,8 @@ func (s *Store) runBatch(batch []*op) {
 		live++
 	}
 	reply := func() {
+		clear(w.pending) // what committed writes changed is applied, failed ones' dropped
+		w.pending = w.pending[:0]
 		for i, o := range batch {
 			o.done <- errs[i]
 		}
@@ -307,7 +312,10 @@ func (s *Store) runBatch(batch []*op) {
 			failAll(errors.Join(err, w.rollbackAll()))
 			return
 		}
+		mark := len(w.pending)
 		if err := o.run(w); err != nil {
+			clear(w.pending[mark:])
+			w.pending = w.pending[:mark]
 			errs[i] = err
 			if _, rerr := w.rollbackTo.ExecContext(ctx); rerr != nil {
 				// The op's error has already ended the transaction (SQLITE_FULL, IOERR).
@@ -341,12 +349,16 @@ func (s *Store) runBatch(batch []*op) {
 		return
 	}
 	s.commits.Add(1)
+	for _, f := range w.pending {
+		f()
+	}
 	reply()
 }
 
 // writer holds the write connection and its prepared statements. Only the writer goroutine uses
 // it after Open.
 type writer struct {
+	ctx   context.Context // the writes' context: not a caller's, and it carries the writer (writerKey)
 	conn  *sql.Conn
 	db    sqlstore.DB // conn, for the shared code
 	cache *stmtCache  // the shared code's statements, prepared on conn
@@ -356,10 +368,21 @@ type writer struct {
 
 	// Create's and Update's, the writes the service makes most.
 	idemGet, counterNext, ticketInsert, eventInsert, idemInsert, ticketUpdate, ticketGet *sql.Stmt
+
+	// pending is what the batch's writes change outside the database (the conversations' cache),
+	// run once the batch has committed, in order; dropped with a write that fails.
+	pending []func()
 }
+
+// writerKey finds the writer in its writes' context.
+type writerKey struct{}
+
+// after runs f once the transaction of the write now running has committed; never if it fails.
+func (w *writer) after(f func()) { w.pending = append(w.pending, f) }
 
 func newWriter(ctx context.Context, c *sql.Conn) (*writer, error) {
 	w := &writer{conn: c, cache: newStmtCache(c.PrepareContext)}
+	w.ctx = context.WithValue(context.Background(), writerKey{}, w)
 	w.db = sqlstore.New(sqlstore.SQLite, conn{c, w.cache})
 	d := sqlstore.SQLite
 	ticketCols := "number, " + d.TicketColumns()

@@ -38,7 +38,51 @@ var (
 	t2sOnce sync.Once
 	t2s     *opencc.OpenCC
 	t2sErr  error
+	// t2sChanges holds each character that some entry of t2s's dictionaries changes (at a place
+	// where the entry's key and value differ): text with none of them converts to itself, and
+	// is not run through the converter, which looks every character up (most residents write
+	// simplified characters).
+	t2sChanges map[rune]bool
 )
+
+// loadT2S makes the converter and the characters it changes.
+func loadT2S() {
+	t2s, t2sErr = opencc.New("t2s")
+	if t2sErr != nil {
+		return
+	}
+	t2sChanges = map[rune]bool{}
+	for _, grp := range t2s.DictChains {
+		for _, d := range grp.Dicts {
+			for _, id := range d.Trie.PrefixPredict(nil, 0) {
+				key, err := d.Trie.Key(id)
+				if err != nil {
+					continue
+				}
+				v, err := d.Trie.Value(id)
+				if err != nil || v < 0 || v >= len(d.Values) || len(d.Values[v]) == 0 {
+					continue
+				}
+				k, to := []rune(string(key)), []rune(d.Values[v][0])
+				for i, r := range k {
+					if len(k) != len(to) || to[i] != r {
+						t2sChanges[r] = true
+					}
+				}
+			}
+		}
+	}
+}
+
+// traditional reports whether t2s may change s.
+func traditional(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && t2sChanges[r] {
+			return true
+		}
+	}
+	return false
+}
 
 func loadBaseDict() (string, error) {
 	baseDictOnce.Do(func() {
@@ -57,11 +101,11 @@ func loadBaseDict() (string, error) {
 // letters and digits, lower case, and every run of punctuation, symbols or spaces as one space.
 // Emoji and other symbols are dropped. Invalid UTF-8 bytes are dropped too.
 func Fold(s string) string {
-	t2sOnce.Do(func() { t2s, t2sErr = opencc.New("t2s") })
+	t2sOnce.Do(loadT2S)
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
 	}
-	if t2sErr == nil {
+	if t2sErr == nil && traditional(s) {
 		if conv, err := t2s.Convert(s); err == nil {
 			s = conv
 		}
@@ -289,28 +333,35 @@ func (a *Analyzer) Correct(s string) string {
 	if len(runes) < 2 || len(a.byKey) == 0 {
 		return s
 	}
+	t := a.scan(s, runes)
 	syl := a.sounds(s)
-	var out []rune
+	var out strings.Builder
+	out.Grow(len(s))
+	var key []byte
 	for i := 0; i < len(runes); {
 		replaced := false
-		for n := min(a.maxLen, len(runes)-i); n >= 2; n-- {
-			cand := string(runes[i : i+n])
-			if HanCount(cand) != n {
-				continue
-			}
+		for n := min(a.maxLen, t.han[i]); n >= 2; n-- {
+			cand := t.sub(i, n)
 			if a.vocab[cand] {
 				w := cand
 				// A misspelling the guide lists stands for its group's word of the same sound.
 				if c, ok := a.canon[cand]; ok && c != cand && a.fuzzyKey(c) == a.fuzzyKey(cand) {
 					w = c
 				}
-				out = append(out, []rune(w)...)
+				out.WriteString(w)
 				i += n
 				replaced = true
 				break
 			}
-			words := a.byKey[strings.Join(syl[i:i+n], " ")]
-			if len(words) == 0 || a.isWord(cand) || a.straddles(runes, i, n) {
+			key = key[:0]
+			for j, sy := range syl[i : i+n] {
+				if j > 0 {
+					key = append(key, ' ')
+				}
+				key = append(key, sy...)
+			}
+			words := a.byKey[string(key)]
+			if len(words) == 0 || a.isWord(cand) || a.straddles(t, i, n) {
 				continue
 			}
 			if w, ok := sharesRune(cand, words); ok {
@@ -319,29 +370,54 @@ func (a *Analyzer) Correct(s string) string {
 				if c, ok := a.canon[w]; ok && c != w && a.fuzzyKey(c) == a.fuzzyKey(w) {
 					w = c
 				}
-				out = append(out, []rune(w)...)
+				out.WriteString(w)
 				i += n
 				replaced = true
 				break
 			}
 		}
 		if !replaced {
-			out = append(out, runes[i])
+			out.WriteRune(runes[i])
 			i++
 		}
 	}
-	return string(out)
+	return out.String()
 }
 
-// straddles reports whether the run runes[i:i+n] cuts through a word written correctly: its
+// scanned is a text cut at its characters: where each begins, and how many Chinese characters
+// run from each, so that Correct looks at the runs of its text without copying them.
+type scanned struct {
+	s    string
+	offs []int // offs[i] is where rune i begins in s; offs[len] is len(s)
+	han  []int // han[i] is the number of Chinese characters in a row from rune i
+}
+
+func (a *Analyzer) scan(s string, runes []rune) scanned {
+	t := scanned{s: s, offs: make([]int, 0, len(runes)+1), han: make([]int, len(runes)+1)}
+	for off := range s {
+		t.offs = append(t.offs, off)
+	}
+	t.offs = append(t.offs, len(s))
+	for i := len(runes) - 1; i >= 0; i-- {
+		if IsHan(runes[i]) {
+			t.han[i] = t.han[i+1] + 1
+		}
+	}
+	return t
+}
+
+// sub is the n characters from rune i.
+func (t scanned) sub(i, n int) string { return t.s[t.offs[i]:t.offs[i+n]] }
+
+// straddles reports whether the run of n characters from i cuts through a word written correctly: its
 // first character ends a word begun before it, or its last begins a word that goes on after it.
 // 上回反映 holds 回反, which sounds like 回访, but 反映 is what was written.
-func (a *Analyzer) straddles(runes []rune, i, n int) bool {
+func (a *Analyzer) straddles(t scanned, i, n int) bool {
 	for k := 2; k <= 3; k++ {
-		if i-k+1 >= 0 && HanCount(string(runes[i-k+1:i+1])) == k && a.isWord(string(runes[i-k+1:i+1])) {
+		if b := i - k + 1; b >= 0 && t.han[b] >= k && a.isWord(t.sub(b, k)) {
 			return true
 		}
-		if j := i + n - 1; j+k <= len(runes) && HanCount(string(runes[j:j+k])) == k && a.isWord(string(runes[j:j+k])) {
+		if j := i + n - 1; j+k < len(t.offs) && t.han[j] >= k && a.isWord(t.sub(j, k)) {
 			return true
 		}
 	}

@@ -13,6 +13,11 @@ func TestFold(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"我那個投訴處理到哪了", "我那个投诉处理到哪了"},
 		{"網格員電話是多少", "网格员电话是多少"},
+		// Characters that are simplified too, changed only within a phrase of the dictionary.
+		{"请回覆我", "请回复我"},
+		{"我想瞭解一下低保", "我想了解一下低保"},
+		{"他沈默了", "他沉默了"},
+		{"覆盖", "覆盖"},
 		{"ＡＢＣ１２３", "abc123"},
 		{"Hello World", "hello world"},
 		{"我住３号楼Ｂ座", "我住3号楼b座"},

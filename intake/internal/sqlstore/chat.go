@@ -156,7 +156,10 @@ func (s Shared) AppendTurns(ctx context.Context, c *intake.Conversation, turns [
 	if err != nil {
 		return err
 	}
-	updated, err := s.appendTurns(ctx, "append turns", c.ID, at, turns, outbox, update, state, c.Community)
+	st, community := c.State, c.Community
+	updated, err := s.appendTurns(ctx, "append turns", c.ID, at, turns, outbox, func(c *intake.Conversation, updated time.Time) {
+		c.State, c.Community, c.Updated = st, community, updated
+	}, update, state, c.Community)
 	if err == nil {
 		c.Updated = updated
 	}
@@ -186,15 +189,21 @@ func (s Shared) AddTurns(ctx context.Context, id string, turns []intake.Turn) er
 	if err != nil {
 		return err
 	}
-	_, err = s.appendTurns(ctx, "add turns", id, at, turns, outbox, addTurnsUpdate[s.Read.Dialect])
+	_, err = s.appendTurns(ctx, "add turns", id, at, turns, outbox, func(c *intake.Conversation, updated time.Time) {
+		if updated.After(c.Updated) {
+			c.Updated = updated
+		}
+	}, addTurnsUpdate[s.Read.Dialect])
 	return err
 }
 
 // appendTurns runs update (its arguments, then the update time's and the id) and inserts turns
 // after the conversation's last one, and outbox's webhook events, in one transaction, and returns
 // the update time. The update takes the conversation's row first, so that appends to one
-// conversation take their turn.
-func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []intake.Turn, outbox []intake.OutboxEvent, update string, args ...any) (time.Time, error) {
+// conversation take their turn. change is what update does to the conversation, given the update
+// time as stored, for s.Changed.
+func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Time, turns []intake.Turn, outbox []intake.OutboxEvent,
+	change func(c *intake.Conversation, updated time.Time), update string, args ...any) (time.Time, error) {
 	if id == "" {
 		return time.Time{}, fmt.Errorf("%w: no conversation", intake.ErrInvalid)
 	}
@@ -237,23 +246,26 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 		if n == 0 {
 			return intake.ErrNoConversation
 		}
-		if len(turns) == 0 {
-			return nil
-		}
-		if err := db.QueryRow(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE conversation_id = ?", id).Scan(&first); err != nil {
-			return err
-		}
-		var all []any
-		for i, r := range rows {
-			all = append(append(all, id, first+i), r...)
-		}
-		if _, err := db.Exec(ctx, "INSERT INTO turns ("+cols+") VALUES "+strings.Join(values, ", "), all...); err != nil {
-			return fmt.Errorf("turn: %w", err)
+		if len(turns) > 0 {
+			if err := db.QueryRow(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE conversation_id = ?", id).Scan(&first); err != nil {
+				return err
+			}
+			var all []any
+			for i, r := range rows {
+				all = append(append(all, id, first+i), r...)
+			}
+			if _, err := db.Exec(ctx, "INSERT INTO turns ("+cols+") VALUES "+strings.Join(values, ", "), all...); err != nil {
+				return fmt.Errorf("turn: %w", err)
+			}
 		}
 		for _, o := range outbox {
 			if err := db.AddOutbox(ctx, o); err != nil {
 				return err
 			}
+		}
+		if s.Changed != nil {
+			stored := d.Stored(updated)
+			s.Changed(ctx, id, func(c *intake.Conversation) { change(c, stored) })
 		}
 		return nil
 	})

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bayannur/hotline/intake"
 )
 
 // Dialect is the database a query is written for.
@@ -154,6 +156,10 @@ type Shared struct {
 	// Wrap names the store and op in an error of the database's; the intake errors and the
 	// context's pass as they are.
 	Wrap func(op string, err error) error
+	// Changed, when set, is told inside a write's transaction (fn's ctx) that conversation id
+	// changed as change changes it: the SQLite store, the only writer of its file, keeps its copy
+	// of the conversations being talked in with it once the transaction has committed.
+	Changed func(ctx context.Context, id string, change func(*intake.Conversation))
 }
 
 // one is the error of a query for one row: notFound when there was none, else err named as op's.

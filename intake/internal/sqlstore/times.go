@@ -99,6 +99,15 @@ type when struct {
 	ns    int16      // PostgreSQL, the nanoseconds past at
 }
 
+// Stored is t as it comes back from the database: in UTC, with no monotonic reading (both
+// dialects keep nanoseconds), the zero time as it is.
+func (d Dialect) Stored(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.Unix(0, t.UnixNano()).UTC()
+}
+
 // dest are w's scan destinations for the columns of Time.
 func (d Dialect) dest(w *when) []any {
 	if d == Postgres {
