@@ -54,7 +54,11 @@ type Store struct {
 	ops    chan *op
 	done   chan struct{} // closed when the writer has drained ops and stopped
 
-	commits atomic.Int64 // transactions committed by the writer, for tests and metrics
+	commits      atomic.Int64 // transactions committed by the writer, for tests and metrics
+	checkpointed atomic.Int64 // log pages the checkpointer has copied into the database file
+	ckdb         *sql.DB      // the checkpointer's connection (checkpoint.go)
+	ckStop       chan struct{}
+	ckDone       chan struct{}
 	minFree uint64       // the free space Probe wants (probeMinFree; a test's own)
 
 	closeOnce sync.Once
@@ -140,6 +144,20 @@ func Open(path string) (*Store, error) {
 		return fail(err)
 	}
 	s.reads = newStmtCache(s.rdb.PrepareContext)
+	// The log is checkpointed beside the writer, not in its commits (checkpoint.go).
+	if _, err := s.w.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", writerCheckpointPages)); err != nil {
+		return fail(err)
+	}
+	if s.ckdb, err = sql.Open("sqlite", dsn(path, false)); err != nil {
+		return fail(err)
+	}
+	s.ckdb.SetMaxOpenConns(1)
+	if err := s.ckdb.PingContext(ctx); err != nil {
+		s.ckdb.Close()
+		return fail(err)
+	}
+	s.ckStop, s.ckDone = make(chan struct{}), make(chan struct{})
+	go s.checkpointLoop(s.ckdb, s.ckStop, s.ckDone)
 	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.SQLite, conn{s.rdb, s.reads}), Write: s.run, Tx: s.run, Wrap: wrap,
 		Changed: s.changed}
 	go s.writeLoop()
@@ -187,7 +205,9 @@ func (s *Store) Close() error {
 		close(s.ops)
 		s.mu.Unlock()
 		<-s.done
-		s.closeErr = errors.Join(s.w.close(), s.reads.close(), s.rdb.Close(), s.wdb.Close())
+		close(s.ckStop)
+		<-s.ckDone
+		s.closeErr = errors.Join(s.w.close(), s.reads.close(), s.rdb.Close(), s.ckdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }
