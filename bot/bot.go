@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -242,12 +243,19 @@ func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
 
 // top returns the n most probable labels of an analysis, for tuning and the console.
 func (b *Bot) top(a analysis, n int) []Scored {
-	out := make([]Scored, 0, len(a.probs))
+	// The n best kept in order as they come, a later label after an earlier one of the same P.
+	out := make([]Scored, 0, n+1)
 	for i, p := range a.probs {
-		out = append(out, Scored{Label: b.model.Labels[i], P: math.Round(p*1000) / 1000})
+		s := Scored{Label: b.model.Labels[i], P: math.Round(p*1000) / 1000}
+		at := len(out)
+		for at > 0 && out[at-1].P < s.P {
+			at--
+		}
+		if at < n {
+			out = slices.Insert(out, at, s)[:min(len(out)+1, n)]
+		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].P > out[j].P })
-	return out[:min(n, len(out))]
+	return out
 }
 
 // Scored is a label with its probability.

@@ -13,7 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sort"
+	"slices"
 	"sync"
 )
 
@@ -241,24 +241,27 @@ func trainBinary(xs []vector, y []int, k int, cost []float64, dim int, cfg Confi
 // vectorize turns a document into its L2-normalised TF-IDF row ((1 + log tf) · idf), with the
 // bias column first. Features the model has never seen are dropped.
 func (m *Model) vectorize(d Doc) vector {
-	counts := make(map[int32]int, len(d))
+	// The bias, then the document's known columns, sorted: a column's count is its run.
+	cols := make([]int32, 1, len(d)+1)
 	for _, k := range d {
 		if c, ok := m.cols[k]; ok {
-			counts[c]++
+			cols = append(cols, c)
 		}
 	}
-	v := vector{cols: make([]int32, 0, len(counts)+1), vals: make([]float32, 0, len(counts)+1)}
-	v.cols = append(v.cols, 0)
-	for c := range counts {
-		v.cols = append(v.cols, c)
-	}
-	sort.Slice(v.cols[1:], func(a, b int) bool { return v.cols[1+a] < v.cols[1+b] })
+	slices.Sort(cols[1:])
+	v := vector{cols: cols[:1], vals: make([]float32, 1, len(cols))}
+	v.vals[0] = 1
 	norm := 0.0
-	v.vals = append(v.vals, 1)
-	for _, c := range v.cols[1:] {
-		x := (1 + math.Log(float64(counts[c]))) * float64(m.idf[c])
+	for i := 1; i < len(cols); {
+		c, j := cols[i], i+1
+		for j < len(cols) && cols[j] == c {
+			j++
+		}
+		x := (1 + math.Log(float64(j-i))) * float64(m.idf[c])
+		v.cols = append(v.cols, c) // in place: never past i
 		v.vals = append(v.vals, float32(x))
 		norm += x * x
+		i = j
 	}
 	if norm > 0 {
 		s := float32(1 / math.Sqrt(norm))

@@ -32,6 +32,22 @@ func TestT(t *testing.T) {
 			t.Errorf("T(%q, %q, %v) = %q, want %q", c.lang, c.key, c.args, got, c.want)
 		}
 	}
+	// Filling in: one pass, values not looked into, unknown names and stray braces left alone,
+	// the first of two pairs of a name.
+	for _, c := range []struct {
+		s    string
+		args []any
+		want string
+	}{
+		{"{a}+{b}", []any{"a", "{b}", "b", 2}, "{b}+2"},
+		{"{{a}} {x} {", []any{"a", 1.5}, "{1.5} {x} {"},
+		{"{a}{a}", []any{"a", "一", "a", "二"}, "一一"},
+		{"没有", []any{"a", 1}, "没有"},
+	} {
+		if got := fill(c.s, c.args); got != c.want {
+			t.Errorf("fill(%q, %v) = %q, want %q", c.s, c.args, got, c.want)
+		}
+	}
 	if got, want := Both("error.login_required"), "请先登录 (login required)"; got != want {
 		t.Errorf("Both: %q, want %q", got, want)
 	}
