@@ -59,7 +59,7 @@ type Store struct {
 	ckdb         *sql.DB      // the checkpointer's connection (checkpoint.go)
 	ckStop       chan struct{}
 	ckDone       chan struct{}
-	minFree uint64       // the free space Probe wants (probeMinFree; a test's own)
+	minFree      uint64 // the free space Probe wants (probeMinFree; a test's own)
 
 	closeOnce sync.Once
 	closeErr  error
