@@ -197,6 +197,22 @@ func (s Shared) AddTurns(ctx context.Context, id string, turns []intake.Turn) er
 	return err
 }
 
+// Append is one append of turns to a conversation, planned, for Shared.Batch: the conversation's
+// Update with its Args (the update time's and the id last), which changes one row or none (an
+// unknown conversation), and each turn's values after conversation_id and seq, in the columns
+// AppendColumns names.
+type Append struct {
+	ID     string
+	Update string
+	Args   []any
+	Rows   [][]any
+}
+
+// AppendColumns are the columns of Append's Rows.
+func (d Dialect) AppendColumns() string {
+	return d.Time("at") + ", sender, text, agent, reply, attachment"
+}
+
 // appendTurns runs update (its arguments, then the update time's and the id) and inserts turns
 // after the conversation's last one, and outbox's webhook events, in one transaction, and returns
 // the update time. The update takes the conversation's row first, so that appends to one
@@ -216,7 +232,7 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 		return time.Time{}, err
 	}
 	args = append(append(args, ua...), id)
-	cols := "conversation_id, seq, " + d.Time("at") + ", sender, text, agent, reply, attachment"
+	cols := "conversation_id, seq, " + d.AppendColumns()
 	var values []string
 	var rows [][]any // each turn's values after conversation_id and seq
 	for _, t := range turns {
@@ -238,6 +254,21 @@ func (s Shared) appendTurns(ctx context.Context, op, id string, updated time.Tim
 		values = append(values, "("+Placeholders(cols)+")")
 	}
 	var first int
+	if s.Batch != nil && len(outbox) == 0 && len(turns) > 0 {
+		// Many conversations' turns share one transaction (PostgreSQL's turn writer); the
+		// rare append with a webhook event runs alone.
+		seqs, err := s.Batch(ctx, &Append{ID: id, Update: update, Args: args, Rows: rows})
+		if err != nil {
+			return time.Time{}, s.Wrap(op, err)
+		}
+		for i := range turns {
+			turns[i].Seq = seqs[i]
+			if turns[i].At.IsZero() {
+				turns[i].At = updated
+			}
+		}
+		return updated, nil
+	}
 	err = s.Tx(ctx, func(ctx context.Context, db DB) error {
 		n, err := db.Exec(ctx, update, args...)
 		if err != nil {

@@ -160,6 +160,10 @@ type Shared struct {
 	// changed as change changes it: the SQLite store, the only writer of its file, keeps its copy
 	// of the conversations being talked in with it once the transaction has committed.
 	Changed func(ctx context.Context, id string, change func(*intake.Conversation))
+	// Batch, when set, writes an append of turns that has no webhook event with others in one
+	// transaction, and returns the number (seq) it gave each of a.Rows; an unknown conversation
+	// is intake.ErrNoConversation, and nothing of it is written.
+	Batch func(ctx context.Context, a *Append) ([]int, error)
 }
 
 // one is the error of a query for one row: notFound when there was none, else err named as op's.
