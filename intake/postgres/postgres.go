@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,15 +50,11 @@ var (
 
 // Open connects to the database at url (postgres://user:password@host/dbname?…, or any
 // connection string pgx takes, pool settings such as pool_max_conns included) and applies the
-// migrations it does not have yet. Without pool_max_conns, the pool keeps up to
-// defaultMaxConns connections.
+// migrations it does not have yet.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err) // pgx leaves the password out
-	}
-	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -80,12 +75,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		Batch: s.turns.append}
 	return s, nil
 }
-
-// defaultMaxConns is the pool's size when the URL does not set it. pgx's own (4, or the number of
-// CPUs) kept a busy node's chats waiting for a connection: each message reads who holds its chat,
-// and the consoles' and the turn writer's statements share the pool (hotline bench chat, 3,000
-// residents: 933 asks/s with 4, 1,618 with 16).
-const defaultMaxConns = 16
 
 // Close closes the connections, waiting for those in use to be given back.
 func (s *Store) Close() error {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,20 +136,5 @@ func TestTurnWriterUnknownConversation(t *testing.T) {
 	}
 	if b := s.turns.batches.Load(); b != 2 {
 		t.Errorf("%d transactions, want 2: the held one, then the other two together", b)
-	}
-}
-
-// The pool is larger than pgx's default unless the URL sets its size.
-func TestPoolSize(t *testing.T) {
-	s, url := openTest(t)
-	if got := s.pool.Config().MaxConns; got < defaultMaxConns {
-		t.Errorf("pool of %d connections without pool_max_conns, want at least %d", got, defaultMaxConns)
-	}
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	if got := openURL(t, url+sep+"pool_max_conns=3").pool.Config().MaxConns; got != 3 {
-		t.Errorf("pool of %d connections with pool_max_conns=3", got)
 	}
 }
