@@ -12,8 +12,8 @@ import (
 // this store is the only writer of the conversations in its file (a single node): every write
 // that changes a conversation tells the cache what it changed, and the writer applies those
 // changes once their transaction has committed, in commit order (writer.after); a failed write's
-// are dropped with it. A conversation is kept once it has been read, never because it was created,
-// so that a thousand idle connections cost nothing here.
+// are dropped with it. A conversation is kept once it has been read or created (at a resident's
+// first message: an idle connection has none stored, and costs nothing here).
 //
 // A read that misses leaves a placeholder while it reads the row; a change that arrives
 // meanwhile removes the placeholder, and the read then keeps nothing, for what it read may be
@@ -36,6 +36,28 @@ func newConvCache(max int) *convCache {
 	return &convCache{m: map[string]*convEntry{}, max: max}
 }
 
+// add keeps c, just created.
+func (k *convCache) add(c *intake.Conversation) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.makeRoom()
+	kept := *c
+	k.m[c.ID] = &convEntry{c: &kept}
+}
+
+// makeRoom drops entries, whichever they are, once the cache is full.
+func (k *convCache) makeRoom() {
+	if len(k.m) < k.max {
+		return
+	}
+	for key := range k.m {
+		if len(k.m) <= k.max*3/4 {
+			break
+		}
+		delete(k.m, key)
+	}
+}
+
 // get returns a copy of conversation id when it is kept; else nil and the placeholder to fill.
 func (k *convCache) get(id string) (*intake.Conversation, *convEntry) {
 	k.mu.Lock()
@@ -46,14 +68,7 @@ func (k *convCache) get(id string) (*intake.Conversation, *convEntry) {
 		return &c, nil
 	}
 	if e == nil {
-		if len(k.m) >= k.max {
-			for key := range k.m {
-				if len(k.m) <= k.max*3/4 {
-					break
-				}
-				delete(k.m, key)
-			}
-		}
+		k.makeRoom()
 		e = &convEntry{}
 		k.m[id] = e
 	}
@@ -116,6 +131,13 @@ func (s *Store) HandoffOf(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	return c.Handoff, nil
+}
+
+// created is sqlstore.Shared's Created: c is kept once its write has committed.
+func (s *Store) created(ctx context.Context, c *intake.Conversation) {
+	if w, _ := ctx.Value(writerKey{}).(*writer); w != nil {
+		w.after(func() { s.convs.add(c) })
+	}
 }
 
 // changed is sqlstore.Shared's Changed: change is applied to the cache once the write running in

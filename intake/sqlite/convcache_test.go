@@ -49,6 +49,9 @@ func TestConversationCacheFollowsWrites(t *testing.T) {
 	s, path := openTemp(t)
 	ctx := context.Background()
 	newConv(t, s, "c1")
+	if _, e := s.convs.get("c1"); e != nil {
+		t.Fatal("a conversation just created is not kept")
+	}
 	c := sameAsStored(t, s, "c1", "first read")
 
 	// Kept: a change made behind the store's back (no store does this) is not seen.

@@ -159,7 +159,7 @@ func Open(path string) (*Store, error) {
 	s.ckStop, s.ckDone = make(chan struct{}), make(chan struct{})
 	go s.checkpointLoop(s.ckdb, s.ckStop, s.ckDone)
 	s.Shared = sqlstore.Shared{Read: sqlstore.New(sqlstore.SQLite, conn{s.rdb, s.reads}), Write: s.run, Tx: s.run, Wrap: wrap,
-		Changed: s.changed}
+		Changed: s.changed, Created: s.created}
 	go s.writeLoop()
 	return s, nil
 }

@@ -85,6 +85,12 @@ func (s Shared) CreateConversation(ctx context.Context, c *intake.Conversation) 
 		if db.conn.Kind(err) == Unique {
 			return fmt.Errorf("%w: conversation %s or its token exists already", intake.ErrConflict, c.ID)
 		}
+		if err == nil && s.Created != nil {
+			stored := *c
+			stored.Created, stored.Updated = d.Stored(created), d.Stored(updated)
+			stored.Handoff, stored.Operator, stored.HandoffAt, stored.Guess = intake.HandoffNone, "", time.Time{}, ""
+			s.Created(ctx, &stored)
+		}
 		return err
 	})
 	if err != nil {

@@ -160,6 +160,10 @@ type Shared struct {
 	// changed as change changes it: the SQLite store, the only writer of its file, keeps its copy
 	// of the conversations being talked in with it once the transaction has committed.
 	Changed func(ctx context.Context, id string, change func(*intake.Conversation))
+	// Created, when set, is told inside a write's transaction of a conversation just stored, as
+	// it was stored (conversations are created at a resident's first message, which reads it
+	// next).
+	Created func(ctx context.Context, c *intake.Conversation)
 	// Batch, when set, writes an append of turns that has no webhook event with others in one
 	// transaction, and returns the number (seq) it gave each of a.Rows; an unknown conversation
 	// is intake.ErrNoConversation, and nothing of it is written.
