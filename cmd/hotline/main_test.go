@@ -1077,6 +1077,7 @@ func TestReadmeListsEveryServeFlag(t *testing.T) {
 }
 
 // --debug-addr serves the profiler there, and only there: the service's own address has none.
+// It records where goroutines block and contend, which a CPU profile does not show.
 func TestServeDebugAddr(t *testing.T) {
 	t.Parallel()
 	addr, debug := testkit.FreeAddr(t), testkit.FreeAddr(t)
@@ -1093,6 +1094,11 @@ func TestServeDebugAddr(t *testing.T) {
 	}
 	if code, body := get("http://" + debug + "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
 		t.Errorf("the profiler on --debug-addr: %d %.80q", code, body)
+	}
+	// Where goroutines waited is recorded too (off by default in Go): starting up, the server
+	// waited on channels longer than the sampling threshold.
+	if code, body := get("http://" + debug + "/debug/pprof/block?debug=1"); code != http.StatusOK || !strings.Contains(body, " @ 0x") {
+		t.Errorf("the block profile on --debug-addr has no sample: %d %.200q", code, body)
 	}
 	if code, _ := get(s.Base + "/debug/pprof/"); code != http.StatusNotFound {
 		t.Errorf("/debug/pprof/ on the service's address: %d, want 404", code)
