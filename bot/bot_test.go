@@ -250,6 +250,7 @@ func TestEverydayWordsAreNotDanger(t *testing.T) {
 		"这天热得都要着火了",
 		"有人打电话说我孙子出车祸了让我赶紧打钱 我还没打 是不是骗子", // a scam, not a crash
 		"楼道里堆了纸箱子和旧沙发 真着火了可咋跑",
+		"快点啊", // impatience alone: once read as a fire (119, leave the building)
 	} {
 		if d := decide(t, text); d.Decision == bot.Emergency {
 			t.Errorf("%s: treated as an emergency (%s)", text, d.Topic)

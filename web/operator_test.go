@@ -576,7 +576,7 @@ func TestOperatorTicketKeepsLocationAndSeesPhotos(t *testing.T) {
 
 // Danger told while waiting for an operator or talking to one: the bot gives the numbers at once
 // (the message still goes to the person) and the consoles get the emergency alert. An impatient
-// 人呢 or 有人吗 is the person's, not an alarm.
+// 人呢, 有人吗 or 快点啊 is the person's, not an alarm.
 func TestEmergencyWhileAPersonIsInvolved(t *testing.T) {
 	e := newChatEnv(t, chatOptions{})
 	op := e.console("zhang")
@@ -584,7 +584,7 @@ func TestEmergencyWhileAPersonIsInvolved(t *testing.T) {
 	c.hello("", "wy-jinqiao")
 	conv := waiting(t, c, op)
 
-	for i, text := range []string{"人呢", "有人吗", "还要等多久啊"} {
+	for i, text := range []string{"人呢", "有人吗", "还要等多久啊", "快点啊"} {
 		id := fmt.Sprintf("calm%d", i)
 		c.send(map[string]string{"type": "ask", "id": id, "text": text})
 		if f := c.readUntil("received", true); f.ReplyTo != id {
@@ -607,11 +607,11 @@ func TestEmergencyWhileAPersonIsInvolved(t *testing.T) {
 
 	// A message that only may tell of danger (the model's bar for the numbers first, not its
 	// emergency): the numbers alone, as an aside, and still the person's.
-	c.send(map[string]string{"type": "ask", "id": "maybe", "text": "等不起了 快点"})
+	c.send(map[string]string{"type": "ask", "id": "maybe", "text": "快来人啊"})
 	c.readUntil("received", false)
 	if f := c.readUntil("reply", false); f.ReplyTo != "maybe" || f.Decision == bot.Emergency || !f.Aside ||
 		!strings.HasPrefix(f.Text, "如果有人身危险") || !strings.Contains(f.Text, "110") {
-		t.Fatalf("the reply to 等不起了 快点 while waiting: %s; want the numbers alone, as an aside", f)
+		t.Fatalf("the reply to 快来人啊 while waiting: %s; want the numbers alone, as an aside", f)
 	}
 
 	// Live: the same.
