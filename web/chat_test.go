@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -992,5 +995,62 @@ func TestChatDropsControlCharacters(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("history %+v lacks the message without its control characters", again.History)
+	}
+}
+
+// An idle resident costs the server little: the connection's reader keeps a stack the size that
+// waiting for a frame needs, not the size that answering one did (the JSON, the bot, the store go
+// several times deeper), once a collection has had the chance to shrink it. Measured against
+// connections that have sent nothing, whose readers have only ever waited (the race detector's
+// frames are larger, so no fixed size would do for both builds), in a process of its own: the
+// stacks that other tests' connections free as they end would be taken again here and blur it.
+func TestIdleChatKeepsASmallStack(t *testing.T) {
+	if os.Getenv("HOTLINE_TEST_STACKS") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestIdleChatKeepsASmallStack$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "HOTLINE_TEST_STACKS=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the measuring process: %v\n%s", err, out)
+		}
+		for line := range strings.Lines(string(out)) {
+			if strings.Contains(line, "stack a chat") {
+				t.Log(strings.TrimSpace(line))
+			}
+		}
+		return
+	}
+	e := newChatEnv(t, chatOptions{config: func(c *web.Config) {
+		c.ChatIPPerMinute, c.ChatHelloWait = -1, time.Minute
+	}})
+	stacks := func() uint64 {
+		runtime.GC() // a collection shrinks the stacks that allow it and frees unused ones
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.StackInuse
+	}
+	const n = 300
+	perChat := func(open func()) float64 {
+		before, g0 := stacks(), runtime.NumGoroutine()
+		for range n {
+			open()
+		}
+		after, g1 := stacks(), runtime.NumGoroutine()
+		if g1-g0 < n {
+			t.Fatalf("%d goroutines more for %d open chats; want at least one each", g1-g0, n)
+		}
+		return float64(after-before) / n
+	}
+	silent := perChat(func() { e.dial() })
+	answered := perChat(func() {
+		c := e.dial()
+		c.hello("", "wy-jinqiao")
+		if r := c.ask("低保咋申请 要带啥材料"); r.Type != "reply" {
+			t.Fatalf("asking: %s", r)
+		}
+	})
+	t.Logf("stack a chat: %.0f bytes silent, %.0f answered and idle", silent, answered)
+	if answered > silent+1024 {
+		t.Errorf("a chat answered once and idle keeps %.1f KB of stack, one that never spoke %.1f KB; want no more than 1 KB between them", answered/1024, silent/1024)
 	}
 }

@@ -138,8 +138,22 @@ func (c *wsConn) readLoop(handle func(mt int, data []byte)) {
 			continue // closing: waiting for the client's close frame, ignoring the rest
 		}
 		c.refresh()
-		handle(mt, data)
+		onOwnStack(func() { handle(mt, data) })
 	}
+}
+
+// onOwnStack runs fn on a goroutine of its own and waits for it to return. A connection's reader
+// spends nearly all its life waiting for the next frame, and a goroutine keeps a stack as large as
+// the deepest call it has made (a collection halves it only when less than a quarter is in use):
+// answering a frame (its JSON, the bot, the store) goes several times deeper than waiting does,
+// and every idle resident's reader would keep that much. This way it keeps what waiting needs.
+func onOwnStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }
 
 // errOversize is readFrame's frame over chatMaxFrame: read to its end and dropped.
