@@ -151,9 +151,11 @@ func TestMeiliTaskTimeout(t *testing.T) {
 	f := meilitest.New("k")
 	defer f.Close()
 	f.HoldTasks(true)
-	c := fakeClient(t, f, meili.Config{TaskTimeout: 100 * time.Millisecond})
+	// The bound is on each request too: long enough that a busy machine answers the second
+	// publish's requests within it (100 ms was not, under the whole suite with -race).
+	c := fakeClient(t, f, meili.Config{TaskTimeout: 2 * time.Second})
 	err := c.Publish(context.Background(), sample(t))
-	if err == nil || !strings.Contains(err.Error(), "not finished after 100ms") {
+	if err == nil || !strings.Contains(err.Error(), "not finished after 2s") {
 		t.Fatalf("publish with the queue held: %v, want a timeout error", err)
 	}
 	f.HoldTasks(false)
