@@ -179,6 +179,26 @@ func TestTheSameGuideTrainsOnce(t *testing.T) {
 // Every labelled emergency of the guide, asked while a report waits for its place or a status
 // lookup for its number, gets the numbers in that first reply: as the emergency when the model
 // is sure of it, else before whatever the flow says next.
+// While a person is involved (waiting for an operator, or talking to one) the bot answers only
+// through Danger: every labelled emergency still gets the numbers in that first reply.
+func TestEveryEmergencyGetsTheNumbersWhileAPersonIsInvolved(t *testing.T) {
+	b, g := newBot(t)
+	n := 0
+	for _, l := range g.Training {
+		if e, ok := g.Entry(l.Label); !ok || e.Kind != search.KindEmergency {
+			continue
+		}
+		n++
+		r, _, _, ok := b.Danger(context.Background(), "m", bot.Message{Text: l.Q})
+		if !ok || !strings.Contains(r.Text, "110") && !strings.Contains(r.Text, "119") && !strings.Contains(r.Text, "120") {
+			t.Errorf("%s: no numbers while a person is involved (%q)", l.Q, r.Text)
+		}
+	}
+	if n == 0 {
+		t.Fatal("the guide has no labelled emergency: nothing was checked")
+	}
+}
+
 func TestEveryEmergencyGetsTheNumbersInsideAFlow(t *testing.T) {
 	_, g := newBot(t)
 	for _, l := range g.Training {
