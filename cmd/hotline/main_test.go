@@ -1095,8 +1095,21 @@ func TestServeDebugAddr(t *testing.T) {
 	if code, body := get("http://" + debug + "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
 		t.Errorf("the profiler on --debug-addr: %d %.80q", code, body)
 	}
-	// Where goroutines waited is recorded too (off by default in Go): starting up, the server
-	// waited on channels longer than the sampling threshold.
+	// Where goroutines waited is recorded too (off by default in Go). The profiler answered, so
+	// the sampling is on: the store's writer now waits for work between two tickets, far longer
+	// than the 100 µs threshold, and that wait is recorded for certain.
+	for i := 0; i < 2; i++ {
+		time.Sleep(50 * time.Millisecond)
+		resp, err := client.Post(s.Base+"/api/v1/tickets", "application/json", strings.NewReader(
+			`{"topic":"report-streetlight","community":"wy-jinqiao","description":"路灯不亮","phone":"13812345678"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /api/v1/tickets: %s", resp.Status)
+		}
+	}
 	if code, body := get("http://" + debug + "/debug/pprof/block?debug=1"); code != http.StatusOK || !strings.Contains(body, " @ 0x") {
 		t.Errorf("the block profile on --debug-addr has no sample: %d %.200q", code, body)
 	}
