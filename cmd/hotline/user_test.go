@@ -46,7 +46,8 @@ func TestUserTokenExpiryListRevoke(t *testing.T) {
 	}
 	user("first-password\n", "add", "--role", "operator", "qian")
 	short, _ := user("", "token", "qian", "--ttl", "1s", "--label", "short")
-	made := time.Now()                                           // the short token was made before now: it has expired a second after
+	// The short token was made before now: a second after now it has expired.
+	made := time.Now()
 	long, info := user("", "token", "--label", "bridge", "qian") // the default: 90 days
 	if !strings.Contains(info, "expires "+time.Now().AddDate(0, 0, 90).Format("2006-01-02")) &&
 		!strings.Contains(info, "expires "+time.Now().AddDate(0, 0, 91).Format("2006-01-02")) {
