@@ -78,6 +78,20 @@ type Users interface {
 	RevokeToken(ctx context.Context, name, id string) error
 	// TouchToken records that the token was used at (ErrNotFound when it is not stored).
 	TouchToken(ctx context.Context, tokenHash string, at time.Time) error
+
+	// An account name's failed logins in a row, kept in the store so that every node sharing it
+	// counts the same failures and holds the same lock. Names need not be accounts: a guessed
+	// name is counted and locked like a real one, so that the answers tell nothing.
+
+	// LoginLockedUntil returns when the lock on name's logins ends; zero when none was set.
+	LoginLockedUntil(ctx context.Context, name string) (time.Time, error)
+	// LoginFailed counts a failed login of name at now and returns the failures in a row; when
+	// lock(failures) is above zero, name is locked until now plus that (a later end already set
+	// stays). Names whose last failure is more than a day old and that are not locked are
+	// forgotten meanwhile.
+	LoginFailed(ctx context.Context, name string, now time.Time, lock func(failures int) time.Duration) (int, error)
+	// LoginSucceeded forgets name's failures.
+	LoginSucceeded(ctx context.Context, name string) error
 }
 
 // Role of a staff member.

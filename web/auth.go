@@ -196,7 +196,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	if d := s.lockouts.locked(req.Name, s.now()); d > 0 {
+	until, err := s.users.LoginLockedUntil(r.Context(), req.Name)
+	if err != nil {
+		s.internal(w, "login", err)
+		return
+	}
+	if d := until.Sub(s.now()); d > 0 {
 		s.log.Warn("staff login refused: account locked", "user", logName(req.Name), "client", ip, "seconds", int(d.Seconds()))
 		retryAfter(w, d)
 		writeError(w, http.StatusTooManyRequests, "locked", i18n.Both("error.rate_limited"))
@@ -221,14 +226,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || cerr != nil || !ok {
-		fails, lock := s.lockouts.fail(req.Name, s.now())
 		known := err == nil
+		fails, ferr := s.users.LoginFailed(r.Context(), req.Name, s.now(), lockFor)
+		if ferr != nil { // an uncounted failure would be a free guess: refuse instead
+			s.internal(w, "login", ferr)
+			return
+		}
 		s.log.Warn("staff login failed", "user", logName(req.Name), "known", known, "client", ip,
-			"failures", fails, "locked_seconds", int(lock.Seconds()))
+			"failures", fails, "locked_seconds", int(lockFor(fails).Seconds()))
 		writeError(w, http.StatusUnauthorized, "bad_credentials", i18n.Both("error.bad_credentials"))
 		return
 	}
-	s.lockouts.succeed(req.Name)
+	if err := s.users.LoginSucceeded(r.Context(), req.Name); err != nil {
+		s.internal(w, "login", err)
+		return
+	}
 	s.rehash(r.Context(), u, req.Password)
 	token, hashed := NewToken()
 	csrf, _ := NewToken()

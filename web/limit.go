@@ -16,7 +16,7 @@ import (
 // The limits per client address are ceilings: high enough for a household or a carrier-NAT block
 // of residents behind one address (behind a load balancer, see proxy.go: the client's address,
 // not the balancer's). What limits one person comes first: a conversation's messages
-// (chatConvEvery), an account's failed logins (lockouts), a ticket's wrong access codes
+// (chatConvEvery), an account's failed logins (lockFor, counted by the store), a ticket's wrong access codes
 // (intake.FollowFailures).
 const (
 	// chatConvEvery, chatConvBurst: a conversation's asks and chooses, one a second on average,

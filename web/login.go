@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -109,74 +108,24 @@ func (p *hashPool) do(ctx context.Context, f func()) error {
 }
 
 // Per-account throttling: after lockoutAfter failures in a row, an account name is locked for
-// lockoutBase, doubling with each further failure up to lockoutMax; a success clears it. Kept
-// in each node's memory: with several nodes an attacker gets at most that many times the tries.
+// lockoutBase, doubling with each further failure up to lockoutMax; a success clears it. The
+// failures and the lock are kept by the store (intake.Users' LoginFailed): every node sharing it
+// counts the same failures and refuses the same locked name, and a restart forgets nothing.
 const (
 	lockoutAfter = 5
 	lockoutBase  = 30 * time.Second
 	lockoutMax   = time.Hour
-	maxLockouts  = 100_000
 )
 
-type lockouts struct {
-	mu    sync.Mutex
-	names map[string]*lockout
-}
-
-type lockout struct {
-	fails int
-	until time.Time // locked before this
-	last  time.Time
-}
-
-func newLockouts() *lockouts { return &lockouts{names: map[string]*lockout{}} }
-
-// locked returns how long name stays locked at now, 0 when it is not.
-func (l *lockouts) locked(name string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if a := l.names[name]; a != nil && now.Before(a.until) {
-		return a.until.Sub(now)
+// lockFor is how long the failures-th failure in a row locks a name: none before lockoutAfter.
+func lockFor(failures int) time.Duration {
+	if failures < lockoutAfter {
+		return 0
 	}
-	return 0
-}
-
-// fail counts a failure of name at now and returns the failures in a row and the lock it earned.
-func (l *lockouts) fail(name string, now time.Time) (int, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a := l.names[name]
-	if a == nil {
-		if len(l.names) >= maxLockouts {
-			for k, v := range l.names {
-				if now.Sub(v.last) > lockoutMax && !now.Before(v.until) {
-					delete(l.names, k)
-				}
-			}
-		}
-		a = &lockout{}
-		if len(l.names) < maxLockouts {
-			l.names[name] = a
-		}
+	if shift := failures - lockoutAfter; shift < 8 {
+		return min(lockoutBase<<shift, lockoutMax)
 	}
-	a.fails++
-	a.last = now
-	if a.fails < lockoutAfter {
-		return a.fails, 0
-	}
-	d := lockoutMax
-	if shift := a.fails - lockoutAfter; shift < 8 {
-		d = min(lockoutBase<<shift, lockoutMax)
-	}
-	a.until = now.Add(d)
-	return a.fails, d
-}
-
-// succeed clears name's failures.
-func (l *lockouts) succeed(name string) {
-	l.mu.Lock()
-	delete(l.names, name)
-	l.mu.Unlock()
+	return lockoutMax
 }
 
 // loginRequestAllowed refuses a login that is not a same-origin JSON request: a cross-site

@@ -50,41 +50,18 @@ func TestHashPoolBound(t *testing.T) {
 	}
 }
 
-// A name is locked after lockoutAfter failures, for longer with each further one; a success
-// clears it; other names are not touched.
+// A name is locked at its lockoutAfter-th failure in a row, for twice as long at each further
+// one, never longer than lockoutMax (the store keeps the count: TestLoginLockout,
+// TestLoginLockHoldsOnEveryNode, storetest's LoginFailures).
 func TestLockoutSchedule(t *testing.T) {
-	l := newLockouts()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := 1; i < lockoutAfter; i++ {
-		if n, d := l.fail("op", now); n != i || d != 0 {
-			t.Fatalf("failure %d: %d, lock %v; want no lock yet", i, n, d)
+	for _, c := range []struct {
+		failures int
+		want     time.Duration
+	}{{1, 0}, {lockoutAfter - 1, 0}, {lockoutAfter, lockoutBase}, {lockoutAfter + 1, 2 * lockoutBase},
+		{lockoutAfter + 2, 4 * lockoutBase}, {lockoutAfter + 7, lockoutMax}, {lockoutAfter + 8, lockoutMax}, {1000, lockoutMax}} {
+		if got := lockFor(c.failures); got != c.want {
+			t.Errorf("lockFor(%d) = %v; want %v", c.failures, got, c.want)
 		}
-	}
-	if _, d := l.fail("op", now); d != lockoutBase {
-		t.Fatalf("failure %d: lock %v; want %v", lockoutAfter, d, lockoutBase)
-	}
-	if got := l.locked("op", now.Add(lockoutBase-time.Second)); got != time.Second {
-		t.Errorf("locked %v a second before the end", got)
-	}
-	if l.locked("mgr", now) != 0 {
-		t.Error("another name is locked")
-	}
-	now = now.Add(lockoutBase)
-	if l.locked("op", now) != 0 {
-		t.Error("still locked after the lock")
-	}
-	if _, d := l.fail("op", now); d != 2*lockoutBase {
-		t.Errorf("next failure: lock %v; want %v", d, 2*lockoutBase)
-	}
-	for range 20 {
-		l.fail("op", now)
-	}
-	if d := l.locked("op", now); d != lockoutMax {
-		t.Errorf("after many failures: locked %v; want the cap %v", d, lockoutMax)
-	}
-	l.succeed("op")
-	if l.locked("op", now) != 0 {
-		t.Error("a success left the lock")
 	}
 }
 

@@ -197,6 +197,40 @@ func TestLoginLockout(t *testing.T) {
 	}
 }
 
+// The failures and the lock are the store's, not a node's: failures on one node lock the name on
+// another sharing the store (or a node started again), and they go on counting there.
+func TestLoginLockHoldsOnEveryNode(t *testing.T) {
+	var cfg web.Config
+	f := newFixtureConfig(t, nil, func(c *web.Config) { cfg = *c })
+	other := web.New(cfg) // a second node on the same store
+	loginOther := func(ip, password string) *httptest.ResponseRecorder {
+		b, _ := json.Marshal(map[string]string{"name": opName, "password": password})
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/login", strings.NewReader(string(b)))
+		req.RemoteAddr = ip + ":40000"
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		other.ServeHTTP(w, req)
+		return w
+	}
+	for i := range 5 {
+		if w := f.loginFrom(fmt.Sprintf("10.0.5.%d", i), opName, "wrong password"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d on the first node: %d %s", i+1, w.Code, w.Body)
+		}
+	}
+	if w := loginOther("10.0.5.100", staffPassword); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "30" {
+		t.Fatalf("the right password on the second node after 5 failures on the first: %d, Retry-After %q; want 429 and 30",
+			w.Code, w.Header().Get("Retry-After"))
+	}
+	f.clock.Advance(31 * time.Second)
+	if w := loginOther("10.0.5.101", "wrong again"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("a failure on the second node after the lock: %d", w.Code)
+	}
+	w := f.loginFrom("10.0.5.102", opName, staffPassword)
+	if got, _ := strconv.Atoi(w.Header().Get("Retry-After")); w.Code != http.StatusTooManyRequests || got != 60 {
+		t.Fatalf("the first node after the 6th failure, made on the second: %d, Retry-After %d; want 429 and 60 (counted on)", w.Code, got)
+	}
+}
+
 // Each failed login leaves a line with the account and the client's address, never the password.
 func TestFailedLoginAudited(t *testing.T) {
 	var logs testkit.Buffer

@@ -157,7 +157,6 @@ type Server struct {
 
 	ticketLimit, lookupLimit, loginLimit *limiter
 	hashes                               *hashPool // every password hash of a login
-	lockouts                             *lockouts // account names failing to log in
 	routes                               []string  // "METHOD /path", for the OpenAPI coverage test
 }
 
@@ -177,7 +176,6 @@ func New(cfg Config) *Server {
 		lookupLimit: newLimiter(lookupIPEvery, lookupIPBurst),
 		loginLimit:  newLimiter(loginIPEvery, loginIPBurst),
 		hashes:      newHashPool(loginHashes(), loginHashWait),
-		lockouts:    newLockouts(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

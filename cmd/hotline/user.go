@@ -140,13 +140,29 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return fmt.Errorf("user %s: %w", pos[0], err)
 		}
 		fmt.Fprintf(stdout, "ended %d sessions and API tokens of %s\n", n, pos[0])
+	case "unlock":
+		if len(pos) != 1 {
+			return exitError{code: 2, msg: "usage: hotline user unlock NAME"}
+		}
+		until, err := st.LoginLockedUntil(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("user %s: %w", pos[0], err)
+		}
+		if err := st.LoginSucceeded(ctx, pos[0]); err != nil {
+			return fmt.Errorf("user %s: %w", pos[0], err)
+		}
+		if until.After(time.Now()) {
+			fmt.Fprintf(stdout, "%s was locked until %s; unlocked, its failed logins forgotten\n", pos[0], until.In(intake.Beijing).Format("2006-01-02 15:04:05"))
+		} else {
+			fmt.Fprintf(stdout, "%s was not locked; its failed logins forgotten\n", pos[0])
+		}
 	default:
 		return exitError{code: 2, msg: userUsage}
 	}
 	return nil
 }
 
-const userUsage = "usage: hotline user add|passwd|token|tokens|revoke-token|revoke|list ..."
+const userUsage = "usage: hotline user add|passwd|token|tokens|revoke-token|revoke|unlock|list ..."
 
 // defaultTokenTTL is how long a new API token works unless --ttl says otherwise: 90 days.
 const defaultTokenTTL = 90 * 24 * time.Hour

@@ -110,3 +110,44 @@ func TestUserTokenExpiryListRevoke(t *testing.T) {
 	}
 	stop(t, s)
 }
+
+// hotline user unlock ends the lock that failed logins set on a running server's account (the
+// lock is the store's, so the command sees and clears it) and forgets the failures.
+func TestUserUnlock(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	if code, out, errOut := runCmd(t, "first-password\n", "user", "add", "--data", data, "--role", "operator", "zhao"); code != 0 {
+		t.Fatalf("user add: exit %d\n%s%s", code, out, errOut)
+	}
+	addr := testkit.FreeAddr(t)
+	s := testkit.Serve(t, addr, nil, "--addr", addr, "--data", data)
+	s.WaitStatus(t, "/healthz", http.StatusOK, 10*time.Second)
+	login := func(password string) int {
+		resp, err := client.Post(s.Base+"/api/v1/login", "application/json",
+			strings.NewReader(`{"name":"zhao","password":"`+password+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 5 {
+		if got := login("wrong-password"); got != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, got)
+		}
+	}
+	if got := login("first-password"); got != http.StatusTooManyRequests {
+		t.Fatalf("the right password after 5 failures: %d; want 429", got)
+	}
+	code, out, errOut := runCmd(t, "", "user", "unlock", "--data", data, "zhao")
+	if code != 0 || !strings.Contains(out, "zhao was locked until") {
+		t.Fatalf("user unlock: exit %d, %q %q", code, out, errOut)
+	}
+	if got := login("first-password"); got != http.StatusOK {
+		t.Errorf("the right password after unlock: %d; want 200", got)
+	}
+	if _, out, _ := runCmd(t, "", "user", "unlock", "--data", data, "zhao"); !strings.Contains(out, "zhao was not locked") {
+		t.Errorf("unlocking again: %q", out)
+	}
+	stop(t, s)
+}

@@ -18,6 +18,7 @@ var userTests = []test{
 	{"PasswordAndRevoke", testPasswordAndRevoke},
 	{"Numbers", testUserNumbers},
 	{"NumbersNeverReused", testStaffNumbersNeverReused},
+	{"LoginFailures", testLoginFailures},
 }
 
 func addUser(t *testing.T, s Store, u *intake.User) {
@@ -414,5 +415,109 @@ func testStaffNumbersNeverReused(t *testing.T, s Store) {
 	addUser(t, s, again)
 	if again.Number <= next.Number {
 		t.Errorf("%s added again got number %d; want a new one, after %d", again.Name, again.Number, next.Number)
+	}
+}
+
+// An account name's failed logins: counted in a row, locked when the caller's policy says so (a
+// later end already set stays), shared by every node on the data, counted one by one when nodes
+// count at once, forgotten at a success or a day after the last failure.
+func testLoginFailures(t *testing.T, s Store) {
+	ctx := t.Context()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, intake.Beijing)
+	if until, err := s.LoginLockedUntil(ctx, "op"); err != nil || !until.IsZero() {
+		t.Fatalf("a name never failed: locked until %v, %v; want zero", until, err)
+	}
+	policy := func(n int) time.Duration { // 30 s at the fifth failure, then 1 s (shorter)
+		switch {
+		case n == 5:
+			return 30 * time.Second
+		case n > 5:
+			return time.Second
+		}
+		return 0
+	}
+	for i := 1; i <= 6; i++ {
+		n, err := s.LoginFailed(ctx, "op", now.Add(time.Duration(i)*time.Millisecond), policy)
+		if err != nil || n != i {
+			t.Fatalf("failure %d: counted %d, %v", i, n, err)
+		}
+		until, err := s.LoginLockedUntil(ctx, "op")
+		if want := now.Add(5*time.Millisecond + 30*time.Second); i >= 5 && (err != nil || !until.Equal(want)) {
+			t.Fatalf("after failure %d: locked until %v, %v; want %v (the sixth's shorter lock does not shorten it)", i, until, err, want)
+		}
+		if i < 5 && (err != nil || !until.IsZero()) {
+			t.Fatalf("after failure %d: locked until %v, %v; want no lock", i, until, err)
+		}
+	}
+	if until, _ := s.LoginLockedUntil(ctx, "mgr"); !until.IsZero() {
+		t.Errorf("another name is locked too: %v", until)
+	}
+	if err := s.LoginSucceeded(ctx, "op"); err != nil {
+		t.Fatal(err)
+	}
+	if until, err := s.LoginLockedUntil(ctx, "op"); err != nil || !until.IsZero() {
+		t.Errorf("after a success: locked until %v, %v; want zero", until, err)
+	}
+	if n, err := s.LoginFailed(ctx, "op", now, policy); err != nil || n != 1 {
+		t.Errorf("the first failure after a success: counted %d, %v; want 1", n, err)
+	}
+	if _, err := s.LoginFailed(ctx, "", now, policy); !errors.Is(err, intake.ErrInvalid) {
+		t.Errorf("a failure without a name: %v; want ErrInvalid", err)
+	}
+
+	// Every node sees the same count: 20 failures at once, spread over the nodes, are counted
+	// 1 to 20, each once; the lock one node set holds on the others.
+	nodes := nodes(t, s, 2)
+	counts := make(chan int, 20)
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			n, err := nodes[i%len(nodes)].LoginFailed(ctx, "shared", now, func(n int) time.Duration {
+				if n == 20 {
+					return time.Hour
+				}
+				return 0
+			})
+			counts <- n
+			errs <- err
+		}()
+	}
+	seen := map[int]bool{}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		seen[<-counts] = true
+	}
+	for i := 1; i <= 20; i++ {
+		if !seen[i] {
+			t.Fatalf("failures counted at once: %v; want 1 to 20, each once", seen)
+		}
+	}
+	for i, n := range nodes {
+		if until, err := n.LoginLockedUntil(ctx, "shared"); err != nil || !until.Equal(now.Add(time.Hour)) {
+			t.Errorf("node %d: locked until %v, %v; want %v", i+1, until, err, now.Add(time.Hour))
+		}
+	}
+
+	// A name whose last failure is more than a day old, and that is not locked, is forgotten;
+	// a locked one is kept until its lock ends.
+	old := now.Add(-25 * time.Hour)
+	if _, err := s.LoginFailed(ctx, "stale", old, policy); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := s.LoginFailed(ctx, "stale-locked", old, func(int) time.Duration { return 48 * time.Hour }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.LoginFailed(ctx, "someone", now, policy); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.LoginFailed(ctx, "stale", now, policy); n != 1 {
+		t.Errorf("a name failed 25 h ago: counted %d now; want 1 (forgotten)", n)
+	}
+	if n, _ := s.LoginFailed(ctx, "stale-locked", now, policy); n != 6 {
+		t.Errorf("a name locked for 48 h, failed 25 h ago: counted %d now; want 6 (kept)", n)
 	}
 }

@@ -38,6 +38,9 @@ var shipped = map[string]string{
 	// A photo sent in the chat is a turn naming it.
 	"0014_turn_attachments.sqlite.sql":   "478159bc87dd9851a7970d9f3c6592b4f9e1c0e4448749849f3b230d3920415f",
 	"0014_turn_attachments.postgres.sql": "11977fba6f5d1ff815802e58b4ec204a9f9d8be8cf296f845424bd7bbeb09dbf",
+	// Failed staff logins, shared by the nodes.
+	"0015_login_failures.sqlite.sql":   "c9e84ffe0ae9955e064899c2c6ccef670d5f6db0a68575cd1cde23a3ae7d76c9",
+	"0015_login_failures.postgres.sql": "d320da5eaa2fb3b534cf6f1d69127444260cad87b9786cde9b3d105f69377f79",
 }
 
 func TestShippedFilesUnchanged(t *testing.T) {
@@ -72,10 +75,11 @@ func TestOneList(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
-		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql", "0012_webhooks.sql", "0013_guide_versions.sql", "0014_turn_attachments.sql"}
-	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}
-	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true, true, true}
-	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true, true, true}
+		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql", "0012_webhooks.sql", "0013_guide_versions.sql", "0014_turn_attachments.sql",
+		"0015_login_failures.sql"}
+	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15}
+	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true, true, true, true}
+	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true, true, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}
