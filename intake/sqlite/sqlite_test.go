@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -345,5 +347,30 @@ func TestStmtCache(t *testing.T) {
 	}
 	if c.get(t.Context(), "SELECT count(*) FROM tickets") != nil {
 		t.Error("a closed cache gave a statement")
+	}
+}
+
+// A failed login's name is kept only as its hash: people type their password in the name field,
+// and the name's failures must not leave it in the file.
+func TestLoginFailureKeepsNoName(t *testing.T) {
+	s, path := openTemp(t)
+	const typed = "my-Secret-passw0rd-typed-as-name"
+	if _, err := s.LoginFailed(t.Context(), typed, time.Now(), func(int) time.Duration { return time.Minute }); err != nil {
+		t.Fatal(err)
+	}
+	if until, err := s.LoginLockedUntil(t.Context(), typed); err != nil || until.IsZero() {
+		t.Fatalf("the name's lock: %v, %v", until, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(typed)) {
+			t.Errorf("%s holds the name tried in clear", filepath.Base(f))
+		}
 	}
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -9,7 +11,15 @@ import (
 )
 
 // Failed staff logins (intake.Users' LoginLockedUntil, LoginFailed, LoginSucceeded): one row a
-// name in login_failures, times in Unix nanoseconds, the same SQL for both dialects.
+// name in login_failures, keyed by the name's hash, times in Unix nanoseconds, the same SQL for
+// both dialects.
+
+// loginKey is a name's key in login_failures: never the name itself, which may be a password
+// typed in the wrong field, and one size however long the name.
+func loginKey(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(h[:])
+}
 
 // loginForgetAfter is how old a name's last failure is before its row is deleted (unless locked).
 const loginForgetAfter = 24 * time.Hour
@@ -17,7 +27,7 @@ const loginForgetAfter = 24 * time.Hour
 // LoginLockedUntil returns when the lock on name's logins ends; zero when none was set.
 func (s Shared) LoginLockedUntil(ctx context.Context, name string) (time.Time, error) {
 	var until int64
-	err := s.Read.QueryRow(ctx, "SELECT locked_until FROM login_failures WHERE name = ?", name).Scan(&until)
+	err := s.Read.QueryRow(ctx, "SELECT locked_until FROM login_failures WHERE name_hash = ?", loginKey(name)).Scan(&until)
 	if err != nil && s.Read.conn.Kind(err) == NoRows || err == nil && until == 0 {
 		return time.Time{}, nil
 	}
@@ -35,18 +45,18 @@ func (s Shared) LoginFailed(ctx context.Context, name string, now time.Time, loc
 	if name == "" {
 		return 0, fmt.Errorf("%w: a failed login needs a name", intake.ErrInvalid)
 	}
-	at := now.UnixNano()
+	at, key := now.UnixNano(), loginKey(name)
 	var failures int
 	err := s.Write(ctx, func(ctx context.Context, db DB) error {
-		err := db.QueryRow(ctx, `INSERT INTO login_failures (name, failures, last) VALUES (?, 1, ?)
-			ON CONFLICT (name) DO UPDATE SET failures = login_failures.failures + 1, last = excluded.last
-			RETURNING failures`, name, at).Scan(&failures)
+		err := db.QueryRow(ctx, `INSERT INTO login_failures (name_hash, failures, last) VALUES (?, 1, ?)
+			ON CONFLICT (name_hash) DO UPDATE SET failures = login_failures.failures + 1, last = excluded.last
+			RETURNING failures`, key, at).Scan(&failures)
 		if err != nil {
 			return err
 		}
 		if d := lock(failures); d > 0 {
 			until := now.Add(d).UnixNano()
-			if _, err := db.Exec(ctx, "UPDATE login_failures SET locked_until = ? WHERE name = ? AND locked_until < ?", until, name, until); err != nil {
+			if _, err := db.Exec(ctx, "UPDATE login_failures SET locked_until = ? WHERE name_hash = ? AND locked_until < ?", until, key, until); err != nil {
 				return err
 			}
 		}
@@ -62,7 +72,7 @@ func (s Shared) LoginFailed(ctx context.Context, name string, now time.Time, loc
 // LoginSucceeded forgets name's failures.
 func (s Shared) LoginSucceeded(ctx context.Context, name string) error {
 	return s.Wrap("login succeeded", s.Write(ctx, func(ctx context.Context, db DB) error {
-		_, err := db.Exec(ctx, "DELETE FROM login_failures WHERE name = ?", name)
+		_, err := db.Exec(ctx, "DELETE FROM login_failures WHERE name_hash = ?", loginKey(name))
 		return err
 	}))
 }
