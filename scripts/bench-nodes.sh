@@ -47,9 +47,9 @@ go build -o "$work/hotline" ./cmd/hotline
 hl=$work/hotline
 
 # One CPU cgroup a node, capped at quota% of one core.
-groups=()
 for n in 1 2; do
-  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # v2
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # v2: the cpu controller must be on for children
+    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
     g=/sys/fs/cgroup/hotline-bench-$n
     mkdir -p "$g"
     echo "$((quota * 1000)) 100000" >"$g/cpu.max"
