@@ -196,6 +196,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
+	if req.Name == "" { // no account has an empty name, and the store counts no failures for it
+		writeError(w, http.StatusUnauthorized, "bad_credentials", i18n.Both("error.bad_credentials"))
+		return
+	}
 	until, err := s.users.LoginLockedUntil(r.Context(), req.Name)
 	if err != nil {
 		s.internal(w, "login", err)

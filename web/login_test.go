@@ -231,6 +231,15 @@ func TestLoginLockHoldsOnEveryNode(t *testing.T) {
 	}
 }
 
+// A login without a name is refused like a wrong password (401), not as a server error: the store
+// counts failures only for names.
+func TestLoginWithoutName(t *testing.T) {
+	f := newFixture(t)
+	if w := f.loginFrom("10.0.6.1", "", staffPassword); w.Code != http.StatusUnauthorized {
+		t.Errorf("a login without a name: %d %s; want 401", w.Code, w.Body)
+	}
+}
+
 // Each failed login leaves a line with the account and the client's address, never the password.
 func TestFailedLoginAudited(t *testing.T) {
 	var logs testkit.Buffer
