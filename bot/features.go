@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/bayannur/hotline/bot/model"
@@ -22,20 +23,18 @@ const (
 // featurizer turns normalised text into the model's features.
 type featurizer struct {
 	an       *zh.Analyzer
-	patterns []pattern
-}
-
-// pattern is a guide pattern ready to match, with its feature.
-type pattern struct {
-	prefiltered
-	key model.Key
+	patterns *patternSet // the guide's patterns
+	keys     []model.Key // and their features
 }
 
 func newFeaturizer(an *zh.Analyzer, ps []search.Pattern) *featurizer {
 	f := &featurizer{an: an}
+	var res []*regexp.Regexp
 	for _, p := range ps {
-		f.patterns = append(f.patterns, pattern{newPrefiltered(p.Re), model.Hash(featPattern, p.Name)})
+		res = append(res, p.Re)
+		f.keys = append(f.keys, model.Hash(featPattern, p.Name))
 	}
+	f.patterns = newPatternSet(res)
 	return f
 }
 
@@ -98,14 +97,7 @@ func (f *featurizer) features(text string) (doc model.Doc, nText int) {
 	}
 	nText = len(doc)
 	doc = append(doc, tokens...)
-	if len(f.patterns) > 0 {
-		sc := newScan(text)
-		for _, p := range f.patterns {
-			if p.match(sc) {
-				doc = append(doc, p.key)
-			}
-		}
-	}
+	f.patterns.match(text, func(i int) { doc = append(doc, f.keys[i]) })
 	doc = append(doc, model.Hash(featLength, lengthBucket(zh.HanCount(text))))
 	return doc, nText
 }
