@@ -7,15 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync"
 	"time"
 )
 
 // Following a ticket (docs/intake.md, "Following a ticket"): a resident proves a ticket is theirs
 // with its access code, given once at creation, or by being the conversation that opened it (the
-// chat, where the phone's last four digits suffice). Four digits alone are guessable, so failed
-// proofs are counted per ticket, whatever address they come from, and a ticket that has had
-// FollowFailures of them within FollowWindow refuses codes until the window has passed.
+// chat, where the phone's last four digits suffice). Codes are guessable given tries enough, so
+// failed proofs are counted per ticket in the store, whatever address and node they come from,
+// and a ticket that has had FollowFailures of them within FollowWindow refuses codes until the
+// oldest of them is out of the window.
 
 // AccessCodeLen is how many digits an access code has.
 const AccessCodeLen = 6
@@ -24,8 +24,6 @@ const (
 	// FollowFailures failed proofs of one ticket within FollowWindow lock it.
 	FollowFailures = 5
 	FollowWindow   = time.Hour
-	// maxFollowKeys bounds the tickets remembered; past it the oldest failures are forgotten first.
-	maxFollowKeys = 100_000
 )
 
 // ErrLocked is a ticket that has had too many failed proofs lately: try again after Until.
@@ -60,8 +58,9 @@ func OpenedBy(t *Ticket, conversation string) bool {
 
 // Follow returns the ticket numbered number if p proves it the resident's; otherwise ErrNotFound,
 // exactly as for a ticket that does not exist, or *ErrLocked when the ticket has had too many
-// wrong codes (counted on this node, across all addresses). A proof without a code that is not
-// the opening conversation's is refused without counting: a tail proves nothing elsewhere.
+// wrong codes (counted in the store: on every node sharing it, across all addresses). A proof
+// without a code that is not the opening conversation's is refused without counting: a tail
+// proves nothing elsewhere. A wrong code the store cannot count is an error, never a free guess.
 func (s *Service) Follow(ctx context.Context, number string, p Proof) (*Ticket, error) {
 	t, err := s.Store.Get(ctx, number)
 	if err != nil {
@@ -74,13 +73,21 @@ func (s *Service) Follow(ctx context.Context, number string, p Proof) (*Ticket, 
 		return nil, ErrNotFound // no code, nothing guessed: refused, not counted
 	}
 	now := s.now()
-	if until, locked := s.follow.locked(number, now); locked {
-		return nil, &ErrLocked{Until: until}
+	// The last FollowFailures failures within the window: all of them there, the ticket is
+	// locked until the oldest of them leaves it.
+	recent, err := s.Store.FollowFailures(ctx, t.Number, now.Add(-FollowWindow), FollowFailures)
+	if err != nil {
+		return nil, err
+	}
+	if len(recent) >= FollowFailures {
+		return nil, &ErrLocked{Until: recent[len(recent)-1].Add(FollowWindow)}
 	}
 	if t.AccessCode != "" && len(p.Code) == len(t.AccessCode) && subtle.ConstantTimeCompare([]byte(p.Code), []byte(t.AccessCode)) == 1 {
 		return t, nil
 	}
-	s.follow.fail(number, now)
+	if err := s.Store.FollowFailed(ctx, t.Number, now, now.Add(-FollowWindow)); err != nil {
+		return nil, err
+	}
 	return nil, ErrNotFound
 }
 
@@ -88,62 +95,4 @@ func (s *Service) Follow(ctx context.Context, number string, p Proof) (*Ticket, 
 func IsLocked(err error) bool {
 	var l *ErrLocked
 	return errors.As(err, &l)
-}
-
-// followGuard counts failed proofs per ticket number, in memory (per node).
-type followGuard struct {
-	mu    sync.Mutex
-	fails map[string][]time.Time // the latest failures of a ticket, oldest first, at most FollowFailures
-	swept time.Time
-}
-
-func (g *followGuard) recent(number string, now time.Time) []time.Time {
-	ts := g.fails[number]
-	for len(ts) > 0 && now.Sub(ts[0]) >= FollowWindow {
-		ts = ts[1:]
-	}
-	if len(ts) == 0 {
-		delete(g.fails, number)
-	} else {
-		g.fails[number] = ts
-	}
-	return ts
-}
-
-func (g *followGuard) locked(number string, now time.Time) (time.Time, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.fails == nil {
-		return time.Time{}, false
-	}
-	ts := g.recent(number, now)
-	if len(ts) < FollowFailures {
-		return time.Time{}, false
-	}
-	return ts[0].Add(FollowWindow), true
-}
-
-func (g *followGuard) fail(number string, now time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.fails == nil {
-		g.fails = map[string][]time.Time{}
-	}
-	if now.Sub(g.swept) > time.Minute || len(g.fails) >= maxFollowKeys {
-		for n := range g.fails {
-			g.recent(n, now)
-		}
-		g.swept = now
-		for n := range g.fails { // still full: forget some, rather than grow without bound
-			if len(g.fails) < maxFollowKeys {
-				break
-			}
-			delete(g.fails, n)
-		}
-	}
-	ts := append(g.fails[number], now)
-	if len(ts) > FollowFailures {
-		ts = ts[len(ts)-FollowFailures:]
-	}
-	g.fails[number] = ts
 }

@@ -60,7 +60,6 @@ type Service struct {
 	Now   func() time.Time
 
 	observers atomic.Pointer[[]Observer]
-	follow    followGuard
 }
 
 // Observer is told of every stored change to a ticket: its new state and the event (for a new

@@ -26,6 +26,7 @@ type memStore struct {
 	idem    map[string]string
 	perDay  map[string]int
 	order   []string
+	fails   map[string][]time.Time // failed proofs by ticket, oldest first
 }
 
 func newMemStore() *memStore {
@@ -33,6 +34,29 @@ func newMemStore() *memStore {
 		tickets: map[string]*intake.Ticket{}, events: map[string][]intake.Event{},
 		idem: map[string]string{}, perDay: map[string]int{},
 	}
+}
+
+func (s *memStore) FollowFailures(_ context.Context, number string, since time.Time, limit int) ([]time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Time
+	ts := s.fails[number]
+	for i := len(ts) - 1; i >= 0 && len(out) < limit; i-- {
+		if ts[i].After(since) {
+			out = append(out, ts[i])
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) FollowFailed(_ context.Context, number string, at, forget time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fails == nil {
+		s.fails = map[string][]time.Time{}
+	}
+	s.fails[number] = append(s.fails[number], at)
+	return nil
 }
 
 func (s *memStore) Create(_ context.Context, t *intake.Ticket, events []intake.Event, idemKey string) (*intake.Ticket, bool, error) {

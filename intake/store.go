@@ -31,6 +31,16 @@ type Store interface {
 	// marked overdue) is before now.
 	Late(ctx context.Context, now time.Time) ([]*Ticket, error)
 
+	// A ticket's failed proofs (wrong access codes: Service.Follow), kept in the store so that
+	// every node sharing it counts the same ones.
+
+	// FollowFailures returns the times of ticket number's failed proofs after since, newest
+	// first, at most limit of them.
+	FollowFailures(ctx context.Context, number string, since time.Time, limit int) ([]time.Time, error)
+	// FollowFailed records a failed proof of ticket number at at, and deletes every ticket's
+	// failures from before forget.
+	FollowFailed(ctx context.Context, number string, at, forget time.Time) error
+
 	Users
 	Close() error
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/intake"
+	"github.com/bayannur/hotline/web"
 )
 
 // Issue 12: guessing a ticket's proof from many addresses. Each address has its own bucket, so
@@ -92,5 +93,46 @@ func TestOpen311CreateTellsTheCode(t *testing.T) {
 	notice, _ := out[0]["service_notice"].(string)
 	if len(tk.AccessCode) != 6 || !strings.Contains(notice, tk.AccessCode) || out[0]["access_code"] != tk.AccessCode {
 		t.Errorf("create answer %s; want the access code %q in service_notice and access_code", r.body, tk.AccessCode)
+	}
+}
+
+// A ticket's wrong codes are counted in the store: guesses spread over two nodes behind a
+// balancer lock it on both, as on one (each node counting its own gave n nodes n times the
+// guesses).
+func TestFollowLockHoldsOnEveryNode(t *testing.T) {
+	var cfg web.Config
+	f := newFixtureConfig(t, nil, func(c *web.Config) { cfg = *c })
+	first := cfg.Intake // a second node: its own service and server on the same store
+	cfg.Intake = &intake.Service{Store: first.Store, SLA: first.SLA, Dir: first.Dir, Log: first.Log, Now: first.Now}
+	other := web.New(cfg)
+	n, code := f.reportCode(reportBody())
+	get := func(h http.Handler, c string, i int) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/tickets/"+n+"?code="+c, nil)
+		req.RemoteAddr = fmt.Sprintf("10.9.0.%d:40000", i)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	nodes := []http.Handler{f.srv, other}
+	for i := range intake.FollowFailures {
+		wrong := fmt.Sprintf("%06d", i)
+		if wrong == code {
+			wrong = "999999"
+		}
+		if rec := get(nodes[i%2], wrong, i); rec.Code != http.StatusNotFound {
+			t.Fatalf("guess %d on node %d: %d %s, want 404", i, i%2+1, rec.Code, rec.Body)
+		}
+	}
+	for i, h := range nodes {
+		if rec := get(h, code, 100+i); rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "ticket_locked") {
+			t.Errorf("node %d, the right code after %d guesses over both nodes: %d %s, want 429 ticket_locked",
+				i+1, intake.FollowFailures, rec.Code, rec.Body)
+		}
+	}
+	f.clock.Advance(intake.FollowWindow + time.Minute)
+	for i, h := range nodes {
+		if rec := get(h, code, 110+i); rec.Code != http.StatusOK {
+			t.Errorf("node %d after the window: %d %s", i+1, rec.Code, rec.Body)
+		}
 	}
 }

@@ -19,6 +19,7 @@ var userTests = []test{
 	{"Numbers", testUserNumbers},
 	{"NumbersNeverReused", testStaffNumbersNeverReused},
 	{"LoginFailures", testLoginFailures},
+	{"FollowFailures", testFollowFailures},
 }
 
 func addUser(t *testing.T, s Store, u *intake.User) {
@@ -519,5 +520,60 @@ func testLoginFailures(t *testing.T, s Store) {
 	}
 	if n, _ := s.LoginFailed(ctx, "stale-locked", now, policy); n != 6 {
 		t.Errorf("a name locked for 48 h, failed 25 h ago: counted %d now; want 6 (kept)", n)
+	}
+}
+
+// A ticket's failed proofs: listed newest first after a time, at most as many as asked, per
+// ticket; recorded on one node, seen on the others; older ones forgotten as new ones come.
+func testFollowFailures(t *testing.T, s Store) {
+	ctx := t.Context()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, intake.Beijing)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	if ts, err := s.FollowFailures(ctx, "20260302-0001", ago(time.Hour), 5); err != nil || len(ts) != 0 {
+		t.Fatalf("a ticket never failed: %v, %v; want none", ts, err)
+	}
+	ns := nodes(t, s, 2)
+	for i, at := range []time.Duration{90 * time.Minute, 50 * time.Minute, 40 * time.Minute, 30 * time.Minute, 20 * time.Minute, 10 * time.Minute} {
+		// Alternating nodes, forgetting nothing yet.
+		if err := ns[i%len(ns)].FollowFailed(ctx, "20260302-0001", ago(at), ago(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.FollowFailed(ctx, "20260302-0002", ago(5*time.Minute), ago(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range ns {
+		ts, err := n.FollowFailures(ctx, "20260302-0001", ago(time.Hour), 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Time{ago(10 * time.Minute), ago(20 * time.Minute), ago(30 * time.Minute), ago(40 * time.Minute), ago(50 * time.Minute)}
+		if len(ts) != len(want) {
+			t.Fatalf("node %d: failures in the last hour %v; want %v", i+1, ts, want)
+		}
+		for j := range want {
+			if !ts[j].Equal(want[j]) {
+				t.Fatalf("node %d: failures in the last hour %v; want %v (newest first)", i+1, ts, want)
+			}
+		}
+	}
+	if ts, _ := s.FollowFailures(ctx, "20260302-0001", ago(25*time.Minute), 5); len(ts) != 2 {
+		t.Errorf("failures in the last 25 minutes: %v; want 2", ts)
+	}
+	if ts, _ := s.FollowFailures(ctx, "20260302-0001", ago(2*time.Hour), 3); len(ts) != 3 {
+		t.Errorf("at most 3: %v", ts)
+	}
+	// Recording a failure forgets every ticket's failures before the time given.
+	if err := s.FollowFailed(ctx, "20260302-0003", now, ago(45*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if ts, _ := s.FollowFailures(ctx, "20260302-0001", ago(24*time.Hour), 10); len(ts) != 4 {
+		t.Errorf("after forgetting those older than 45 minutes: %v; want the 4 newer", ts)
+	}
+	if ts, _ := s.FollowFailures(ctx, "20260302-0002", ago(24*time.Hour), 10); len(ts) != 1 {
+		t.Errorf("another ticket's newer failure: %v; want it kept", ts)
+	}
+	if err := s.FollowFailed(ctx, "", now, now); !errors.Is(err, intake.ErrInvalid) {
+		t.Errorf("a failure without a ticket: %v; want ErrInvalid", err)
 	}
 }

@@ -41,6 +41,9 @@ var shipped = map[string]string{
 	// Failed staff logins, shared by the nodes.
 	"0015_login_failures.sqlite.sql":   "989d514d4687b3023da0c08ed287cd2aca3434ef27d52094e980305d10579a1a",
 	"0015_login_failures.postgres.sql": "cdcb70f2281d85661a7b38353e07844cff229462f6389cb90e2ed8c18ddf9d8d",
+	// Failed access codes of tickets, shared by the nodes.
+	"0016_follow_failures.sqlite.sql":   "311e658d4ea9a4b0471aba6a0138291a6e13bd1ca8f9a3514aa226f3e3731dd2",
+	"0016_follow_failures.postgres.sql": "e327c24a6a065aec2a06b4cbad45dd10126865e14d4f55c1ad7d582a11f6019c",
 }
 
 func TestShippedFilesUnchanged(t *testing.T) {
@@ -76,10 +79,10 @@ func TestOneList(t *testing.T) {
 	}
 	names := []string{"0001_init.sql", "0002_chat.sql", "0003_desk.sql", "0004_rates.sql", "0005_staff_numbers.sql", "0006_desk_bus.sql",
 		"0007_token_expiry.sql", "0008_access_code.sql", "0009_store_probe.sql", "0010_attachments.sql", "0012_webhooks.sql", "0013_guide_versions.sql", "0014_turn_attachments.sql",
-		"0015_login_failures.sql"}
-	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15}
-	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true, true, true, true}
-	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true, true, true, true}
+		"0015_login_failures.sql", "0016_follow_failures.sql"}
+	versions := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16}
+	liteRuns := []bool{true, true, true, true, true, false, true, true, true, true, true, true, true, true, true}
+	pgRuns := []bool{true, false, false, false, false, true, true, true, true, true, true, true, true, true, true}
 	if len(lite) != len(names) || len(pg) != len(names) {
 		t.Fatalf("%d and %d migrations; want %d", len(lite), len(pg), len(names))
 	}
