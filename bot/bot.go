@@ -148,39 +148,14 @@ func (b *Bot) analyse(text string) analysis {
 		if p > a.probs[a.best] {
 			a.best = i
 		}
-	}
-	a.emergency, a.worst = b.emergencyOf(a.probs)
-	// A danger told in one clause of a longer message (暖气不热的事先不说了 楼下着火了) is weighed
-	// against all the message's other words; read alone, the clause says what it says. A clause
-	// that the model, reading it alone, takes for an emergency, and surely (as sure as an answer
-	// must be), makes the message as likely an emergency as that clause is. Cross-validation
-	// chooses the numbers' threshold over the same reading (CrossValidate).
-	if a.emergency >= b.cal.Emergency || b.labels[a.best].emergency {
-		return a // the numbers go out already
-	}
-	for _, d := range b.feat.clauseDocs(text) {
-		p := model.Softmax(b.model.Scores(d), b.cal.Temperature)
-		e, w := b.emergencyOf(p)
-		if w >= 0 && p[w] >= b.cal.Answer && p[w] == slices.Max(p) && e > a.emergency {
-			a.emergency, a.worst = e, w
-		}
-	}
-	return a
-}
-
-// emergencyOf returns the probability that a reading is an emergency, any of them, and the most
-// probable emergency label (-1 when the guide has none).
-func (b *Bot) emergencyOf(probs []float64) (float64, int) {
-	sum, worst := 0.0, -1
-	for i, p := range probs {
 		if b.labels[i].emergency {
-			sum += p
-			if worst < 0 || p > probs[worst] {
-				worst = i
+			a.emergency += p
+			if a.worst < 0 || p > a.probs[a.worst] {
+				a.worst = i
 			}
 		}
 	}
-	return sum, worst
+	return a
 }
 
 func (a analysis) conf() float64 { return math.Round(a.probs[a.best]*1000) / 1000 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 
 	"github.com/bayannur/hotline/bot/model"
@@ -45,9 +44,8 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 	}
 	l := newLearner(g, an, all)
 	type out struct {
-		scores  []float64
-		clauses [][]float64 // each clause's scores, read alone (Bot.analyse)
-		labels  []string    // the fold model's labels, in its order
+		scores []float64
+		labels []string // the fold model's labels, in its order
 	}
 	results := make([]out, len(held))
 	models := make([]*model.Model, k)
@@ -68,11 +66,7 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 		models[f] = m
 		for i, ex := range held {
 			if fold[i] == f {
-				r := out{scores: m.Scores(l.feat.doc(ex.text)), labels: m.Labels}
-				for _, d := range l.feat.clauseDocs(ex.text) {
-					r.clauses = append(r.clauses, m.Scores(d))
-				}
-				results[i] = r
+				results[i] = out{scores: m.Scores(l.feat.doc(ex.text)), labels: m.Labels}
 			}
 		}
 	}
@@ -91,6 +85,28 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 		return CVReport{}, fmt.Errorf("fitting the temperature: %w", err)
 	}
 	cal := Calibration{Temperature: temp}
+	// Emergency threshold: below the emergency probability of every held-out emergency.
+	emergencyOf := func(i int) float64 {
+		p := model.Softmax(results[i].scores, temp)
+		sum := 0.0
+		for j, lab := range results[i].labels {
+			if e, ok := g.Entry(lab); ok && e.Kind == search.KindEmergency {
+				sum += p[j]
+			}
+		}
+		return sum
+	}
+	cal.Emergency = 1
+	var faint []Faint
+	for i, ex := range held {
+		if e, ok := g.Entry(ex.label); ok && e.Kind == search.KindEmergency {
+			p := emergencyOf(i)
+			cal.Emergency = min(cal.Emergency, p)
+			faint = append(faint, Faint{Q: ex.text, Label: ex.label, P: p})
+		}
+	}
+	cal.Emergency = floor3(cal.Emergency)
+	sort.SliceStable(faint, func(a, b int) bool { return faint[a].P < faint[b].P })
 	// Answer threshold: the best of +1 right, -1 wrong, 0 asked, over the held-out messages whose
 	// most probable label is not an emergency (emergencies are never asked about).
 	type cand struct {
@@ -131,39 +147,6 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 	if len(cands) > 0 {
 		cal.Answer = floor3(cands[bestAt].p)
 	}
-	clauseAnswer := cal.Answer // a clause counts when read alone it is an emergency, surely
-	// Emergency threshold: below the emergency probability of every held-out emergency, as the
-	// bot reads it (the whole message's or its most alarming clause's).
-	emergencyOf := func(i int) float64 {
-		top := 0.0
-		for c, scores := range append([][]float64{results[i].scores}, results[i].clauses...) {
-			p := model.Softmax(scores, temp)
-			sum, worst := 0.0, -1
-			for j, lab := range results[i].labels {
-				if e, ok := g.Entry(lab); ok && e.Kind == search.KindEmergency {
-					sum += p[j]
-					if worst < 0 || p[j] > p[worst] {
-						worst = j
-					}
-				}
-			}
-			if c == 0 || worst >= 0 && p[worst] >= clauseAnswer && p[worst] == slices.Max(p) {
-				top = max(top, sum)
-			}
-		}
-		return top
-	}
-	cal.Emergency = 1
-	var faint []Faint
-	for i, ex := range held {
-		if e, ok := g.Entry(ex.label); ok && e.Kind == search.KindEmergency {
-			p := emergencyOf(i)
-			cal.Emergency = min(cal.Emergency, p)
-			faint = append(faint, Faint{Q: ex.text, Label: ex.label, P: p})
-		}
-	}
-	cal.Emergency = floor3(cal.Emergency)
-	sort.SliceStable(faint, func(a, b int) bool { return faint[a].P < faint[b].P })
 	// The decisions, as each fold's bot makes them with this calibration.
 	rep := CVReport{Folds: k, Calibration: cal, Messages: len(held), Faintest: faint[:min(5, len(faint))]}
 	items := make([]Labelled, len(held))

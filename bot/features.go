@@ -140,28 +140,3 @@ func shape(tok string) string {
 	}
 	return tok
 }
-
-// clauseDocs returns the features of each clause of a normalised text read alone, when it has two
-// or more: its space-separated parts of two Chinese characters or more (Normalize turns
-// punctuation into spaces). A clause keeps the patterns the whole text matched (上次, 没事了,
-// 要是: said in another clause, they still hold), not its own length.
-func (f *featurizer) clauseDocs(text string) []model.Doc {
-	var parts []string
-	for _, p := range strings.Fields(text) {
-		if zh.HanCount(p) >= 2 {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) < 2 {
-		return nil
-	}
-	var context model.Doc
-	f.patterns.match(text, func(i int) { context = append(context, f.keys[i]) })
-	docs := make([]model.Doc, 0, len(parts))
-	for _, p := range parts {
-		d, nText := f.features(p)
-		d = append(d[:nText], context...)
-		docs = append(docs, append(d, model.Hash(featLength, lengthBucket(zh.HanCount(p)))))
-	}
-	return docs
-}
