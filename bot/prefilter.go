@@ -65,7 +65,7 @@ func (ps *patternSet) match(text string, yield func(i int)) {
 	if len(ps.res) == 0 {
 		return
 	}
-	var seen [64]bool // the patterns whose literal text holds, up to 64 (more are always run)
+	var seen [64]bool // the patterns one of whose literals text holds (up to 64 patterns; past that all run)
 	cand := seen[:0]
 	if len(ps.res) <= len(seen) {
 		cand = seen[:len(ps.res)]
