@@ -62,30 +62,33 @@ func literalsOf(re *regexp.Regexp) ([]string, bool) {
 
 // match calls yield with the index of each pattern that matches text, in order.
 func (ps *patternSet) match(text string, yield func(i int)) {
-	if len(ps.res) == 0 {
-		return
-	}
-	var seen [64]bool // the patterns one of whose literals text holds (up to 64 patterns; past that all run)
+	var seen [64]bool // the patterns to run (up to 64 patterns; past that all run)
 	cand := seen[:0]
 	if len(ps.res) <= len(seen) {
 		cand = seen[:len(ps.res)]
-	}
-	if len(cand) > 0 {
-		for i, r := range text {
-			if r >= cjkFirst && r <= cjkLast && ps.han[(r-cjkFirst)/64]&(1<<((r-cjkFirst)%64)) == 0 {
-				continue // most characters begin no literal: no map lookup for them
-			}
-			for _, l := range ps.first[r] {
-				if !cand[l.p] && strings.HasPrefix(text[i:], l.s) {
-					cand[l.p] = true
-				}
-			}
-		}
+		ps.mark(text, cand)
 	}
 	for i, re := range ps.res {
-		run := len(cand) == 0 || cand[i] || slices.Contains(ps.always, i)
-		if run && re.MatchString(text) {
+		if (len(cand) == 0 || cand[i]) && re.MatchString(text) {
 			yield(i)
+		}
+	}
+}
+
+// mark sets cand[i] for each pattern i that text must be run through: those without literals,
+// and those one of whose literals text holds.
+func (ps *patternSet) mark(text string, cand []bool) {
+	for _, i := range ps.always {
+		cand[i] = true
+	}
+	for i, r := range text {
+		if r >= cjkFirst && r <= cjkLast && ps.han[(r-cjkFirst)/64]&(1<<((r-cjkFirst)%64)) == 0 {
+			continue // most characters begin no literal: no map lookup for them
+		}
+		for _, l := range ps.first[r] {
+			if !cand[l.p] && strings.HasPrefix(text[i:], l.s) {
+				cand[l.p] = true
+			}
 		}
 	}
 }

@@ -3,7 +3,6 @@ package bot
 import (
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/bayannur/hotline/search"
@@ -55,7 +54,8 @@ func TestPrefilterMatchesAsTheExpression(t *testing.T) {
 		one := newPatternSet([]*regexp.Regexp{p.Re})
 		through, matched := 0, 0
 		for _, l := range g.Training {
-			if one.candidate(l.Q) {
+			cand := []bool{false}
+			if one.mark(l.Q, cand); cand[0] {
 				through++
 			}
 			if p.Re.MatchString(l.Q) {
@@ -94,18 +94,6 @@ func TestLiterals(t *testing.T) {
 			t.Errorf("literals of %s = %q, want %q", c.expr, got, c.want)
 		}
 	}
-}
-
-// candidate reports whether text holds one of the first pattern's literals (for tests).
-func (ps *patternSet) candidate(text string) bool {
-	for i, r := range text {
-		for _, l := range ps.first[r] {
-			if l.p == 0 && strings.HasPrefix(text[i:], l.s) {
-				return true
-			}
-		}
-	}
-	return slices.Contains(ps.always, 0)
 }
 
 // BenchmarkPatterns: the guide's patterns matched on each labelled message in turn.
