@@ -273,6 +273,13 @@ func TestGuideEntryEverySample(t *testing.T) {
 			"sections": map[string]any{"conditions": s.Conditions, "materials": s.Materials, "where": s.Where, "steps": s.Steps,
 				"hours": s.Hours, "phone": s.Phone, "time_limit": s.TimeLimit}}
 	}
+	// Each answer is decoded into a value of its own: decoding into one reused value would
+	// write a longer list into the backing array orig's lists share.
+	post := func(body map[string]any) (int, entryAnswer) {
+		var a entryAnswer
+		st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, body, &a)
+		return st, a
+	}
 	entries := 0
 	for name, data := range files {
 		if !strings.HasPrefix(name, "entries/") {
@@ -280,13 +287,13 @@ func TestGuideEntryEverySample(t *testing.T) {
 		}
 		entries++
 		text := string(data)
-		var got entryAnswer
-		if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text}, &got); st != 200 {
+		st, got := post(map[string]any{"yaml": text})
+		if st != 200 {
 			t.Errorf("%s: %d %s", name, st, got.Error)
 			continue
 		}
 		orig := got.Entry
-		if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text, "set": asSet(orig)}, &got); st != 200 || got.YAML != text {
+		if st, got := post(map[string]any{"yaml": text, "set": asSet(orig)}); st != 200 || got.YAML != text {
 			t.Errorf("%s unchanged: %d %s", name, st, got.Error)
 		}
 		s := orig.Sections
@@ -307,7 +314,8 @@ func TestGuideEntryEverySample(t *testing.T) {
 				all["sections"].(map[string]any)[field] = v
 				set = map[string]any{"sections": map[string]any{field: v}}
 			}
-			if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text, "set": set}, &got); st != 200 {
+			st, got := post(map[string]any{"yaml": text, "set": set})
+			if st != 200 {
 				t.Errorf("%s, %s: %d %s", name, field, st, got.Error)
 				continue
 			}
@@ -322,7 +330,8 @@ func TestGuideEntryEverySample(t *testing.T) {
 				t.Errorf("%s, %s:\n%s\nwant\n%s", name, field, g, w)
 			}
 		}
-		if st, _ := e.callGuide("POST", "/api/v1/guide/entry", manager, map[string]any{"yaml": text, "set": all}, &got); st != 200 {
+		st, got = post(map[string]any{"yaml": text, "set": all})
+		if st != 200 {
 			t.Errorf("%s, all changed: %d %s", name, st, got.Error)
 			continue
 		}
