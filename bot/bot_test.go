@@ -68,6 +68,16 @@ func TestCrossValidation(t *testing.T) {
 	if float64(rep.OutOfScopeAnswered) > 0.10*float64(rep.OutOfScope) {
 		t.Errorf("%d of %d out-of-scope messages answered as in scope, want at most 10%%", rep.OutOfScopeAnswered, rep.OutOfScope)
 	}
+	// The faintest emergencies, faintest first, each with the other messages a bar just under it
+	// would give the numbers: fewer as the bar rises.
+	if len(rep.Faintest) != 5 || rep.Faintest[0].P < rep.Calibration.Emergency {
+		t.Errorf("faintest emergencies %+v under the bar %.3f", rep.Faintest, rep.Calibration.Emergency)
+	}
+	for i := 1; i < len(rep.Faintest); i++ {
+		if f, prev := rep.Faintest[i], rep.Faintest[i-1]; f.P < prev.P || f.Others > prev.Others {
+			t.Errorf("faintest emergency %d (%.4f, %d others) after %.4f, %d others", i, f.P, f.Others, prev.P, prev.Others)
+		}
+	}
 	shipped := g.Calibration
 	if shipped == nil {
 		t.Fatal("the built-in guide has no calibration.yaml")

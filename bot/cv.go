@@ -107,6 +107,20 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 	}
 	cal.Emergency = floor3(cal.Emergency)
 	sort.SliceStable(faint, func(a, b int) bool { return faint[a].P < faint[b].P })
+	faint = faint[:min(5, len(faint))]
+	// What each of them costs: the other held-out messages at least as likely to be an emergency
+	// as a bar just under it, so that a guide's author sees what writing for the faintest buys.
+	var others []float64
+	for i, ex := range held {
+		if e, ok := g.Entry(ex.label); !ok || e.Kind != search.KindEmergency {
+			others = append(others, emergencyOf(i))
+		}
+	}
+	sort.Float64s(others)
+	for i := range faint {
+		bar := floor3(faint[i].P)
+		faint[i].Others = len(others) - sort.SearchFloat64s(others, bar)
+	}
 	// Answer threshold: the best of +1 right, -1 wrong, 0 asked, over the held-out messages whose
 	// most probable label is not an emergency (emergencies are never asked about).
 	type cand struct {
@@ -148,7 +162,7 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 		cal.Answer = floor3(cands[bestAt].p)
 	}
 	// The decisions, as each fold's bot makes them with this calibration.
-	rep := CVReport{Folds: k, Calibration: cal, Messages: len(held), Faintest: faint[:min(5, len(faint))]}
+	rep := CVReport{Folds: k, Calibration: cal, Messages: len(held), Faintest: faint}
 	items := make([]Labelled, len(held))
 	for i, ex := range held {
 		items[i] = Labelled{Q: ex.text, Label: ex.label}
@@ -178,10 +192,12 @@ type CVReport struct {
 	Faintest []Faint
 }
 
-// Faint is a held-out emergency with the probability its fold's model gave it of being one.
+// Faint is a held-out emergency with the probability its fold's model gave it of being one, and
+// how many other held-out messages reach the emergency bar when it is set just under P.
 type Faint struct {
 	Q, Label string
 	P        float64
+	Others   int
 }
 
 // Print writes the report for a person.
@@ -189,9 +205,9 @@ func (r CVReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d-fold cross-validation over %d labelled messages (entries' and intents' examples always trained on)\n", r.Folds, r.Messages)
 	fmt.Fprintf(w, "calibration: temperature %.4f, answer from %.3f, emergency numbers from %.3f\n",
 		r.Calibration.Temperature, r.Calibration.Answer, r.Calibration.Emergency)
-	fmt.Fprintln(w, "faintest emergencies (they set the emergency threshold):")
+	fmt.Fprintln(w, "faintest emergencies (they set the emergency threshold; others: messages as likely to be one):")
 	for _, f := range r.Faintest {
-		fmt.Fprintf(w, "  %.4f %-22s %s\n", f.P, f.Label, f.Q)
+		fmt.Fprintf(w, "  %.4f %-22s others %4d  %s\n", f.P, f.Label, f.Others, f.Q)
 	}
 	r.EvalReport.Print(w, true)
 }
