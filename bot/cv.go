@@ -192,6 +192,18 @@ type CVReport struct {
 	Faintest []Faint
 }
 
+// MaxOthersGivenNumbers is the share of the other held-out messages that the numbers' bar may
+// give the emergency numbers. The bar is set by the faintest held-out emergency alone, and one
+// emergency the model cannot learn from its folds pulls it to nothing: past this share the
+// calibration is not one to ship (hotline eval --cv --write refuses it).
+const MaxOthersGivenNumbers = 0.05
+
+// TooManyGivenNumbers reports whether more than MaxOthersGivenNumbers of the other messages got
+// the numbers.
+func (r CVReport) TooManyGivenNumbers() bool {
+	return float64(r.FalseNumbers) > MaxOthersGivenNumbers*float64(r.Total-r.Emergencies)
+}
+
 // Faint is a held-out emergency with the probability its fold's model gave it of being one, and
 // how many other held-out messages reach the emergency bar when it is set just under P.
 type Faint struct {

@@ -205,6 +205,14 @@ func crossValidate(ctx context.Context, dir string, k int, write bool, minAcc fl
 		return err
 	}
 	rep.Print(stdout)
+	if write && rep.TooManyGivenNumbers() {
+		msg := fmt.Sprintf("calibration.yaml not written: its emergency bar (%.3f) gives %d of %d other messages the emergency numbers, more than %.0f%%",
+			rep.Calibration.Emergency, rep.FalseNumbers, rep.Total-rep.Emergencies, 100*bot.MaxOthersGivenNumbers)
+		if len(rep.Faintest) > 0 {
+			msg += fmt.Sprintf("; the faintest emergency sets it: %q (%s): write more examples of its kind, or see whether its label is right", rep.Faintest[0].Q, rep.Faintest[0].Label)
+		}
+		return exitError{code: 1, msg: msg}
+	}
 	if write {
 		c := rep.Calibration
 		text := fmt.Sprintf("# The bot's calibration, chosen by %d-fold cross-validation over the labelled sets of training/:\n"+

@@ -610,11 +610,14 @@ func TestEval(t *testing.T) {
 		if err := os.Remove(filepath.Join(dir, "calibration.yaml")); err != nil {
 			t.Fatal(err)
 		}
-		code, out, errOut := runCmd(t, "", "eval", "--cv", "2", "--guide", dir, "--write")
+		// Three folds, not two: trained on half the messages, the model leaves emergencies so faint
+		// that the bar would give a tenth of the others the numbers, and such a calibration is
+		// refused (below).
+		code, out, errOut := runCmd(t, "", "eval", "--cv", "3", "--guide", dir, "--write")
 		if code != 0 {
-			t.Fatalf("eval --cv 2 --write: exit %d\n%s\n%s", code, out, errOut)
+			t.Fatalf("eval --cv 3 --write: exit %d\n%s\n%s", code, out, errOut)
 		}
-		for _, want := range []string{"2-fold cross-validation", "calibration: temperature", "emergencies given the numbers in the first reply", "faintest emergencies", "precision", "worst confusions"} {
+		for _, want := range []string{"3-fold cross-validation", "calibration: temperature", "emergencies given the numbers in the first reply", "faintest emergencies", "precision", "worst confusions"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("eval --cv printed\n%s\nwant %q", out, want)
 			}
@@ -629,6 +632,29 @@ func TestEval(t *testing.T) {
 		}
 		if code, _, errOut := runCmd(t, "", "eval", "--cv", "2", "--write"); code != 2 || !strings.Contains(errOut, "--guide") {
 			t.Errorf("--write without --guide: exit %d, %q; want 2 and the reason", code, errOut)
+		}
+	})
+	t.Run("a bar that gives everyone the numbers is not written", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, search.SampleGuide()); err != nil {
+			t.Fatal(err)
+		}
+		before, err := os.ReadFile(filepath.Join(dir, "calibration.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An "emergency" no fold can learn: a benefit question labelled as a fire.
+		bad := `{"q": "请问低保每年什么时候复核 要带户口本吗", "label": "emergency-fire"}` + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "training", "mislabelled.jsonl"), []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCmd(t, "", "eval", "--cv", "2", "--guide", dir, "--write")
+		if code != 1 || !strings.Contains(errOut, "not written") || !strings.Contains(errOut, "低保每年什么时候复核") {
+			t.Fatalf("eval --cv 2 --write with a bar at nothing: exit %d, stderr %q\n%s", code, errOut, out)
+		}
+		if after, err := os.ReadFile(filepath.Join(dir, "calibration.yaml")); err != nil || string(after) != string(before) {
+			t.Errorf("calibration.yaml changed:\n%s\nwant\n%s", after, before)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {
