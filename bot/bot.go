@@ -81,6 +81,13 @@ type Bot struct {
 	cal    Calibration
 	menu   []intake.Option
 	labels []labelInfo // per model class
+	chat   []chatReply // the smalltalk intents' answers
+}
+
+// chatReply is a smalltalk intent's answer, for smalltalk that holds its keywords.
+type chatReply struct {
+	keys   []string // normalised as messages are
+	answer string
 }
 
 // labelInfo is what the bot knows of one of the model's labels.
@@ -125,6 +132,18 @@ func newBot(g *search.Guide, idx search.Index, an *zh.Analyzer, feat *featurizer
 			li = labelInfo{entry: e, emergency: e.Kind == search.KindEmergency}
 		}
 		b.labels = append(b.labels, li)
+	}
+	for _, in := range g.Intents {
+		if in.Label != Smalltalk || in.Answer == "" {
+			continue
+		}
+		r := chatReply{answer: in.Answer}
+		for _, k := range in.Keywords {
+			if k = an.Normalize(k); k != "" {
+				r.keys = append(r.keys, k)
+			}
+		}
+		b.chat = append(b.chat, r)
 	}
 	return b
 }
@@ -190,7 +209,7 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 	text := b.an.Normalize(m.Text)
 	if text == "" {
 		// Emoji, punctuation: nothing to look up.
-		return b.smalltalk(1), nil
+		return b.smalltalk(1, ""), nil
 	}
 	return b.decide(ctx, m, b.analyse(text)), nil
 }
@@ -220,7 +239,7 @@ func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
 	case label == Handoff:
 		d = b.simple(Handoff, a.conf(), handoffText)
 	default:
-		d = b.smalltalk(a.conf())
+		d = b.smalltalk(a.conf(), a.text)
 	}
 	if d.Decision != Emergency && a.emergency >= b.cal.Emergency {
 		// It may be an emergency: whatever else is said, the numbers come first.
@@ -282,8 +301,23 @@ func (b *Bot) simple(decision string, conf float64, text string) Decision {
 	return Decision{Decision: decision, Score: conf, Text: text, Options: []intake.Option{}}
 }
 
-func (b *Bot) smalltalk(conf float64) Decision {
-	return Decision{Decision: Smalltalk, Score: conf, Text: smalltalkText, Options: b.menu}
+// smalltalk answers a greeting, a thanks, a goodbye (text normalised): with the answer of the
+// smalltalk intent whose keywords cover most of the text (the first of equals), or, when none
+// has a keyword in it, with the bot's greeting.
+func (b *Bot) smalltalk(conf float64, text string) Decision {
+	answer, most := smalltalkText, 0
+	for _, r := range b.chat {
+		n := 0
+		for _, k := range r.keys {
+			if strings.Contains(text, k) {
+				n += utf8.RuneCountInString(k)
+			}
+		}
+		if n > most {
+			answer, most = r.answer, n
+		}
+	}
+	return Decision{Decision: Smalltalk, Score: conf, Text: answer, Options: b.menu}
 }
 
 func (b *Bot) decline(a analysis) Decision {

@@ -566,3 +566,34 @@ func sampleGuide(tb testing.TB) *search.Guide {
 	_, g := testkit.Sample(tb)
 	return g
 }
+
+// Smalltalk is answered by its kind: a thanks with the thanks intent's answer, a goodbye with the
+// goodbye's, and a greeting (whose intent has no answer) with the bot's own greeting. The
+// messages are none of the intents' examples.
+func TestSmalltalkAnswersByKind(t *testing.T) {
+	_, g := newBot(t)
+	answer := map[string]string{}
+	for _, in := range g.Intents {
+		answer[in.ID] = in.Answer
+	}
+	greeting := decide(t, "你好").Text
+	if greeting == "" || greeting == answer["smalltalk-thanks"] || greeting == answer["smalltalk-bye"] {
+		t.Fatalf("the greeting is %q; the thanks' answer %q, the goodbye's %q", greeting, answer["smalltalk-thanks"], answer["smalltalk-bye"])
+	}
+	for _, c := range []struct{ text, intent string }{
+		{"太感谢了 帮了俺大忙", "smalltalk-thanks"},
+		{"孩子找着了 在同学家呢 谢谢你们", "smalltalk-thanks"},
+		{"那就这样 拜拜", "smalltalk-bye"},
+		{"问了三遍还是答非所问", "smalltalk-scold"},
+	} {
+		d := decide(t, c.text)
+		if d.Decision != bot.Smalltalk || d.Text != answer[c.intent] || d.Text == "" {
+			t.Errorf("%s: %s %q, want smalltalk with %s's answer %q", c.text, d.Decision, d.Text, c.intent, answer[c.intent])
+		}
+	}
+	for _, text := range []string{"早上好啊", "🙂🙂"} {
+		if d := decide(t, text); d.Decision != bot.Smalltalk || d.Text != greeting {
+			t.Errorf("%s: %s %q, want the greeting", text, d.Decision, d.Text)
+		}
+	}
+}

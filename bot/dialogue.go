@@ -119,7 +119,7 @@ func (b *Bot) ask(ctx context.Context, st State, in Input) (Output, error) {
 	norm := b.an.Normalize(in.Text)
 	if norm == "" {
 		// Emoji, punctuation: nothing to read, and a pending question stays pending.
-		return Output{Reply: reply(in.ID, b.smalltalk(1)), Next: st}, nil
+		return Output{Reply: reply(in.ID, b.smalltalk(1, "")), Next: st}, nil
 	}
 	a := b.analyse(norm)
 	if st.Dialog.Flow != intake.FlowNone {

@@ -369,7 +369,11 @@ type Intent struct {
 	Title    string   `yaml:"title"`
 	Keywords []string `yaml:"keywords"`
 	Examples []string `yaml:"examples"`
-	Line     int      `yaml:"-"`
+	// Answer is what the bot says to a message read as smalltalk whose words are most this
+	// intent's keywords (不客气 to a thanks, 再见 to a goodbye); smalltalk intents only. Without
+	// one, the bot greets and offers its menu.
+	Answer string `yaml:"answer"`
+	Line   int    `yaml:"-"`
 }
 
 // Labelled is one labelled resident message: its label is a topic id or an intent's label.

@@ -529,6 +529,10 @@ func (l *loader) intents() {
 			l.add(name, n.Line, "intent %s: label %q is not one of contact, status, handoff, smalltalk, none, clarify", in.ID, in.Label)
 		case len(in.Examples) < 6:
 			l.add(name, n.Line, "intent %s: %d examples, want at least 6", in.ID, len(in.Examples))
+		case in.Answer != "" && in.Label != "smalltalk":
+			l.add(name, n.Line, "intent %s: an answer is for smalltalk intents only (its label is %s; the bot has its own words for the others)", in.ID, in.Label)
+		case in.Answer != "" && len(in.Keywords) == 0:
+			l.add(name, n.Line, "intent %s: an answer needs keywords, which choose it", in.ID)
 		}
 		seen[in.ID] = true
 		l.g.Intents = append(l.g.Intents, in)

@@ -448,6 +448,19 @@ func TestLoadReportsProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "an answer on an intent that is not smalltalk, and one with no keywords to choose it",
+			files: func(t *testing.T) map[string]string {
+				return map[string]string{
+					"intents.yaml": "intents:\n  - id: reach\n    label: contact\n    keywords: [电话]\n    examples: [a, b, c, d, e, f]\n    answer: 打这个电话\n" +
+						"  - id: thanks\n    label: smalltalk\n    examples: [a, b, c, d, e, f]\n    answer: 不客气\n",
+				}
+			},
+			want: []wantProblem{
+				{"intents.yaml", 2, "intent reach: an answer is for smalltalk intents only"},
+				{"intents.yaml", 7, "intent thanks: an answer needs keywords"},
+			},
+		},
+		{
 			name: "unknown kind",
 			files: func(t *testing.T) map[string]string {
 				return map[string]string{dibao: replace(t, goodEntry, "kind: procedure", "kind: recipe")}
