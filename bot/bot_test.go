@@ -587,7 +587,13 @@ func TestSmalltalkAnswersByKind(t *testing.T) {
 		{"问了三遍还是答非所问", "smalltalk-scold"},
 	} {
 		d := decide(t, c.text)
-		if d.Decision != bot.Smalltalk || d.Text != answer[c.intent] || d.Text == "" {
+		text := d.Text
+		if strings.HasPrefix(text, numbersFirst) {
+			// A message that may be danger (a child found again) gets the numbers before
+			// whatever else it gets: TestEveryEmergencyGetsTheNumbersInsideAFlow's matter.
+			_, text, _ = strings.Cut(text, "\n")
+		}
+		if d.Decision != bot.Smalltalk || text != answer[c.intent] || text == "" {
 			t.Errorf("%s: %s %q, want smalltalk with %s's answer %q", c.text, d.Decision, d.Text, c.intent, answer[c.intent])
 		}
 	}

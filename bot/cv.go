@@ -117,6 +117,11 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 		}
 	}
 	sort.Float64s(others)
+	// A margin for the emergencies no set has shown yet: where the faintest leaves room, the bar
+	// goes lower, as far as NumbersBudget of the other messages getting the numbers allows.
+	if n := int(NumbersBudget * float64(len(others))); n < len(others) {
+		cal.Emergency = min(cal.Emergency, ceil3(others[len(others)-1-n]))
+	}
 	for i := range faint {
 		bar := floor3(faint[i].P)
 		faint[i].Others = len(others) - sort.SearchFloat64s(others, bar)
@@ -182,15 +187,31 @@ func CrossValidate(ctx context.Context, g *search.Guide, idx search.Index, an *z
 
 func floor3(x float64) float64 { return math.Floor(x*1000) / 1000 }
 
+// ceil3 is x rounded up to three decimals, and above x when x has more: a bar at ceil3(x) leaves
+// x under it.
+func ceil3(x float64) float64 {
+	c := math.Ceil(x*1000) / 1000
+	if c == x {
+		c += 0.001
+	}
+	return c
+}
+
 // CVReport is what cross-validation found.
 type CVReport struct {
 	EvalReport
 	Folds, Messages int
 	Calibration     Calibration
 	// Faintest are the held-out emergencies the model found least likely to be one: the lowest
-	// of them sets the emergency threshold.
+	// of them caps the emergency threshold (NumbersBudget may set it lower).
 	Faintest []Faint
 }
+
+// NumbersBudget is the share of the other held-out messages the numbers' bar may give the
+// numbers for margin: the bar is just under the faintest held-out emergency, or lower, down to
+// where this share of the other messages reach it, so that an emergency a little fainter than
+// any of cross-validation's still gets the numbers.
+const NumbersBudget = 0.025
 
 // MaxOthersGivenNumbers is the share of the other held-out messages that the numbers' bar may
 // give the emergency numbers. The bar is set by the faintest held-out emergency alone, and one
@@ -217,7 +238,7 @@ func (r CVReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d-fold cross-validation over %d labelled messages (entries' and intents' examples always trained on)\n", r.Folds, r.Messages)
 	fmt.Fprintf(w, "calibration: temperature %.4f, answer from %.3f, emergency numbers from %.3f\n",
 		r.Calibration.Temperature, r.Calibration.Answer, r.Calibration.Emergency)
-	fmt.Fprintln(w, "faintest emergencies (they set the emergency threshold; others: messages as likely to be one):")
+	fmt.Fprintf(w, "faintest emergencies (the threshold is just under the first, or lower, down to where %.1f%% of the other messages get the numbers; others: messages as likely to be one):\n", NumbersBudget*100)
 	for _, f := range r.Faintest {
 		fmt.Fprintf(w, "  %.4f %-22s others %4d  %s\n", f.P, f.Label, f.Others, f.Q)
 	}
