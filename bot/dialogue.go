@@ -338,11 +338,21 @@ func (b *Bot) continueReport(ctx context.Context, st State, in Input, a analysis
 		}
 		d.Phone, d.Retries = p.Full(), 0
 	case intake.StepConfirm:
-		// A typed yes confirms; anything else is a new question.
+		// A typed yes confirms and a confident new question is answered as one. Anything else
+		// (对 就这样提交吧, 好的谢谢, a word the model cannot place) is no reason to lose the
+		// report: the confirmation is asked again, with its buttons, before it is let go.
 		if yes(text) {
 			return b.openTicket(st, in.ID), true
 		}
-		return Output{}, false
+		if b.newMatter(a) {
+			return Output{}, false
+		}
+		if d.Retries++; d.Retries > maxStepRetries {
+			return Output{}, false
+		}
+		out := Output{Reply: simpleReply(in.ID, Report, i18n.T(i18n.Zh, "bot.report.confirm_again")), Next: st}
+		out.Reply.Topic, out.Reply.Options = d.Topic, confirmOptions()
+		return out, true
 	}
 	out := Output{Reply: simpleReply(in.ID, Report, ""), Next: st}
 	out.Reply.Topic = d.Topic
@@ -366,6 +376,14 @@ func (b *Bot) looksLikeQuestion(a analysis) bool {
 	}
 	label, li := b.model.Labels[a.best], b.labels[a.best]
 	return li.entry != nil && li.entry.Kind == search.KindProcedure || label == Status || label == Handoff
+}
+
+// newMatter: a message at the confirmation that the model reads, as sure as an answer must be,
+// as something other than small talk or a vague message: a procedure, a report, a contact, a
+// status, out of scope.
+func (b *Bot) newMatter(a analysis) bool {
+	label := b.model.Labels[a.best]
+	return a.probs[a.best] >= b.cal.Answer && label != Smalltalk && label != Clarify
 }
 
 func yes(text string) bool {
@@ -396,7 +414,7 @@ func (b *Bot) nextReportQuestion(st *intake.DialogState, r *intake.Reply) string
 		return i18n.T(i18n.Zh, "bot.report.phone")
 	}
 	st.Step = intake.StepConfirm
-	r.Options = []intake.Option{{ID: optConfirm, Label: i18n.T(i18n.Zh, "bot.option.confirm")}, {ID: optCancel, Label: i18n.T(i18n.Zh, "bot.option.cancel")}}
+	r.Options = confirmOptions()
 	title := i18n.T(i18n.Zh, "bot.report.message")
 	if e, ok := b.guide.Entry(st.Topic); ok {
 		title = e.Title
@@ -405,6 +423,10 @@ func (b *Bot) nextReportQuestion(st *intake.DialogState, r *intake.Reply) string
 	// there as the phone line is (the ticket keeps them whole).
 	return i18n.T(i18n.Zh, "bot.report.confirm", "title", title, "description", clip(intake.MaskPhones(st.Description), 100),
 		"address", intake.MaskPhones(st.Address), "phone", intake.Phone(st.Phone).Masked())
+}
+
+func confirmOptions() []intake.Option {
+	return []intake.Option{{ID: optConfirm, Label: i18n.T(i18n.Zh, "bot.option.confirm")}, {ID: optCancel, Label: i18n.T(i18n.Zh, "bot.option.cancel")}}
 }
 
 // openTicket asks the caller for the ticket the confirmed report describes. The state is kept

@@ -364,6 +364,45 @@ func TestConfirmingAsksTheCallerForTheTicket(t *testing.T) {
 	}
 }
 
+// At the confirmation, words that neither confirm nor ask something new (对 就这样提交吧, a thanks)
+// do not lose the report: the bot asks again, with the buttons, and only after that lets it go. A
+// confident new question is answered as one.
+func TestUnclearWordsAtTheConfirmationKeepTheReport(t *testing.T) {
+	toConfirm := func() *chat {
+		c := newChat(t, "wy-jinqiao")
+		for _, q := range []string{"小区垃圾好几天没人拉了 臭得不行", "虹亚小区2号楼后面", "13904781234"} {
+			c.ask(q)
+		}
+		if c.st.Step != intake.StepConfirm {
+			t.Fatalf("not at the confirmation: %+v", c.st)
+		}
+		return c
+	}
+	c := toConfirm()
+	r := c.ask("对 就这样提交吧")
+	if c.st.Step != intake.StepConfirm || !hasOption(r, "confirm") || !hasOption(r, "cancel") || r.Decision != bot.Report {
+		t.Fatalf("对 就这样提交吧: %s %q %+v, state %+v: want the confirmation asked again", r.Decision, r.Text, r.Options, c.st)
+	}
+	if r = c.choose("confirm"); len(c.desk.opened) != 1 || c.desk.opened[0].Address != "虹亚小区2号楼后面" || !strings.Contains(r.Text, "20261125-0001") {
+		t.Fatalf("confirmed after asking again: %q, opened %+v", r.Text, c.desk.opened)
+	}
+
+	c = toConfirm()
+	for i := range 2 {
+		if r := c.ask("好的 谢谢啊"); c.st.Step != intake.StepConfirm || !hasOption(r, "confirm") {
+			t.Fatalf("unclear word %d: %s %q: want the confirmation asked again", i+1, r.Decision, r.Text)
+		}
+	}
+	if r := c.ask("好的 谢谢啊"); c.st.Flow != intake.FlowNone || hasOption(r, "confirm") || len(c.desk.opened) != 0 {
+		t.Fatalf("a third time: %s %q, state %+v: want the report let go, nothing opened", r.Decision, r.Text, c.st)
+	}
+
+	c = toConfirm()
+	if r := c.ask("低保咋申请"); r.Decision != bot.Answer || r.Topic != "dibao" || c.st.Flow != intake.FlowNone {
+		t.Fatalf("a new question at the confirmation: %s/%s, state %+v: want it answered", r.Decision, r.Topic, c.st)
+	}
+}
+
 // The menu's 找社区和网格员 gives the known community's card at once, and asks which community
 // when none is known.
 func TestMenuContact(t *testing.T) {
