@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,16 +99,39 @@ func Command(tb testing.TB, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// FreeAddr returns a loopback address with a port that was free a moment ago.
+// FreeAddr returns a loopback address with a port that was free a moment ago, for a process the
+// test starts next. The port is below the kernel's range of ephemeral ports: a port the kernel
+// hands out (port 0) is free only until the next outgoing connection of any test running beside
+// this one takes it as its own end, before the process has bound it (a node of TestHAProxyTwoNodes
+// once exited with "address already in use" so); below that range only another listener can.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	low := ephemeralLow()
+	for range 100 {
+		port := 10000 + rand.IntN(low-10000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue // taken
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	tb.Fatalf("no free port between 10000 and %d", low)
+	return ""
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's default when unknown).
+func ephemeralLow() int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				low = n
+			}
+		}
+	}
+	return low
 }
 
 // Buffer is a bytes.Buffer safe for a writer (a process, a logger) and the test reading it.
