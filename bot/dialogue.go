@@ -379,11 +379,11 @@ func (b *Bot) looksLikeQuestion(a analysis) bool {
 }
 
 // newMatter: a message at the confirmation that the model reads, as sure as an answer must be,
-// as something other than small talk or a vague message: a procedure, a report, a contact, a
-// status, out of scope.
+// as one of the guide's topics (a procedure, another report). Status, contact and out-of-scope
+// readings do not count: the words of an assent (对 就这样提交吧) are near a status question's
+// (之前提交的…), and a resident asked to confirm rarely turns to those; asked again, they can.
 func (b *Bot) newMatter(a analysis) bool {
-	label := b.model.Labels[a.best]
-	return a.probs[a.best] >= b.cal.Answer && label != Smalltalk && label != Clarify
+	return a.probs[a.best] >= b.cal.Answer && b.labels[a.best].entry != nil
 }
 
 func yes(text string) bool {
