@@ -4,9 +4,14 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/bayannur/hotline/bot/model"
 	"github.com/bayannur/hotline/search"
@@ -192,8 +197,12 @@ func newLearner(g *search.Guide, an *zh.Analyzer, all []example) *learner {
 	}
 }
 
+// trainings counts the models trained, for tests of the cache.
+var trainings atomic.Int64
+
 // train fits a model to the examples and their typed variants.
 func (l *learner) train(exs []example) (*model.Model, error) {
+	trainings.Add(1)
 	// Features are made on every core, each worker a stride of the examples; the examples keep
 	// their order, so the model is the same however many cores there are.
 	per := make([][]model.Example, len(exs))
@@ -241,7 +250,7 @@ func ForgetModels() {
 // maxCachedModels bounds the cache: a process that loads many different guides keeps the latest.
 const maxCachedModels = 4
 
-func (c *modelCache) get(l *learner, exs []example) (*model.Model, error) {
+func (c *modelCache) get(l *learner, exs []example, dir string) (*model.Model, error) {
 	key := l.key(exs)
 	c.mu.Lock()
 	m, ok := c.byKey[key]
@@ -249,9 +258,21 @@ func (c *modelCache) get(l *learner, exs []example) (*model.Model, error) {
 	if ok {
 		return m, nil
 	}
-	m, err := l.train(exs)
-	if err != nil {
-		return nil, err
+	file := ""
+	if dir != "" {
+		file = filepath.Join(dir, fmt.Sprintf("model-%x.bin", diskKey(key)))
+		if b, err := os.ReadFile(file); err == nil {
+			m, _ = model.Decode(b) // nil when damaged: trained again below, and replaced
+		}
+	}
+	if m == nil {
+		var err error
+		if m, err = l.train(exs); err != nil {
+			return nil, err
+		}
+		if file != "" {
+			keepModel(dir, file, m)
+		}
 	}
 	c.mu.Lock()
 	if len(c.byKey) >= maxCachedModels {
@@ -260,6 +281,57 @@ func (c *modelCache) get(l *learner, exs []example) (*model.Model, error) {
 	c.byKey[key] = m
 	c.mu.Unlock()
 	return m, nil
+}
+
+// diskKey is key for a model kept on disk: with the running program's digest too, since a model
+// is features the program computes, and another build may compute them otherwise.
+func diskKey(key [sha256.Size]byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(key[:])
+	h.Write(programDigest())
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+var programDigest = sync.OnceValue(func() []byte {
+	h := sha256.New()
+	if exe, err := os.Executable(); err == nil {
+		if f, err := os.Open(exe); err == nil {
+			defer f.Close()
+			if _, err := io.Copy(h, f); err == nil {
+				return h.Sum(nil)
+			}
+		}
+	}
+	// Without its own file the program cannot tell builds apart: a key no other start shares.
+	fmt.Fprintf(h, "%d %d", os.Getpid(), time.Now().UnixNano())
+	return h.Sum(nil)
+})
+
+// keepModel writes m to file (through a temporary file and a rename, so that a reader never sees
+// half of it) and removes the directory's other models, those of guides and builds gone by. It
+// reports nothing: a model not kept is trained again at the next start.
+func keepModel(dir, file string, m *model.Model) {
+	b, err := m.MarshalBinary()
+	if err != nil || os.MkdirAll(dir, 0o750) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, "model-*.tmp")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(b)
+	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
+		os.Remove(tmp.Name())
+		return
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "model-*"))
+	for _, o := range old {
+		if o != file {
+			os.Remove(o)
+		}
+	}
 }
 
 // key is a digest of everything training reads: the examples as normalised (which covers the

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -36,6 +37,15 @@ func TestAnsweredTurnsSurviveKill9(t *testing.T) {
 		f := res.want("reply", func(f map[string]any) bool { return f["reply_to"] == id })
 		answers = append(answers, f["text"].(string))
 	}
+	// The trained model is kept in the data directory (bot.NewCached).
+	models, _ := filepath.Glob(filepath.Join(data, "models", "model-*.bin"))
+	if len(models) != 1 {
+		t.Fatalf("models kept: %v, want one", models)
+	}
+	kept, err := os.Stat(models[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The last reply is in hand: kill the node at once.
 	if err := syscall.Kill(s.Pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -44,6 +54,10 @@ func TestAnsweredTurnsSurviveKill9(t *testing.T) {
 
 	s = testkit.Serve(t, addr, nil, args...)
 	s.WaitStatus(t, "/readyz", http.StatusOK, 60*time.Second)
+	// Same guide, same build: the restarted node loaded the model rather than train and rewrite it.
+	if again, err := os.Stat(models[0]); err != nil || !again.ModTime().Equal(kept.ModTime()) {
+		t.Errorf("after the restart the kept model is %v (%v), want it loaded as it was", again, err)
+	}
 	back := dialPeer(t, "resident again", wsURL, nil)
 	back.send(map[string]string{"type": "hello", "session": session})
 	w := back.want("welcome", nil)

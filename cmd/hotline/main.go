@@ -174,8 +174,9 @@ func loadGuide(dir string) (*search.Guide, *search.Spec, error) {
 	return g, spec, nil
 }
 
-// buildBot indexes a loaded guide and builds the bot over it.
-func buildBot(ctx context.Context, g *search.Guide) (*engine, error) {
+// buildBot indexes a loaded guide and builds the bot over it, keeping its trained model in
+// modelDir (none when empty: see bot.NewCached).
+func buildBot(ctx context.Context, g *search.Guide, modelDir string) (*engine, error) {
 	an, err := analyzerFor(g) // the last one, when g names the same words and places (guide.go)
 	if err != nil {
 		return nil, err
@@ -185,7 +186,7 @@ func buildBot(ctx context.Context, g *search.Guide) (*engine, error) {
 	idx := bleve.New(an)
 	indexed := make(chan error, 1)
 	go func() { indexed <- idx.Load(ctx, g, nil) }()
-	b, err := bot.New(g, idx, an)
+	b, err := bot.NewCached(g, idx, an, modelDir)
 	if ierr := <-indexed; err == nil {
 		err = ierr
 	}
@@ -202,7 +203,7 @@ func loadEngine(ctx context.Context, dir string) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildBot(ctx, g)
+	return buildBot(ctx, g, "")
 }
 
 func cmdGuideCheck(args []string, stdout, stderr io.Writer) error {

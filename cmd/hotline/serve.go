@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -101,6 +102,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(*data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	// Trained models are kept here, so that a restart on the same guide and build skips training.
+	modelDir := filepath.Join(*data, "models")
 	log := slog.Default()
 	raiseFileLimit() // one socket per resident chat
 	g, spec, err := loadGuide(*guide)
@@ -174,7 +177,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		GuideIndex: shared, Webhooks: hooks, WebhookAllowPrivate: *webhookPrivate,
 		Guides: guides, GuideSpec: spec, GuideVersion: version.Number, GuideDigest: version.Digest, GuideFiles: version.Files,
 		BuildBot: func(ctx context.Context, g *search.Guide) (*bot.Bot, func(), error) {
-			eng, err := buildBot(ctx, g)
+			eng, err := buildBot(ctx, g, modelDir)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -198,7 +201,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	ready := make(chan error, 1)
 	go func() {
 		start := time.Now()
-		eng, err := buildBot(ctx, g)
+		eng, err := buildBot(ctx, g, modelDir)
 		if err != nil {
 			ready <- err
 			return
