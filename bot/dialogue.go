@@ -122,6 +122,11 @@ func (b *Bot) ask(ctx context.Context, st State, in Input) (Output, error) {
 		return Output{Reply: reply(in.ID, b.smalltalk(1, "")), Next: st}, nil
 	}
 	a := b.analyse(norm)
+	if st.Dialog.Flow == intake.FlowReport && st.Dialog.Step == intake.StepConfirm && yes(in.Text) {
+		// 确认, 好的: the answer asked for, whatever else the model may read in one word (确认
+		// once read, faintly, as a wish for a person, and the report was lost to the queue).
+		return b.openTicket(st, in.ID), nil
+	}
 	if st.Dialog.Flow != intake.FlowNone {
 		if b.interrupts(st.Dialog, a) {
 			st.Dialog = intake.DialogState{}

@@ -387,6 +387,20 @@ func TestUnclearWordsAtTheConfirmationKeepTheReport(t *testing.T) {
 		t.Fatalf("confirmed after asking again: %q, opened %+v", r.Text, c.desk.opened)
 	}
 
+	// A typed yes confirms, in an ordinary report and in an emergency's urgent ticket alike, however
+	// faintly the model reads it as something else (确认 as a wish for a person, once).
+	for _, enter := range []string{"小区垃圾好几天没人拉了 臭得不行", "楼道里一股煤气味 越来越大"} {
+		for _, word := range []string{"确认", "好的", "是的"} {
+			c := newChat(t, "wy-jinqiao")
+			for _, q := range []string{enter, "虹亚小区2号楼3单元", "13904781234"} {
+				c.ask(q)
+			}
+			if r := c.ask(word); len(c.desk.opened) != 1 || r.Decision != bot.Report {
+				t.Errorf("%s, then %s: %s %q, opened %d: want the ticket", enter, word, r.Decision, r.Text, len(c.desk.opened))
+			}
+		}
+	}
+
 	c = toConfirm()
 	for i := range 2 {
 		if r := c.ask("好的 谢谢啊"); c.st.Step != intake.StepConfirm || !hasOption(r, "confirm") {
