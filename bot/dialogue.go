@@ -343,12 +343,10 @@ func (b *Bot) continueReport(ctx context.Context, st State, in Input, a analysis
 		}
 		d.Phone, d.Retries = p.Full(), 0
 	case intake.StepConfirm:
-		// A typed yes confirms and a confident new question is answered as one. Anything else
-		// (对 就这样提交吧, 好的谢谢, a word the model cannot place) is no reason to lose the
-		// report: the confirmation is asked again, with its buttons, before it is let go.
-		if yes(text) {
-			return b.openTicket(st, in.ID), true
-		}
+		// A typed yes has confirmed already (ask); a confident new question is answered as
+		// one. Anything else (对 就这样提交吧, 好的谢谢, a word the model cannot place) is no
+		// reason to lose the report: the confirmation is asked again, with its buttons, before
+		// it is let go.
 		if b.newMatter(a) {
 			return Output{}, false
 		}
