@@ -94,6 +94,7 @@ type chatReply struct {
 type labelInfo struct {
 	entry     *search.Entry // nil for contact, status, handoff, smalltalk, none
 	emergency bool
+	names     []string // a procedure's keywords, normalised, less those that ask after anything filed
 }
 
 // Calibration holds the thresholds the decision uses (search.Calibration, the guide's
@@ -134,10 +135,26 @@ func newBot(g *search.Guide, idx search.Index, an *zh.Analyzer, feat *featurizer
 		{ID: optMenuReport, Label: i18n.T(i18n.Zh, "bot.menu.report")},
 		{ID: Contact, Label: i18n.T(i18n.Zh, "bot.menu.contact")},
 	}
+	// The words that ask after something filed (工单, 进度) name no procedure's application.
+	statusWords := map[string]bool{}
+	for _, in := range g.Intents {
+		if in.Label == Status {
+			for _, k := range in.Keywords {
+				statusWords[an.Normalize(k)] = true
+			}
+		}
+	}
 	for _, l := range m.Labels {
 		var li labelInfo
 		if e, ok := g.Entry(l); ok {
 			li = labelInfo{entry: e, emergency: e.Kind == search.KindEmergency}
+			if e.Kind == search.KindProcedure {
+				for _, k := range e.Keywords {
+					if k = an.Normalize(k); k != "" && !statusWords[k] {
+						li.names = append(li.names, k)
+					}
+				}
+			}
 		}
 		b.labels = append(b.labels, li)
 	}
@@ -164,7 +181,7 @@ type analysis struct {
 	best      int       // the most probable label
 	emergency float64   // the probability that it is an emergency, any of them
 	worst     int       // the most probable emergency label, -1 when the guide has none
-	known     int       // features of characters and syllables the model has seen
+	known     int       // features of characters, syllables and words in letters the model has seen
 }
 
 func (b *Bot) analyse(text string) analysis {
@@ -224,7 +241,7 @@ func (b *Bot) Decide(ctx context.Context, m Message) (Decision, error) {
 
 // decide acts on the model's reading of a message.
 func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
-	if a.known == 0 { // no Chinese and no pinyin: letters and digits the model never saw
+	if a.known == 0 { // no Chinese, no pinyin, no word the model has seen: numbers, codes, strange words
 		return b.decline(a)
 	}
 	label, li := b.model.Labels[a.best], b.labels[a.best]
@@ -243,7 +260,7 @@ func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
 	case label == Contact:
 		d = b.contact(ctx, m, a.text, a.conf())
 	case label == Status:
-		d = b.simple(Status, a.conf(), statusText)
+		d = b.status(a)
 	case label == Handoff:
 		d = b.simple(Handoff, a.conf(), handoffText)
 	default:
@@ -307,6 +324,41 @@ func (b *Bot) fromEntry(e *search.Entry, conf float64) Decision {
 
 func (b *Bot) simple(decision string, conf float64, text string) Decision {
 	return Decision{Decision: decision, Score: conf, Text: text, Options: []intake.Option{}}
+}
+
+// status asks for a ticket's number and access code. When the message asks after an application
+// (残疾证的申请交上去一个月了 批下来没: the label the model scores next is a guide procedure, and
+// one of its keywords is in the message, not one that the status intent has too), it first says how long that procedure takes and whom to
+// ask, from the entry, and names the procedure in Topic: an application is not a ticket, and its
+// number is not what the resident has.
+func (b *Bot) status(a analysis) Decision {
+	d := b.simple(Status, a.conf(), statusText)
+	next := -1
+	for i := range a.scores {
+		if i != a.best && (next < 0 || a.scores[i] > a.scores[next]) {
+			next = i
+		}
+	}
+	if next < 0 {
+		return d
+	}
+	li := b.labels[next]
+	if !slices.ContainsFunc(li.names, func(k string) bool { return strings.Contains(a.text, k) }) {
+		return d
+	}
+	e := li.entry
+	var lines []string
+	if t := strings.TrimRight(string(e.Answer.TimeLimit), "。；; "); t != "" {
+		lines = append(lines, i18n.T(i18n.Zh, "bot.status.procedure", "title", e.Title, "time", t))
+	}
+	if p := strings.TrimSpace(string(e.Answer.Phone)); p != "" {
+		lines = append(lines, i18n.T(i18n.Zh, "bot.status.procedure_phone", "phone", p))
+	} else {
+		lines = append(lines, i18n.T(i18n.Zh, "bot.status.procedure_grid"))
+	}
+	d.Topic, d.Category = e.ID, e.Category
+	d.Text = strings.Join(lines, "") + "\n" + statusText
+	return d
 }
 
 // smalltalk answers a greeting, a thanks, a goodbye (text normalised): with the answer of the

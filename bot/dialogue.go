@@ -149,6 +149,9 @@ func (b *Bot) ask(ctx context.Context, st State, in Input) (Output, error) {
 // (a place, a phone number) is nothing the model was taught, and its low emergency probability
 // must not throw away the report it completes.
 func (b *Bot) interrupts(st intake.DialogState, a analysis) bool {
+	if a.known == 0 {
+		return false // nothing the model knows (a phone number alone): its reading is no reason
+	}
 	label, li := b.model.Labels[a.best], b.labels[a.best]
 	if li.emergency {
 		return !st.Emergency || label != st.Topic
@@ -374,7 +377,7 @@ func takePhone(d *intake.DialogState, text string) {
 // looksLikeQuestion: an answer to "where?" or "which ticket?" that the model reads as a
 // confident new question (a procedure, a status, a human) rather than the answer.
 func (b *Bot) looksLikeQuestion(a analysis) bool {
-	if a.probs[a.best] < b.cal.Answer {
+	if a.known == 0 || a.probs[a.best] < b.cal.Answer {
 		return false
 	}
 	label, li := b.model.Labels[a.best], b.labels[a.best]
@@ -386,7 +389,7 @@ func (b *Bot) looksLikeQuestion(a analysis) bool {
 // readings do not count: the words of an assent (对 就这样提交吧) are near a status question's
 // (之前提交的…), and a resident asked to confirm rarely turns to those; asked again, they can.
 func (b *Bot) newMatter(a analysis) bool {
-	return a.probs[a.best] >= b.cal.Answer && b.labels[a.best].entry != nil
+	return a.known > 0 && a.probs[a.best] >= b.cal.Answer && b.labels[a.best].entry != nil
 }
 
 func yes(text string) bool {

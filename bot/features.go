@@ -38,11 +38,12 @@ func newFeaturizer(an *zh.Analyzer, ps []search.Pattern) *featurizer {
 	return f
 }
 
-// features returns the features of a normalised text; the first nText are of its characters and
-// syllables (what it says), the rest of its tokens of letters or digits, patterns and length.
+// features returns the features of a normalised text; the first nText are of its characters,
+// syllables and words in letters (what it says), the rest of its numbers and codes by their
+// shape, patterns and length.
 func (f *featurizer) features(text string) (doc model.Doc, nText int) {
 	doc = make(model.Doc, 0, 6*len(text)/3+8)
-	var tokens model.Doc
+	var words, tokens model.Doc
 	var sylls []string
 	for _, part := range strings.Fields(text) {
 		runes := []rune(part)
@@ -72,7 +73,11 @@ func (f *featurizer) features(text string) (doc model.Doc, nText int) {
 					sylls = append(sylls, ss...)
 				} else {
 					pinyinOnly = false
-					tokens = append(tokens, model.Hash(featToken, shape(tok)))
+					if sh := shape(tok); sh == tok && len(tok) > 1 {
+						words = append(words, model.Hash(featToken, sh)) // a word in letters says something
+					} else {
+						tokens = append(tokens, model.Hash(featToken, sh))
+					}
 				}
 			}
 			start = end
@@ -95,6 +100,7 @@ func (f *featurizer) features(text string) (doc model.Doc, nText int) {
 		}
 		prev = s
 	}
+	doc = append(doc, words...)
 	nText = len(doc)
 	doc = append(doc, tokens...)
 	f.patterns.match(text, func(i int) { doc = append(doc, f.keys[i]) })
