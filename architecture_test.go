@@ -39,6 +39,7 @@ var rules = []layer{
 	{pkg: "intake/postgres/pgtest", libsOK: true},
 	{pkg: "intake/storetest", may: []string{"intake"}},
 	{pkg: "bot/model"},
+	{pkg: "bot/modelfile"},
 	{pkg: "bot", may: []string{"bot/model", "search", "search/zh", "intake", "internal/i18n"}},
 	{pkg: "chat", may: []string{"bot", "intake", "search", "internal/i18n"}},
 	{pkg: "web", may: []string{"chat", "bot", "intake", "search", "internal/i18n"}, libsOK: true},

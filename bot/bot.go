@@ -107,21 +107,29 @@ var DefaultCalibration = Calibration{Temperature: 0.1, Answer: 0.5, Emergency: 0
 // New trains the bot's model on a guide and returns the bot. idx holds the guide's places (for
 // contacts) and entries (for the console's search); an is the analyzer it was built with.
 func New(g *search.Guide, idx search.Index, an *zh.Analyzer) (*Bot, error) {
-	return NewCached(g, idx, an, "")
+	return NewKept(g, idx, an, nil)
 }
 
-// NewCached is New keeping the trained model in dir (none when empty), named by a digest of all
-// that training reads and of the program itself: a node restarted on the same guide and binary
-// loads its model instead of training it again. A file that cannot be read or decoded is trained
-// anew and replaced; one that cannot be written costs only the next start's training.
-func NewCached(g *search.Guide, idx search.Index, an *zh.Analyzer, dir string) (*Bot, error) {
+// ModelStore keeps trained models between starts (bot/modelfile keeps them in a directory). A
+// model is kept under a key naming all that training read; the store adds what else sets a model
+// apart (the program's build).
+type ModelStore interface {
+	Load(key string) ([]byte, error) // an error when none is kept
+	Keep(key string, model []byte) error
+}
+
+// NewKept is New with the trained model kept in store (none when nil): a node restarted on the
+// same guide loads its model instead of training it again. A model that cannot be loaded or
+// decoded is trained anew and kept in its place; one that cannot be kept costs only the next
+// start's training.
+func NewKept(g *search.Guide, idx search.Index, an *zh.Analyzer, store ModelStore) (*Bot, error) {
 	cal := DefaultCalibration
 	if g.Calibration != nil {
 		cal = *g.Calibration
 	}
 	all := trainingSet(g, an)
 	l := newLearner(g, an, all)
-	m, err := trained.get(l, all, dir)
+	m, err := trained.get(l, all, store)
 	if err != nil {
 		return nil, fmt.Errorf("bot: training: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/bot/model"
+	"github.com/bayannur/hotline/bot/modelfile"
 	"github.com/bayannur/hotline/search/bleve"
 )
 
@@ -40,7 +41,7 @@ func TestModelKeptOnDisk(t *testing.T) {
 	start := func() *bot.Bot {
 		t.Helper()
 		bot.ForgetModels() // a new process: nothing in memory
-		b, err := bot.NewCached(g, idx, an, dir)
+		b, err := bot.NewKept(g, idx, an, modelfile.Dir(dir))
 		if err != nil {
 			t.Fatal(err)
 		}

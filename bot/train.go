@@ -4,14 +4,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash/fnv"
-	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/bayannur/hotline/bot/model"
 	"github.com/bayannur/hotline/search"
@@ -250,7 +246,7 @@ func ForgetModels() {
 // maxCachedModels bounds the cache: a process that loads many different guides keeps the latest.
 const maxCachedModels = 4
 
-func (c *modelCache) get(l *learner, exs []example, dir string) (*model.Model, error) {
+func (c *modelCache) get(l *learner, exs []example, store ModelStore) (*model.Model, error) {
 	key := l.key(exs)
 	c.mu.Lock()
 	m, ok := c.byKey[key]
@@ -258,10 +254,9 @@ func (c *modelCache) get(l *learner, exs []example, dir string) (*model.Model, e
 	if ok {
 		return m, nil
 	}
-	file := ""
-	if dir != "" {
-		file = filepath.Join(dir, fmt.Sprintf("model-%x.bin", diskKey(key)))
-		if b, err := os.ReadFile(file); err == nil {
+	name := fmt.Sprintf("%x", key)
+	if store != nil {
+		if b, err := store.Load(name); err == nil {
 			m, _ = model.Decode(b) // nil when damaged: trained again below, and replaced
 		}
 	}
@@ -270,8 +265,11 @@ func (c *modelCache) get(l *learner, exs []example, dir string) (*model.Model, e
 		if m, err = l.train(exs); err != nil {
 			return nil, err
 		}
-		if file != "" {
-			keepModel(dir, file, m)
+		if store != nil {
+			// Not kept, it is trained again at the next start: nothing to report.
+			if b, err := m.MarshalBinary(); err == nil {
+				_ = store.Keep(name, b)
+			}
 		}
 	}
 	c.mu.Lock()
@@ -281,57 +279,6 @@ func (c *modelCache) get(l *learner, exs []example, dir string) (*model.Model, e
 	c.byKey[key] = m
 	c.mu.Unlock()
 	return m, nil
-}
-
-// diskKey is key for a model kept on disk: with the running program's digest too, since a model
-// is features the program computes, and another build may compute them otherwise.
-func diskKey(key [sha256.Size]byte) [sha256.Size]byte {
-	h := sha256.New()
-	h.Write(key[:])
-	h.Write(programDigest())
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
-}
-
-var programDigest = sync.OnceValue(func() []byte {
-	h := sha256.New()
-	if exe, err := os.Executable(); err == nil {
-		if f, err := os.Open(exe); err == nil {
-			defer f.Close()
-			if _, err := io.Copy(h, f); err == nil {
-				return h.Sum(nil)
-			}
-		}
-	}
-	// Without its own file the program cannot tell builds apart: a key no other start shares.
-	fmt.Fprintf(h, "%d %d", os.Getpid(), time.Now().UnixNano())
-	return h.Sum(nil)
-})
-
-// keepModel writes m to file (through a temporary file and a rename, so that a reader never sees
-// half of it) and removes the directory's other models, those of guides and builds gone by. It
-// reports nothing: a model not kept is trained again at the next start.
-func keepModel(dir, file string, m *model.Model) {
-	b, err := m.MarshalBinary()
-	if err != nil || os.MkdirAll(dir, 0o750) != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(dir, "model-*.tmp")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(b)
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
-		os.Remove(tmp.Name())
-		return
-	}
-	old, _ := filepath.Glob(filepath.Join(dir, "model-*"))
-	for _, o := range old {
-		if o != file {
-			os.Remove(o)
-		}
-	}
 }
 
 // key is a digest of everything training reads: the examples as normalised (which covers the

@@ -37,7 +37,7 @@ func TestAnsweredTurnsSurviveKill9(t *testing.T) {
 		f := res.want("reply", func(f map[string]any) bool { return f["reply_to"] == id })
 		answers = append(answers, f["text"].(string))
 	}
-	// The trained model is kept in the data directory (bot.NewCached).
+	// The trained model is kept in the data directory (bot.NewKept, bot/modelfile).
 	models, _ := filepath.Glob(filepath.Join(data, "models", "model-*.bin"))
 	if len(models) != 1 {
 		t.Fatalf("models kept: %v, want one", models)

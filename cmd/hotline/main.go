@@ -23,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/bayannur/hotline/bot"
+	"github.com/bayannur/hotline/bot/modelfile"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/bleve"
 )
@@ -175,7 +176,7 @@ func loadGuide(dir string) (*search.Guide, *search.Spec, error) {
 }
 
 // buildBot indexes a loaded guide and builds the bot over it, keeping its trained model in
-// modelDir (none when empty: see bot.NewCached).
+// modelDir (none when empty: see bot.NewKept).
 func buildBot(ctx context.Context, g *search.Guide, modelDir string) (*engine, error) {
 	an, err := analyzerFor(g) // the last one, when g names the same words and places (guide.go)
 	if err != nil {
@@ -186,7 +187,11 @@ func buildBot(ctx context.Context, g *search.Guide, modelDir string) (*engine, e
 	idx := bleve.New(an)
 	indexed := make(chan error, 1)
 	go func() { indexed <- idx.Load(ctx, g, nil) }()
-	b, err := bot.NewCached(g, idx, an, modelDir)
+	var kept bot.ModelStore
+	if modelDir != "" {
+		kept = modelfile.Dir(modelDir)
+	}
+	b, err := bot.NewKept(g, idx, an, kept)
 	if ierr := <-indexed; err == nil {
 		err = ierr
 	}
