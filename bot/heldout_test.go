@@ -21,16 +21,7 @@ func TestHeldOutSets(t *testing.T) {
 	b, _ := newBot(t)
 	for _, name := range files {
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			f, err := os.Open(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			set, err := bot.ReadLabelled(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := b.Evaluate(context.Background(), set)
+			rep, err := b.Evaluate(context.Background(), readSet(t, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,4 +33,19 @@ func TestHeldOutSets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readSet reads a labelled set.
+func readSet(t *testing.T, name string) []bot.Labelled {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	set, err := bot.ReadLabelled(f)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return set
 }

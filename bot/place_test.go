@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -25,15 +24,7 @@ var placeSteps = []struct {
 // The messages are a held-out set the model is never trained on (bot/testdata/heldout/README.md),
 // written apart from the guide: most of its places are not in it.
 func TestPlaceAnswersStayInTheReport(t *testing.T) {
-	f, err := os.Open("testdata/heldout/apart-places-r.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	set, err := bot.ReadLabelled(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := readSet(t, "testdata/heldout/apart-places-r.jsonl")
 	_, g := newBot(t)
 	for _, step := range placeSteps {
 		t.Run(step.name, func(t *testing.T) {
