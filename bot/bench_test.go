@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/bayannur/hotline/bot"
-	"github.com/bayannur/hotline/search/bleve"
 )
 
 // BenchmarkDecide measures one decision on the sample guide over the 3,591 labelled messages of
@@ -39,11 +38,7 @@ func BenchmarkDecide(b *testing.B) {
 // Target: 1.5 s.
 func BenchmarkTrain(b *testing.B) {
 	_, g := newBot(b)
-	idx, an, err := bleve.Build(context.Background(), g, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer idx.Close()
+	idx, an := indexOf(b, g)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		bot.ForgetModels()

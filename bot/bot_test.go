@@ -17,6 +17,7 @@ import (
 	"github.com/bayannur/hotline/internal/testkit"
 	"github.com/bayannur/hotline/search"
 	"github.com/bayannur/hotline/search/bleve"
+	"github.com/bayannur/hotline/search/zh"
 )
 
 // newBot returns the bot over the built-in guide, built once for the process.
@@ -41,11 +42,7 @@ func decide(t *testing.T, text string) bot.Decision {
 // calibration.yaml to what cross-validation chooses: it is never set by hand.
 func TestCrossValidation(t *testing.T) {
 	_, g := newBot(t)
-	idx, an, err := bleve.Build(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx, an := indexOf(t, g)
 	rep, err := bot.CrossValidate(context.Background(), g, idx, an, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -637,4 +634,15 @@ func TestStatusOfAnApplicationSaysWhomToAsk(t *testing.T) {
 			t.Errorf("%s: %s %q, want status with no procedure:\n%s", q, d.Decision, d.Topic, d.Text)
 		}
 	}
+}
+
+// indexOf builds g's index (closed when the test ends) and returns it with its analyzer.
+func indexOf(tb testing.TB, g *search.Guide) (search.Index, *zh.Analyzer) {
+	tb.Helper()
+	idx, an, err := bleve.Build(context.Background(), g, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { idx.Close() })
+	return idx, an
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/bot/model"
 	"github.com/bayannur/hotline/bot/modelfile"
-	"github.com/bayannur/hotline/search/bleve"
 )
 
 // A node keeps its trained model in its data directory: restarted on the same guide and build it
@@ -18,11 +17,7 @@ import (
 // replaced, and only the latest model is kept.
 func TestModelKeptOnDisk(t *testing.T) {
 	g := sampleGuide(t)
-	idx, an, err := bleve.Build(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx, an := indexOf(t, g)
 	dir := filepath.Join(t.TempDir(), "models")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"github.com/bayannur/hotline/bot"
 	"github.com/bayannur/hotline/intake"
 	"github.com/bayannur/hotline/search"
-	"github.com/bayannur/hotline/search/bleve"
 )
 
 // dangers are emergencies told as residents tell them: shouts with particles other than 了, typed
@@ -137,11 +136,7 @@ answer:
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	idx, an, err := bleve.Build(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx, an := indexOf(t, g)
 	b, err := bot.New(g, idx, an)
 	if err != nil {
 		t.Fatal(err)
@@ -165,11 +160,7 @@ answer:
 // The same guide loaded twice trains once: the second bot shares the first one's model.
 func TestTheSameGuideTrainsOnce(t *testing.T) {
 	g := sampleGuide(t)
-	idx, an, err := bleve.Build(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx, an := indexOf(t, g)
 	n := bot.Trainings()
 	b1, err := bot.New(g, idx, an)
 	if err != nil {
