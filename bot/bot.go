@@ -336,9 +336,9 @@ func (b *Bot) simple(decision string, conf float64, text string) Decision {
 
 // status asks for a ticket's number and access code. When the message asks after an application
 // (残疾证的申请交上去一个月了 批下来没: the label the model scores next is a guide procedure, and
-// one of its keywords is in the message, not one that the status intent has too), it first says how long that procedure takes and whom to
-// ask, from the entry, and names the procedure in Topic: an application is not a ticket, and its
-// number is not what the resident has.
+// one of its keywords that the status intent does not share is in the message), it first says
+// how long that procedure takes and whom to ask, from the entry, and names the procedure in
+// Topic: an application is not a ticket, and its number is not what the resident has.
 func (b *Bot) status(a analysis) Decision {
 	d := b.simple(Status, a.conf(), statusText)
 	next := -1

@@ -48,8 +48,7 @@ func TestKeepAndLoad(t *testing.T) {
 	}
 }
 
-// Two keys never share a file, and the name carries the build: a model is kept per guide and
-// per program.
+// Two keys never share a file, and every file is in the directory.
 func TestFileNames(t *testing.T) {
 	d := Dir("m")
 	if d.file("a") == d.file("b") {
