@@ -253,7 +253,7 @@ func (b *Bot) decide(ctx context.Context, m Message, a analysis) Decision {
 		return b.decline(a)
 	}
 	label, li := b.model.Labels[a.best], b.labels[a.best]
-	sure := a.probs[a.best] >= b.cal.Answer
+	sure := b.sure(a)
 	var d Decision
 	switch {
 	case li.emergency:

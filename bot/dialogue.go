@@ -156,7 +156,13 @@ func (b *Bot) interrupts(st intake.DialogState, a analysis) bool {
 	if li.emergency {
 		return !st.Emergency || label != st.Topic
 	}
-	return label == Handoff && a.probs[a.best] >= b.cal.Answer
+	return label == Handoff && b.sure(a)
+}
+
+// sure: the model knows something in the message and is as sure of its likeliest label as an
+// answer must be. Inside a flow only such a reading interrupts the flow or leaves it.
+func (b *Bot) sure(a analysis) bool {
+	return a.known > 0 && a.probs[a.best] >= b.cal.Answer
 }
 
 // fromDecision turns a fresh decision into an output, starting a flow where one is needed.
@@ -377,7 +383,7 @@ func takePhone(d *intake.DialogState, text string) {
 // looksLikeQuestion: an answer to "where?" or "which ticket?" that the model reads as a
 // confident new question (a procedure, a status, a human) rather than the answer.
 func (b *Bot) looksLikeQuestion(a analysis) bool {
-	if a.known == 0 || a.probs[a.best] < b.cal.Answer {
+	if !b.sure(a) {
 		return false
 	}
 	label, li := b.model.Labels[a.best], b.labels[a.best]
@@ -389,7 +395,7 @@ func (b *Bot) looksLikeQuestion(a analysis) bool {
 // readings do not count: the words of an assent (对 就这样提交吧) are near a status question's
 // (之前提交的…), and a resident asked to confirm rarely turns to those; asked again, they can.
 func (b *Bot) newMatter(a analysis) bool {
-	return a.known > 0 && a.probs[a.best] >= b.cal.Answer && b.labels[a.best].entry != nil
+	return b.sure(a) && b.labels[a.best].entry != nil
 }
 
 func yes(text string) bool {
